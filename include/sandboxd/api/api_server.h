@@ -1,0 +1,31 @@
+// The HTTP API server (cpprestsdk http_listener behind this header; cpprest headers stay in
+// src/api). Contract: shared DESIGN.md §3.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "sandboxd/common/status.h"
+#include "sandboxd/config/config.h"
+#include "sandboxd/registry/registry.h"
+#include "sandboxd/service/sandbox_manager.h"
+
+namespace sandboxd {
+
+class ApiServer {
+ public:
+  virtual ~ApiServer() = default;
+  // Binds and starts serving. Unavailable if the address cannot be bound.
+  virtual Status start() = 0;
+  // Stops accepting, waits for in-flight requests, releases the port.
+  virtual void stop() = 0;
+  // The port actually bound (useful with port 0).
+  virtual int port() const = 0;
+};
+
+using ApiServerPtr = std::unique_ptr<ApiServer>;
+
+ApiServerPtr makeApiServer(const ServerConfig& config, SandboxManagerPtr manager,
+                           RegistryPtr registry);
+
+}  // namespace sandboxd

@@ -1,0 +1,65 @@
+// MemoryCluster: an in-process simulated Kubernetes API for unit tests and `--kube memory`.
+// It stores objects like the API server (uid, resourceVersion, generation, AlreadyExists,
+// NotFound, dry-run) and imitates the controllers where users would notice: a StatefulSet
+// creates its PVCs from the volumeClaimTemplates (Bound at once) and its pod, which turns
+// Ready `readyDelay` after it was created; scaling to 0 removes the pod and keeps the PVC;
+// a Deployment likewise gets a pod; deleting a workload deletes its pods (not its PVCs).
+// Controllers run lazily, on every call, up to the injected clock's monotonic now.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "sandboxd/common/time_source.h"
+#include "sandboxd/kube/kube_client.h"
+
+namespace sandboxd {
+
+struct MemoryClusterOptions {
+  std::chrono::milliseconds readyDelay{1500};
+};
+
+class MemoryCluster : public KubeClient {
+ public:
+  MemoryCluster(TimeSourcePtr time, MemoryClusterOptions options = {});
+  ~MemoryCluster() override;
+
+  // KubeClient
+  StatusOr<json> get(const ResourceType& type, const std::string& ns, const std::string& name,
+                     const std::string& subresource = "") override;
+  StatusOr<json> list(const ResourceType& type, const std::string& ns,
+                      const ListOptions& options = {}) override;
+  StatusOr<json> create(const ResourceType& type, const std::string& ns, const json& object,
+                        const WriteOptions& options = {}) override;
+  StatusOr<json> replace(const ResourceType& type, const std::string& ns,
+                         const std::string& name, const json& object,
+                         const WriteOptions& options = {}) override;
+  StatusOr<json> patch(const ResourceType& type, const std::string& ns, const std::string& name,
+                       PatchType patchType, const json& patch, const WriteOptions& options = {},
+                       const std::string& subresource = "") override;
+  StatusOr<json> remove(const ResourceType& type, const std::string& ns, const std::string& name,
+                        const DeleteOptions& options = {}) override;
+  Status ping() override;
+
+  // Test hooks.
+  // Makes pods of `workloadName` report this waiting reason instead of becoming Ready
+  // (e.g. "ImagePullBackOff", "CrashLoopBackOff"); "Unschedulable" keeps them unscheduled.
+  void setPodFailureForTest(const std::string& workloadName, const std::string& reason);
+  // Keeps new PVCs Pending (no volume to bind).
+  void setPvcPendingForTest(bool pending);
+  // Fails the next calls matching `verb` ("create", "patch", …) and `kind` with `status`.
+  void failNextForTest(const std::string& verb, const std::string& kind, Status status,
+                       int times = 1);
+  // Number of calls by verb since construction ("get", "list", "create", …).
+  std::map<std::string, int> callCountsForTest() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace sandboxd

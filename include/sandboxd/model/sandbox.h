@@ -1,0 +1,100 @@
+// The sandbox domain model: what a user asks for (SandboxSpec), what the registry keeps
+// (SandboxRecord), and what the cluster shows (ObservedStatus).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sandboxd/common/time_source.h"
+
+namespace sandboxd {
+
+// One status field, the lifecycle phase the API reports.
+enum class Phase {
+  Creating,
+  Starting,
+  Running,
+  Stopping,
+  Stopped,
+  Updating,
+  Deleting,
+  Terminated,
+  Error,
+};
+const char* toString(Phase phase);
+std::optional<Phase> phaseFromString(const std::string& s);
+
+// What the user wants the sandbox to be. The latest desired state wins.
+enum class DesiredState { Running, Stopped, Deleted };
+const char* toString(DesiredState state);
+std::optional<DesiredState> desiredStateFromString(const std::string& s);
+
+// The Kubernetes workload that runs the sandbox. Deployment = legacy, before migration.
+enum class WorkloadKind { StatefulSet, Deployment };
+const char* toString(WorkloadKind kind);
+std::optional<WorkloadKind> workloadKindFromString(const std::string& s);
+
+using EnvMap = std::map<std::string, std::string>;
+
+// Input to rendering and creation: everything needed to build the manifests.
+struct SandboxSpec {
+  std::string name;       // DNS-1123 label, validated before it gets here
+  std::string nameSpace;  // Kubernetes namespace
+  std::string user;       // owner, a label-safe user name
+  std::string sandboxId;  // stable id (uuid) for ownership labels
+  std::string image;      // empty = configured default
+  EnvMap env;             // plain values, rendered as env entries
+  EnvMap secretEnv;       // values only ever go into the {name}-env Secret
+  std::string storage;    // Kubernetes quantity, empty = configured default
+};
+
+// Changes to a sandbox's environment. Keys in `unset` are removed from both kinds.
+struct EnvChange {
+  EnvMap set;
+  EnvMap setSecret;
+  std::vector<std::string> unset;
+  bool empty() const { return set.empty() && setSecret.empty() && unset.empty(); }
+};
+
+// What the cluster shows, derived by status derivation.
+struct ObservedStatus {
+  Phase phase = Phase::Terminated;
+  std::string reason;   // machine-readable, CamelCase (e.g. ImagePullBackOff)
+  std::string message;  // human text
+  int desiredReplicas = 0;
+  int readyReplicas = 0;
+  WorkloadKind workload = WorkloadKind::StatefulSet;
+  bool exists = false;  // a workload object exists
+};
+
+// A registry row.
+struct SandboxRecord {
+  std::string name;
+  std::string user;
+  std::string nameSpace;
+  std::string sandboxId;
+  std::string image;
+  EnvMap env;                              // non-secret values
+  std::vector<std::string> secretEnvKeys;  // names only; values live in the Secret
+  std::string storage;
+  DesiredState desired = DesiredState::Running;
+  bool purge = false;  // delete requested with purge
+  Phase phase = Phase::Creating;
+  std::string reason;
+  std::string message;
+  WorkloadKind workload = WorkloadKind::StatefulSet;
+  SystemTime createdAt{};
+  SystemTime updatedAt{};
+  int64_t version = 0;  // bumped on every update, for compare-and-set
+};
+
+// The identity a request acts as.
+struct Caller {
+  std::string user;
+  bool admin = false;
+};
+
+}  // namespace sandboxd

@@ -1,0 +1,81 @@
+// The registry: the durable record of every sandbox sandboxd manages and of API tokens.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sandboxd/common/status.h"
+#include "sandboxd/model/sandbox.h"
+
+namespace sandboxd {
+
+struct TokenInfo {
+  std::string id;     // public identifier (not secret), e.g. for listing/revoking
+  std::string user;
+  bool admin = false;
+  SystemTime createdAt{};
+};
+
+class Registry {
+ public:
+  virtual ~Registry() = default;
+
+  // Inserts a new sandbox. AlreadyExists if the name is taken (by anyone).
+  // Sets record.version = 1 in the stored row.
+  virtual Status insertSandbox(const SandboxRecord& record) = 0;
+
+  // NotFound if absent.
+  virtual StatusOr<SandboxRecord> getSandbox(const std::string& name) = 0;
+
+  // All sandboxes, or only `user`'s, ordered by name.
+  virtual StatusOr<std::vector<SandboxRecord>> listSandboxes(
+      const std::optional<std::string>& user = std::nullopt) = 0;
+
+  // Compare-and-set update: succeeds only if the stored version equals record.version, then
+  // stores record with version+1 and returns the new version. Aborted on a version mismatch,
+  // NotFound if the row is gone.
+  virtual StatusOr<int64_t> updateSandbox(const SandboxRecord& record) = 0;
+
+  // Removes the row. NotFound if absent.
+  virtual Status deleteSandbox(const std::string& name) = 0;
+
+  // Creates an API token for `user`; returns the plaintext token (shown once) and stores only
+  // its SHA-256 hash.
+  virtual StatusOr<std::string> createToken(const std::string& user, bool admin) = 0;
+
+  // The token's owner, or Unauthenticated. Compares hashes; never logs the token.
+  virtual StatusOr<TokenInfo> authenticate(const std::string& token) = 0;
+
+  // Arbitrary durable blobs keyed by (kind, name): e.g. the original Deployment saved by
+  // `migrate` for rollback. put overwrites.
+  virtual Status putBlob(const std::string& kind, const std::string& name,
+                         const std::string& value) = 0;
+  virtual StatusOr<std::string> getBlob(const std::string& kind, const std::string& name) = 0;
+  virtual Status deleteBlob(const std::string& kind, const std::string& name) = 0;
+
+  // The database answers (SELECT 1).
+  virtual Status ping() = 0;
+
+  // PRAGMA user_version after migrations.
+  virtual int schemaVersion() = 0;
+};
+
+using RegistryPtr = std::shared_ptr<Registry>;
+
+struct SqliteRegistryOptions {
+  std::string migrationsDir;  // empty = the migrations embedded in the binary
+  int busyTimeoutMs = 5000;
+};
+
+// Opens (creating if needed) the SQLite database at `path` (":memory:" allowed), applies
+// pending migrations in one IMMEDIATE transaction, and refuses (FailedPrecondition, clear
+// message) a database whose user_version is newer than the newest known migration.
+StatusOr<RegistryPtr> openSqliteRegistry(const std::string& path, TimeSourcePtr time,
+                                         const SqliteRegistryOptions& options = {});
+
+// Applies pending migrations only; returns the resulting schema version.
+StatusOr<int> migrateDatabase(const std::string& path, const SqliteRegistryOptions& options = {});
+
+}  // namespace sandboxd

@@ -1,0 +1,65 @@
+// KubernetesService: the sandbox lifecycle against a Kubernetes API (create / delete / status /
+// stop / start / update-env) for StatefulSet sandboxes, with legacy Deployment sandboxes still
+// answering status, stop, start and delete.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "sandboxd/common/status.h"
+#include "sandboxd/config/config.h"
+#include "sandboxd/kube/kube_client.h"
+#include "sandboxd/model/sandbox.h"
+#include "sandboxd/render/manifest_renderer.h"
+
+namespace sandboxd {
+
+struct SandboxKey {
+  std::string nameSpace;
+  std::string name;
+};
+
+class KubernetesService {
+ public:
+  virtual ~KubernetesService() = default;
+
+  // Creates the Secret (if any secret env), headless Service, StatefulSet and Ingresses.
+  // Idempotent for the same spec (objects that already exist with our sandbox id are kept);
+  // AlreadyExists if an object of that name belongs to something else. On a failure half-way,
+  // deletes what this call created (never a PVC) and returns the error.
+  virtual Status create(const SandboxSpec& spec) = 0;
+
+  // Status derived from the workload (StatefulSet, else a legacy Deployment), pods and PVC.
+  // A sandbox with no workload is TERMINATED (not an error).
+  virtual StatusOr<ObservedStatus> status(const SandboxKey& key) = 0;
+
+  // Statuses of every sandbox sandboxd manages in `nameSpace` with a constant number of
+  // Kubernetes calls (lists by label), keyed by sandbox name.
+  virtual StatusOr<std::map<std::string, ObservedStatus>> statusAll(
+      const std::string& nameSpace) = 0;
+
+  // Scale to 0 / 1 via the scale subresource. Idempotent. NotFound if no workload.
+  virtual Status stop(const SandboxKey& key) = 0;
+  virtual Status start(const SandboxKey& key) = 0;
+
+  // Sets/unsets env on the main container (strategic-merge patch of the pod template, which
+  // rolls the pod); secret values go into the {name}-env Secret (created when missing, with
+  // the labels of `sandbox`: name, nameSpace, user, sandboxId) and are referenced with
+  // secretKeyRef. Untouched variables stay. Legacy Deployments: FailedPrecondition (migrate).
+  virtual Status updateEnv(const SandboxSpec& sandbox, const EnvChange& change) = 0;
+
+  // Deletes workload, Service, Ingresses and Secret (absent ones are fine). The home PVC is
+  // kept unless `purge`, in which case it is deleted too.
+  virtual Status remove(const SandboxKey& key, bool purge) = 0;
+
+  // True when nothing of the sandbox is left (workload, pods; and the PVC when `purge`).
+  virtual StatusOr<bool> isGone(const SandboxKey& key, bool purge) = 0;
+};
+
+using KubernetesServicePtr = std::shared_ptr<KubernetesService>;
+
+KubernetesServicePtr makeKubernetesService(KubeClientPtr client, ManifestRendererPtr renderer,
+                                           const SandboxConfig& config);
+
+}  // namespace sandboxd

@@ -1,0 +1,42 @@
+// Validation of everything a user can type, written down once. Each returns InvalidArgument
+// with a message that names the field and states the rule.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "sandboxd/common/status.h"
+#include "sandboxd/config/config.h"
+#include "sandboxd/model/sandbox.h"
+
+namespace sandboxd {
+
+// DNS-1123 label, lowercase, starts with a letter, ends alphanumeric, at most 40 characters.
+inline constexpr size_t kMaxSandboxNameLength = 40;
+Status validateSandboxName(const std::string& name);
+
+// A user name as stored on tokens and in the owner label: 1-63 chars of [a-z0-9._-],
+// starting and ending alphanumeric.
+Status validateUserName(const std::string& user);
+
+// C identifier [A-Za-z_][A-Za-z0-9_]*, at most 256 characters.
+Status validateEnvName(const std::string& name);
+
+// Env maps: names valid, not reserved, count and value sizes within config limits; a key may
+// not be both plain and secret. `field` names the JSON field in messages ("env", "secretEnv").
+Status validateEnv(const EnvMap& env, const EnvMap& secretEnv, const SandboxConfig& config);
+Status validateEnvChange(const EnvChange& change, const SandboxConfig& config);
+
+// Parses a Kubernetes binary quantity with Mi/Gi/Ti suffix (e.g. "5Gi") into bytes.
+StatusOr<int64_t> parseStorageQuantity(const std::string& quantity);
+// A quantity within [config.minStorage, config.maxStorage].
+Status validateStorage(const std::string& quantity, const SandboxConfig& config);
+
+// A container image reference: [registry[:port]/]path[:tag][@sha256:digest], no spaces or
+// control characters, at most 512 characters.
+Status validateImage(const std::string& image);
+
+// The whole create input (name, image, env, secretEnv, storage).
+Status validateSpec(const SandboxSpec& spec, const SandboxConfig& config);
+
+}  // namespace sandboxd

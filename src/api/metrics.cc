@@ -1,0 +1,118 @@
+#include "api/metrics.h"
+
+#include <cstdio>
+#include <sstream>
+
+namespace sandboxd::api {
+
+const std::vector<double>& ApiMetrics::durationBuckets() {
+  static const std::vector<double> buckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                              0.5,   1,    2.5,   5,    10};
+  return buckets;
+}
+
+std::string escapeLabelValue(const std::string& v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+void ApiMetrics::recordRequest(const std::string& route, const std::string& method, int code,
+                               double seconds) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++requests_[{route, method, code}];
+  Histogram& h = durations_[route];
+  const auto& bounds = durationBuckets();
+  if (h.buckets.empty()) {
+    h.buckets.assign(bounds.size(), 0);
+  }
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    if (seconds <= bounds[i]) {
+      ++h.buckets[i];
+      break;
+    }
+  }
+  h.sum += seconds;
+  ++h.count;
+}
+
+void ApiMetrics::recordLifecycle(const std::string& operation, const std::string& result) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++lifecycle_[{operation, result}];
+}
+
+namespace {
+std::string formatDouble(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.9g", v);
+  return buf;
+}
+}  // namespace
+
+std::string ApiMetrics::render(const std::map<std::string, int>& sandboxesByStatus,
+                               bool sandboxesError) const {
+  std::ostringstream out;
+  std::lock_guard<std::mutex> lock(mu_);
+
+  out << "# HELP sandboxd_http_requests_total HTTP requests answered, by route template, "
+         "method and status code.\n"
+      << "# TYPE sandboxd_http_requests_total counter\n";
+  for (const auto& [key, count] : requests_) {
+    const auto& [route, method, code] = key;
+    out << "sandboxd_http_requests_total{route=\"" << escapeLabelValue(route) << "\",method=\""
+        << escapeLabelValue(method) << "\",code=\"" << code << "\"} " << count << "\n";
+  }
+
+  out << "# HELP sandboxd_http_request_duration_seconds HTTP request duration, by route "
+         "template.\n"
+      << "# TYPE sandboxd_http_request_duration_seconds histogram\n";
+  const auto& bounds = durationBuckets();
+  for (const auto& [route, h] : durations_) {
+    const std::string label = "route=\"" + escapeLabelValue(route) + "\"";
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < bounds.size(); ++i) {
+      cumulative += h.buckets[i];
+      out << "sandboxd_http_request_duration_seconds_bucket{" << label << ",le=\""
+          << formatDouble(bounds[i]) << "\"} " << cumulative << "\n";
+    }
+    out << "sandboxd_http_request_duration_seconds_bucket{" << label << ",le=\"+Inf\"} "
+        << h.count << "\n";
+    out << "sandboxd_http_request_duration_seconds_sum{" << label << "} " << formatDouble(h.sum)
+        << "\n";
+    out << "sandboxd_http_request_duration_seconds_count{" << label << "} " << h.count << "\n";
+  }
+
+  out << "# HELP sandboxd_lifecycle_operations_total Lifecycle operations requested through "
+         "the API, by operation and result.\n"
+      << "# TYPE sandboxd_lifecycle_operations_total counter\n";
+  for (const auto& [key, count] : lifecycle_) {
+    out << "sandboxd_lifecycle_operations_total{operation=\"" << escapeLabelValue(key.first)
+        << "\",result=\"" << escapeLabelValue(key.second) << "\"} " << count << "\n";
+  }
+
+  if (!sandboxesError) {
+    out << "# HELP sandboxd_sandboxes Sandboxes known to the registry, by status.\n"
+        << "# TYPE sandboxd_sandboxes gauge\n";
+    for (const auto& [status, count] : sandboxesByStatus) {
+      out << "sandboxd_sandboxes{status=\"" << escapeLabelValue(status) << "\"} " << count
+          << "\n";
+    }
+  }
+  out << "# HELP sandboxd_metrics_scrape_error 1 if computing a gauge failed at this scrape.\n"
+      << "# TYPE sandboxd_metrics_scrape_error gauge\n"
+      << "sandboxd_metrics_scrape_error " << (sandboxesError ? 1 : 0) << "\n";
+  return out.str();
+}
+
+}  // namespace sandboxd::api

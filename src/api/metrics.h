@@ -1,0 +1,46 @@
+// Prometheus metrics of the HTTP API, rendered in the text exposition format (version 0.0.4).
+#pragma once
+
+#include <array>
+#include <map>
+#include <mutex>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace sandboxd::api {
+
+class ApiMetrics {
+ public:
+  // Histogram bucket upper bounds in seconds (plus +Inf).
+  static const std::vector<double>& durationBuckets();
+
+  // One finished HTTP request. `route` is the route template (or "unmatched").
+  void recordRequest(const std::string& route, const std::string& method, int code,
+                     double seconds);
+  // One lifecycle operation (create, stop, start, update_env, delete) and its result
+  // ("ok" or an error slug).
+  void recordLifecycle(const std::string& operation, const std::string& result);
+
+  // The exposition text. `sandboxesByStatus` is the gauge computed at scrape time (status →
+  // count); when `sandboxesError` is true the gauge is left out (the list failed).
+  std::string render(const std::map<std::string, int>& sandboxesByStatus,
+                     bool sandboxesError) const;
+
+ private:
+  struct Histogram {
+    std::vector<uint64_t> buckets;  // cumulative at render time; per-bucket here
+    double sum = 0;
+    uint64_t count = 0;
+  };
+
+  mutable std::mutex mu_;
+  std::map<std::tuple<std::string, std::string, int>, uint64_t> requests_;
+  std::map<std::string, Histogram> durations_;
+  std::map<std::pair<std::string, std::string>, uint64_t> lifecycle_;
+};
+
+// Escapes a label value (backslash, double quote, newline).
+std::string escapeLabelValue(const std::string& v);
+
+}  // namespace sandboxd::api

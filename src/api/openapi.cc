@@ -1,0 +1,231 @@
+#include "api/openapi.h"
+
+#include <cctype>
+#include <string>
+
+#include "api/router.h"
+
+namespace sandboxd::api {
+
+namespace {
+
+using nlohmann::json;
+
+json ref(const std::string& name) { return json{{"$ref", "#/components/schemas/" + name}}; }
+
+json stringMap() {
+  return json{{"type", "object"}, {"additionalProperties", {{"type", "string"}}}};
+}
+
+json schemas() {
+  json sandbox = {
+      {"type", "object"},
+      {"required",
+       {"name", "user", "namespace", "image", "env", "secretEnvKeys", "storage", "status",
+        "reason", "message", "replicas", "workload", "urls", "createdAt", "updatedAt"}},
+      {"properties",
+       {
+           {"name", {{"type", "string"}}},
+           {"user", {{"type", "string"}}},
+           {"namespace", {{"type", "string"}}},
+           {"image", {{"type", "string"}}},
+           {"env", stringMap()},
+           {"secretEnvKeys", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+           {"storage", {{"type", "string"}, {"example", "5Gi"}}},
+           {"status",
+            {{"type", "string"},
+             {"enum",
+              {"CREATING", "STARTING", "RUNNING", "STOPPING", "STOPPED", "UPDATING",
+               "DELETING", "TERMINATED", "ERROR"}}}},
+           {"reason", {{"type", "string"}}},
+           {"message", {{"type", "string"}}},
+           {"replicas",
+            {{"type", "object"},
+             {"properties",
+              {{"desired", {{"type", "integer"}}}, {"ready", {{"type", "integer"}}}}}}},
+           {"workload", {{"type", "string"}, {"enum", {"StatefulSet", "Deployment"}}}},
+           {"urls", stringMap()},
+           {"createdAt", {{"type", "string"}, {"format", "date-time"}}},
+           {"updatedAt", {{"type", "string"}, {"format", "date-time"}}},
+       }},
+  };
+  json createRequest = {
+      {"type", "object"},
+      {"required", {"name"}},
+      {"additionalProperties", false},
+      {"properties",
+       {
+           {"name",
+            {{"type", "string"},
+             {"maxLength", 40},
+             {"pattern", "^[a-z]([-a-z0-9]*[a-z0-9])?$"}}},
+           {"image", {{"type", "string"}}},
+           {"env", stringMap()},
+           {"secretEnv", stringMap()},
+           {"storage", {{"type", "string"}, {"example", "5Gi"}}},
+           {"user",
+            {{"type", "string"},
+             {"description", "admin tokens only: create on behalf of this user"}}},
+       }},
+  };
+  json envChange = {
+      {"type", "object"},
+      {"additionalProperties", false},
+      {"properties",
+       {
+           {"set", stringMap()},
+           {"setSecret", stringMap()},
+           {"unset", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+       }},
+  };
+  json list = {{"type", "object"},
+               {"required", {"items"}},
+               {"properties", {{"items", {{"type", "array"}, {"items", ref("Sandbox")}}}}}};
+  json error = {
+      {"type", "object"},
+      {"required", {"error"}},
+      {"properties",
+       {{"error",
+         {{"type", "object"},
+          {"required", {"code", "message"}},
+          {"properties",
+           {{"code", {{"type", "string"}}},
+            {"message", {{"type", "string"}}},
+            {"requestId", {{"type", "string"}}}}}}}}}};
+  return json{{"Sandbox", sandbox},
+              {"SandboxList", list},
+              {"CreateSandboxRequest", createRequest},
+              {"EnvChange", envChange},
+              {"Error", error}};
+}
+
+json errorResponse(const std::string& description) {
+  return json{{"description", description},
+              {"content", {{"application/json", {{"schema", ref("Error")}}}}}};
+}
+
+json jsonResponse(const std::string& description, const std::string& schema) {
+  return json{{"description", description},
+              {"content", {{"application/json", {{"schema", ref(schema)}}}}}};
+}
+
+json operation(const Route& route) {
+  json op = {{"operationId", route.operationId}, {"summary", route.summary}};
+  json params = json::array();
+  if (route.pattern.find("{name}") != std::string::npos) {
+    params.push_back({{"name", "name"},
+                      {"in", "path"},
+                      {"required", true},
+                      {"schema", {{"type", "string"}}}});
+  }
+  json responses = json::object();
+  const std::string ok = std::to_string(route.successStatus);
+
+  switch (route.id) {
+    case RouteId::CreateSandbox:
+      op["requestBody"] = {
+          {"required", true},
+          {"content", {{"application/json", {{"schema", ref("CreateSandboxRequest")}}}}}};
+      responses[ok] = jsonResponse("created", "Sandbox");
+      responses["409"] = errorResponse("the name is taken");
+      break;
+    case RouteId::ListSandboxes:
+      params.push_back({{"name", "user"},
+                        {"in", "query"},
+                        {"required", false},
+                        {"description", "admin tokens only: this user's sandboxes"},
+                        {"schema", {{"type", "string"}}}});
+      responses[ok] = jsonResponse("the sandboxes", "SandboxList");
+      responses["403"] = errorResponse("only admins may list other users' sandboxes");
+      break;
+    case RouteId::GetSandbox:
+      responses[ok] = jsonResponse("the sandbox", "Sandbox");
+      break;
+    case RouteId::StopSandbox:
+    case RouteId::StartSandbox:
+      responses[ok] = jsonResponse("accepted", "Sandbox");
+      responses["409"] = errorResponse("the sandbox is being deleted");
+      break;
+    case RouteId::UpdateEnv:
+      op["requestBody"] = {{"required", true},
+                           {"content", {{"application/json", {{"schema", ref("EnvChange")}}}}}};
+      responses[ok] = jsonResponse("the new desired env", "Sandbox");
+      responses["409"] = errorResponse("the sandbox is being deleted");
+      break;
+    case RouteId::DeleteSandbox:
+      params.push_back({{"name", "purge"},
+                        {"in", "query"},
+                        {"required", false},
+                        {"description", "also delete the home volume"},
+                        {"schema", {{"type", "boolean"}, {"default", false}}}});
+      responses[ok] = jsonResponse("accepted", "Sandbox");
+      break;
+    case RouteId::Healthz:
+      responses[ok] = {{"description", "alive"}};
+      break;
+    case RouteId::Readyz:
+      responses[ok] = {{"description", "ready"}};
+      responses["503"] = errorResponse("database or cluster not usable");
+      break;
+    case RouteId::Metrics:
+      responses[ok] = {{"description", "Prometheus text format"},
+                       {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}};
+      break;
+    case RouteId::OpenApi:
+      responses[ok] = {{"description", "this document"},
+                       {"content", {{"application/json", {{"schema", {{"type", "object"}}}}}}}};
+      break;
+  }
+
+  if (route.authenticated) {
+    op["security"] = json::array({{{"bearerAuth", json::array()}}});
+    responses["401"] = errorResponse("no or bad token");
+    if (route.pattern.find("{name}") != std::string::npos) {
+      responses["404"] = errorResponse("no such sandbox (or another user's)");
+    }
+    if (route.acceptsBody) {
+      responses["400"] = errorResponse("malformed JSON");
+      responses["413"] = errorResponse("body over the limit");
+      responses["415"] = errorResponse("body not JSON");
+    }
+    responses["422"] = errorResponse("invalid field");
+    responses["429"] = errorResponse("throttled");
+    responses["503"] = errorResponse("cluster unreachable");
+  }
+  responses["default"] = errorResponse("error");
+  if (!params.empty()) {
+    op["parameters"] = params;
+  }
+  op["responses"] = responses;
+  return op;
+}
+
+}  // namespace
+
+nlohmann::json buildOpenApiDocument() {
+  json paths = json::object();
+  for (const Route& route : routeTable()) {
+    std::string method = route.method;
+    for (char& c : method) {
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    paths[route.pattern][method] = operation(route);
+  }
+  return json{
+      {"openapi", "3.0.3"},
+      {"info",
+       {{"title", "sandboxd API"},
+        {"version", "1.0.0"},
+        {"description",
+         "Long-lived per-user development sandboxes on Kubernetes. Errors use "
+         "{\"error\": {\"code\", \"message\", \"requestId\"}}."}}},
+      {"servers", json::array({{{"url", "/"}}})},
+      {"paths", paths},
+      {"components",
+       {{"schemas", schemas()},
+        {"securitySchemes",
+         {{"bearerAuth", {{"type", "http"}, {"scheme", "bearer"}}}}}}},
+  };
+}
+
+}  // namespace sandboxd::api

@@ -1,0 +1,160 @@
+#include "api/request_parsing.h"
+
+#include <set>
+
+namespace sandboxd::api {
+
+namespace {
+
+const char* typeName(const nlohmann::json& v) {
+  switch (v.type()) {
+    case nlohmann::json::value_t::null: return "null";
+    case nlohmann::json::value_t::object: return "an object";
+    case nlohmann::json::value_t::array: return "an array";
+    case nlohmann::json::value_t::string: return "a string";
+    case nlohmann::json::value_t::boolean: return "a boolean";
+    case nlohmann::json::value_t::number_integer:
+    case nlohmann::json::value_t::number_unsigned:
+    case nlohmann::json::value_t::number_float: return "a number";
+    default: return "an unsupported value";
+  }
+}
+
+Status checkObject(const nlohmann::json& body, const std::set<std::string>& allowed,
+                   const std::string& what) {
+  if (!body.is_object()) {
+    return invalidArgument(what + " must be a JSON object, got " + typeName(body));
+  }
+  for (const auto& item : body.items()) {
+    if (allowed.count(item.key()) == 0) {
+      std::string known;
+      for (const auto& k : allowed) {
+        known += (known.empty() ? "" : ", ") + k;
+      }
+      return invalidArgument("unknown field \"" + item.key() + "\" (allowed: " + known + ")");
+    }
+  }
+  return Status::ok();
+}
+
+Status readString(const nlohmann::json& body, const char* field, std::string* out) {
+  auto it = body.find(field);
+  if (it == body.end()) {
+    return Status::ok();
+  }
+  if (!it->is_string()) {
+    return invalidArgument(std::string("field \"") + field + "\" must be a string, got " +
+                           typeName(*it));
+  }
+  *out = it->get<std::string>();
+  return Status::ok();
+}
+
+Status readStringMap(const nlohmann::json& body, const char* field, EnvMap* out) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) {
+    return Status::ok();
+  }
+  if (!it->is_object()) {
+    return invalidArgument(std::string("field \"") + field +
+                           "\" must be an object of string values, got " + typeName(*it));
+  }
+  for (const auto& item : it->items()) {
+    if (!item.value().is_string()) {
+      return invalidArgument(std::string("field \"") + field + "." + item.key() +
+                             "\" must be a string, got " + typeName(item.value()));
+    }
+    (*out)[item.key()] = item.value().get<std::string>();
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+std::optional<nlohmann::json> parseJsonBody(const std::string& body, std::string* error) {
+  try {
+    return nlohmann::json::parse(body);
+  } catch (const nlohmann::json::parse_error& e) {
+    if (error != nullptr) {
+      // e.what() carries "[json.exception.parse_error.101] parse error at line 1, column 2: ..."
+      std::string what = e.what();
+      auto pos = what.find("] ");
+      *error = "malformed JSON: " + (pos == std::string::npos ? what : what.substr(pos + 2));
+    }
+    return std::nullopt;
+  }
+}
+
+StatusOr<CreateRequest> parseCreateRequest(const nlohmann::json& body) {
+  RETURN_IF_ERROR(
+      checkObject(body, {"name", "image", "env", "secretEnv", "storage", "user"}, "body"));
+  CreateRequest request;
+  auto name = body.find("name");
+  if (name == body.end() || name->is_null()) {
+    return invalidArgument("field \"name\" is required");
+  }
+  RETURN_IF_ERROR(readString(body, "name", &request.name));
+  RETURN_IF_ERROR(readString(body, "image", &request.image));
+  RETURN_IF_ERROR(readStringMap(body, "env", &request.env));
+  RETURN_IF_ERROR(readStringMap(body, "secretEnv", &request.secretEnv));
+  RETURN_IF_ERROR(readString(body, "storage", &request.storage));
+  RETURN_IF_ERROR(readString(body, "user", &request.user));
+  return request;
+}
+
+StatusOr<EnvChange> parseEnvChange(const nlohmann::json& body) {
+  RETURN_IF_ERROR(checkObject(body, {"set", "setSecret", "unset"}, "body"));
+  EnvChange change;
+  RETURN_IF_ERROR(readStringMap(body, "set", &change.set));
+  RETURN_IF_ERROR(readStringMap(body, "setSecret", &change.setSecret));
+  auto unset = body.find("unset");
+  if (unset != body.end() && !unset->is_null()) {
+    if (!unset->is_array()) {
+      return invalidArgument(std::string("field \"unset\" must be an array of strings, got ") +
+                             typeName(*unset));
+    }
+    for (size_t i = 0; i < unset->size(); ++i) {
+      const auto& v = (*unset)[i];
+      if (!v.is_string()) {
+        return invalidArgument("field \"unset[" + std::to_string(i) +
+                               "]\" must be a string, got " + typeName(v));
+      }
+      change.unset.push_back(v.get<std::string>());
+    }
+  }
+  return change;
+}
+
+StatusOr<bool> parsePurge(const std::vector<std::pair<std::string, std::string>>& query) {
+  bool purge = false;
+  for (const auto& [key, value] : query) {
+    if (key != "purge") {
+      continue;
+    }
+    if (value == "true" || value == "1") {
+      purge = true;
+    } else if (value == "false" || value == "0") {
+      purge = false;
+    } else {
+      return invalidArgument("query parameter \"purge\" must be true or false");
+    }
+  }
+  return purge;
+}
+
+StatusOr<std::optional<std::string>> parseUserFilter(
+    const std::vector<std::pair<std::string, std::string>>& query) {
+  std::optional<std::string> user;
+  for (const auto& [key, value] : query) {
+    if (key != "user") {
+      continue;
+    }
+    if (value.empty()) {
+      return invalidArgument("query parameter \"user\" must not be empty");
+    }
+    user = value;
+  }
+  return user;
+}
+
+}  // namespace sandboxd::api

@@ -1,0 +1,34 @@
+// JSON request bodies → application requests, with type checks. Everything here answers
+// InvalidArgument (422) with a message that names the field; semantic validation (name rules,
+// env names, storage bounds) is the manager's.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sandboxd/common/status.h"
+#include "sandboxd/model/sandbox.h"
+#include "sandboxd/service/sandbox_manager.h"
+
+namespace sandboxd::api {
+
+// Parses body text. nullopt with `error` set when it is not JSON (400, not 422).
+std::optional<nlohmann::json> parseJsonBody(const std::string& body, std::string* error);
+
+// POST /api/v1/sandboxes: {"name", "image"?, "env"?, "secretEnv"?, "storage"?, "user"?}.
+StatusOr<CreateRequest> parseCreateRequest(const nlohmann::json& body);
+
+// PATCH /api/v1/sandboxes/{name}/env: {"set"?, "setSecret"?, "unset"?}.
+StatusOr<EnvChange> parseEnvChange(const nlohmann::json& body);
+
+// DELETE ?purge=true|false (absent = false; anything else is InvalidArgument).
+StatusOr<bool> parsePurge(const std::vector<std::pair<std::string, std::string>>& query);
+
+// GET /api/v1/sandboxes ?user=U (absent = nullopt; empty is InvalidArgument).
+StatusOr<std::optional<std::string>> parseUserFilter(
+    const std::vector<std::pair<std::string, std::string>>& query);
+
+}  // namespace sandboxd::api

@@ -1,0 +1,172 @@
+#include "api/router.h"
+
+#include <algorithm>
+
+namespace sandboxd::api {
+
+const std::vector<Route>& routeTable() {
+  static const std::vector<Route> routes = {
+      {RouteId::CreateSandbox, "POST", "/api/v1/sandboxes", true, true, 201, "createSandbox",
+       "Create a sandbox for the caller"},
+      {RouteId::ListSandboxes, "GET", "/api/v1/sandboxes", true, false, 200, "listSandboxes",
+       "List the caller's sandboxes (admins: all, or ?user=)"},
+      {RouteId::GetSandbox, "GET", "/api/v1/sandboxes/{name}", true, false, 200, "getSandbox",
+       "Show one sandbox"},
+      {RouteId::DeleteSandbox, "DELETE", "/api/v1/sandboxes/{name}", true, false, 202,
+       "deleteSandbox", "Delete a sandbox (keeps its home volume unless purge=true)"},
+      {RouteId::StopSandbox, "POST", "/api/v1/sandboxes/{name}/stop", true, false, 202,
+       "stopSandbox", "Stop a sandbox (scale to 0, data kept)"},
+      {RouteId::StartSandbox, "POST", "/api/v1/sandboxes/{name}/start", true, false, 202,
+       "startSandbox", "Start a stopped sandbox"},
+      {RouteId::UpdateEnv, "PATCH", "/api/v1/sandboxes/{name}/env", true, true, 200,
+       "updateSandboxEnv", "Set or unset environment variables (the pod rolls)"},
+      {RouteId::Healthz, "GET", "/healthz", false, false, 200, "healthz", "Liveness"},
+      {RouteId::Readyz, "GET", "/readyz", false, false, 200, "readyz",
+       "Readiness: database and cluster usable"},
+      {RouteId::Metrics, "GET", "/metrics", false, false, 200, "metrics",
+       "Prometheus metrics"},
+      {RouteId::OpenApi, "GET", "/api/v1/openapi.json", false, false, 200, "openapi",
+       "This document"},
+  };
+  return routes;
+}
+
+namespace {
+
+std::vector<std::string> splitPath(const std::string& path) {
+  std::vector<std::string> out;
+  size_t i = 0;
+  if (!path.empty() && path[0] == '/') {
+    i = 1;
+  }
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) {
+      j = path.size();
+    }
+    out.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return out;
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+}  // namespace
+
+std::string percentDecode(const std::string& s, bool plusAsSpace) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '%' && i + 2 < s.size()) {
+      int hi = hexValue(s[i + 1]);
+      int lo = hexValue(s[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    if (c == '+' && plusAsSpace) {
+      out.push_back(' ');
+      continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> parseQuery(const std::string& rawQuery) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t i = 0;
+  while (i < rawQuery.size()) {
+    size_t j = rawQuery.find('&', i);
+    if (j == std::string::npos) {
+      j = rawQuery.size();
+    }
+    std::string part = rawQuery.substr(i, j - i);
+    if (!part.empty()) {
+      size_t eq = part.find('=');
+      if (eq == std::string::npos) {
+        out.emplace_back(percentDecode(part, true), "");
+      } else {
+        out.emplace_back(percentDecode(part.substr(0, eq), true),
+                         percentDecode(part.substr(eq + 1), true));
+      }
+    }
+    i = j + 1;
+  }
+  return out;
+}
+
+RouteMatch matchRoute(const std::string& method, const std::string& rawPath) {
+  RouteMatch match;
+  std::string path = rawPath.empty() ? "/" : rawPath;
+  if (path.size() > 1 && path.back() == '/') {
+    path.pop_back();
+  }
+  const std::vector<std::string> segments = splitPath(path);
+
+  for (const Route& route : routeTable()) {
+    const std::vector<std::string> pattern = splitPath(route.pattern);
+    if (pattern.size() != segments.size()) {
+      continue;
+    }
+    std::map<std::string, std::string> params;
+    bool ok = true;
+    for (size_t i = 0; i < pattern.size() && ok; ++i) {
+      const std::string& p = pattern[i];
+      if (p.size() > 2 && p.front() == '{' && p.back() == '}') {
+        std::string value = percentDecode(segments[i]);
+        if (value.empty()) {
+          ok = false;
+        } else {
+          params[p.substr(1, p.size() - 2)] = value;
+        }
+      } else if (p != segments[i]) {
+        ok = false;
+      }
+    }
+    if (!ok) {
+      continue;
+    }
+    // Same path shape: this is a known path; record the method.
+    if (match.pathTemplate.empty()) {
+      match.pathTemplate = route.pattern;
+    }
+    if (route.pattern != match.pathTemplate) {
+      continue;  // a different template of the same shape matched first; keep the first
+    }
+    if (std::find(match.allowedMethods.begin(), match.allowedMethods.end(), route.method) ==
+        match.allowedMethods.end()) {
+      match.allowedMethods.push_back(route.method);
+    }
+    if (route.method == method && match.route == nullptr) {
+      match.route = &route;
+      match.params = std::move(params);
+    }
+  }
+
+  if (match.route != nullptr) {
+    match.result = RouteMatch::Result::Found;
+  } else if (!match.pathTemplate.empty()) {
+    match.result = RouteMatch::Result::MethodNotAllowed;
+  } else {
+    match.result = RouteMatch::Result::PathNotFound;
+  }
+  return match;
+}
+
+}  // namespace sandboxd::api

@@ -1,0 +1,60 @@
+// The route table of the HTTP API (DESIGN §3) and matching of method + path against it. The
+// table is the single list of what the API serves: the server dispatches on it, the OpenAPI
+// document is generated from it, and the tests walk it.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sandboxd::api {
+
+// What a route does; the server dispatches on this.
+enum class RouteId {
+  CreateSandbox,
+  ListSandboxes,
+  GetSandbox,
+  StopSandbox,
+  StartSandbox,
+  UpdateEnv,
+  DeleteSandbox,
+  Healthz,
+  Readyz,
+  Metrics,
+  OpenApi,
+};
+
+struct Route {
+  RouteId id;
+  std::string method;        // GET, POST, PATCH, DELETE
+  std::string pattern;       // e.g. /api/v1/sandboxes/{name}/stop
+  bool authenticated;        // needs a bearer token
+  bool acceptsBody;          // the route reads a JSON body
+  int successStatus;         // 200, 201, 202
+  std::string operationId;   // OpenAPI operationId, also used in logs
+  std::string summary;       // one line for the OpenAPI document
+};
+
+// Every route the API serves, in a stable order.
+const std::vector<Route>& routeTable();
+
+struct RouteMatch {
+  enum class Result { Found, PathNotFound, MethodNotAllowed };
+  Result result = Result::PathNotFound;
+  const Route* route = nullptr;                  // set when Found
+  std::map<std::string, std::string> params;     // {name} → decoded segment
+  std::vector<std::string> allowedMethods;       // for a known path (Found or 405)
+  std::string pathTemplate;                      // the matched pattern, for logs/metrics
+};
+
+// Matches `method` (upper case) and a raw (still percent-encoded) path without the query.
+// A single trailing slash is ignored.
+RouteMatch matchRoute(const std::string& method, const std::string& rawPath);
+
+// Percent-decodes one path segment or query component ('+' is kept as is in paths).
+std::string percentDecode(const std::string& s, bool plusAsSpace = false);
+
+// Splits a query string into decoded key/value pairs (later duplicates are kept in order).
+std::vector<std::pair<std::string, std::string>> parseQuery(const std::string& rawQuery);
+
+}  // namespace sandboxd::api

@@ -1,0 +1,20 @@
+// SandboxView → the API's Sandbox JSON (DESIGN §3 "Sandbox JSON"). Secret values never appear:
+// only the names, as secretEnvKeys.
+#pragma once
+
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sandboxd/service/sandbox_manager.h"
+
+namespace sandboxd::api {
+
+// status, reason, message, replicas and workload come from view.observed (the manager merges
+// the registry record with what the cluster shows into it); the rest from view.record.
+nlohmann::json sandboxToJson(const SandboxView& view);
+
+// {"items": [Sandbox...]}
+nlohmann::json sandboxListToJson(const std::vector<SandboxView>& views);
+
+}  // namespace sandboxd::api

@@ -1,0 +1,299 @@
+// The sandboxd command line. Usage errors and invalid input: one line on stderr, exit 2.
+// Operation failures: one line on stderr, exit 1. Output only on stdout.
+#include "cli/cli.h"
+
+#include <pplx/threadpool.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/client_commands.h"
+#include "cli/logging.h"
+#include "cli/wiring.h"
+#include "sandboxd/api/api_server.h"
+#include "sandboxd/config/config.h"
+#include "sandboxd/registry/registry.h"
+#include "sandboxd/render/manifest_renderer.h"
+#include "sandboxd/service/kubernetes_service.h"
+#include "sandboxd/service/sandbox_manager.h"
+#include "sandboxd/validation/validation.h"
+
+namespace sandboxd::cli {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+int fail(const Status& status) {
+  std::fprintf(stderr, "error: %s\n", status.message().c_str());
+  bool usage = status.kind() == ErrorKind::InvalidArgument;
+  return usage ? kExitUsage : kExitFailed;
+}
+
+// Options every local command shares (same meaning as serve's).
+struct CommonOptions {
+  std::string configPath;
+  std::string db;
+  std::string logFormat;
+  std::string logLevel;
+};
+
+StatusOr<Config> loadWithOverrides(const CommonOptions& common) {
+  ASSIGN_OR_RETURN(Config config, loadConfig(common.configPath));
+  if (!common.db.empty()) {
+    config.server.db = common.db;
+  }
+  if (!common.logFormat.empty()) {
+    config.server.logFormat = common.logFormat;
+  }
+  if (!common.logLevel.empty()) {
+    config.server.logLevel = common.logLevel;
+  }
+  return config;
+}
+
+void addCommonOptions(CLI::App* cmd, CommonOptions& common) {
+  cmd->add_option("--config", common.configPath, "Configuration file (YAML)");
+  cmd->add_option("--db", common.db, "SQLite database path");
+  cmd->add_option("--log-format", common.logFormat, "text | json");
+  cmd->add_option("--log-level", common.logLevel, "trace | debug | info | warn | error | off");
+}
+
+struct ServeOptions {
+  std::string listen;
+  std::string kube;
+  std::vector<std::string> corsOrigins;
+};
+
+int serve(const CommonOptions& common, const ServeOptions& flags) {
+  auto loaded = loadWithOverrides(common);
+  if (!loaded.isOk()) {
+    return fail(loaded.status());
+  }
+  Config config = std::move(loaded).value();
+  if (!flags.listen.empty()) {
+    config.server.listen = flags.listen;
+  }
+  if (!flags.kube.empty()) {
+    config.server.kube = flags.kube;
+  }
+  for (const auto& origin : flags.corsOrigins) {
+    config.server.corsOrigins.push_back(origin);
+  }
+  if (Status s = setupLogging(config.server.logFormat, config.server.logLevel); !s.isOk()) {
+    return fail(s);
+  }
+  // Must precede any other cpprest use: the pool cannot be resized once it exists.
+  crossplat::threadpool::initialize_with_threads(static_cast<size_t>(config.server.threads));
+
+  // Block the termination signals in every thread; the main thread waits for them below.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto time = std::make_shared<RealTimeSource>();
+  auto registry = openSqliteRegistry(config.server.db, time);
+  if (!registry.isOk()) {
+    return fail(registry.status().withContext("database " + config.server.db));
+  }
+  auto client = makeKubeClientFor(config.server, time);
+  if (!client.isOk()) {
+    return fail(client.status());
+  }
+  auto renderer = makeTemplateRenderer(config);
+  if (!renderer.isOk()) {
+    return fail(renderer.status());
+  }
+  auto kube = makeKubernetesService(*client, *renderer, config.sandbox);
+  auto manager = makeSandboxManager(*registry, kube, *client, config, time);
+  auto server = makeApiServer(config.server, manager, *registry);
+  if (Status s = server->start(); !s.isOk()) {
+    return fail(s);
+  }
+  spdlog::info("sandboxd listening on http://{} (database {}, kube {})", config.server.listen,
+               config.server.db, config.server.kube);
+
+  int received = 0;
+  sigwait(&signals, &received);
+  spdlog::info("received signal {}, shutting down", received);
+  server->stop();  // finishes in-flight requests before the registry goes away
+  spdlog::info("stopped");
+  spdlog::shutdown();
+  return kExitOk;
+}
+
+struct RenderOptions {
+  std::string name;
+  std::string image;
+  std::string storage;
+  std::string user = "render";
+  std::vector<std::string> env;
+  std::vector<std::string> secretEnv;
+};
+
+int render(const CommonOptions& common, const RenderOptions& options) {
+  auto loaded = loadWithOverrides(common);
+  if (!loaded.isOk()) {
+    return fail(loaded.status());
+  }
+  Config config = std::move(loaded).value();
+  SandboxSpec spec;
+  spec.name = options.name;
+  spec.nameSpace = config.sandbox.nameSpace;
+  spec.user = options.user;
+  spec.image = options.image;
+  spec.storage = options.storage;
+  for (const auto& kv : options.env) {
+    auto parsed = parseKeyValue(kv, "--env");
+    if (!parsed.isOk()) {
+      return fail(parsed.status());
+    }
+    spec.env[parsed->first] = parsed->second;
+  }
+  for (const auto& kv : options.secretEnv) {
+    auto parsed = parseKeyValue(kv, "--secret-env");
+    if (!parsed.isOk()) {
+      return fail(parsed.status());
+    }
+    spec.secretEnv[parsed->first] = parsed->second;
+  }
+  if (Status s = validateSpec(spec, config.sandbox); !s.isOk()) {
+    return fail(s);
+  }
+  if (Status s = validateUserName(spec.user); !s.isOk()) {
+    return fail(s);
+  }
+  auto renderer = makeTemplateRenderer(config);
+  if (!renderer.isOk()) {
+    return fail(renderer.status());
+  }
+  auto manifests = (*renderer)->render(spec);
+  if (!manifests.isOk()) {
+    return fail(manifests.status());
+  }
+  std::string out = toYamlDocuments(manifests->all());
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return kExitOk;
+}
+
+int tokenCreate(const CommonOptions& common, const std::string& user, bool admin) {
+  auto loaded = loadWithOverrides(common);
+  if (!loaded.isOk()) {
+    return fail(loaded.status());
+  }
+  if (Status s = validateUserName(user); !s.isOk()) {
+    return fail(s);
+  }
+  auto registry = openSqliteRegistry(loaded->server.db, std::make_shared<RealTimeSource>());
+  if (!registry.isOk()) {
+    return fail(registry.status().withContext("database " + loaded->server.db));
+  }
+  auto token = (*registry)->createToken(user, admin);
+  if (!token.isOk()) {
+    return fail(token.status());
+  }
+  std::printf("%s\n", token->c_str());
+  return kExitOk;
+}
+
+int dbMigrate(const CommonOptions& common) {
+  auto loaded = loadWithOverrides(common);
+  if (!loaded.isOk()) {
+    return fail(loaded.status());
+  }
+  auto version = migrateDatabase(loaded->server.db);
+  if (!version.isOk()) {
+    return fail(version.status().withContext("database " + loaded->server.db));
+  }
+  std::printf("database %s is at schema version %d\n", loaded->server.db.c_str(), *version);
+  return kExitOk;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  CLI::App app{"sandboxd: long-lived per-user development sandboxes on Kubernetes"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "sandboxd 0.1.0");
+
+  CommonOptions common;
+  ServeOptions serveOptions;
+  CLI::App* serveCmd = app.add_subcommand("serve", "Run the HTTP API server");
+  addCommonOptions(serveCmd, common);
+  serveCmd->add_option("--listen", serveOptions.listen, "HOST:PORT to listen on");
+  serveCmd->add_option("--kube", serveOptions.kube,
+                       "memory | in-cluster | path to a kubeconfig");
+  serveCmd->add_option("--cors-origin", serveOptions.corsOrigins,
+                       "Allowed CORS origin (repeatable)");
+
+  RenderOptions renderOptions;
+  CLI::App* renderCmd =
+      app.add_subcommand("render", "Print a sandbox's manifests as YAML (no cluster needed)");
+  addCommonOptions(renderCmd, common);
+  renderCmd->add_option("name", renderOptions.name, "Sandbox name")->required();
+  renderCmd->add_option("--image", renderOptions.image, "Container image");
+  renderCmd->add_option("--storage", renderOptions.storage, "Home volume size, e.g. 10Gi");
+  renderCmd->add_option("--user", renderOptions.user, "Owner user name");
+  renderCmd->add_option("--env", renderOptions.env, "K=V (repeatable)");
+  renderCmd->add_option("--secret-env", renderOptions.secretEnv, "K=V (repeatable)");
+
+  CLI::App* tokenCmd = app.add_subcommand("token", "Manage API tokens");
+  tokenCmd->require_subcommand(1);
+  std::string tokenUser;
+  bool tokenAdmin = false;
+  CLI::App* tokenCreateCmd = tokenCmd->add_subcommand(
+      "create", "Create a token; prints it once, alone on stdout");
+  addCommonOptions(tokenCreateCmd, common);
+  tokenCreateCmd->add_option("--user", tokenUser, "Owner user name")->required();
+  tokenCreateCmd->add_flag("--admin", tokenAdmin, "Admin token (sees all sandboxes)");
+
+  CLI::App* dbCmd = app.add_subcommand("db", "Database administration");
+  dbCmd->require_subcommand(1);
+  CLI::App* dbMigrateCmd = dbCmd->add_subcommand("migrate", "Apply pending schema migrations");
+  addCommonOptions(dbMigrateCmd, common);
+
+  auto client = addClientCommands(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string message = e.what();
+    std::fprintf(stderr, "error: %s (see --help)\n", message.c_str());
+    return kExitUsage;
+  }
+  if (std::getenv("SANDBOXD_LOG_FORMAT") == nullptr && !serveCmd->parsed()) {
+    spdlog::set_level(spdlog::level::warn);  // local commands: quiet unless something is wrong
+  }
+
+  if (serveCmd->parsed()) {
+    return serve(common, serveOptions);
+  }
+  if (renderCmd->parsed()) {
+    return render(common, renderOptions);
+  }
+  if (tokenCreateCmd->parsed()) {
+    return tokenCreate(common, tokenUser, tokenAdmin);
+  }
+  if (dbMigrateCmd->parsed()) {
+    return dbMigrate(common);
+  }
+  if (auto code = runClientCommand(*client)) {
+    return *code;
+  }
+  std::fprintf(stderr, "error: unknown command (see --help)\n");
+  return kExitUsage;
+}
+
+}  // namespace sandboxd::cli

@@ -1,0 +1,36 @@
+#include "cli/wiring.h"
+
+#include <spdlog/spdlog.h>
+
+#include "sandboxd/kube/kube_connection.h"
+#include "sandboxd/kube/memory_cluster.h"
+
+namespace sandboxd::cli {
+
+StatusOr<KubeClientPtr> makeKubeClientFor(const ServerConfig& server, TimeSourcePtr time) {
+  if (server.kube == "memory") {
+    MemoryClusterOptions options;
+    options.readyDelay = std::chrono::milliseconds(server.memoryReadyDelayMs);
+    spdlog::info("using the in-process simulated cluster (--kube memory)");
+    return KubeClientPtr(std::make_shared<MemoryCluster>(std::move(time), options));
+  }
+  KubeConnectionConfig connection;
+  if (server.kube == "in-cluster") {
+    ASSIGN_OR_RETURN(connection, loadInClusterConfig());
+  } else {
+    ASSIGN_OR_RETURN(connection, loadKubeconfig(server.kube, server.kubeContext));
+  }
+  spdlog::info("using Kubernetes API {} ({})", connection.server, connection.source);
+  return makeRestKubeClient(connection);
+}
+
+StatusOr<std::pair<std::string, std::string>> parseKeyValue(const std::string& text,
+                                                            const std::string& flag) {
+  auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return invalidArgument(flag + ": expected KEY=VALUE, got \"" + text.substr(0, 64) + "\"");
+  }
+  return std::make_pair(text.substr(0, eq), text.substr(eq + 1));
+}
+
+}  // namespace sandboxd::cli

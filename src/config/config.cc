@@ -1,0 +1,511 @@
+// Configuration loading: YAML over defaults, then SANDBOXD_* environment overrides.
+//
+// Every mapping is checked key by key against a table of known fields, so a typo fails with
+// an error naming it ("sandboxd.yaml:4: server.listn: unknown key") instead of being ignored.
+// yaml-cpp throws; every exception is caught here and returned as InvalidArgument.
+#include "sandboxd/config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <utility>
+
+namespace sandboxd {
+namespace {
+
+constexpr const char* kDefaultConfigPath = "config/sandboxd.yaml";
+
+bool isDnsLabel(const std::string& s) {
+  if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') {
+    return false;
+  }
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool isDigits(const std::string& s) {
+  if (s.empty()) {
+    return false;
+  }
+  for (char c : s) {
+    if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// HOST:PORT with a non-empty host (an IPv6 literal in brackets) and a port 0..65535
+// (0 = any free port, useful in tests).
+bool isHostPort(const std::string& s) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return false;
+  }
+  const std::string host = s.substr(0, colon);
+  const std::string port = s.substr(colon + 1);
+  if (!isDigits(port) || port.size() > 5 || std::stoi(port) > 65535) {
+    return false;
+  }
+  if (host.front() == '[') {
+    return host.size() > 2 && host.back() == ']';
+  }
+  return host.find_first_of(": /") == std::string::npos;
+}
+
+// Reads YAML nodes into config fields; each error names the source, line and key path.
+class Parser {
+ public:
+  using Field = std::function<Status(const YAML::Node& value, const std::string& path)>;
+  using Fields = std::vector<std::pair<std::string, Field>>;
+
+  explicit Parser(std::string source) : source_(std::move(source)) {}
+
+  Status error(const YAML::Node& node, const std::string& path, const std::string& what) const {
+    std::string where = source_;
+    const YAML::Mark mark = node.Mark();
+    if (mark.line >= 0) {
+      where += ":" + std::to_string(mark.line + 1);
+    }
+    return invalidArgument(where + ": " + path + ": " + what);
+  }
+
+  // A mapping whose keys must all be in `fields`; null (an empty section) sets nothing.
+  Status mapping(const YAML::Node& node, const std::string& path, const Fields& fields) const {
+    if (node.IsNull()) {
+      return Status::ok();
+    }
+    if (!node.IsMap()) {
+      return error(node, path.empty() ? "(top level)" : path, "expected a mapping");
+    }
+    std::set<std::string> seen;
+    for (const auto& kv : node) {
+      if (!kv.first.IsScalar()) {
+        return error(kv.first, path, "keys must be plain strings");
+      }
+      const std::string key = kv.first.Scalar();
+      const std::string keyPath = path.empty() ? key : path + "." + key;
+      if (!seen.insert(key).second) {
+        return error(kv.first, keyPath, "duplicate key");
+      }
+      const Field* field = nullptr;
+      for (const auto& [name, f] : fields) {
+        if (name == key) {
+          field = &f;
+        }
+      }
+      if (field == nullptr) {
+        std::string known;
+        for (const auto& [name, f] : fields) {
+          known += (known.empty() ? "" : ", ") + name;
+        }
+        return error(kv.first, keyPath, "unknown key (known keys: " + known + ")");
+      }
+      RETURN_IF_ERROR((*field)(kv.second, keyPath));
+    }
+    return Status::ok();
+  }
+
+  Field str(std::string& out) const {
+    return [this, &out](const YAML::Node& n, const std::string& path) -> Status {
+      if (n.IsNull()) {
+        out.clear();  // `storageClass:` with no value means empty
+        return Status::ok();
+      }
+      if (!n.IsScalar()) {
+        return error(n, path, "expected a string");
+      }
+      out = n.Scalar();
+      return Status::ok();
+    };
+  }
+
+  template <typename Int>
+  Field integer(Int& out) const {
+    return [this, &out](const YAML::Node& n, const std::string& path) -> Status {
+      int64_t v = 0;
+      if (!n.IsScalar() || !YAML::convert<int64_t>::decode(n, v) ||
+          v < std::numeric_limits<Int>::min() || v > std::numeric_limits<Int>::max()) {
+        return error(n, path, "expected an integer");
+      }
+      out = static_cast<Int>(v);
+      return Status::ok();
+    };
+  }
+
+  Field boolean(bool& out) const {
+    return [this, &out](const YAML::Node& n, const std::string& path) -> Status {
+      if (!n.IsScalar() || !YAML::convert<bool>::decode(n, out)) {
+        return error(n, path, "expected true or false");
+      }
+      return Status::ok();
+    };
+  }
+
+  // A list given in YAML replaces the default list; it is not merged.
+  Field strList(std::vector<std::string>& out) const {
+    return [this, &out](const YAML::Node& n, const std::string& path) -> Status {
+      std::vector<std::string> items;
+      RETURN_IF_ERROR(sequence(n, path, [&](const YAML::Node& item, const std::string& p) {
+        std::string s;
+        RETURN_IF_ERROR(str(s)(item, p));
+        items.push_back(std::move(s));
+        return Status::ok();
+      }));
+      out = std::move(items);
+      return Status::ok();
+    };
+  }
+
+  Field strMap(std::map<std::string, std::string>& out) const {
+    return [this, &out](const YAML::Node& n, const std::string& path) -> Status {
+      if (n.IsNull()) {
+        out.clear();
+        return Status::ok();
+      }
+      if (!n.IsMap()) {
+        return error(n, path, "expected a mapping of strings");
+      }
+      std::map<std::string, std::string> items;
+      for (const auto& kv : n) {
+        if (!kv.first.IsScalar()) {
+          return error(kv.first, path, "keys must be plain strings");
+        }
+        const std::string keyPath = path + "." + kv.first.Scalar();
+        if (!kv.second.IsScalar()) {
+          return error(kv.second, keyPath, "expected a string");
+        }
+        if (!items.emplace(kv.first.Scalar(), kv.second.Scalar()).second) {
+          return error(kv.first, keyPath, "duplicate key");
+        }
+      }
+      out = std::move(items);
+      return Status::ok();
+    };
+  }
+
+  Status sequence(const YAML::Node& n, const std::string& path, const Field& each) const {
+    if (n.IsNull()) {
+      return Status::ok();
+    }
+    if (!n.IsSequence()) {
+      return error(n, path, "expected a list");
+    }
+    for (size_t i = 0; i < n.size(); ++i) {
+      RETURN_IF_ERROR(each(n[i], path + "[" + std::to_string(i) + "]"));
+    }
+    return Status::ok();
+  }
+
+  Status root(const YAML::Node& node, Config& c) const {
+    return mapping(node, "", {
+        {"server", [&](const YAML::Node& n, const std::string& p) { return server(n, p, c.server); }},
+        {"sandbox", [&](const YAML::Node& n, const std::string& p) { return sandbox(n, p, c.sandbox); }},
+    });
+  }
+
+  Status server(const YAML::Node& node, const std::string& path, ServerConfig& s) const {
+    return mapping(node, path, {
+        {"listen", str(s.listen)},
+        {"db", str(s.db)},
+        {"kube", str(s.kube)},
+        {"kubeContext", str(s.kubeContext)},
+        {"corsOrigins", strList(s.corsOrigins)},
+        {"maxBodyBytes", integer(s.maxBodyBytes)},
+        {"maxHeaderBytes", integer(s.maxHeaderBytes)},
+        {"threads", integer(s.threads)},
+        {"logFormat", str(s.logFormat)},
+        {"logLevel", str(s.logLevel)},
+        {"memoryReadyDelayMs", integer(s.memoryReadyDelayMs)},
+        {"templatesDir", str(s.templatesDir)},
+    });
+  }
+
+  Status sandbox(const YAML::Node& node, const std::string& path, SandboxConfig& s) const {
+    return mapping(node, path, {
+        {"namespace", str(s.nameSpace)},
+        {"image", str(s.image)},
+        {"storage", str(s.storage)},
+        {"minStorage", str(s.minStorage)},
+        {"maxStorage", str(s.maxStorage)},
+        {"storageClass", str(s.storageClass)},
+        {"mountPath", str(s.mountPath)},
+        {"resources", [&](const YAML::Node& n, const std::string& p) {
+           return mapping(n, p, {
+               {"cpuRequest", str(s.resources.cpuRequest)},
+               {"memoryRequest", str(s.resources.memoryRequest)},
+               {"cpuLimit", str(s.resources.cpuLimit)},
+               {"memoryLimit", str(s.resources.memoryLimit)},
+           });
+         }},
+        {"ports", [&](const YAML::Node& n, const std::string& p) { return ports(n, p, s.ports); }},
+        {"nodeSelector", strMap(s.nodeSelector)},
+        {"tolerations",
+         [&](const YAML::Node& n, const std::string& p) { return tolerations(n, p, s.tolerations); }},
+        {"domain", str(s.domain)},
+        {"ingressClass", str(s.ingressClass)},
+        {"tlsSecret", str(s.tlsSecret)},
+        {"urlScheme", str(s.urlScheme)},
+        {"reservedEnv", strList(s.reservedEnv)},
+        {"maxEnvVars", integer(s.maxEnvVars)},
+        {"maxEnvValueBytes", integer(s.maxEnvValueBytes)},
+    });
+  }
+
+  Status ports(const YAML::Node& node, const std::string& path, std::vector<PortConfig>& out) const {
+    std::vector<PortConfig> items;
+    RETURN_IF_ERROR(sequence(node, path, [&](const YAML::Node& item, const std::string& p) {
+      PortConfig port;
+      port.ingress = true;
+      bool hasName = false;
+      bool hasPort = false;
+      RETURN_IF_ERROR(mapping(item, p, {
+          {"name", [&](const YAML::Node& n, const std::string& kp) {
+             hasName = true;
+             return str(port.name)(n, kp);
+           }},
+          {"port", [&](const YAML::Node& n, const std::string& kp) {
+             hasPort = true;
+             return integer(port.port)(n, kp);
+           }},
+          {"ingress", boolean(port.ingress)},
+      }));
+      if (!item.IsMap() || !hasName || !hasPort) {
+        return error(item, p, "a port needs name and port");
+      }
+      items.push_back(std::move(port));
+      return Status::ok();
+    }));
+    out = std::move(items);
+    return Status::ok();
+  }
+
+  Status tolerations(const YAML::Node& node, const std::string& path,
+                     std::vector<TolerationConfig>& out) const {
+    std::vector<TolerationConfig> items;
+    RETURN_IF_ERROR(sequence(node, path, [&](const YAML::Node& item, const std::string& p) {
+      TolerationConfig t;
+      RETURN_IF_ERROR(mapping(item, p, {
+          {"key", str(t.key)},
+          {"operator", str(t.op)},
+          {"value", str(t.value)},
+          {"effect", str(t.effect)},
+      }));
+      if (!item.IsMap()) {
+        return error(item, p, "expected a mapping");
+      }
+      items.push_back(std::move(t));
+      return Status::ok();
+    }));
+    out = std::move(items);
+    return Status::ok();
+  }
+
+ private:
+  std::string source_;
+};
+
+// Checks that hold whatever the source (file, environment, defaults). Errors name the key.
+Status validateConfig(const Config& c) {
+  const ServerConfig& s = c.server;
+  auto bad = [](const std::string& key, const std::string& what) {
+    return invalidArgument(key + ": " + what);
+  };
+  if (!isHostPort(s.listen)) {
+    return bad("server.listen", "expected HOST:PORT (e.g. 127.0.0.1:8080), got \"" + s.listen +
+                                    "\"");
+  }
+  if (s.db.empty()) {
+    return bad("server.db", "must not be empty");
+  }
+  if (s.kube.empty()) {
+    return bad("server.kube", "must be memory, in-cluster or a kubeconfig path");
+  }
+  if (s.maxBodyBytes <= 0) {
+    return bad("server.maxBodyBytes", "must be positive");
+  }
+  if (s.maxHeaderBytes <= 0) {
+    return bad("server.maxHeaderBytes", "must be positive");
+  }
+  if (s.threads < 1 || s.threads > 256) {
+    return bad("server.threads", "must be between 1 and 256");
+  }
+  if (s.logFormat != "text" && s.logFormat != "json") {
+    return bad("server.logFormat", "must be text or json, got \"" + s.logFormat + "\"");
+  }
+  static const std::set<std::string> kLevels = {"trace", "debug", "info",    "warn",
+                                                "error", "critical", "off"};
+  if (kLevels.count(s.logLevel) == 0) {
+    return bad("server.logLevel",
+               "must be one of trace, debug, info, warn, error, critical, off; got \"" +
+                   s.logLevel + "\"");
+  }
+  if (s.memoryReadyDelayMs < 0) {
+    return bad("server.memoryReadyDelayMs", "must not be negative");
+  }
+
+  const SandboxConfig& b = c.sandbox;
+  if (!isDnsLabel(b.nameSpace)) {
+    return bad("sandbox.namespace", "must be a DNS label, got \"" + b.nameSpace + "\"");
+  }
+  if (b.image.empty()) {
+    return bad("sandbox.image", "must not be empty");
+  }
+  if (b.storage.empty() || b.minStorage.empty() || b.maxStorage.empty()) {
+    return bad("sandbox.storage", "storage, minStorage and maxStorage must not be empty");
+  }
+  if (b.mountPath.empty() || b.mountPath.front() != '/') {
+    return bad("sandbox.mountPath", "must be an absolute path");
+  }
+  if (b.ports.empty()) {
+    return bad("sandbox.ports", "at least one port is required");
+  }
+  std::set<std::string> names;
+  std::set<int> numbers;
+  for (size_t i = 0; i < b.ports.size(); ++i) {
+    const PortConfig& p = b.ports[i];
+    const std::string key = "sandbox.ports[" + std::to_string(i) + "]";
+    // Service port names are limited to 15 characters.
+    if (!isDnsLabel(p.name) || p.name.size() > 15) {
+      return bad(key + ".name", "must be a DNS label of at most 15 characters, got \"" + p.name +
+                                    "\"");
+    }
+    if (p.port < 1 || p.port > 65535) {
+      return bad(key + ".port", "must be between 1 and 65535");
+    }
+    if (!names.insert(p.name).second) {
+      return bad(key + ".name", "duplicate port name \"" + p.name + "\"");
+    }
+    if (!numbers.insert(p.port).second) {
+      return bad(key + ".port", "duplicate port " + std::to_string(p.port));
+    }
+  }
+  for (size_t i = 0; i < b.tolerations.size(); ++i) {
+    const TolerationConfig& t = b.tolerations[i];
+    const std::string key = "sandbox.tolerations[" + std::to_string(i) + "]";
+    if (t.op != "Equal" && t.op != "Exists") {
+      return bad(key + ".operator", "must be Equal or Exists");
+    }
+    if (t.op == "Exists" && !t.value.empty()) {
+      return bad(key + ".value", "must be empty when operator is Exists");
+    }
+    if (!t.effect.empty() && t.effect != "NoSchedule" && t.effect != "PreferNoSchedule" &&
+        t.effect != "NoExecute") {
+      return bad(key + ".effect", "must be NoSchedule, PreferNoSchedule, NoExecute or empty");
+    }
+  }
+  if (b.domain.empty()) {
+    return bad("sandbox.domain", "must not be empty");
+  }
+  if (b.urlScheme != "http" && b.urlScheme != "https") {
+    return bad("sandbox.urlScheme", "must be http or https");
+  }
+  if (b.maxEnvVars < 0) {
+    return bad("sandbox.maxEnvVars", "must not be negative");
+  }
+  if (b.maxEnvValueBytes < 0) {
+    return bad("sandbox.maxEnvValueBytes", "must not be negative");
+  }
+  return Status::ok();
+}
+
+StatusOr<std::string> readTextFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return invalidArgument("cannot read config file " + path);
+  }
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+const char* envOrNull(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : nullptr;
+}
+
+}  // namespace
+
+StatusOr<Config> applyConfigYaml(const Config& base, const std::string& yamlText,
+                                 const std::string& sourceName) {
+  Config config = base;
+  try {
+    const YAML::Node root = YAML::Load(yamlText);
+    RETURN_IF_ERROR(Parser(sourceName).root(root, config));
+  } catch (const YAML::Exception& e) {
+    std::string where = sourceName;
+    if (e.mark.line >= 0) {
+      where += ":" + std::to_string(e.mark.line + 1);
+    }
+    return invalidArgument(where + ": invalid YAML: " + e.msg);
+  } catch (const std::exception& e) {
+    return invalidArgument(sourceName + ": " + e.what());
+  }
+  Status valid = validateConfig(config);
+  if (!valid.isOk()) {
+    return valid.withContext(sourceName);
+  }
+  return config;
+}
+
+StatusOr<Config> loadConfig(const std::string& path) {
+  Config config;
+
+  std::string file = path;
+  if (file.empty()) {
+    if (const char* env = envOrNull("SANDBOXD_CONFIG")) {
+      file = env;
+    }
+  }
+  const bool explicitFile = !file.empty();
+  if (!explicitFile) {
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(kDefaultConfigPath, ec)) {
+      file = kDefaultConfigPath;
+    }
+  }
+  if (!file.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::exists(file, ec)) {
+      return notFound("config file " + file + " does not exist");
+    }
+    ASSIGN_OR_RETURN(std::string text, readTextFile(file));
+    ASSIGN_OR_RETURN(config, applyConfigYaml(config, text, file));
+  }
+
+  // Environment overrides, applied after the file.
+  const std::pair<const char*, std::string*> overrides[] = {
+      {"SANDBOXD_LISTEN", &config.server.listen},
+      {"SANDBOXD_DB", &config.server.db},
+      {"SANDBOXD_KUBE", &config.server.kube},
+      {"SANDBOXD_NAMESPACE", &config.sandbox.nameSpace},
+      {"SANDBOXD_LOG_FORMAT", &config.server.logFormat},
+      {"SANDBOXD_LOG_LEVEL", &config.server.logLevel},
+  };
+  std::string applied;
+  for (const auto& [name, field] : overrides) {
+    if (const char* value = envOrNull(name)) {
+      *field = value;
+      applied += (applied.empty() ? "" : ", ") + std::string(name);
+    }
+  }
+  if (!applied.empty()) {
+    Status valid = validateConfig(config);
+    if (!valid.isOk()) {
+      return valid.withContext("environment (" + applied + ")");
+    }
+  }
+  return config;
+}
+
+}  // namespace sandboxd

@@ -1,0 +1,603 @@
+// An in-process imitation of the Kubernetes API server and the controllers sandboxd relies on.
+// Fidelity targets what sandboxd's users would notice (see the header); everything else is
+// deliberately simple.
+#include "sandboxd/kube/memory_cluster.h"
+
+#include <openssl/evp.h>
+
+#include <deque>
+#include <iomanip>
+#include <functional>
+#include <sstream>
+#include <tuple>
+
+namespace sandboxd {
+namespace {
+
+using Key = std::tuple<std::string, std::string, std::string>;  // plural, ns, name
+
+std::string base64(const std::string& in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+bool isWorkload(const std::string& plural) {
+  return plural == "statefulsets" || plural == "deployments";
+}
+
+// Strategic-merge patch, to the extent sandboxd uses it: objects merge recursively, null
+// deletes a field, lists of objects with a "name" merge by name ("$patch": "delete" removes
+// an element), other lists are replaced.
+void strategicMerge(json& target, const json& patch) {
+  if (!patch.is_object()) {
+    target = patch;
+    return;
+  }
+  if (!target.is_object()) {
+    target = json::object();
+  }
+  for (const auto& [key, value] : patch.items()) {
+    if (value.is_null()) {
+      target.erase(key);
+    } else if (value.is_array() && !value.empty() && value[0].is_object() &&
+               value[0].contains("name")) {
+      json& list = target[key];
+      if (!list.is_array()) {
+        list = json::array();
+      }
+      for (const auto& element : value) {
+        const std::string name = element.value("name", "");
+        bool remove = element.value("$patch", "") == "delete";
+        auto it = std::find_if(list.begin(), list.end(), [&](const json& e) {
+          return e.is_object() && e.value("name", "") == name;
+        });
+        if (remove) {
+          if (it != list.end()) {
+            list.erase(it);
+          }
+        } else if (it != list.end()) {
+          strategicMerge(*it, element);
+        } else {
+          json fresh = json::object();
+          strategicMerge(fresh, element);
+          list.push_back(std::move(fresh));
+        }
+      }
+    } else if (value.is_object()) {
+      strategicMerge(target[key], value);
+    } else {
+      target[key] = value;
+    }
+  }
+}
+
+// Minimal label selector: comma-separated k=v, k==v, k!=v and bare k (exists).
+bool matchesSelector(const json& object, const std::string& selector) {
+  if (selector.empty()) {
+    return true;
+  }
+  json labels = object["metadata"].value("labels", json::object());
+  std::stringstream ss(selector);
+  std::string term;
+  while (std::getline(ss, term, ',')) {
+    if (term.empty()) {
+      continue;
+    }
+    auto ne = term.find("!=");
+    auto eq = term.find('=');
+    if (ne != std::string::npos) {
+      std::string k = term.substr(0, ne);
+      std::string v = term.substr(ne + 2);
+      if (labels.contains(k) && labels[k] == v) {
+        return false;
+      }
+    } else if (eq != std::string::npos) {
+      std::string k = term.substr(0, eq);
+      std::string v = term.substr(term[eq + 1] == '=' ? eq + 2 : eq + 1);
+      if (!labels.contains(k) || labels[k] != v) {
+        return false;
+      }
+    } else if (!labels.contains(term)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+Status apiError(ErrorKind kind, const std::string& message) { return Status(kind, message); }
+
+}  // namespace
+
+struct MemoryCluster::State {
+  TimeSourcePtr time;
+  MemoryClusterOptions options;
+  mutable std::mutex mu;
+  std::map<Key, json> objects;
+  std::map<std::string, MonotonicTime> podCreated;  // "ns/name" → when
+  std::map<std::string, std::string> podFailures;   // workload → waiting reason
+  bool pvcPending = false;
+  int64_t resourceVersion = 100;
+  int64_t uidCounter = 0;
+  struct Failure {
+    std::string verb;
+    std::string kind;
+    Status status;
+    int times;
+  };
+  std::deque<Failure> failures;
+  std::map<std::string, int> calls;
+
+  std::string nextRv() { return std::to_string(++resourceVersion); }
+
+  std::string newUid() {
+    std::ostringstream out;
+    out << "00000000-0000-4000-8000-" << std::setw(12) << std::setfill('0') << ++uidCounter;
+    return out.str();
+  }
+
+  Status injected(const std::string& verb, const std::string& kind) {
+    ++calls[verb];
+    for (auto it = failures.begin(); it != failures.end(); ++it) {
+      if ((it->verb == verb || it->verb == "*") && (it->kind == kind || it->kind == "*")) {
+        Status s = it->status;
+        if (--it->times <= 0) {
+          failures.erase(it);
+        }
+        return s;
+      }
+    }
+    return Status::ok();
+  }
+
+  json* find(const std::string& plural, const std::string& ns, const std::string& name) {
+    auto it = objects.find({plural, ns, name});
+    return it == objects.end() ? nullptr : &it->second;
+  }
+
+  void store(const std::string& plural, const std::string& ns, json object) {
+    object["metadata"]["resourceVersion"] = nextRv();
+    objects[{plural, ns, object["metadata"]["name"].get<std::string>()}] = std::move(object);
+  }
+
+  json newObject(const ResourceType& type, const std::string& ns, json object) {
+    object["apiVersion"] = type.apiVersion;
+    object["kind"] = type.kind;
+    auto& meta = object["metadata"];
+    if (type.namespaced) {
+      meta["namespace"] = ns;
+    }
+    meta["uid"] = newUid();
+    meta["creationTimestamp"] = formatRfc3339(time->systemTime());
+    meta.erase("resourceVersion");
+    if (isWorkload(type.plural)) {
+      meta["generation"] = 1;
+      if (!object["spec"].contains("replicas")) {
+        object["spec"]["replicas"] = 1;
+      }
+      object["status"] = json::object();
+    }
+    if (type.plural == "secrets" && object.contains("stringData")) {
+      for (const auto& [k, v] : object["stringData"].items()) {
+        object["data"][k] = base64(v.get<std::string>());
+      }
+      object.erase("stringData");
+    }
+    return object;
+  }
+
+  // Runs the simulated controllers up to now.
+  void reconcile() {
+    MonotonicTime now = time->monotonicTime();
+    std::vector<Key> workloads;
+    for (const auto& [key, object] : objects) {
+      if (isWorkload(std::get<0>(key))) {
+        workloads.push_back(key);
+      }
+    }
+    for (const auto& key : workloads) {
+      reconcileWorkload(key, now);
+    }
+    // Garbage collection: pods whose owner is gone.
+    std::vector<Key> orphans;
+    for (const auto& [key, object] : objects) {
+      if (std::get<0>(key) != "pods") {
+        continue;
+      }
+      const auto& owners = object["metadata"].value("ownerReferences", json::array());
+      for (const auto& owner : owners) {
+        std::string plural = owner.value("kind", "") == "StatefulSet" ? "statefulsets"
+                                                                        : "deployments";
+        if (find(plural, std::get<1>(key), owner.value("name", "")) == nullptr) {
+          orphans.push_back(key);
+        }
+      }
+    }
+    for (const auto& key : orphans) {
+      podCreated.erase(std::get<1>(key) + "/" + std::get<2>(key));
+      objects.erase(key);
+    }
+  }
+
+  void reconcileWorkload(const Key& key, MonotonicTime now) {
+    const auto& [plural, ns, name] = key;
+    json& workload = objects[key];
+    bool sts = plural == "statefulsets";
+    int desired = workload["spec"].value("replicas", 1);
+    std::string templateHash =
+        std::to_string(std::hash<std::string>{}(workload["spec"]["template"].dump()) % 100000000);
+    std::string podName = sts ? name + "-0" : name + "-" + templateHash + "-x7k2p";
+
+    // Pods of this workload (by owner).
+    std::vector<Key> pods;
+    for (const auto& [k, object] : objects) {
+      if (std::get<0>(k) != "pods" || std::get<1>(k) != ns) {
+        continue;
+      }
+      for (const auto& owner : object["metadata"].value("ownerReferences", json::array())) {
+        if (owner.value("name", "") == name && owner.value("kind", "") == workload["kind"]) {
+          pods.push_back(k);
+        }
+      }
+    }
+    // Outdated pods (old template) and surplus pods go away.
+    for (const auto& k : pods) {
+      const json& pod = objects[k];
+      std::string hash = pod["metadata"]["labels"].value("controller-revision-hash", "");
+      if (desired == 0 || hash != templateHash) {
+        podCreated.erase(ns + "/" + std::get<2>(k));
+        objects.erase(k);
+      }
+    }
+
+    bool pvcBound = true;
+    if (sts && desired > 0) {
+      for (const auto& vct : workload["spec"].value("volumeClaimTemplates", json::array())) {
+        std::string pvcName = vct["metadata"].value("name", "") + "-" + name + "-0";
+        json* pvc = find("persistentvolumeclaims", ns, pvcName);
+        if (pvc == nullptr) {
+          json object = {{"metadata",
+                          {{"name", pvcName},
+                           {"labels", workload["spec"]["selector"].value("matchLabels",
+                                                                         json::object())}}},
+                         {"spec", vct["spec"]},
+                         {"status", {{"phase", pvcPending ? "Pending" : "Bound"}}}};
+          if (!pvcPending) {
+            object["spec"]["volumeName"] = "pv-" + pvcName;
+            object["status"]["capacity"] = vct["spec"]["resources"]["requests"];
+            object["status"]["accessModes"] = vct["spec"]["accessModes"];
+          }
+          store("persistentvolumeclaims", ns,
+                newObject(resources::persistentVolumeClaims(), ns, std::move(object)));
+          pvc = find("persistentvolumeclaims", ns, pvcName);
+        }
+        pvcBound = pvcBound && (*pvc)["status"].value("phase", "") == "Bound";
+      }
+    }
+
+    int ready = 0;
+    if (desired > 0) {
+      json* pod = find("pods", ns, podName);
+      if (pod == nullptr) {
+        json labels = workload["spec"]["template"]["metadata"].value("labels", json::object());
+        labels["controller-revision-hash"] = templateHash;
+        if (sts) {
+          labels["statefulset.kubernetes.io/pod-name"] = podName;
+        }
+        json spec = workload["spec"]["template"]["spec"];
+        if (sts) {
+          for (const auto& vct : workload["spec"].value("volumeClaimTemplates", json::array())) {
+            std::string vname = vct["metadata"].value("name", "");
+            spec["volumes"].push_back(
+                {{"name", vname},
+                 {"persistentVolumeClaim", {{"claimName", vname + "-" + name + "-0"}}}});
+          }
+        }
+        json object = {
+            {"metadata",
+             {{"name", podName},
+              {"labels", labels},
+              {"ownerReferences",
+               json::array({{{"apiVersion", "apps/v1"},
+                             {"kind", workload["kind"]},
+                             {"name", name},
+                             {"uid", workload["metadata"]["uid"]},
+                             {"controller", true}}})}}},
+            {"spec", spec},
+            {"status", {{"phase", "Pending"}}}};
+        store("pods", ns, newObject(resources::pods(), ns, std::move(object)));
+        podCreated[ns + "/" + podName] = now;
+        pod = find("pods", ns, podName);
+      }
+      ready = updatePodStatus(*pod, ns, name, now, pvcBound) ? 1 : 0;
+    }
+
+    json status = {{"observedGeneration", workload["metadata"].value("generation", 1)},
+                   {"replicas", desired > 0 ? 1 : 0},
+                   {"readyReplicas", ready},
+                   {"availableReplicas", ready},
+                   {"updatedReplicas", desired > 0 ? 1 : 0}};
+    if (sts) {
+      status["currentReplicas"] = desired > 0 ? 1 : 0;
+      status["currentRevision"] = name + "-" + templateHash;
+      status["updateRevision"] = name + "-" + templateHash;
+    }
+    if (workload["status"] != status) {
+      workload["status"] = status;
+      workload["metadata"]["resourceVersion"] = nextRv();
+    }
+  }
+
+  // Returns true when the pod is Ready.
+  bool updatePodStatus(json& pod, const std::string& ns, const std::string& workload,
+                       MonotonicTime now, bool pvcBound) {
+    json status;
+    auto failure = podFailures.find(workload);
+    bool due = now - podCreated[ns + "/" + pod["metadata"]["name"].get<std::string>()] >=
+               options.readyDelay;
+    if (!pvcBound || (failure != podFailures.end() && failure->second == "Unschedulable")) {
+      std::string message = !pvcBound ? "0/1 nodes are available: pod has unbound immediate "
+                                        "PersistentVolumeClaims."
+                                      : "0/1 nodes are available: 1 Insufficient cpu.";
+      status = {{"phase", "Pending"},
+                {"conditions",
+                 json::array({{{"type", "PodScheduled"},
+                               {"status", "False"},
+                               {"reason", "Unschedulable"},
+                               {"message", message}}})}};
+    } else if (failure != podFailures.end()) {
+      status = {{"phase", "Pending"},
+                {"conditions", json::array({{{"type", "PodScheduled"}, {"status", "True"}},
+                                            {{"type", "Ready"}, {"status", "False"}}})},
+                {"containerStatuses",
+                 json::array({{{"name", "sandbox"},
+                               {"ready", false},
+                               {"restartCount", failure->second == "CrashLoopBackOff" ? 3 : 0},
+                               {"state",
+                                {{"waiting",
+                                  {{"reason", failure->second},
+                                   {"message", "simulated " + failure->second}}}}}}})}};
+    } else if (!due) {
+      status = {{"phase", "Pending"},
+                {"conditions", json::array({{{"type", "PodScheduled"}, {"status", "True"}},
+                                            {{"type", "Ready"}, {"status", "False"}}})},
+                {"containerStatuses",
+                 json::array({{{"name", "sandbox"},
+                               {"ready", false},
+                               {"restartCount", 0},
+                               {"state", {{"waiting", {{"reason", "ContainerCreating"}}}}}}})}};
+    } else {
+      status = {{"phase", "Running"},
+                {"conditions", json::array({{{"type", "PodScheduled"}, {"status", "True"}},
+                                            {{"type", "Ready"}, {"status", "True"}}})},
+                {"containerStatuses",
+                 json::array({{{"name", "sandbox"},
+                               {"ready", true},
+                               {"restartCount", 0},
+                               {"state", {{"running", json::object()}}}}})}};
+    }
+    if (pod["status"] != status) {
+      pod["status"] = status;
+      pod["metadata"]["resourceVersion"] = nextRv();
+    }
+    return status.value("phase", "") == "Running";
+  }
+};
+
+MemoryCluster::MemoryCluster(TimeSourcePtr time, MemoryClusterOptions options)
+    : state_(std::make_unique<State>()) {
+  state_->time = std::move(time);
+  state_->options = options;
+}
+
+MemoryCluster::~MemoryCluster() = default;
+
+StatusOr<json> MemoryCluster::get(const ResourceType& type, const std::string& ns,
+                                  const std::string& name, const std::string& subresource) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  RETURN_IF_ERROR(state_->injected("get", type.kind));
+  state_->reconcile();
+  json* object = state_->find(type.plural, ns, name);
+  if (object == nullptr) {
+    return apiError(ErrorKind::NotFound, type.plural + " \"" + name + "\" not found");
+  }
+  if (subresource == "scale" && isWorkload(type.plural)) {
+    return json{{"apiVersion", "autoscaling/v1"},
+                {"kind", "Scale"},
+                {"metadata",
+                 {{"name", name},
+                  {"namespace", ns},
+                  {"resourceVersion", (*object)["metadata"]["resourceVersion"]}}},
+                {"spec", {{"replicas", (*object)["spec"].value("replicas", 1)}}},
+                {"status", {{"replicas", (*object)["status"].value("replicas", 0)}}}};
+  }
+  if (!subresource.empty() && subresource != "status") {
+    return apiError(ErrorKind::NotFound, "subresource " + subresource + " not found");
+  }
+  return *object;
+}
+
+StatusOr<json> MemoryCluster::list(const ResourceType& type, const std::string& ns,
+                                   const ListOptions& options) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  RETURN_IF_ERROR(state_->injected("list", type.kind));
+  state_->reconcile();
+  json items = json::array();
+  for (const auto& [key, object] : state_->objects) {
+    if (std::get<0>(key) != type.plural || (!ns.empty() && std::get<1>(key) != ns)) {
+      continue;
+    }
+    if (matchesSelector(object, options.labelSelector)) {
+      items.push_back(object);
+    }
+  }
+  return json{{"apiVersion", type.apiVersion},
+              {"kind", type.kind + "List"},
+              {"metadata", {{"resourceVersion", std::to_string(state_->resourceVersion)}}},
+              {"items", std::move(items)}};
+}
+
+StatusOr<json> MemoryCluster::create(const ResourceType& type, const std::string& ns,
+                                     const json& object, const WriteOptions& options) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  RETURN_IF_ERROR(state_->injected("create", type.kind));
+  state_->reconcile();
+  if (!object.is_object() || !object.contains("metadata") ||
+      !object["metadata"].value("name", "").size()) {
+    return apiError(ErrorKind::InvalidArgument,
+                    type.kind + " is invalid: metadata.name: Required value");
+  }
+  if (object.value("kind", type.kind) != type.kind) {
+    return apiError(ErrorKind::InvalidArgument, "kind does not match the resource");
+  }
+  std::string name = object["metadata"]["name"];
+  if (state_->find(type.plural, ns, name) != nullptr) {
+    return apiError(ErrorKind::AlreadyExists,
+                    type.plural + " \"" + name + "\" already exists");
+  }
+  json stored = state_->newObject(type, ns, object);
+  if (options.dryRun) {
+    return stored;
+  }
+  state_->store(type.plural, ns, stored);
+  state_->reconcile();
+  return *state_->find(type.plural, ns, name);
+}
+
+StatusOr<json> MemoryCluster::replace(const ResourceType& type, const std::string& ns,
+                                      const std::string& name, const json& object,
+                                      const WriteOptions& options) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  RETURN_IF_ERROR(state_->injected("replace", type.kind));
+  state_->reconcile();
+  json* current = state_->find(type.plural, ns, name);
+  if (current == nullptr) {
+    return apiError(ErrorKind::NotFound, type.plural + " \"" + name + "\" not found");
+  }
+  std::string rv = object["metadata"].value("resourceVersion", "");
+  if (!rv.empty() && rv != (*current)["metadata"]["resourceVersion"]) {
+    return apiError(ErrorKind::Aborted, "Operation cannot be fulfilled on " + type.plural +
+                                            " \"" + name + "\": the object has been modified");
+  }
+  json next = object;
+  next["metadata"]["uid"] = (*current)["metadata"]["uid"];
+  next["metadata"]["creationTimestamp"] = (*current)["metadata"]["creationTimestamp"];
+  if (isWorkload(type.plural)) {
+    int64_t generation = (*current)["metadata"].value("generation", 1);
+    next["metadata"]["generation"] =
+        next["spec"] != (*current)["spec"] ? generation + 1 : generation;
+    next["status"] = (*current)["status"];
+  }
+  if (options.dryRun) {
+    return next;
+  }
+  state_->store(type.plural, ns, next);
+  state_->reconcile();
+  return *state_->find(type.plural, ns, name);
+}
+
+StatusOr<json> MemoryCluster::patch(const ResourceType& type, const std::string& ns,
+                                    const std::string& name, PatchType patchType,
+                                    const json& patch, const WriteOptions& options,
+                                    const std::string& subresource) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  RETURN_IF_ERROR(state_->injected("patch", type.kind));
+  state_->reconcile();
+  json* current = state_->find(type.plural, ns, name);
+  if (current == nullptr) {
+    return apiError(ErrorKind::NotFound, type.plural + " \"" + name + "\" not found");
+  }
+  json next = *current;
+  if (subresource == "scale") {
+    if (!isWorkload(type.plural) || !patch.contains("spec") ||
+        !patch["spec"].contains("replicas") || !patch["spec"]["replicas"].is_number_integer()) {
+      return apiError(ErrorKind::InvalidArgument, "scale patch must set spec.replicas");
+    }
+    next["spec"]["replicas"] = patch["spec"]["replicas"];
+  } else {
+    try {
+      switch (patchType) {
+        case PatchType::Merge: next.merge_patch(patch); break;
+        case PatchType::StrategicMerge: strategicMerge(next, patch); break;
+        case PatchType::Json: next = next.patch(patch); break;
+      }
+    } catch (const json::exception& e) {
+      return apiError(ErrorKind::InvalidArgument, std::string("invalid patch: ") + e.what());
+    }
+  }
+  if (type.plural == "secrets" && next.contains("stringData")) {
+    for (const auto& [k, v] : next["stringData"].items()) {
+      next["data"][k] = base64(v.get<std::string>());
+    }
+    next.erase("stringData");
+  }
+  if (isWorkload(type.plural) && next["spec"] != (*current)["spec"]) {
+    next["metadata"]["generation"] = (*current)["metadata"].value("generation", 1) + 1;
+  }
+  if (options.dryRun) {
+    return next;
+  }
+  state_->store(type.plural, ns, next);
+  state_->reconcile();
+  return *state_->find(type.plural, ns, name);
+}
+
+StatusOr<json> MemoryCluster::remove(const ResourceType& type, const std::string& ns,
+                                     const std::string& name, const DeleteOptions& options) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  RETURN_IF_ERROR(state_->injected("delete", type.kind));
+  state_->reconcile();
+  json* current = state_->find(type.plural, ns, name);
+  if (current == nullptr) {
+    return apiError(ErrorKind::NotFound, type.plural + " \"" + name + "\" not found");
+  }
+  if (!options.preconditionUid.empty() &&
+      (*current)["metadata"].value("uid", "") != options.preconditionUid) {
+    return apiError(ErrorKind::Aborted, "Precondition failed: UID in precondition: " +
+                                            options.preconditionUid);
+  }
+  json removed = *current;
+  if (!options.dryRun) {
+    state_->objects.erase({type.plural, ns, name});
+    state_->reconcile();  // garbage-collects the workload's pods
+  }
+  return json{{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Success"},
+              {"details", {{"name", name}, {"kind", type.plural},
+                           {"uid", removed["metadata"]["uid"]}}}};
+}
+
+Status MemoryCluster::ping() {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->injected("ping", "*");
+}
+
+void MemoryCluster::setPodFailureForTest(const std::string& workloadName,
+                                         const std::string& reason) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  if (reason.empty()) {
+    state_->podFailures.erase(workloadName);
+  } else {
+    state_->podFailures[workloadName] = reason;
+  }
+}
+
+void MemoryCluster::setPvcPendingForTest(bool pending) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->pvcPending = pending;
+}
+
+void MemoryCluster::failNextForTest(const std::string& verb, const std::string& kind,
+                                    Status status, int times) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->failures.push_back({verb, kind, std::move(status), times});
+}
+
+std::map<std::string, int> MemoryCluster::callCountsForTest() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->calls;
+}
+
+}  // namespace sandboxd

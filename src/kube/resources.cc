@@ -1,0 +1,105 @@
+#include <cctype>
+#include <string>
+
+#include "sandboxd/kube/kube_client.h"
+
+namespace sandboxd {
+namespace resources {
+
+const ResourceType& statefulSets() {
+  static const ResourceType t{"/apis/apps/v1", "statefulsets", "StatefulSet", "apps/v1", true};
+  return t;
+}
+const ResourceType& deployments() {
+  static const ResourceType t{"/apis/apps/v1", "deployments", "Deployment", "apps/v1", true};
+  return t;
+}
+const ResourceType& services() {
+  static const ResourceType t{"/api/v1", "services", "Service", "v1", true};
+  return t;
+}
+const ResourceType& ingresses() {
+  static const ResourceType t{"/apis/networking.k8s.io/v1", "ingresses", "Ingress",
+                              "networking.k8s.io/v1", true};
+  return t;
+}
+const ResourceType& secrets() {
+  static const ResourceType t{"/api/v1", "secrets", "Secret", "v1", true};
+  return t;
+}
+const ResourceType& pods() {
+  static const ResourceType t{"/api/v1", "pods", "Pod", "v1", true};
+  return t;
+}
+const ResourceType& persistentVolumeClaims() {
+  static const ResourceType t{"/api/v1", "persistentvolumeclaims", "PersistentVolumeClaim", "v1",
+                              true};
+  return t;
+}
+const ResourceType& events() {
+  static const ResourceType t{"/api/v1", "events", "Event", "v1", true};
+  return t;
+}
+const ResourceType& namespaces() {
+  static const ResourceType t{"/api/v1", "namespaces", "Namespace", "v1", false};
+  return t;
+}
+
+const ResourceType* forKind(const std::string& apiVersion, const std::string& kind) {
+  for (const ResourceType* t : {&statefulSets(), &deployments(), &services(), &ingresses(),
+                                &secrets(), &pods(), &persistentVolumeClaims(), &events(),
+                                &namespaces()}) {
+    if (t->apiVersion == apiVersion && t->kind == kind) {
+      return t;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace resources
+
+namespace {
+
+std::string encodeSegment(const std::string& s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string resourcePath(const ResourceType& type, const std::string& ns, const std::string& name,
+                         const std::string& subresource) {
+  std::string path = type.apiPath;
+  if (type.namespaced && !ns.empty()) {
+    path += "/namespaces/" + encodeSegment(ns);
+  }
+  path += "/" + type.plural;
+  if (!name.empty()) {
+    path += "/" + encodeSegment(name);
+    if (!subresource.empty()) {
+      path += "/" + encodeSegment(subresource);
+    }
+  }
+  return path;
+}
+
+const char* contentTypeOf(PatchType type) {
+  switch (type) {
+    case PatchType::Merge: return "application/merge-patch+json";
+    case PatchType::StrategicMerge: return "application/strategic-merge-patch+json";
+    case PatchType::Json: return "application/json-patch+json";
+  }
+  return "application/merge-patch+json";
+}
+
+}  // namespace sandboxd

@@ -1,0 +1,462 @@
+// SqliteRegistryImpl: the Registry on one SQLite connection behind a mutex.
+//
+// One connection keeps this simple and correct: HTTP handler threads serialise on mu_, and
+// every write runs in a BEGIN IMMEDIATE transaction so another process writing the same file
+// (the CLI's `token create`) makes us wait up to the busy timeout instead of failing a
+// read-then-write upgrade. Nothing is cached, so rows written by another process are seen by
+// the next call. Statements are prepared per call and destroyed before the call returns, so
+// none outlives the Database.
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Statement.h>
+#include <SQLiteCpp/Transaction.h>
+
+#include <chrono>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "registry/migrations.h"
+#include "registry/sqlite_util.h"
+#include "sandboxd/common/random_generator.h"
+#include "sandboxd/registry/registry.h"
+
+namespace sandboxd {
+namespace {
+
+using registry::statusFromException;
+
+constexpr const char* kTokenPrefix = "sbx_";
+constexpr size_t kTokenBytes = 32;
+constexpr size_t kTokenIdBytes = 8;
+
+int64_t toUnixMillis(SystemTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+SystemTime fromUnixMillis(int64_t ms) {
+  return SystemTime(std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
+}
+
+std::string columnBytes(const SQLite::Column& column) {
+  const int n = column.getBytes();
+  if (n <= 0) {
+    return {};
+  }
+  return std::string(static_cast<const char*>(column.getBlob()), static_cast<size_t>(n));
+}
+
+struct EncodedEnv {
+  std::string env;   // JSON object
+  std::string keys;  // JSON array
+};
+
+// The JSON column encodings. Strict: a value that is not UTF-8 is refused rather than
+// silently altered (env values are validated upstream; this is the backstop).
+StatusOr<EncodedEnv> encodeEnv(const SandboxRecord& record) {
+  try {
+    nlohmann::json env = nlohmann::json::object();
+    for (const auto& [k, v] : record.env) {
+      env[k] = v;
+    }
+    return EncodedEnv{env.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict),
+                      nlohmann::json(record.secretEnvKeys)
+                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::strict)};
+  } catch (const nlohmann::json::exception&) {
+    return invalidArgument("sandbox " + record.name + ": env names and values must be UTF-8");
+  }
+}
+
+constexpr const char* kSandboxColumns =
+    "name, user, namespace, sandbox_id, image, env, secret_env_keys, storage, desired, purge, "
+    "phase, reason, message, workload, created_at, updated_at, version";
+
+// Reads a row selected with kSandboxColumns. Throws on a corrupt row (caught by the caller).
+SandboxRecord readSandbox(SQLite::Statement& q) {
+  SandboxRecord r;
+  r.name = q.getColumn(0).getString();
+  r.user = q.getColumn(1).getString();
+  r.nameSpace = q.getColumn(2).getString();
+  r.sandboxId = q.getColumn(3).getString();
+  r.image = q.getColumn(4).getString();
+  const nlohmann::json env = nlohmann::json::parse(q.getColumn(5).getString());
+  for (const auto& [k, v] : env.items()) {
+    r.env.emplace(k, v.get<std::string>());
+  }
+  r.secretEnvKeys =
+      nlohmann::json::parse(q.getColumn(6).getString()).get<std::vector<std::string>>();
+  r.storage = q.getColumn(7).getString();
+  const std::string desired = q.getColumn(8).getString();
+  auto d = desiredStateFromString(desired);
+  if (!d) {
+    throw std::runtime_error("sandbox " + r.name + " has unknown desired state " + desired);
+  }
+  r.desired = *d;
+  r.purge = q.getColumn(9).getInt() != 0;
+  const std::string phase = q.getColumn(10).getString();
+  auto p = phaseFromString(phase);
+  if (!p) {
+    throw std::runtime_error("sandbox " + r.name + " has unknown phase " + phase);
+  }
+  r.phase = *p;
+  r.reason = q.getColumn(11).getString();
+  r.message = q.getColumn(12).getString();
+  const std::string workload = q.getColumn(13).getString();
+  auto w = workloadKindFromString(workload);
+  if (!w) {
+    throw std::runtime_error("sandbox " + r.name + " has unknown workload " + workload);
+  }
+  r.workload = *w;
+  r.createdAt = fromUnixMillis(q.getColumn(14).getInt64());
+  r.updatedAt = fromUnixMillis(q.getColumn(15).getInt64());
+  r.version = q.getColumn(16).getInt64();
+  return r;
+}
+
+Status validateRecord(const SandboxRecord& record) {
+  if (record.name.empty()) {
+    return invalidArgument("sandbox name must not be empty");
+  }
+  if (record.user.empty()) {
+    return invalidArgument("sandbox " + record.name + " has no user");
+  }
+  return Status::ok();
+}
+
+class SqliteRegistryImpl : public Registry {
+ public:
+  SqliteRegistryImpl(std::unique_ptr<SQLite::Database> db, TimeSourcePtr time, int version)
+      : db_(std::move(db)), time_(std::move(time)), version_(version) {}
+
+  // Registry
+  Status insertSandbox(const SandboxRecord& record) override;
+  StatusOr<SandboxRecord> getSandbox(const std::string& name) override;
+  StatusOr<std::vector<SandboxRecord>> listSandboxes(
+      const std::optional<std::string>& user) override;
+  StatusOr<int64_t> updateSandbox(const SandboxRecord& record) override;
+  Status deleteSandbox(const std::string& name) override;
+  StatusOr<std::string> createToken(const std::string& user, bool admin) override;
+  StatusOr<TokenInfo> authenticate(const std::string& token) override;
+  Status putBlob(const std::string& kind, const std::string& name,
+                 const std::string& value) override;
+  StatusOr<std::string> getBlob(const std::string& kind, const std::string& name) override;
+  Status deleteBlob(const std::string& kind, const std::string& name) override;
+  Status ping() override;
+  int schemaVersion() override;
+
+ private:
+  std::mutex mu_;
+  std::unique_ptr<SQLite::Database> db_;  // guarded by mu_
+  TimeSourcePtr time_;
+  RandomGeneratorImpl random_;
+  int version_;
+};
+
+Status SqliteRegistryImpl::insertSandbox(const SandboxRecord& record) {
+  RETURN_IF_ERROR(validateRecord(record));
+  ASSIGN_OR_RETURN(EncodedEnv encoded, encodeEnv(record));
+  const SystemTime now = time_->systemTime();
+  const SystemTime created = record.createdAt == SystemTime{} ? now : record.createdAt;
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement q(*db_, std::string("INSERT INTO sandboxes (") + kSandboxColumns +
+                                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)");
+    q.bind(1, record.name);
+    q.bind(2, record.user);
+    q.bind(3, record.nameSpace);
+    q.bind(4, record.sandboxId);
+    q.bind(5, record.image);
+    q.bind(6, encoded.env);
+    q.bind(7, encoded.keys);
+    q.bind(8, record.storage);
+    q.bind(9, toString(record.desired));
+    q.bind(10, record.purge ? 1 : 0);
+    q.bind(11, toString(record.phase));
+    q.bind(12, record.reason);
+    q.bind(13, record.message);
+    q.bind(14, toString(record.workload));
+    q.bind(15, static_cast<int64_t>(toUnixMillis(created)));
+    q.bind(16, static_cast<int64_t>(toUnixMillis(now)));
+    try {
+      q.exec();
+    } catch (const SQLite::Exception& e) {
+      if (e.getExtendedErrorCode() == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return alreadyExists("sandbox name already taken: " + record.name);
+      }
+      throw;
+    }
+    tx.commit();
+    return Status::ok();
+  } catch (const std::exception& e) {
+    return statusFromException(e, "inserting sandbox " + record.name);
+  }
+}
+
+StatusOr<SandboxRecord> SqliteRegistryImpl::getSandbox(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Statement q(*db_, std::string("SELECT ") + kSandboxColumns +
+                                  " FROM sandboxes WHERE name = ?");
+    q.bind(1, name);
+    if (!q.executeStep()) {
+      return notFound("sandbox " + name + " not found");
+    }
+    return readSandbox(q);
+  } catch (const std::exception& e) {
+    return statusFromException(e, "reading sandbox " + name);
+  }
+}
+
+StatusOr<std::vector<SandboxRecord>> SqliteRegistryImpl::listSandboxes(
+    const std::optional<std::string>& user) {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    std::string sql = std::string("SELECT ") + kSandboxColumns + " FROM sandboxes";
+    if (user) {
+      sql += " WHERE user = ?";
+    }
+    sql += " ORDER BY name";
+    SQLite::Statement q(*db_, sql);
+    if (user) {
+      q.bind(1, *user);
+    }
+    std::vector<SandboxRecord> out;
+    while (q.executeStep()) {
+      out.push_back(readSandbox(q));
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return statusFromException(e, "listing sandboxes");
+  }
+}
+
+StatusOr<int64_t> SqliteRegistryImpl::updateSandbox(const SandboxRecord& record) {
+  RETURN_IF_ERROR(validateRecord(record));
+  ASSIGN_OR_RETURN(EncodedEnv encoded, encodeEnv(record));
+  const SystemTime now = time_->systemTime();
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    // created_at is immutable; updated_at is the time of this write.
+    SQLite::Statement q(*db_,
+                        "UPDATE sandboxes SET user = ?, namespace = ?, sandbox_id = ?, "
+                        "image = ?, env = ?, secret_env_keys = ?, storage = ?, desired = ?, "
+                        "purge = ?, phase = ?, reason = ?, message = ?, workload = ?, "
+                        "updated_at = ?, version = version + 1 "
+                        "WHERE name = ? AND version = ?");
+    q.bind(1, record.user);
+    q.bind(2, record.nameSpace);
+    q.bind(3, record.sandboxId);
+    q.bind(4, record.image);
+    q.bind(5, encoded.env);
+    q.bind(6, encoded.keys);
+    q.bind(7, record.storage);
+    q.bind(8, toString(record.desired));
+    q.bind(9, record.purge ? 1 : 0);
+    q.bind(10, toString(record.phase));
+    q.bind(11, record.reason);
+    q.bind(12, record.message);
+    q.bind(13, toString(record.workload));
+    q.bind(14, static_cast<int64_t>(toUnixMillis(now)));
+    q.bind(15, record.name);
+    q.bind(16, static_cast<int64_t>(record.version));
+    if (q.exec() == 1) {
+      tx.commit();
+      return record.version + 1;
+    }
+    // No row matched: tell a vanished row from a stale version.
+    SQLite::Statement current(*db_, "SELECT version FROM sandboxes WHERE name = ?");
+    current.bind(1, record.name);
+    if (!current.executeStep()) {
+      return notFound("sandbox " + record.name + " not found");
+    }
+    return aborted("sandbox " + record.name + " was modified concurrently (stored version " +
+                   std::to_string(current.getColumn(0).getInt64()) + ", expected " +
+                   std::to_string(record.version) + ")");
+  } catch (const std::exception& e) {
+    return statusFromException(e, "updating sandbox " + record.name);
+  }
+}
+
+Status SqliteRegistryImpl::deleteSandbox(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement q(*db_, "DELETE FROM sandboxes WHERE name = ?");
+    q.bind(1, name);
+    if (q.exec() == 0) {
+      return notFound("sandbox " + name + " not found");
+    }
+    tx.commit();
+    return Status::ok();
+  } catch (const std::exception& e) {
+    return statusFromException(e, "deleting sandbox " + name);
+  }
+}
+
+StatusOr<std::string> SqliteRegistryImpl::createToken(const std::string& user, bool admin) {
+  if (user.empty()) {
+    return invalidArgument("token user must not be empty");
+  }
+  const SystemTime now = time_->systemTime();
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    const std::string token = kTokenPrefix + random_.secureHex(kTokenBytes);
+    const std::string id = "tok_" + random_.secureHex(kTokenIdBytes);
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement q(*db_,
+                        "INSERT INTO tokens (id, user, admin, token_hash, created_at) "
+                        "VALUES (?, ?, ?, ?, ?)");
+    q.bind(1, id);
+    q.bind(2, user);
+    q.bind(3, admin ? 1 : 0);
+    q.bind(4, sha256Hex(token));
+    q.bind(5, static_cast<int64_t>(toUnixMillis(now)));
+    q.exec();
+    tx.commit();
+    return token;
+  } catch (const std::exception& e) {
+    // The message names neither the token nor its hash.
+    return statusFromException(e, "creating a token for " + user);
+  }
+}
+
+StatusOr<TokenInfo> SqliteRegistryImpl::authenticate(const std::string& token) {
+  if (token.empty()) {
+    return unauthenticated("invalid token");
+  }
+  const std::string hash = sha256Hex(token);
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Statement q(
+        *db_, "SELECT id, user, admin, token_hash, created_at FROM tokens WHERE token_hash = ?");
+    q.bind(1, hash);
+    if (!q.executeStep() || !constantTimeEquals(q.getColumn(3).getString(), hash)) {
+      return unauthenticated("invalid token");
+    }
+    TokenInfo info;
+    info.id = q.getColumn(0).getString();
+    info.user = q.getColumn(1).getString();
+    info.admin = q.getColumn(2).getInt() != 0;
+    info.createdAt = fromUnixMillis(q.getColumn(4).getInt64());
+    return info;
+  } catch (const std::exception& e) {
+    return statusFromException(e, "authenticating");
+  }
+}
+
+Status SqliteRegistryImpl::putBlob(const std::string& kind, const std::string& name,
+                                   const std::string& value) {
+  if (kind.empty()) {
+    return invalidArgument("blob kind must not be empty");
+  }
+  const SystemTime now = time_->systemTime();
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement q(*db_,
+                        "INSERT INTO blobs (kind, name, value, updated_at) VALUES (?, ?, ?, ?) "
+                        "ON CONFLICT (kind, name) DO UPDATE SET value = excluded.value, "
+                        "updated_at = excluded.updated_at");
+    q.bind(1, kind);
+    q.bind(2, name);
+    // bind(const void*, size) stores a BLOB: any bytes round-trip. data() is never null, so
+    // an empty value is an empty blob rather than NULL.
+    q.bind(3, static_cast<const void*>(value.data()), static_cast<int>(value.size()));
+    q.bind(4, static_cast<int64_t>(toUnixMillis(now)));
+    q.exec();
+    tx.commit();
+    return Status::ok();
+  } catch (const std::exception& e) {
+    return statusFromException(e, "storing blob " + kind + "/" + name);
+  }
+}
+
+StatusOr<std::string> SqliteRegistryImpl::getBlob(const std::string& kind,
+                                                  const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Statement q(*db_, "SELECT value FROM blobs WHERE kind = ? AND name = ?");
+    q.bind(1, kind);
+    q.bind(2, name);
+    if (!q.executeStep()) {
+      return notFound("blob " + kind + "/" + name + " not found");
+    }
+    return columnBytes(q.getColumn(0));
+  } catch (const std::exception& e) {
+    return statusFromException(e, "reading blob " + kind + "/" + name);
+  }
+}
+
+Status SqliteRegistryImpl::deleteBlob(const std::string& kind, const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement q(*db_, "DELETE FROM blobs WHERE kind = ? AND name = ?");
+    q.bind(1, kind);
+    q.bind(2, name);
+    if (q.exec() == 0) {
+      return notFound("blob " + kind + "/" + name + " not found");
+    }
+    tx.commit();
+    return Status::ok();
+  } catch (const std::exception& e) {
+    return statusFromException(e, "deleting blob " + kind + "/" + name);
+  }
+}
+
+Status SqliteRegistryImpl::ping() {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Statement q(*db_, "SELECT 1");
+    q.executeStep();
+    return Status::ok();
+  } catch (const std::exception& e) {
+    return statusFromException(e, "ping");
+  }
+}
+
+int SqliteRegistryImpl::schemaVersion() {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    version_ = registry::readUserVersion(*db_);
+  } catch (const std::exception&) {
+    // Keep the last known version: this is informational (health/version output).
+  }
+  return version_;
+}
+
+// Opens and migrates; the connection comes back ready for use.
+StatusOr<std::unique_ptr<SQLite::Database>> openAndMigrate(const std::string& path,
+                                                           const SqliteRegistryOptions& options,
+                                                           int& version) {
+  ASSIGN_OR_RETURN(auto migrations, registry::loadMigrations(options.migrationsDir));
+  std::unique_ptr<SQLite::Database> db;
+  try {
+    db = registry::openConnection(path, options.busyTimeoutMs);
+  } catch (const std::exception& e) {
+    return statusFromException(e, "opening database " + path);
+  }
+  ASSIGN_OR_RETURN(version, registry::applyMigrations(*db, migrations));
+  return db;
+}
+
+}  // namespace
+
+StatusOr<RegistryPtr> openSqliteRegistry(const std::string& path, TimeSourcePtr time,
+                                         const SqliteRegistryOptions& options) {
+  if (time == nullptr) {
+    time = std::make_shared<RealTimeSource>();
+  }
+  int version = 0;
+  ASSIGN_OR_RETURN(auto db, openAndMigrate(path, options, version));
+  return RegistryPtr(std::make_shared<SqliteRegistryImpl>(std::move(db), std::move(time), version));
+}
+
+StatusOr<int> migrateDatabase(const std::string& path, const SqliteRegistryOptions& options) {
+  int version = 0;
+  ASSIGN_OR_RETURN(auto db, openAndMigrate(path, options, version));
+  (void)db;
+  return version;
+}
+
+}  // namespace sandboxd

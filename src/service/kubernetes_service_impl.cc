@@ -1,0 +1,354 @@
+// The sandbox lifecycle against the Kubernetes API. Each operation is a short sequence of
+// API calls with no read-before-write where the API makes it unnecessary: create is one POST
+// per object, stop/start one PATCH of the scale subresource, env one strategic-merge PATCH.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "sandboxd/service/kubernetes_service.h"
+#include "sandboxd/status/status_derivation.h"
+
+namespace sandboxd {
+namespace {
+
+std::string labelOf(const json& object, const std::string& key) {
+  const json& labels = object["metadata"].value("labels", json::object());
+  auto it = labels.find(key);
+  return it != labels.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+const ResourceType& typeOf(const json& object) {
+  const ResourceType* type =
+      resources::forKind(object.value("apiVersion", ""), object.value("kind", ""));
+  return type != nullptr ? *type : resources::statefulSets();
+}
+
+class KubernetesServiceImpl : public KubernetesService {
+ public:
+  KubernetesServiceImpl(KubeClientPtr client, ManifestRendererPtr renderer,
+                        const SandboxConfig& config)
+      : client_(std::move(client)), renderer_(std::move(renderer)), config_(config) {}
+
+  // KubernetesService
+  Status create(const SandboxSpec& spec) override {
+    ASSIGN_OR_RETURN(RenderedManifests manifests, renderer_->render(spec));
+    const std::string ns = nsOf(spec.nameSpace);
+    std::vector<json> created;
+    for (const json& object : manifests.all()) {
+      const ResourceType& type = typeOf(object);
+      const std::string name = object["metadata"]["name"];
+      auto result = client_->create(type, ns, object);
+      if (result.isOk()) {
+        created.push_back(object);
+        continue;
+      }
+      Status error = result.status();
+      if (error.kind() == ErrorKind::AlreadyExists) {
+        // Ours from an earlier attempt of the same create: keep it (idempotent).
+        auto existing = client_->get(type, ns, name);
+        if (existing.isOk() && labelOf(*existing, labels::kSandboxId) == spec.sandboxId) {
+          continue;
+        }
+        error = alreadyExists(type.kind + " " + name +
+                              " already exists and does not belong to this sandbox");
+      }
+      rollback(ns, created);
+      return error.withContext("creating " + type.kind + " " + name);
+    }
+    return Status::ok();
+  }
+
+  StatusOr<ObservedStatus> status(const SandboxKey& key) override {
+    ObservedObjects observed;
+    const std::string ns = nsOf(key.nameSpace);
+    auto sts = client_->get(resources::statefulSets(), ns, key.name);
+    if (sts.isOk()) {
+      observed.workload = std::move(sts).value();
+    } else if (sts.status().kind() != ErrorKind::NotFound) {
+      return sts.status();
+    } else {
+      ASSIGN_OR_RETURN(auto legacy, legacyDeployment(ns, key.name));
+      if (legacy) {
+        observed.kind = WorkloadKind::Deployment;
+        observed.workload = std::move(*legacy);
+      }
+    }
+    ListOptions podSelector;
+    podSelector.labelSelector = std::string(labels::kApp) + "=" + key.name;
+    ASSIGN_OR_RETURN(json pods, client_->list(resources::pods(), ns, podSelector));
+    for (auto& pod : pods["items"]) {
+      observed.pods.push_back(std::move(pod));
+    }
+    if (observed.kind == WorkloadKind::StatefulSet) {
+      auto pvc = client_->get(resources::persistentVolumeClaims(), ns, names::pvc(key.name));
+      if (pvc.isOk()) {
+        observed.pvc = std::move(pvc).value();
+      } else if (pvc.status().kind() != ErrorKind::NotFound) {
+        return pvc.status();
+      }
+    }
+    return toObservedStatus(deriveStatus(observed), observed);
+  }
+
+  StatusOr<std::map<std::string, ObservedStatus>> statusAll(const std::string& nameSpace) override {
+    const std::string ns = nsOf(nameSpace);
+    std::map<std::string, ObservedObjects> byName;
+    ListOptions managed;
+    managed.labelSelector = labels::managedSelector();
+    ASSIGN_OR_RETURN(json sets, client_->list(resources::statefulSets(), ns, managed));
+    for (auto& sts : sets["items"]) {
+      std::string name = sts["metadata"].value("name", "");
+      byName[name].workload = std::move(sts);
+    }
+    ListOptions platform;
+    platform.labelSelector = labels::kAppDeployManager;
+    ASSIGN_OR_RETURN(json deployments, client_->list(resources::deployments(), ns, platform));
+    for (auto& deployment : deployments["items"]) {
+      std::string name = deployment["metadata"].value("name", "");
+      if (!byName[name].workload) {
+        byName[name].kind = WorkloadKind::Deployment;
+        byName[name].workload = std::move(deployment);
+      }
+    }
+    ListOptions withApp;
+    withApp.labelSelector = labels::kApp;
+    ASSIGN_OR_RETURN(json pods, client_->list(resources::pods(), ns, withApp));
+    for (auto& pod : pods["items"]) {
+      std::string app = labelOf(pod, labels::kApp);
+      auto it = byName.find(app);
+      if (it != byName.end()) {
+        it->second.pods.push_back(std::move(pod));
+      }
+    }
+    ASSIGN_OR_RETURN(json pvcs, client_->list(resources::persistentVolumeClaims(), ns, withApp));
+    for (auto& pvc : pvcs["items"]) {
+      std::string app = labelOf(pvc, labels::kApp);
+      auto it = byName.find(app);
+      if (it != byName.end() && pvc["metadata"].value("name", "") == names::pvc(app)) {
+        it->second.pvc = std::move(pvc);
+      }
+    }
+    std::map<std::string, ObservedStatus> out;
+    for (const auto& [name, observed] : byName) {
+      out[name] = toObservedStatus(deriveStatus(observed), observed);
+    }
+    return out;
+  }
+
+  Status stop(const SandboxKey& key) override { return scale(key, 0); }
+  Status start(const SandboxKey& key) override { return scale(key, 1); }
+
+  Status updateEnv(const SandboxSpec& sandbox, const EnvChange& change) override {
+    const std::string ns = nsOf(sandbox.nameSpace);
+    const std::string secretName = names::envSecret(sandbox.name);
+    // Secret values first, so the rolled pod never references a missing key.
+    if (!change.setSecret.empty()) {
+      json patch = {{"stringData", change.setSecret}};
+      auto patched = client_->patch(resources::secrets(), ns, secretName, PatchType::Merge, patch);
+      if (!patched.isOk() && patched.status().kind() == ErrorKind::NotFound) {
+        SandboxSpec secretSpec = sandbox;
+        secretSpec.secretEnv = change.setSecret;
+        ASSIGN_OR_RETURN(RenderedManifests manifests, renderer_->render(secretSpec));
+        auto created = client_->create(resources::secrets(), ns, *manifests.secret);
+        if (!created.isOk()) {
+          return created.status().withContext("creating Secret " + secretName);
+        }
+      } else if (!patched.isOk()) {
+        return patched.status().withContext("updating Secret " + secretName);
+      }
+    }
+    json env = json::array();
+    for (const auto& [name, value] : change.set) {
+      env.push_back({{"name", name}, {"value", value}, {"valueFrom", nullptr}});
+    }
+    for (const auto& [name, value] : change.setSecret) {
+      env.push_back({{"name", name},
+                     {"value", nullptr},
+                     {"valueFrom",
+                      {{"secretKeyRef", {{"name", secretName}, {"key", name}}}}}});
+    }
+    for (const auto& name : change.unset) {
+      env.push_back({{"name", name}, {"$patch", "delete"}});
+    }
+    json patch = {
+        {"spec",
+         {{"template",
+           {{"spec",
+             {{"containers",
+               json::array({{{"name", names::kMainContainer}, {"env", env}}})}}}}}}}};
+    auto patched = client_->patch(resources::statefulSets(), ns, sandbox.name,
+                                  PatchType::StrategicMerge, patch);
+    if (!patched.isOk()) {
+      if (patched.status().kind() == ErrorKind::NotFound) {
+        ASSIGN_OR_RETURN(auto legacy, legacyDeployment(ns, sandbox.name));
+        if (legacy) {
+          return failedPrecondition("sandbox " + sandbox.name +
+                                    " is a legacy Deployment; run `sandboxd migrate` before "
+                                    "changing its environment");
+        }
+      }
+      return patched.status().withContext("updating StatefulSet " + sandbox.name);
+    }
+    // Keys no longer referenced leave the Secret.
+    std::vector<std::string> dropped = change.unset;
+    for (const auto& [name, value] : change.set) {
+      dropped.push_back(name);
+    }
+    if (!dropped.empty()) {
+      json data = json::object();
+      for (const auto& name : dropped) {
+        data[name] = nullptr;
+      }
+      auto cleaned = client_->patch(resources::secrets(), ns, secretName, PatchType::Merge,
+                                    json{{"data", data}});
+      if (!cleaned.isOk() && cleaned.status().kind() != ErrorKind::NotFound) {
+        // The pod no longer references these keys; a stale value in the Secret is harmless
+        // but is reported in the log.
+        spdlog::warn("sandbox {}: could not remove unset keys from Secret {}: {}", sandbox.name,
+                     secretName, cleaned.status().toString());
+      }
+    }
+    return Status::ok();
+  }
+
+  Status remove(const SandboxKey& key, bool purge) override {
+    const std::string ns = nsOf(key.nameSpace);
+    DeleteOptions background;
+    bool legacy = false;
+    auto deleted = client_->remove(resources::statefulSets(), ns, key.name, background);
+    if (!deleted.isOk() && deleted.status().kind() == ErrorKind::NotFound) {
+      ASSIGN_OR_RETURN(auto deployment, legacyDeployment(ns, key.name));
+      if (deployment) {
+        legacy = true;
+        deleted = client_->remove(resources::deployments(), ns, key.name, background);
+      }
+    }
+    RETURN_IF_ERROR(ignoreNotFound(deleted.isOk() ? Status::ok() : deleted.status()));
+
+    std::vector<std::pair<const ResourceType*, std::string>> objects = {
+        {&resources::services(), names::service(key.name)},
+        {&resources::secrets(), names::envSecret(key.name)},
+    };
+    for (const auto& port : config_.ports) {
+      objects.push_back({&resources::ingresses(), names::ingress(key.name, port.name)});
+    }
+    if (legacy) {
+      // Legacy sandboxes named their Services and Ingresses differently: find them by the
+      // platform label (exact match on the sandbox name).
+      ListOptions byPlatform;
+      byPlatform.labelSelector = std::string(labels::kAppDeployManager) + "=" + key.name;
+      for (const ResourceType* type : {&resources::services(), &resources::ingresses()}) {
+        ASSIGN_OR_RETURN(json list, client_->list(*type, ns, byPlatform));
+        for (const auto& item : list["items"]) {
+          objects.push_back({type, item["metadata"].value("name", "")});
+        }
+      }
+    }
+    if (purge) {
+      objects.push_back({&resources::persistentVolumeClaims(), names::pvc(key.name)});
+    }
+    for (const auto& [type, name] : objects) {
+      auto result = client_->remove(*type, ns, name, background);
+      RETURN_IF_ERROR(ignoreNotFound(result.isOk() ? Status::ok() : result.status())
+                          .withContext("deleting " + type->kind + " " + name));
+    }
+    return Status::ok();
+  }
+
+  StatusOr<bool> isGone(const SandboxKey& key, bool purge) override {
+    const std::string ns = nsOf(key.nameSpace);
+    for (const ResourceType* type : {&resources::statefulSets(), &resources::deployments()}) {
+      auto object = client_->get(*type, ns, key.name);
+      if (object.isOk()) {
+        return false;
+      }
+      if (object.status().kind() != ErrorKind::NotFound) {
+        return object.status();
+      }
+    }
+    ListOptions podSelector;
+    podSelector.labelSelector = std::string(labels::kApp) + "=" + key.name;
+    ASSIGN_OR_RETURN(json pods, client_->list(resources::pods(), ns, podSelector));
+    if (!pods["items"].empty()) {
+      return false;
+    }
+    if (purge) {
+      auto pvc = client_->get(resources::persistentVolumeClaims(), ns, names::pvc(key.name));
+      if (pvc.isOk()) {
+        return false;
+      }
+      if (pvc.status().kind() != ErrorKind::NotFound) {
+        return pvc.status();
+      }
+    }
+    return true;
+  }
+
+ private:
+  std::string nsOf(const std::string& ns) const { return ns.empty() ? config_.nameSpace : ns; }
+
+  static Status ignoreNotFound(const Status& s) {
+    return s.kind() == ErrorKind::NotFound ? Status::ok() : s;
+  }
+
+  // A Deployment of that name carrying the platform label, i.e. a pre-migration sandbox.
+  StatusOr<std::optional<json>> legacyDeployment(const std::string& ns, const std::string& name) {
+    auto deployment = client_->get(resources::deployments(), ns, name);
+    if (!deployment.isOk()) {
+      if (deployment.status().kind() == ErrorKind::NotFound) {
+        return std::optional<json>();
+      }
+      return deployment.status();
+    }
+    if (labelOf(*deployment, labels::kAppDeployManager).empty()) {
+      return std::optional<json>();
+    }
+    return std::optional<json>(std::move(deployment).value());
+  }
+
+  Status scale(const SandboxKey& key, int replicas) {
+    const std::string ns = nsOf(key.nameSpace);
+    json patch = {{"spec", {{"replicas", replicas}}}};
+    auto result = client_->patch(resources::statefulSets(), ns, key.name, PatchType::Merge, patch,
+                                 {}, "scale");
+    if (result.isOk()) {
+      return Status::ok();
+    }
+    if (result.status().kind() != ErrorKind::NotFound) {
+      return result.status();
+    }
+    ASSIGN_OR_RETURN(auto legacy, legacyDeployment(ns, key.name));
+    if (!legacy) {
+      return notFound("sandbox " + key.name + " has no workload in namespace " + ns);
+    }
+    auto scaled = client_->patch(resources::deployments(), ns, key.name, PatchType::Merge, patch,
+                                 {}, "scale");
+    return scaled.isOk() ? Status::ok() : scaled.status();
+  }
+
+  // Best effort: remove what this create made, newest first. Never touches PVCs.
+  void rollback(const std::string& ns, const std::vector<json>& created) {
+    for (auto it = created.rbegin(); it != created.rend(); ++it) {
+      const ResourceType& type = typeOf(*it);
+      const std::string name = (*it)["metadata"]["name"];
+      auto result = client_->remove(type, ns, name);
+      if (!result.isOk() && result.status().kind() != ErrorKind::NotFound) {
+        spdlog::error("create rollback: could not delete {} {}/{}: {}", type.kind, ns, name,
+                      result.status().toString());
+      }
+    }
+  }
+
+  KubeClientPtr client_;
+  ManifestRendererPtr renderer_;
+  SandboxConfig config_;
+};
+
+}  // namespace
+
+KubernetesServicePtr makeKubernetesService(KubeClientPtr client, ManifestRendererPtr renderer,
+                                           const SandboxConfig& config) {
+  return std::make_shared<KubernetesServiceImpl>(std::move(client), std::move(renderer), config);
+}
+
+}  // namespace sandboxd

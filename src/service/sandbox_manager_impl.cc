@@ -1,0 +1,384 @@
+// SandboxManager: registry + cluster, with ownership checks and per-sandbox serialization.
+//
+// Deletion keeps a tombstone row (desired = deleted) while the cluster objects go away. A
+// sandbox deleted without purge keeps its home volume, so its name stays reserved for its
+// owner: re-creating it re-attaches the volume, and nobody else can take the name (and with
+// it the data). A purged sandbox's row is removed once nothing is left, freeing the name.
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <functional>
+#include <set>
+
+#include "sandboxd/common/random_generator.h"
+#include "sandboxd/render/manifest_renderer.h"
+#include "sandboxd/service/sandbox_manager.h"
+#include "sandboxd/validation/validation.h"
+
+namespace sandboxd {
+namespace {
+
+constexpr size_t kLockStripes = 64;
+
+class SandboxManagerImpl : public SandboxManager {
+ public:
+  SandboxManagerImpl(RegistryPtr registry, KubernetesServicePtr kube, KubeClientPtr client,
+                     const Config& config, TimeSourcePtr time)
+      : registry_(std::move(registry)),
+        kube_(std::move(kube)),
+        client_(std::move(client)),
+        config_(config),
+        time_(std::move(time)) {}
+
+  // SandboxManager
+  StatusOr<SandboxView> create(const Caller& caller, const CreateRequest& request) override {
+    std::string user = caller.user;
+    if (!request.user.empty() && request.user != caller.user) {
+      if (!caller.admin) {
+        return permissionDenied("only admins may create sandboxes for other users");
+      }
+      user = request.user;
+    }
+    RETURN_IF_ERROR(validateUserName(user));
+    SandboxSpec spec;
+    spec.name = request.name;
+    spec.nameSpace = config_.sandbox.nameSpace;
+    spec.user = user;
+    spec.image = request.image.empty() ? config_.sandbox.image : request.image;
+    spec.env = request.env;
+    spec.secretEnv = request.secretEnv;
+    spec.storage = request.storage.empty() ? config_.sandbox.storage : request.storage;
+    RETURN_IF_ERROR(validateSpec(spec, config_.sandbox));
+
+    std::lock_guard<std::mutex> lock(lockFor(spec.name));
+    SystemTime now = time_->systemTime();
+    SandboxRecord record;
+    record.name = spec.name;
+    record.user = user;
+    record.nameSpace = spec.nameSpace;
+    record.image = spec.image;
+    record.env = spec.env;
+    for (const auto& [key, value] : spec.secretEnv) {
+      record.secretEnvKeys.push_back(key);
+    }
+    record.storage = spec.storage;
+    record.desired = DesiredState::Running;
+    record.phase = Phase::Creating;
+    record.reason = "Accepted";
+    record.message = "creating the sandbox's Kubernetes objects";
+    record.createdAt = now;
+    record.updatedAt = now;
+
+    auto existing = registry_->getSandbox(spec.name);
+    if (existing.isOk()) {
+      ASSIGN_OR_RETURN(bool reusable, reusableTombstone(*existing, user));
+      if (!reusable) {
+        return alreadyExists("sandbox name \"" + spec.name + "\" is already taken");
+      }
+      // Re-create over the owner's tombstone: the home volume is re-attached.
+      record.sandboxId = existing->sandboxId;
+      record.createdAt = existing->createdAt;
+      record.version = existing->version;
+      ASSIGN_OR_RETURN(record.version, registry_->updateSandbox(record));
+    } else if (existing.status().kind() == ErrorKind::NotFound) {
+      record.sandboxId = random_.uuid();
+      RETURN_IF_ERROR(registry_->insertSandbox(record));
+      record.version = 1;
+    } else {
+      return existing.status();
+    }
+    spec.sandboxId = record.sandboxId;
+
+    Status created = kube_->create(spec);
+    if (!created.isOk()) {
+      // The cluster objects were rolled back by KubernetesService; release the name.
+      Status dropped = registry_->deleteSandbox(spec.name);
+      if (!dropped.isOk()) {
+        spdlog::error("sandbox {}: create failed and its registry row could not be removed: {}",
+                      spec.name, dropped.toString());
+      }
+      return created;
+    }
+    spdlog::info("sandbox {} created for user {}", spec.name, user);
+    return viewWithLiveStatus(std::move(record));
+  }
+
+  StatusOr<std::vector<SandboxView>> list(const Caller& caller,
+                                          const std::optional<std::string>& user) override {
+    std::optional<std::string> filter = user;
+    if (!caller.admin) {
+      if (user && *user != caller.user) {
+        return permissionDenied("only admins may list other users' sandboxes");
+      }
+      filter = caller.user;
+    }
+    ASSIGN_OR_RETURN(std::vector<SandboxRecord> records, registry_->listSandboxes(filter));
+    auto statuses = kube_->statusAll(config_.sandbox.nameSpace);
+    std::vector<SandboxView> out;
+    for (auto& record : records) {
+      SandboxView view;
+      if (statuses.isOk()) {
+        auto it = statuses->find(record.name);
+        view.observed = it != statuses->end() ? it->second : ObservedStatus{};
+        if (record.desired == DesiredState::Deleted && !view.observed.exists) {
+          continue;  // finished deleting: not shown (the tombstone only reserves the name)
+        }
+      } else {
+        if (record.desired == DesiredState::Deleted) {
+          continue;
+        }
+        view.observed = unknownStatus(record, statuses.status());
+      }
+      view.record = std::move(record);
+      finishView(view);
+      out.push_back(std::move(view));
+    }
+    return out;
+  }
+
+  StatusOr<SandboxView> get(const Caller& caller, const std::string& name) override {
+    ASSIGN_OR_RETURN(SandboxRecord record, visibleRecord(caller, name));
+    if (record.desired == DesiredState::Deleted) {
+      std::lock_guard<std::mutex> lock(lockFor(name));
+      ASSIGN_OR_RETURN(record, visibleRecord(caller, name));
+      ASSIGN_OR_RETURN(bool gone, settleDeletion(record));
+      if (gone) {
+        return notFound("sandbox \"" + name + "\" not found");
+      }
+    }
+    return viewWithLiveStatus(std::move(record));
+  }
+
+  StatusOr<SandboxView> stop(const Caller& caller, const std::string& name) override {
+    return scale(caller, name, DesiredState::Stopped);
+  }
+
+  StatusOr<SandboxView> start(const Caller& caller, const std::string& name) override {
+    return scale(caller, name, DesiredState::Running);
+  }
+
+  StatusOr<SandboxView> updateEnv(const Caller& caller, const std::string& name,
+                                  const EnvChange& change) override {
+    RETURN_IF_ERROR(validateEnvChange(change, config_.sandbox));
+    std::lock_guard<std::mutex> lock(lockFor(name));
+    ASSIGN_OR_RETURN(SandboxRecord record, visibleRecord(caller, name));
+    RETURN_IF_ERROR(notBeingDeleted(record));
+    // The resulting environment must still be within limits.
+    EnvMap env = record.env;
+    std::set<std::string> secretKeys(record.secretEnvKeys.begin(), record.secretEnvKeys.end());
+    for (const auto& key : change.unset) {
+      env.erase(key);
+      secretKeys.erase(key);
+    }
+    for (const auto& [key, value] : change.set) {
+      env[key] = value;
+      secretKeys.erase(key);
+    }
+    for (const auto& [key, value] : change.setSecret) {
+      env.erase(key);
+      secretKeys.insert(key);
+    }
+    if (env.size() + secretKeys.size() > static_cast<size_t>(config_.sandbox.maxEnvVars)) {
+      return invalidArgument("env: the sandbox would have " +
+                             std::to_string(env.size() + secretKeys.size()) +
+                             " variables; the limit is " +
+                             std::to_string(config_.sandbox.maxEnvVars));
+    }
+    SandboxSpec identity = specOf(record);
+    RETURN_IF_ERROR(kube_->updateEnv(identity, change));
+    record.env = std::move(env);
+    record.secretEnvKeys.assign(secretKeys.begin(), secretKeys.end());
+    record.updatedAt = time_->systemTime();
+    ASSIGN_OR_RETURN(record.version, registry_->updateSandbox(record));
+    return viewWithLiveStatus(std::move(record));
+  }
+
+  StatusOr<SandboxView> remove(const Caller& caller, const std::string& name,
+                               bool purge) override {
+    std::lock_guard<std::mutex> lock(lockFor(name));
+    ASSIGN_OR_RETURN(SandboxRecord record, visibleRecord(caller, name));
+    bool alreadyDeleting = record.desired == DesiredState::Deleted;
+    if (!alreadyDeleting || (purge && !record.purge)) {
+      record.desired = DesiredState::Deleted;
+      record.purge = record.purge || purge;
+      record.phase = Phase::Deleting;
+      record.reason = "DeleteRequested";
+      record.message = record.purge ? "deleting the sandbox and its home volume"
+                                    : "deleting the sandbox; its home volume is kept";
+      record.updatedAt = time_->systemTime();
+      ASSIGN_OR_RETURN(record.version, registry_->updateSandbox(record));
+    }
+    RETURN_IF_ERROR(kube_->remove(keyOf(record), record.purge));
+    spdlog::info("sandbox {} delete requested (purge={})", name, record.purge);
+    SandboxView view;
+    auto gone = kube_->isGone(keyOf(record), record.purge);
+    view.observed.phase = gone.isOk() && *gone ? Phase::Terminated : Phase::Deleting;
+    view.observed.reason = gone.isOk() && *gone ? "Deleted" : "DeleteRequested";
+    view.observed.message = record.message;
+    view.observed.workload = record.workload;
+    if (gone.isOk() && *gone && record.purge) {
+      RETURN_IF_ERROR(ignoreNotFound(registry_->deleteSandbox(name)));
+    }
+    view.record = std::move(record);
+    finishView(view);
+    return view;
+  }
+
+  Status ready() override {
+    RETURN_IF_ERROR(registry_->ping().withContext("database"));
+    return client_->ping().withContext("kubernetes");
+  }
+
+ private:
+  std::mutex& lockFor(const std::string& name) {
+    return locks_[std::hash<std::string>{}(name) % kLockStripes];
+  }
+
+  static Status ignoreNotFound(const Status& s) {
+    return s.kind() == ErrorKind::NotFound ? Status::ok() : s;
+  }
+
+  SandboxKey keyOf(const SandboxRecord& record) const { return {record.nameSpace, record.name}; }
+
+  SandboxSpec specOf(const SandboxRecord& record) const {
+    SandboxSpec spec;
+    spec.name = record.name;
+    spec.nameSpace = record.nameSpace;
+    spec.user = record.user;
+    spec.sandboxId = record.sandboxId;
+    spec.image = record.image;
+    spec.env = record.env;
+    spec.storage = record.storage;
+    return spec;
+  }
+
+  // The caller's own record (any record for admins); others' are NotFound, never Forbidden.
+  StatusOr<SandboxRecord> visibleRecord(const Caller& caller, const std::string& name) {
+    auto record = registry_->getSandbox(name);
+    if (!record.isOk()) {
+      if (record.status().kind() == ErrorKind::NotFound) {
+        return notFound("sandbox \"" + name + "\" not found");
+      }
+      return record.status();
+    }
+    if (!caller.admin && record->user != caller.user) {
+      return notFound("sandbox \"" + name + "\" not found");
+    }
+    return record;
+  }
+
+  Status notBeingDeleted(const SandboxRecord& record) {
+    if (record.desired == DesiredState::Deleted) {
+      return failedPrecondition("sandbox \"" + record.name + "\" is being deleted");
+    }
+    return Status::ok();
+  }
+
+  // A tombstone can be re-created by its owner once the old objects are gone.
+  StatusOr<bool> reusableTombstone(const SandboxRecord& record, const std::string& user) {
+    if (record.desired != DesiredState::Deleted || record.user != user) {
+      return false;
+    }
+    ASSIGN_OR_RETURN(bool gone, kube_->isGone(keyOf(record), record.purge));
+    if (!gone) {
+      return failedPrecondition("sandbox \"" + record.name +
+                                "\" is still being deleted; try again shortly");
+    }
+    return true;
+  }
+
+  // For a tombstone: true when nothing is left; a purged one's row is then removed.
+  StatusOr<bool> settleDeletion(const SandboxRecord& record) {
+    ASSIGN_OR_RETURN(bool gone, kube_->isGone(keyOf(record), record.purge));
+    if (gone && record.purge) {
+      RETURN_IF_ERROR(ignoreNotFound(registry_->deleteSandbox(record.name)));
+    }
+    return gone;
+  }
+
+  StatusOr<SandboxView> scale(const Caller& caller, const std::string& name,
+                              DesiredState desired) {
+    std::lock_guard<std::mutex> lock(lockFor(name));
+    ASSIGN_OR_RETURN(SandboxRecord record, visibleRecord(caller, name));
+    RETURN_IF_ERROR(notBeingDeleted(record));
+    Status scaled = desired == DesiredState::Stopped ? kube_->stop(keyOf(record))
+                                                     : kube_->start(keyOf(record));
+    RETURN_IF_ERROR(scaled);
+    if (record.desired != desired) {
+      record.desired = desired;
+      record.updatedAt = time_->systemTime();
+      ASSIGN_OR_RETURN(record.version, registry_->updateSandbox(record));
+    }
+    return viewWithLiveStatus(std::move(record));
+  }
+
+  ObservedStatus unknownStatus(const SandboxRecord& record, const Status& error) {
+    ObservedStatus observed;
+    observed.phase = record.phase;
+    observed.reason = "StatusUnknown";
+    observed.message = "the cluster could not be reached; last known status shown (" +
+                       error.message() + ")";
+    observed.workload = record.workload;
+    return observed;
+  }
+
+  // Reads the live status and records it when it changed (best effort: a concurrent writer
+  // wins, the next read records again).
+  StatusOr<SandboxView> viewWithLiveStatus(SandboxRecord record) {
+    SandboxView view;
+    auto observed = kube_->status(keyOf(record));
+    if (observed.isOk()) {
+      view.observed = *observed;
+      if (record.phase != observed->phase || record.reason != observed->reason ||
+          record.workload != observed->workload) {
+        SandboxRecord updated = record;
+        updated.phase = observed->phase;
+        updated.reason = observed->reason;
+        updated.message = observed->message;
+        updated.workload = observed->workload;
+        auto version = registry_->updateSandbox(updated);
+        if (version.isOk()) {
+          updated.version = *version;
+          record = std::move(updated);
+        }
+      }
+    } else {
+      view.observed = unknownStatus(record, observed.status());
+    }
+    view.record = std::move(record);
+    finishView(view);
+    return view;
+  }
+
+  void finishView(SandboxView& view) {
+    if (view.record.desired == DesiredState::Deleted && view.observed.phase != Phase::Terminated) {
+      view.observed.phase = Phase::Deleting;
+    }
+    view.urls.clear();
+    for (const auto& port : config_.sandbox.ports) {
+      if (port.ingress) {
+        view.urls[port.name] = config_.sandbox.urlScheme + "://" +
+                               names::host(view.record.name, port.name, config_.sandbox.domain);
+      }
+    }
+  }
+
+  RegistryPtr registry_;
+  KubernetesServicePtr kube_;
+  KubeClientPtr client_;
+  Config config_;
+  TimeSourcePtr time_;
+  RandomGeneratorImpl random_;
+  std::array<std::mutex, kLockStripes> locks_;
+};
+
+}  // namespace
+
+SandboxManagerPtr makeSandboxManager(RegistryPtr registry, KubernetesServicePtr kube,
+                                     KubeClientPtr client, const Config& config,
+                                     TimeSourcePtr time) {
+  return std::make_shared<SandboxManagerImpl>(std::move(registry), std::move(kube),
+                                              std::move(client), config, std::move(time));
+}
+
+}  // namespace sandboxd

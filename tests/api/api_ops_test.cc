@@ -1,0 +1,305 @@
+// CORS, health/readiness, metrics, the OpenAPI document, failures inside the manager,
+// concurrency and the server's lifecycle.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <future>
+#include <set>
+#include <thread>
+
+#include "api/api_test_support.h"
+#include "api/router.h"
+
+namespace sandboxd::testing {
+namespace {
+
+using nlohmann::json;
+
+class ApiOpsTest : public ApiServerFixture {};
+
+class ApiCorsTest : public ApiServerFixture {
+ protected:
+  void configure(ServerConfig& config) override {
+    config.corsOrigins = {"https://app.example.com"};
+  }
+};
+
+TEST_F(ApiCorsTest, PreflightFromAConfiguredOriginIs204WithHeaders) {
+  auto r = call("OPTIONS", "/api/v1/sandboxes/demo/env", "", "",
+                {{"Origin", "https://app.example.com"},
+                 {"Access-Control-Request-Method", "PATCH"},
+                 {"Access-Control-Request-Headers", "authorization, content-type"}});
+  EXPECT_EQ(r.status, 204);
+  EXPECT_EQ(r.header("access-control-allow-origin"), "https://app.example.com");
+  EXPECT_NE(r.header("access-control-allow-methods").find("PATCH"), std::string::npos);
+  EXPECT_NE(lowerCase(r.header("access-control-allow-headers")).find("authorization"),
+            std::string::npos);
+  EXPECT_NE(lowerCase(r.header("access-control-allow-headers")).find("content-type"),
+            std::string::npos);
+  EXPECT_FALSE(r.header("access-control-max-age").empty());
+  EXPECT_NE(r.header("vary").find("Origin"), std::string::npos);
+}
+
+TEST_F(ApiCorsTest, PreflightFromAnotherOriginGetsNoCorsHeaders) {
+  auto r = call("OPTIONS", "/api/v1/sandboxes", "", "",
+                {{"Origin", "https://evil.example.com"},
+                 {"Access-Control-Request-Method", "POST"}});
+  EXPECT_NE(r.status, 500);
+  for (const auto& [name, value] : r.headers) {
+    EXPECT_NE(name.rfind("access-control-", 0), 0u) << name << ": " << value;
+  }
+}
+
+TEST_F(ApiCorsTest, SimpleRequestFromAConfiguredOriginGetsAllowOriginAndVary) {
+  auto r = call("GET", "/api/v1/sandboxes", kAliceToken, "",
+                {{"Origin", "https://app.example.com"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("access-control-allow-origin"), "https://app.example.com");
+  EXPECT_NE(r.header("vary").find("Origin"), std::string::npos);
+  // Errors carry them too, so the browser can read them.
+  auto unauth = call("GET", "/api/v1/sandboxes", "", "", {{"Origin", "https://app.example.com"}});
+  EXPECT_EQ(unauth.status, 401);
+  EXPECT_EQ(unauth.header("access-control-allow-origin"), "https://app.example.com");
+
+  auto other = call("GET", "/api/v1/sandboxes", kAliceToken, "",
+                    {{"Origin", "https://evil.example.com"}});
+  EXPECT_EQ(other.status, 200);
+  EXPECT_FALSE(other.hasHeader("access-control-allow-origin"));
+}
+
+TEST_F(ApiOpsTest, OptionsWithoutCorsConfigListsAllowedMethods) {
+  auto r = call("OPTIONS", "/api/v1/sandboxes", "", "",
+                {{"Origin", "https://app.example.com"},
+                 {"Access-Control-Request-Method", "POST"}});
+  EXPECT_EQ(r.status, 204);
+  EXPECT_FALSE(r.hasHeader("access-control-allow-origin"));
+  EXPECT_NE(r.header("allow").find("POST"), std::string::npos);
+  EXPECT_EQ(call("OPTIONS", "/unknown", "").status, 404);
+}
+
+TEST_F(ApiOpsTest, HealthzIs200WithoutAToken) {
+  auto r = call("GET", "/healthz", "");
+  EXPECT_EQ(r.status, 200);
+}
+
+TEST_F(ApiOpsTest, ReadyzFollowsTheManager) {
+  EXPECT_EQ(call("GET", "/readyz", "").status, 200);
+  manager_->setReady(unavailable("cluster unreachable"));
+  auto r = call("GET", "/readyz", "");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.errorCode(), "unavailable");
+  manager_->setReady(Status::ok());
+  EXPECT_EQ(call("GET", "/readyz", "").status, 200);
+}
+
+TEST_F(ApiOpsTest, MetricsCountRequestsLifecycleAndSandboxes) {
+  ASSERT_EQ(createAs(kAliceToken, "m1").status, 201);
+  ASSERT_EQ(createAs(kBobToken, "m2").status, 201);
+  ASSERT_EQ(call("POST", "/api/v1/sandboxes/m1/stop").status, 202);
+  ASSERT_EQ(call("GET", "/api/v1/sandboxes/nope").status, 404);
+  ASSERT_EQ(createAs(kAliceToken, "m2").status, 409);
+
+  auto r = call("GET", "/metrics", "");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-type").rfind("text/plain", 0), 0u);
+  const std::string& m = r.body;
+  EXPECT_NE(m.find("# TYPE sandboxd_http_requests_total counter"), std::string::npos);
+  EXPECT_NE(m.find(R"(sandboxd_http_requests_total{route="/api/v1/sandboxes",method="POST",code="201"} 2)"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find(R"(sandboxd_http_requests_total{route="/api/v1/sandboxes/{name}",method="GET",code="404"} 1)"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("# TYPE sandboxd_http_request_duration_seconds histogram"), std::string::npos);
+  EXPECT_NE(m.find(R"(sandboxd_http_request_duration_seconds_bucket{route="/api/v1/sandboxes/{name}/stop",le="+Inf"} 1)"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find(R"(sandboxd_http_request_duration_seconds_count{route="/api/v1/sandboxes"} )"),
+            std::string::npos);
+  EXPECT_NE(m.find(R"(sandboxd_lifecycle_operations_total{operation="create",result="ok"} 2)"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find(R"(sandboxd_lifecycle_operations_total{operation="create",result="conflict"} 1)"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find(R"(sandboxd_lifecycle_operations_total{operation="stop",result="ok"} 1)"),
+            std::string::npos);
+  EXPECT_NE(m.find(R"(sandboxd_sandboxes{status="CREATING"} 1)"), std::string::npos) << m;
+  EXPECT_NE(m.find(R"(sandboxd_sandboxes{status="STOPPING"} 1)"), std::string::npos) << m;
+  EXPECT_NE(m.find(R"(sandboxd_sandboxes{status="RUNNING"} 0)"), std::string::npos) << m;
+}
+
+TEST_F(ApiOpsTest, MetricsLabelsStayBounded) {
+  call("GET", "/random/path/1", kAliceToken);
+  call("BREW", "/api/v1/sandboxes", kAliceToken);
+  auto m = call("GET", "/metrics", "").body;
+  EXPECT_EQ(m.find("/random/path/1"), std::string::npos);
+  EXPECT_NE(m.find(R"(route="unmatched")"), std::string::npos);
+  EXPECT_EQ(m.find("BREW"), std::string::npos);
+}
+
+TEST_F(ApiOpsTest, OpenApiDocumentCoversExactlyTheRouteTable) {
+  auto r = call("GET", "/api/v1/openapi.json", "");
+  ASSERT_EQ(r.status, 200);
+  auto doc = json::parse(r.body, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded());
+  EXPECT_EQ(doc["openapi"].get<std::string>().rfind("3.", 0), 0u);
+  ASSERT_TRUE(doc["paths"].is_object());
+
+  std::set<std::pair<std::string, std::string>> expected;
+  for (const auto& route : api::routeTable()) {
+    expected.insert({route.pattern, lowerCase(route.method)});
+  }
+  std::set<std::pair<std::string, std::string>> documented;
+  for (const auto& [path, item] : doc["paths"].items()) {
+    for (const auto& [method, op] : item.items()) {
+      documented.insert({path, method});
+      EXPECT_TRUE(op.contains("responses")) << path << " " << method;
+      EXPECT_TRUE(op.contains("operationId")) << path << " " << method;
+    }
+  }
+  EXPECT_EQ(documented, expected);
+
+  // Success codes in the document match the table; $refs resolve.
+  for (const auto& route : api::routeTable()) {
+    const auto& op = doc["paths"][route.pattern][lowerCase(route.method)];
+    EXPECT_TRUE(op["responses"].contains(std::to_string(route.successStatus))) << route.pattern;
+  }
+  std::function<void(const json&)> checkRefs = [&](const json& node) {
+    if (node.is_object()) {
+      for (const auto& [k, v] : node.items()) {
+        if (k == "$ref") {
+          std::string ref = v.get<std::string>();
+          ASSERT_EQ(ref.rfind("#/components/schemas/", 0), 0u);
+          EXPECT_TRUE(doc["components"]["schemas"].contains(ref.substr(21))) << ref;
+        } else {
+          checkRefs(v);
+        }
+      }
+    } else if (node.is_array()) {
+      for (const auto& v : node) {
+        checkRefs(v);
+      }
+    }
+  };
+  checkRefs(doc);
+}
+
+TEST_F(ApiOpsTest, EveryRouteInTheTableIsServed) {
+  manager_->seed("demo", "alice");
+  // DELETE last: the others are refused while the sandbox is being deleted.
+  std::vector<api::Route> routes = api::routeTable();
+  std::stable_partition(routes.begin(), routes.end(),
+                        [](const api::Route& r) { return r.id != api::RouteId::DeleteSandbox; });
+  for (const auto& route : routes) {
+    std::string path = route.pattern;
+    auto pos = path.find("{name}");
+    if (pos != std::string::npos) {
+      path.replace(pos, 6, "demo");
+    }
+    std::string body;
+    if (route.id == api::RouteId::CreateSandbox) {
+      body = R"({"name":"served"})";
+    } else if (route.id == api::RouteId::UpdateEnv) {
+      body = R"({"set":{"A":"1"}})";
+    }
+    auto r = call(route.method, path, kAliceToken, body);
+    EXPECT_EQ(r.status, route.successStatus) << route.method << " " << path << " " << r.body;
+  }
+}
+
+TEST_F(ApiOpsTest, ExceptionInTheManagerIs500WithRequestIdAndTheServerKeepsServing) {
+  manager_->seed("demo", "alice");
+  manager_->throwOnNextCall();
+  auto r = call("GET", "/api/v1/sandboxes/demo");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.errorCode(), "internal");
+  auto id = r.json()["error"]["requestId"].get<std::string>();
+  EXPECT_FALSE(id.empty());
+  EXPECT_EQ(id, r.header("x-request-id"));
+  EXPECT_EQ(r.body.find("simulated"), std::string::npos);  // details stay in the log
+  EXPECT_EQ(call("GET", "/api/v1/sandboxes/demo").status, 200);
+
+  manager_->throwOnNextCall();
+  EXPECT_EQ(call("GET", "/readyz", "").status, 500);
+  manager_->throwOnNextCall();
+  auto metrics = call("GET", "/metrics", "");
+  EXPECT_EQ(metrics.status, 200);
+  EXPECT_NE(metrics.body.find("sandboxd_metrics_scrape_error 1"), std::string::npos);
+}
+
+TEST_F(ApiOpsTest, RequestIdsAreUnique) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 10; ++i) {
+    ids.insert(call("GET", "/healthz", "").header("x-request-id"));
+  }
+  EXPECT_EQ(ids.size(), 10u);
+}
+
+TEST_F(ApiOpsTest, FiftyParallelRequestsAreAllAnswered) {
+  manager_->setDelay(std::chrono::milliseconds(20));
+  for (int i = 0; i < 10; ++i) {
+    manager_->seed("box" + std::to_string(i), "alice");
+  }
+  std::vector<std::future<int>> results;
+  for (int i = 0; i < 50; ++i) {
+    results.push_back(std::async(std::launch::async, [this, i] {
+      switch (i % 3) {
+        case 0: return call("GET", "/api/v1/sandboxes/box" + std::to_string(i % 10)).status;
+        case 1: return call("GET", "/api/v1/sandboxes").status;
+        default:
+          return createAs(kAliceToken, "par" + std::to_string(i)).status;
+      }
+    }));
+  }
+  int ok = 0;
+  for (int i = 0; i < 50; ++i) {
+    int status = results[i].get();
+    EXPECT_EQ(status, i % 3 == 2 ? 201 : 200) << i;
+    ok += status < 300 ? 1 : 0;
+  }
+  EXPECT_EQ(ok, 50);
+}
+
+TEST_F(ApiOpsTest, StopIsIdempotentAndReleasesThePort) {
+  server_->stop();
+  server_->stop();
+  // The port is free again: a new server can bind it.
+  ServerConfig again = config_;
+  again.listen = "127.0.0.1:" + std::to_string(port_);
+  auto second = makeApiServer(again, manager_, registry_);
+  Status st = second->start();
+  ASSERT_TRUE(st.isOk()) << st.toString();
+  EXPECT_EQ(second->port(), port_);
+  EXPECT_EQ(call("GET", "/healthz", "").status, 200);
+  second->stop();
+}
+
+TEST(ApiServerStartTest, BadListenAddressIsAnError) {
+  auto manager = std::make_shared<FakeSandboxManager>();
+  auto registry = std::make_shared<FakeRegistry>();
+  for (const std::string listen : {"nonsense", "127.0.0.1:99999", "[::1]:8080"}) {
+    ServerConfig config;
+    config.listen = listen;
+    auto server = makeApiServer(config, manager, registry);
+    EXPECT_FALSE(server->start().isOk()) << listen;
+  }
+}
+
+TEST(ApiServerStartTest, PortInUseIsUnavailable) {
+  auto manager = std::make_shared<FakeSandboxManager>();
+  auto registry = std::make_shared<FakeRegistry>();
+  ServerConfig config;
+  config.listen = "127.0.0.1:0";
+  auto first = makeApiServer(config, manager, registry);
+  ASSERT_TRUE(first->start().isOk());
+  config.listen = "127.0.0.1:" + std::to_string(first->port());
+  auto second = makeApiServer(config, manager, registry);
+  Status st = second->start();
+  EXPECT_FALSE(st.isOk());
+  EXPECT_EQ(st.kind(), ErrorKind::Unavailable);
+  first->stop();
+}
+
+}  // namespace
+}  // namespace sandboxd::testing

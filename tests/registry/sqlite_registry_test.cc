@@ -1,0 +1,509 @@
+#include <SQLiteCpp/Database.h>
+#include <SQLiteCpp/Transaction.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "fakes/simulated_time_source.h"
+#include "fakes/status_matchers.h"
+#include "sandboxd/common/random_generator.h"
+#include "sandboxd/registry/registry.h"
+
+namespace sandboxd {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::string readBytes(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+class SqliteRegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sandboxd-registry-test-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "sandboxd.db").string();
+    time_ = std::make_shared<testing::SimulatedTimeSource>();
+    auto r = openSqliteRegistry(path_, time_);
+    ASSERT_OK(r);
+    registry_ = *r;
+  }
+  void TearDown() override {
+    registry_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  static SandboxRecord record(const std::string& name, const std::string& user) {
+    SandboxRecord r;
+    r.name = name;
+    r.user = user;
+    r.nameSpace = "sandboxes";
+    r.sandboxId = "id-" + name;
+    r.image = "ghcr.io/example/runtime:1";
+    r.env = {{"FOO", "bar"}};
+    r.secretEnvKeys = {"API_KEY"};
+    r.storage = "5Gi";
+    return r;
+  }
+
+  std::filesystem::path dir_;
+  std::string path_;
+  std::shared_ptr<testing::SimulatedTimeSource> time_;
+  RegistryPtr registry_;
+};
+
+TEST_F(SqliteRegistryTest, InsertThenGetRoundTripsEveryField) {
+  SandboxRecord in = record("demo", "alice");
+  in.desired = DesiredState::Stopped;
+  in.purge = true;
+  in.phase = Phase::Stopping;
+  in.reason = "ScaledDown";
+  in.message = "stopping at user request";
+  in.workload = WorkloadKind::Deployment;
+  in.createdAt = SystemTime(milliseconds(1700000000123));
+  in.version = 42;  // ignored: a new row starts at version 1
+  ASSERT_OK(registry_->insertSandbox(in));
+
+  auto out = registry_->getSandbox("demo");
+  ASSERT_OK(out);
+  EXPECT_EQ(out->name, "demo");
+  EXPECT_EQ(out->user, "alice");
+  EXPECT_EQ(out->nameSpace, "sandboxes");
+  EXPECT_EQ(out->sandboxId, "id-demo");
+  EXPECT_EQ(out->image, "ghcr.io/example/runtime:1");
+  EXPECT_EQ(out->env, in.env);
+  EXPECT_EQ(out->secretEnvKeys, in.secretEnvKeys);
+  EXPECT_EQ(out->storage, "5Gi");
+  EXPECT_EQ(out->desired, DesiredState::Stopped);
+  EXPECT_TRUE(out->purge);
+  EXPECT_EQ(out->phase, Phase::Stopping);
+  EXPECT_EQ(out->reason, "ScaledDown");
+  EXPECT_EQ(out->message, "stopping at user request");
+  EXPECT_EQ(out->workload, WorkloadKind::Deployment);
+  EXPECT_EQ(out->createdAt, in.createdAt);  // exact to the millisecond
+  EXPECT_EQ(out->updatedAt, time_->systemTime());
+  EXPECT_EQ(out->version, 1);
+}
+
+TEST_F(SqliteRegistryTest, CreatedAtDefaultsToNow) {
+  time_->advance(milliseconds(1234));
+  ASSERT_OK(registry_->insertSandbox(record("demo", "alice")));
+  auto out = registry_->getSandbox("demo");
+  ASSERT_OK(out);
+  EXPECT_EQ(out->createdAt, time_->systemTime());
+  EXPECT_EQ(out->updatedAt, time_->systemTime());
+}
+
+TEST_F(SqliteRegistryTest, DuplicateNameIsAlreadyExistsWhoeverOwnsIt) {
+  ASSERT_OK(registry_->insertSandbox(record("demo", "alice")));
+  Status again = registry_->insertSandbox(record("demo", "bob"));
+  EXPECT_KIND(again, AlreadyExists);
+  EXPECT_NE(again.message().find("sandbox name already taken"), std::string::npos)
+      << again.message();
+  auto out = registry_->getSandbox("demo");
+  ASSERT_OK(out);
+  EXPECT_EQ(out->user, "alice");
+}
+
+TEST_F(SqliteRegistryTest, InsertRejectsEmptyNameOrUser) {
+  EXPECT_KIND(registry_->insertSandbox(record("", "alice")), InvalidArgument);
+  EXPECT_KIND(registry_->insertSandbox(record("demo", "")), InvalidArgument);
+}
+
+TEST_F(SqliteRegistryTest, GetMissingIsNotFound) {
+  EXPECT_KIND(registry_->getSandbox("nope"), NotFound);
+}
+
+TEST_F(SqliteRegistryTest, ListIsOrderedByNameAndFiltersByUser) {
+  for (const auto& [name, user] : std::vector<std::pair<std::string, std::string>>{
+           {"zeta", "alice"}, {"alpha", "bob"}, {"mid", "alice"}, {"beta", "carol"}}) {
+    ASSERT_OK(registry_->insertSandbox(record(name, user)));
+  }
+  auto all = registry_->listSandboxes();
+  ASSERT_OK(all);
+  std::vector<std::string> names;
+  for (const auto& r : *all) {
+    names.push_back(r.name);
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"alpha", "beta", "mid", "zeta"}));
+
+  auto alice = registry_->listSandboxes(std::string("alice"));
+  ASSERT_OK(alice);
+  ASSERT_EQ(alice->size(), 2u);
+  EXPECT_EQ((*alice)[0].name, "mid");
+  EXPECT_EQ((*alice)[1].name, "zeta");
+
+  auto nobody = registry_->listSandboxes(std::string("dave"));
+  ASSERT_OK(nobody);
+  EXPECT_TRUE(nobody->empty());
+}
+
+TEST_F(SqliteRegistryTest, UpdateIsCompareAndSet) {
+  ASSERT_OK(registry_->insertSandbox(record("demo", "alice")));
+  auto current = registry_->getSandbox("demo");
+  ASSERT_OK(current);
+  const SystemTime created = current->createdAt;
+
+  time_->advance(seconds(5));
+  SandboxRecord changed = *current;
+  changed.phase = Phase::Running;
+  changed.env["NEW"] = "value";
+  changed.createdAt = SystemTime{};  // created_at is immutable whatever the caller passes
+  auto v2 = registry_->updateSandbox(changed);
+  ASSERT_OK(v2);
+  EXPECT_EQ(*v2, 2);
+
+  auto stored = registry_->getSandbox("demo");
+  ASSERT_OK(stored);
+  EXPECT_EQ(stored->version, 2);
+  EXPECT_EQ(stored->phase, Phase::Running);
+  EXPECT_EQ(stored->env.at("NEW"), "value");
+  EXPECT_EQ(stored->createdAt, created);
+  EXPECT_EQ(stored->updatedAt, time_->systemTime());
+
+  // A writer still holding version 1 loses.
+  SandboxRecord stale = *current;
+  stale.phase = Phase::Error;
+  auto lost = registry_->updateSandbox(stale);
+  EXPECT_KIND(lost, Aborted);
+  auto after = registry_->getSandbox("demo");
+  ASSERT_OK(after);
+  EXPECT_EQ(after->phase, Phase::Running);
+  EXPECT_EQ(after->version, 2);
+
+  // Re-read and retry wins.
+  after->phase = Phase::Stopped;
+  auto v3 = registry_->updateSandbox(*after);
+  ASSERT_OK(v3);
+  EXPECT_EQ(*v3, 3);
+}
+
+TEST_F(SqliteRegistryTest, UpdateOfMissingRowIsNotFound) {
+  SandboxRecord r = record("ghost", "alice");
+  r.version = 1;
+  EXPECT_KIND(registry_->updateSandbox(r), NotFound);
+}
+
+TEST_F(SqliteRegistryTest, DeleteRemovesTheRow) {
+  ASSERT_OK(registry_->insertSandbox(record("demo", "alice")));
+  EXPECT_OK(registry_->deleteSandbox("demo"));
+  EXPECT_KIND(registry_->getSandbox("demo"), NotFound);
+  EXPECT_KIND(registry_->deleteSandbox("demo"), NotFound);
+  // The name is free again.
+  EXPECT_OK(registry_->insertSandbox(record("demo", "bob")));
+}
+
+TEST_F(SqliteRegistryTest, EnvRoundTripsExactly) {
+  SandboxRecord in = record("demo", "alice");
+  in.env = {
+      {"UNICODE", "héllo wörld — 日本語 🚀"},
+      {"NEWLINES", "line1\nline2\r\nline3\n"},
+      {"QUOTES", R"(she said "hi" and 'bye' `x` \n \" \\)"},
+      {"JSON", R"({"a": [1, 2, {"b": null}]})"},
+      {"EMPTY", ""},
+      {"EQUALS", "a=b=c"},
+      {"SPACES", "  leading and trailing  "},
+      {"NUL", std::string("before\0after", 12)},
+      {"TAB_CTRL", "\t\x01\x1f"},
+      {"lower_case.dots-dash", "ok"},
+  };
+  in.secretEnvKeys = {"SECRET_ONE", "ÜNICODE_KEY", "with \"quote\""};
+  ASSERT_OK(registry_->insertSandbox(in));
+  auto out = registry_->getSandbox("demo");
+  ASSERT_OK(out);
+  EXPECT_EQ(out->env, in.env);
+  EXPECT_EQ(out->secretEnvKeys, in.secretEnvKeys);
+
+  // And through an update.
+  out->env["UNICODE"] = "ß∂ƒ©";
+  out->env.erase("EMPTY");
+  ASSERT_OK(registry_->updateSandbox(*out));
+  auto again = registry_->getSandbox("demo");
+  ASSERT_OK(again);
+  EXPECT_EQ(again->env, out->env);
+
+  SandboxRecord none = record("bare", "alice");
+  none.env.clear();
+  none.secretEnvKeys.clear();
+  ASSERT_OK(registry_->insertSandbox(none));
+  auto bare = registry_->getSandbox("bare");
+  ASSERT_OK(bare);
+  EXPECT_TRUE(bare->env.empty());
+  EXPECT_TRUE(bare->secretEnvKeys.empty());
+}
+
+TEST_F(SqliteRegistryTest, EnvThatIsNotUtf8IsInvalidArgument) {
+  SandboxRecord in = record("demo", "alice");
+  in.env = {{"BAD", "\xff\xfe"}};
+  EXPECT_KIND(registry_->insertSandbox(in), InvalidArgument);
+}
+
+TEST_F(SqliteRegistryTest, TokenAuthenticates) {
+  auto token = registry_->createToken("alice", false);
+  ASSERT_OK(token);
+  EXPECT_EQ(token->rfind("sbx_", 0), 0u);
+  EXPECT_EQ(token->size(), 4u + 64u);
+
+  auto info = registry_->authenticate(*token);
+  ASSERT_OK(info);
+  EXPECT_EQ(info->user, "alice");
+  EXPECT_FALSE(info->admin);
+  EXPECT_FALSE(info->id.empty());
+  EXPECT_EQ(info->id.find(token->substr(4)), std::string::npos);
+  EXPECT_EQ(info->createdAt, time_->systemTime());
+}
+
+TEST_F(SqliteRegistryTest, AdminFlagIsKept) {
+  auto admin = registry_->createToken("root", true);
+  auto user = registry_->createToken("alice", false);
+  ASSERT_OK(admin);
+  ASSERT_OK(user);
+  EXPECT_NE(*admin, *user);
+  auto a = registry_->authenticate(*admin);
+  ASSERT_OK(a);
+  EXPECT_TRUE(a->admin);
+  EXPECT_EQ(a->user, "root");
+  auto u = registry_->authenticate(*user);
+  ASSERT_OK(u);
+  EXPECT_FALSE(u->admin);
+  EXPECT_NE(a->id, u->id);
+}
+
+TEST_F(SqliteRegistryTest, WrongTokensAreUnauthenticated) {
+  auto token = registry_->createToken("alice", false);
+  ASSERT_OK(token);
+  std::string flipped = *token;
+  flipped.back() = flipped.back() == 'a' ? 'b' : 'a';
+  for (const std::string& bad :
+       {flipped, std::string(""), std::string("sbx_"), token->substr(4), *token + "x",
+        std::string("Bearer ") + *token}) {
+    auto r = registry_->authenticate(bad);
+    EXPECT_KIND(r, Unauthenticated);
+    if (!r.isOk()) {
+      EXPECT_EQ(r.status().message(), "invalid token");
+    }
+  }
+  EXPECT_KIND(registry_->createToken("", false), InvalidArgument);
+}
+
+TEST_F(SqliteRegistryTest, DatabaseFilesHoldNoPlaintextToken) {
+  auto token = registry_->createToken("alice", true);
+  ASSERT_OK(token);
+  const std::string secret = token->substr(4);  // the random part
+  // Whatever is on disk right now (main file and WAL)...
+  std::string bytes;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    bytes += readBytes(path_ + suffix);
+  }
+  EXPECT_FALSE(bytes.empty());
+  EXPECT_EQ(bytes.find(secret), std::string::npos);
+  EXPECT_EQ(bytes.find(*token), std::string::npos);
+  // ...while its hash and id are there, so the search looked at the right bytes.
+  auto info = registry_->authenticate(*token);
+  ASSERT_OK(info);
+  EXPECT_NE(bytes.find(sha256Hex(*token)), std::string::npos);
+  EXPECT_NE(bytes.find(info->id), std::string::npos);
+
+  // After a checkpoint folds the WAL into the main file, still nothing.
+  registry_.reset();
+  {
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE);
+    db.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  const std::string main = readBytes(path_);
+  EXPECT_NE(main.find(info->id), std::string::npos);
+  EXPECT_EQ(main.find(secret), std::string::npos);
+}
+
+TEST_F(SqliteRegistryTest, TokenCreatedByAnotherInstanceIsAcceptedAtOnce) {
+  // Authenticate once first, so any caching would already be in place.
+  auto first = registry_->createToken("alice", false);
+  ASSERT_OK(first);
+  ASSERT_OK(registry_->authenticate(*first));
+
+  // A second registry on the same file stands in for the CLI's `token create` process.
+  auto other = openSqliteRegistry(path_, time_);
+  ASSERT_OK(other);
+  auto token = (*other)->createToken("bob", true);
+  ASSERT_OK(token);
+
+  auto info = registry_->authenticate(*token);
+  ASSERT_OK(info);
+  EXPECT_EQ(info->user, "bob");
+  EXPECT_TRUE(info->admin);
+
+  // Sandboxes too.
+  ASSERT_OK((*other)->insertSandbox(record("from-other", "bob")));
+  EXPECT_OK(registry_->getSandbox("from-other"));
+}
+
+TEST_F(SqliteRegistryTest, BlobsPutGetOverwriteDelete) {
+  EXPECT_KIND(registry_->getBlob("deployment", "demo"), NotFound);
+  ASSERT_OK(registry_->putBlob("deployment", "demo", R"({"kind":"Deployment"})"));
+  auto v = registry_->getBlob("deployment", "demo");
+  ASSERT_OK(v);
+  EXPECT_EQ(*v, R"({"kind":"Deployment"})");
+
+  ASSERT_OK(registry_->putBlob("deployment", "demo", "second"));
+  v = registry_->getBlob("deployment", "demo");
+  ASSERT_OK(v);
+  EXPECT_EQ(*v, "second");
+
+  // Same name, other kind: separate.
+  ASSERT_OK(registry_->putBlob("service", "demo", "svc"));
+  EXPECT_EQ(*registry_->getBlob("service", "demo"), "svc");
+  EXPECT_EQ(*registry_->getBlob("deployment", "demo"), "second");
+
+  EXPECT_OK(registry_->deleteBlob("deployment", "demo"));
+  EXPECT_KIND(registry_->getBlob("deployment", "demo"), NotFound);
+  EXPECT_KIND(registry_->deleteBlob("deployment", "demo"), NotFound);
+  EXPECT_OK(registry_->getBlob("service", "demo"));
+}
+
+TEST_F(SqliteRegistryTest, BlobsKeepArbitraryBytes) {
+  std::string binary;
+  for (int i = 0; i < 256; ++i) {
+    binary.push_back(static_cast<char>(i));
+  }
+  binary += std::string(100000, 'x');
+  ASSERT_OK(registry_->putBlob("bin", "all-bytes", binary));
+  EXPECT_EQ(*registry_->getBlob("bin", "all-bytes"), binary);
+
+  ASSERT_OK(registry_->putBlob("bin", "empty", ""));
+  auto empty = registry_->getBlob("bin", "empty");
+  ASSERT_OK(empty);
+  EXPECT_EQ(*empty, "");
+}
+
+TEST_F(SqliteRegistryTest, PingAndSchemaVersion) {
+  EXPECT_OK(registry_->ping());
+  EXPECT_GE(registry_->schemaVersion(), 1);
+}
+
+TEST_F(SqliteRegistryTest, InMemoryDatabaseWorks) {
+  auto r = openSqliteRegistry(":memory:", time_);
+  ASSERT_OK(r);
+  ASSERT_OK((*r)->insertSandbox(record("demo", "alice")));
+  EXPECT_OK((*r)->getSandbox("demo"));
+  auto token = (*r)->createToken("alice", false);
+  ASSERT_OK(token);
+  EXPECT_OK((*r)->authenticate(*token));
+}
+
+TEST_F(SqliteRegistryTest, OpenFailureIsAStatus) {
+  auto r = openSqliteRegistry((dir_ / "no" / "such" / "dir" / "x.db").string(), time_);
+  EXPECT_KIND(r, Internal);
+}
+
+// Another process holding the write lock past our busy timeout is Unavailable (retryable),
+// not Internal.
+TEST_F(SqliteRegistryTest, LockedDatabaseIsUnavailable) {
+  SqliteRegistryOptions options;
+  options.busyTimeoutMs = 50;
+  auto impatient = openSqliteRegistry(path_, time_, options);
+  ASSERT_OK(impatient);
+
+  {
+    SQLite::Database holder(path_, SQLite::OPEN_READWRITE);
+    SQLite::Transaction hold(holder, SQLite::TransactionBehavior::IMMEDIATE);
+
+    Status s = (*impatient)->insertSandbox(record("demo", "alice"));
+    EXPECT_KIND(s, Unavailable);
+    EXPECT_KIND((*impatient)->createToken("alice", false), Unavailable);
+    EXPECT_KIND((*impatient)->putBlob("k", "n", "v"), Unavailable);
+    // Readers are not blocked by a writer in WAL mode.
+    EXPECT_OK((*impatient)->listSandboxes());
+  }  // `hold` rolls back, releasing the lock
+  EXPECT_OK((*impatient)->insertSandbox(record("demo", "alice")));
+}
+
+// Runs `threads` workers that each insert their own sandboxes and bump a shared counter row
+// with compare-and-set, retrying on Aborted; any other failure fails the test.
+void hammer(const std::vector<RegistryPtr>& registries, int threads, int perThread,
+            const std::string& prefix) {
+  ASSERT_OK(registries[0]->insertSandbox([&] {
+    SandboxRecord r;
+    r.name = prefix + "counter";
+    r.user = "shared";
+    return r;
+  }()));
+  std::atomic<int> unexpected{0};
+  std::atomic<int> aborted{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      Registry& reg = *registries[t % registries.size()];
+      for (int i = 0; i < perThread; ++i) {
+        SandboxRecord own;
+        own.name = prefix + "t" + std::to_string(t) + "-" + std::to_string(i);
+        own.user = "user" + std::to_string(t);
+        own.env = {{"I", std::to_string(i)}};
+        Status inserted = reg.insertSandbox(own);
+        if (!inserted.isOk()) {
+          ADD_FAILURE() << inserted.toString();
+          ++unexpected;
+        }
+        for (;;) {
+          auto current = reg.getSandbox(prefix + "counter");
+          if (!current.isOk()) {
+            ADD_FAILURE() << current.status().toString();
+            ++unexpected;
+            break;
+          }
+          current->message = "bumped by " + std::to_string(t);
+          auto updated = reg.updateSandbox(*current);
+          if (updated.isOk()) {
+            break;
+          }
+          if (updated.status().kind() == ErrorKind::Aborted) {
+            ++aborted;
+            continue;
+          }
+          ADD_FAILURE() << updated.status().toString();
+          ++unexpected;
+          break;
+        }
+        auto token = reg.createToken(own.user, false);
+        if (!token.isOk() || !reg.authenticate(*token).isOk()) {
+          ADD_FAILURE() << "token round trip failed";
+          ++unexpected;
+        }
+      }
+    });
+  }
+  for (auto& w : workers) {
+    w.join();
+  }
+  EXPECT_EQ(unexpected.load(), 0);
+  auto counter = registries[0]->getSandbox(prefix + "counter");
+  ASSERT_OK(counter);
+  EXPECT_EQ(counter->version, 1 + threads * perThread);
+  auto all = registries[0]->listSandboxes();
+  ASSERT_OK(all);
+  EXPECT_EQ(static_cast<int>(all->size()), 1 + threads * perThread);
+}
+
+TEST_F(SqliteRegistryTest, ConcurrentWritersOnOneInstance) {
+  hammer({registry_}, 8, 25, "one-");
+}
+
+// Two instances = two connections to the same file, as with two processes: the IMMEDIATE
+// transactions and the busy timeout make them queue instead of failing with "locked".
+TEST_F(SqliteRegistryTest, ConcurrentWritersOnTwoInstances) {
+  auto other = openSqliteRegistry(path_, time_);
+  ASSERT_OK(other);
+  hammer({registry_, *other}, 8, 25, "two-");
+}
+
+}  // namespace
+}  // namespace sandboxd

@@ -1,0 +1,382 @@
+#!/usr/bin/env bash
+# up.sh STATE_DIR — starts a real, loopback-only Kubernetes control plane:
+#   etcd + kube-apiserver + kube-controller-manager + kube-scheduler + KWOK
+# with one fake node (kwok-node-0), a default StorageClass "standard" and a pool
+# of pre-created PersistentVolumes. Everything it creates lives in STATE_DIR.
+#
+# Outputs (the contract for tests):
+#   STATE_DIR/env              shell-sourceable: KUBECONFIG, SANDBOXD_K8S_SERVER, SANDBOXD_K8S_VERSION, ...
+#   STATE_DIR/kubeconfig       CA-verified, bearer token of user "admin" (group system:masters)
+#   STATE_DIR/kubeconfig-cert  CA-verified, client cert of user "admin-cert" (group system:masters)
+#   STATE_DIR/ca.crt           CA of the API server's serving cert (and of client certs)
+#   STATE_DIR/admin.token      bearer token, user "admin", group system:masters
+#   STATE_DIR/alice.token      bearer token, user "alice", no groups (RBAC: forbidden almost everywhere)
+#   STATE_DIR/admin-cert.crt/.key  client cert/key, CN=admin-cert, O=system:masters
+#   STATE_DIR/wrong-ca.crt     an unrelated CA (for "wrong CA is refused" tests)
+#   STATE_DIR/pids             "name pid exe" per started process (used by down.sh)
+#   STATE_DIR/logs/*.log       component logs
+#
+# Environment knobs:
+#   SANDBOXD_CACHE_DIR        binary cache root (default $HOME/.cache/sandboxd)
+#   SANDBOXD_K8S_UP_TIMEOUT   seconds to wait for each phase (default 120)
+#   SANDBOXD_K8S_PV_COUNT     size of the PersistentVolume pool (default 60)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+log() { echo "[k8s/up] $*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+[[ $# -eq 1 && -n "$1" ]] || { echo "usage: $0 STATE_DIR" >&2; exit 2; }
+mkdir -p "$1"
+STATE="$(cd "$1" && pwd)"
+TIMEOUT="${SANDBOXD_K8S_UP_TIMEOUT:-120}"
+PV_COUNT="${SANDBOXD_K8S_PV_COUNT:-60}"
+T_START=$SECONDS
+
+for tool in openssl python3 curl setsid; do
+  command -v "$tool" >/dev/null || die "$tool not found"
+done
+
+# Refuse to start twice on the same state dir.
+if [[ -s "$STATE/pids" ]]; then
+  while read -r _name pid _exe; do
+    if [[ -n "${pid:-}" ]] && kill -0 "$pid" 2>/dev/null; then
+      die "a control plane from $STATE is still running (pid $pid); run down.sh $STATE first"
+    fi
+  done <"$STATE/pids"
+fi
+
+# ---------------------------------------------------------------- binaries
+BIN="$("$HERE/build.sh" | tail -n 1)"
+[[ -d "$BIN" ]] || die "build.sh did not report a binary directory"
+K8S_VERSION="$(cat "$BIN/VERSION")"
+
+# ---------------------------------------------------------------- state dir
+# Fresh state each time (etcd data, certs, tokens); logs of a previous run go too.
+rm -rf "$STATE/etcd" "$STATE/pki" "$STATE/logs" "$STATE/kwok-home" "$STATE/pvs"
+rm -f "$STATE"/{kubeconfig,kubeconfig-cert,env,pids,ca.crt,wrong-ca.crt,admin.token,alice.token,admin-cert.crt,admin-cert.key}
+mkdir -p "$STATE/pki" "$STATE/logs" "$STATE/etcd" "$STATE/kwok-home" "$STATE/pvs"
+chmod 700 "$STATE/etcd" "$STATE/pki"
+: >"$STATE/pids"
+
+PKI="$STATE/pki"
+LOGS="$STATE/logs"
+
+# ---------------------------------------------------------------- failure handling
+STARTED_OK=0
+FAIL_LOG=""
+on_exit() {
+  local rc=$?
+  if [[ $STARTED_OK -ne 1 ]]; then
+    [[ $rc -eq 0 ]] && rc=1
+    log "control plane failed to come up (exit $rc)"
+    local f
+    for f in ${FAIL_LOG:-} ; do
+      if [[ -s "$f" ]]; then
+        echo "----- tail of $f -----" >&2
+        tail -n 40 "$f" >&2 || true
+      fi
+    done
+    "$HERE/down.sh" "$STATE" >&2 || true
+  fi
+  exit $rc
+}
+trap on_exit EXIT
+
+# ---------------------------------------------------------------- ports
+read -r ETCD_PORT ETCD_PEER_PORT API_PORT KCM_PORT SCHED_PORT < <(python3 - <<'EOF'
+import socket
+socks = []
+for _ in range(5):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+for s in socks:
+    s.close()
+EOF
+)
+SERVER="https://127.0.0.1:${API_PORT}"
+
+# ---------------------------------------------------------------- PKI (openssl)
+ossl() { openssl "$@" 2>>"$LOGS/openssl.log"; }
+FAIL_LOG="$LOGS/openssl.log"
+
+# new_ca <name> <CN>
+new_ca() {
+  ossl req -x509 -newkey rsa:2048 -nodes -sha256 -days 3650 \
+    -keyout "$PKI/$1.key" -out "$PKI/$1.crt" -subj "/CN=$2" \
+    -addext "basicConstraints=critical,CA:TRUE" \
+    -addext "keyUsage=critical,keyCertSign,cRLSign,digitalSignature"
+}
+# new_cert <name> <subject> <extensions...>   (signed by pki/ca)
+new_cert() {
+  local name="$1" subj="$2"; shift 2
+  ossl req -new -newkey rsa:2048 -nodes -sha256 -keyout "$PKI/$name.key" -out "$PKI/$name.csr" -subj "$subj"
+  printf '%s\n' "$@" >"$PKI/$name.ext"
+  ossl x509 -req -sha256 -days 3650 -in "$PKI/$name.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" \
+    -CAcreateserial -out "$PKI/$name.crt" -extfile "$PKI/$name.ext"
+  rm -f "$PKI/$name.csr"
+}
+
+new_ca ca "sandboxd-test-ca"
+new_ca wrong-ca "sandboxd-unrelated-ca"
+new_cert serving "/CN=kube-apiserver" \
+  "basicConstraints=critical,CA:FALSE" \
+  "keyUsage=critical,digitalSignature,keyEncipherment" \
+  "extendedKeyUsage=serverAuth" \
+  "subjectAltName=IP:127.0.0.1,DNS:localhost,IP:10.0.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+new_cert admin-cert "/O=system:masters/CN=admin-cert" \
+  "basicConstraints=critical,CA:FALSE" \
+  "keyUsage=critical,digitalSignature,keyEncipherment" \
+  "extendedKeyUsage=clientAuth"
+ossl genrsa -out "$PKI/sa.key" 2048
+ossl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub"
+
+ADMIN_TOKEN="$(openssl rand -hex 24)"
+ALICE_TOKEN="$(openssl rand -hex 24)"
+{
+  echo "${ADMIN_TOKEN},admin,uid-admin,\"system:masters\""
+  echo "${ALICE_TOKEN},alice,uid-alice"
+} >"$PKI/tokens.csv"
+chmod 600 "$PKI/tokens.csv"
+
+cp "$PKI/ca.crt" "$STATE/ca.crt"
+cp "$PKI/wrong-ca.crt" "$STATE/wrong-ca.crt"
+cp "$PKI/admin-cert.crt" "$STATE/admin-cert.crt"
+cp "$PKI/admin-cert.key" "$STATE/admin-cert.key"
+printf '%s\n' "$ADMIN_TOKEN" >"$STATE/admin.token"
+printf '%s\n' "$ALICE_TOKEN" >"$STATE/alice.token"
+chmod 600 "$STATE/admin.token" "$STATE/alice.token" "$STATE/admin-cert.key"
+
+# ---------------------------------------------------------------- kubeconfigs
+# write_kubeconfig <file> <user-name> <auth lines...>
+write_kubeconfig() {
+  local file="$1" user="$2"; shift 2
+  {
+    cat <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: sandboxd-test
+  cluster:
+    server: ${SERVER}
+    certificate-authority: ${STATE}/ca.crt
+users:
+- name: ${user}
+  user:
+EOF
+    local l
+    for l in "$@"; do echo "    $l"; done
+    cat <<EOF
+contexts:
+- name: sandboxd-test
+  context:
+    cluster: sandboxd-test
+    user: ${user}
+    namespace: default
+current-context: sandboxd-test
+EOF
+  } >"$file"
+  chmod 600 "$file"
+}
+write_kubeconfig "$STATE/kubeconfig" admin "token: ${ADMIN_TOKEN}"
+write_kubeconfig "$STATE/kubeconfig-cert" admin-cert \
+  "client-certificate: ${STATE}/admin-cert.crt" "client-key: ${STATE}/admin-cert.key"
+# Components use the client-cert kubeconfig (system:masters).
+COMPONENT_KUBECONFIG="$STATE/kubeconfig-cert"
+
+# ---------------------------------------------------------------- process helpers
+# start <name> <binary> <args...>: runs detached (own session), logs to logs/<name>.log
+start() {
+  local name="$1" exe="$2"; shift 2
+  [[ -x "$exe" ]] || die "missing binary $exe"
+  setsid "$exe" "$@" </dev/null >"$LOGS/$name.log" 2>&1 &
+  local pid=$!
+  echo "$name $pid $exe" >>"$STATE/pids"
+  eval "PID_${name//-/_}=$pid"
+}
+# alive <name>
+alive() { local v="PID_${1//-/_}"; kill -0 "${!v}" 2>/dev/null; }
+
+# wait_for <what> <log-file> <component-name> <command...>: retries until the command succeeds
+wait_for() {
+  local what="$1" logf="$2" comp="$3"; shift 3
+  local deadline=$((SECONDS + TIMEOUT))
+  FAIL_LOG="$logf"
+  while ! "$@" >/dev/null 2>&1; do
+    if [[ -n "$comp" ]] && ! alive "$comp"; then
+      die "$comp exited while waiting for $what"
+    fi
+    if (( SECONDS >= deadline )); then
+      die "timed out after ${TIMEOUT}s waiting for $what"
+    fi
+    sleep 0.3
+  done
+  log "$what ready (t=$((SECONDS - T_START))s)"
+}
+
+CURL=(curl -sS --fail --max-time 10 --cacert "$STATE/ca.crt")
+# kapi <method> <path> [json-body] [content-type]: admin API call, prints the body
+kapi() {
+  local method="$1" path="$2" body="${3:-}" ctype="${4:-application/json}"
+  if [[ -n "$body" ]]; then
+    "${CURL[@]}" -X "$method" -H "Authorization: Bearer ${ADMIN_TOKEN}" \
+      -H "Content-Type: ${ctype}" --data-binary "$body" "${SERVER}${path}"
+  else
+    "${CURL[@]}" -X "$method" -H "Authorization: Bearer ${ADMIN_TOKEN}" "${SERVER}${path}"
+  fi
+}
+
+# ---------------------------------------------------------------- etcd
+ETCD_URL="http://127.0.0.1:${ETCD_PORT}"
+start etcd "$BIN/etcd" \
+  --name=default \
+  --data-dir="$STATE/etcd" \
+  --listen-client-urls="$ETCD_URL" \
+  --advertise-client-urls="$ETCD_URL" \
+  --listen-peer-urls="http://127.0.0.1:${ETCD_PEER_PORT}" \
+  --initial-advertise-peer-urls="http://127.0.0.1:${ETCD_PEER_PORT}" \
+  --initial-cluster="default=http://127.0.0.1:${ETCD_PEER_PORT}" \
+  --initial-cluster-state=new \
+  --unsafe-no-fsync=true \
+  --log-level=warn
+wait_for etcd "$LOGS/etcd.log" etcd curl -sf --max-time 2 "$ETCD_URL/health"
+
+# ---------------------------------------------------------------- kube-apiserver
+start kube-apiserver "$BIN/kube-apiserver" \
+  --advertise-address=127.0.0.1 \
+  --bind-address=127.0.0.1 \
+  --secure-port="$API_PORT" \
+  --cert-dir="$PKI" \
+  --tls-cert-file="$PKI/serving.crt" \
+  --tls-private-key-file="$PKI/serving.key" \
+  --client-ca-file="$PKI/ca.crt" \
+  --token-auth-file="$PKI/tokens.csv" \
+  --authorization-mode=Node,RBAC \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file="$PKI/sa.pub" \
+  --service-account-signing-key-file="$PKI/sa.key" \
+  --service-cluster-ip-range=10.0.0.0/24 \
+  --etcd-servers="$ETCD_URL" \
+  --allow-privileged=true \
+  --profiling=false
+wait_for kube-apiserver "$LOGS/kube-apiserver.log" kube-apiserver \
+  "${CURL[@]}" --max-time 3 "${SERVER}/readyz"
+
+# ---------------------------------------------------------------- controller-manager, scheduler
+CONTROLLERS="statefulset-controller,deployment-controller,replicaset-controller,garbage-collector-controller"
+CONTROLLERS+=",persistentvolumeclaim-protection-controller,persistentvolume-protection-controller"
+CONTROLLERS+=",persistentvolume-binder-controller,serviceaccount-controller,namespace-controller"
+CONTROLLERS+=",clusterrole-aggregation-controller,root-ca-certificate-publisher-controller"
+CONTROLLERS+=",endpointslice-controller,pod-garbage-collector-controller,job-controller"
+start kube-controller-manager "$BIN/kube-controller-manager" \
+  --kubeconfig="$COMPONENT_KUBECONFIG" \
+  --authentication-kubeconfig="$COMPONENT_KUBECONFIG" \
+  --authorization-kubeconfig="$COMPONENT_KUBECONFIG" \
+  --bind-address=127.0.0.1 \
+  --secure-port="$KCM_PORT" \
+  --tls-cert-file="$PKI/serving.crt" \
+  --tls-private-key-file="$PKI/serving.key" \
+  --leader-elect=false \
+  --use-service-account-credentials=false \
+  --root-ca-file="$PKI/ca.crt" \
+  --controllers="$CONTROLLERS" \
+  --profiling=false
+
+start kube-scheduler "$BIN/kube-scheduler" \
+  --kubeconfig="$COMPONENT_KUBECONFIG" \
+  --authentication-kubeconfig="$COMPONENT_KUBECONFIG" \
+  --authorization-kubeconfig="$COMPONENT_KUBECONFIG" \
+  --bind-address=127.0.0.1 \
+  --secure-port="$SCHED_PORT" \
+  --tls-cert-file="$PKI/serving.crt" \
+  --tls-private-key-file="$PKI/serving.key" \
+  --leader-elect=false \
+  --profiling=false
+
+# ---------------------------------------------------------------- KWOK
+# HOME is redirected so that a ~/.kwok/kwok.yaml of the user is not picked up.
+HOME="$STATE/kwok-home" start kwok "$BIN/kwok" \
+  --kubeconfig="$COMPONENT_KUBECONFIG" \
+  --config="$BIN/kwok-stages.yaml" \
+  --manage-all-nodes=false \
+  --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+  --node-ip=10.1.0.1 \
+  --cidr=10.244.0.0/16 \
+  --node-lease-duration-seconds=40
+
+wait_for kube-controller-manager "$LOGS/kube-controller-manager.log" kube-controller-manager \
+  "${CURL[@]}" --max-time 3 "https://127.0.0.1:${KCM_PORT}/healthz"
+wait_for kube-scheduler "$LOGS/kube-scheduler.log" kube-scheduler \
+  "${CURL[@]}" --max-time 3 "https://127.0.0.1:${SCHED_PORT}/healthz"
+
+# ---------------------------------------------------------------- cluster objects
+FAIL_LOG="$LOGS/kube-apiserver.log"
+kapi POST /apis/storage.k8s.io/v1/storageclasses '{
+  "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+  "metadata": {"name": "standard",
+               "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+  "provisioner": "kubernetes.io/no-provisioner",
+  "reclaimPolicy": "Retain",
+  "volumeBindingMode": "Immediate"}' >/dev/null
+
+for ((i = 0; i < PV_COUNT; i++)); do
+  n="$(printf '%03d' "$i")"
+  kapi POST /api/v1/persistentvolumes '{
+    "apiVersion": "v1", "kind": "PersistentVolume",
+    "metadata": {"name": "pv-'"$n"'", "labels": {"sandboxd.local/pv-pool": "true"}},
+    "spec": {"capacity": {"storage": "10Gi"},
+             "accessModes": ["ReadWriteOnce"],
+             "persistentVolumeReclaimPolicy": "Retain",
+             "storageClassName": "standard",
+             "hostPath": {"path": "'"$STATE/pvs/$n"'", "type": ""}}}' >/dev/null
+done
+log "StorageClass standard + ${PV_COUNT} PVs created"
+
+NODE=kwok-node-0
+kapi POST /api/v1/nodes '{
+  "apiVersion": "v1", "kind": "Node",
+  "metadata": {"name": "'"$NODE"'",
+    "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+    "labels": {"type": "kwok", "kubernetes.io/hostname": "'"$NODE"'", "kubernetes.io/role": "agent",
+               "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "node-role.kubernetes.io/agent": ""}},
+  "spec": {},
+  "status": {"allocatable": {"cpu": "32", "memory": "256Gi", "pods": "110", "ephemeral-storage": "1Ti"},
+             "capacity":    {"cpu": "32", "memory": "256Gi", "pods": "110", "ephemeral-storage": "1Ti"}}}' >/dev/null
+
+node_ready() {
+  kapi GET "/api/v1/nodes/$NODE" | python3 -c '
+import json, sys
+n = json.load(sys.stdin)
+ok = any(c["type"] == "Ready" and c["status"] == "True" for c in n.get("status", {}).get("conditions", []))
+sys.exit(0 if ok else 1)'
+}
+wait_for "node $NODE (kwok)" "$LOGS/kwok.log" kwok node_ready
+
+# The TaintNodesByCondition admission plugin taints new nodes not-ready; the
+# node-lifecycle-controller (not run here) would lift it once the node is Ready.
+kapi PATCH "/api/v1/nodes/$NODE" '{"spec":{"taints":null}}' application/merge-patch+json >/dev/null
+
+wait_for "serviceaccount default/default" "$LOGS/kube-controller-manager.log" kube-controller-manager \
+  kapi GET /api/v1/namespaces/default/serviceaccounts/default
+
+# ---------------------------------------------------------------- env
+cat >"$STATE/env" <<EOF
+KUBECONFIG=${STATE}/kubeconfig
+SANDBOXD_K8S_SERVER=${SERVER}
+SANDBOXD_K8S_VERSION=${K8S_VERSION}
+SANDBOXD_K8S_STATE_DIR=${STATE}
+SANDBOXD_K8S_CA=${STATE}/ca.crt
+SANDBOXD_K8S_KUBECONFIG_CERT=${STATE}/kubeconfig-cert
+SANDBOXD_K8S_ADMIN_TOKEN_FILE=${STATE}/admin.token
+SANDBOXD_K8S_ALICE_TOKEN_FILE=${STATE}/alice.token
+SANDBOXD_K8S_WRONG_CA=${STATE}/wrong-ca.crt
+SANDBOXD_K8S_NODE=${NODE}
+export KUBECONFIG SANDBOXD_K8S_SERVER SANDBOXD_K8S_VERSION SANDBOXD_K8S_STATE_DIR SANDBOXD_K8S_CA SANDBOXD_K8S_KUBECONFIG_CERT SANDBOXD_K8S_ADMIN_TOKEN_FILE SANDBOXD_K8S_ALICE_TOKEN_FILE SANDBOXD_K8S_WRONG_CA SANDBOXD_K8S_NODE
+EOF
+
+STARTED_OK=1
+log "control plane ${K8S_VERSION} up at ${SERVER} in $((SECONDS - T_START))s; source ${STATE}/env"
+echo "$STATE/env"
