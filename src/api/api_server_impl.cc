@@ -184,6 +184,7 @@ class BodyReader : public std::enable_shared_from_this<BodyReader> {
       }
     }
     if (total_ > drainCap_) {
+      spdlog::info("DEBUG body reader abort at {}", total_);
       abort(request_);
       finish(false, true);
       return;
@@ -192,6 +193,7 @@ class BodyReader : public std::enable_shared_from_this<BodyReader> {
   }
 
   void finish(bool tooLarge, bool failed) {
+    spdlog::info("DEBUG body reader finish total={} failed={}", total_, failed);
     if (!reported_) {
       report(tooLarge, failed);
     }
@@ -764,6 +766,14 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
       BodyReader::abort(ctx->request);
     }
     const int status = response.status_code();
+    // Count and log before the answer leaves, so a client that has its answer also sees it in
+    // /metrics.
+    const double seconds =
+        std::chrono::duration<double>(Clock::now() - ctx->started).count();
+    metrics_.recordRequest(ctx->routeLabel, methodLabel(ctx->method), status, seconds);
+    spdlog::info("http {} {} {} {:.1f}ms user={} request_id={}", ctx->method, ctx->routeLabel,
+                 status, seconds * 1000.0, ctx->caller ? ctx->caller->user : "-",
+                 ctx->requestId);
     try {
       ctx->request.reply(response).then([](pplx::task<void> t) {
         try {
@@ -777,13 +787,6 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
     if (drain && ctx->contentLength <= drainCap_) {
       std::make_shared<BodyReader>(ctx->request, -1, drainCap_, nullptr)->start();
     }
-
-    const double seconds =
-        std::chrono::duration<double>(Clock::now() - ctx->started).count();
-    metrics_.recordRequest(ctx->routeLabel, methodLabel(ctx->method), status, seconds);
-    spdlog::info("http {} {} {} {:.1f}ms user={} request_id={}", ctx->method, ctx->routeLabel,
-                 status, seconds * 1000.0, ctx->caller ? ctx->caller->user : "-",
-                 ctx->requestId);
   }
 
   const ServerConfig config_;

@@ -160,7 +160,8 @@ struct MemoryCluster::State {
 
   void store(const std::string& plural, const std::string& ns, json object) {
     object["metadata"]["resourceVersion"] = nextRv();
-    objects[{plural, ns, object["metadata"]["name"].get<std::string>()}] = std::move(object);
+    std::string name = object["metadata"]["name"].get<std::string>();
+    objects[{plural, ns, name}] = std::move(object);
   }
 
   json newObject(const ResourceType& type, const std::string& ns, json object) {

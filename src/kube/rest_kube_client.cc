@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -43,6 +44,11 @@ using Milliseconds = std::chrono::milliseconds;
 // handshake" cpprestsdk reports can be turned into a message a user understands.
 class VerifyFailureLog {
  public:
+  explicit VerifyFailureLog(std::string host) : host_(std::move(host)) {}
+
+  // The host the certificate must be valid for (the URL host, as cpprestsdk checks it).
+  const std::string& host() const { return host_; }
+
   void record(std::string reason) {
     std::lock_guard<std::mutex> lock(mu_);
     reason_ = std::move(reason);
@@ -60,27 +66,44 @@ class VerifyFailureLog {
   }
 
  private:
+  const std::string host_;
   std::mutex mu_;
   std::string reason_;
   std::chrono::steady_clock::time_point at_;
 };
+
+bool certMatchesHost(X509* cert, const std::string& host) {
+  if (X509_check_ip_asc(cert, host.c_str(), 0) == 1) {
+    return true;
+  }
+  return X509_check_host(cert, host.c_str(), host.size(), 0, nullptr) == 1;
+}
 
 // OpenSSL's application verify hook: runs the normal chain verification (which also calls
 // cpprestsdk's per-certificate host name check) and records why it failed.
 int verifyAndRecord(X509_STORE_CTX* storeCtx, void* arg) {
   const int ok = X509_verify_cert(storeCtx);
   if (ok <= 0 && arg != nullptr) {
+    auto* log = static_cast<VerifyFailureLog*>(arg);
     const int err = X509_STORE_CTX_get_error(storeCtx);
-    std::string reason = err == X509_V_OK
-                             ? std::string("the certificate does not match the server's host name")
-                             : std::string(X509_verify_cert_error_string(err));
     X509* cert = X509_STORE_CTX_get_current_cert(storeCtx);
+    X509* leaf = X509_STORE_CTX_get0_cert(storeCtx);
+    char subject[256] = "?";
     if (cert != nullptr) {
-      char subject[256];
       X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
-      reason += std::string(" (certificate ") + subject + ")";
     }
-    static_cast<VerifyFailureLog*>(arg)->record(std::move(reason));
+    std::string reason;
+    if ((err == X509_V_OK || err == X509_V_ERR_UNSPECIFIED) && leaf != nullptr &&
+        !certMatchesHost(leaf, log->host())) {
+      // The chain was fine; cpprestsdk's host name check refused the certificate.
+      X509_NAME_oneline(X509_get_subject_name(leaf), subject, sizeof(subject));
+      reason = std::string("the certificate (") + subject + ") is not valid for the host " +
+               log->host();
+    } else {
+      reason = std::string(X509_verify_cert_error_string(err)) + " (certificate " + subject +
+               "); is the certificate-authority the CA that signed the API server's certificate?";
+    }
+    log->record(std::move(reason));
   }
   return ok;
 }
@@ -559,7 +582,7 @@ class RestKubeClientImpl : public KubeClient {
       case Attempt::Outcome::TlsVerifyFailed:
         return unavailable("cannot connect to the Kubernetes API server " + server_ +
                            ": the server certificate could not be verified: " + a.error +
-                           ". Check certificate-authority in " + source_);
+                           " (TLS settings from " + source_ + ")");
       case Attempt::Outcome::NoCredentials:
         return unauthenticated(a.error);
       case Attempt::Outcome::NotSent:
@@ -583,7 +606,7 @@ class RestKubeClientImpl : public KubeClient {
     d = std::min(d, cap);
     // Jitter: somewhere in [d/2, d], so that many clients do not retry in lockstep.
     thread_local std::minstd_rand rng{std::random_device{}()};
-    std::uniform_int_distribution<int64_t> dist(d / 2, d);
+    std::uniform_int_distribution<int64_t> dist((d + 1) / 2, d);
     return Milliseconds(dist(rng));
   }
 
@@ -709,7 +732,8 @@ StatusOr<KubeClientPtr> makeRestKubeClientForTest(const KubeConnectionConfig& co
 
   TlsSettings tls{config.caPem, config.clientCertPem, config.clientKeyPem,
                   !config.insecureSkipTlsVerify};
-  auto verifyLog = std::make_shared<VerifyFailureLog>();
+  std::string host = hostPart.substr(0, hostPart.find_first_of(":/"));
+  auto verifyLog = std::make_shared<VerifyFailureLog>(host);
   if (https) {
     try {
       ssl::context probe(ssl::context::tls_client);

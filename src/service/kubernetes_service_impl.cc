@@ -17,6 +17,12 @@ std::string labelOf(const json& object, const std::string& key) {
   return it != labels.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// Pods that are a sandbox's by their labels, for when no workload is left to select them by.
+bool isSandboxPod(const json& pod) {
+  return !labelOf(pod, labels::kManagedBy).empty() ||
+         !labelOf(pod, labels::kAppDeployManager).empty();
+}
+
 const ResourceType& typeOf(const json& object) {
   const ResourceType* type =
       resources::forKind(object.value("apiVersion", ""), object.value("kind", ""));
@@ -77,7 +83,9 @@ class KubernetesServiceImpl : public KubernetesService {
     podSelector.labelSelector = std::string(labels::kApp) + "=" + key.name;
     ASSIGN_OR_RETURN(json pods, client_->list(resources::pods(), ns, podSelector));
     for (auto& pod : pods["items"]) {
-      observed.pods.push_back(std::move(pod));
+      if (observed.workload || isSandboxPod(pod)) {
+        observed.pods.push_back(std::move(pod));
+      }
     }
     if (observed.kind == WorkloadKind::StatefulSet) {
       auto pvc = client_->get(resources::persistentVolumeClaims(), ns, names::pvc(key.name));
@@ -269,8 +277,10 @@ class KubernetesServiceImpl : public KubernetesService {
     ListOptions podSelector;
     podSelector.labelSelector = std::string(labels::kApp) + "=" + key.name;
     ASSIGN_OR_RETURN(json pods, client_->list(resources::pods(), ns, podSelector));
-    if (!pods["items"].empty()) {
-      return false;
+    for (const auto& pod : pods["items"]) {
+      if (isSandboxPod(pod)) {
+        return false;
+      }
     }
     if (purge) {
       auto pvc = client_->get(resources::persistentVolumeClaims(), ns, names::pvc(key.name));

@@ -41,6 +41,7 @@ struct Pki {
   KeyAndCert client = makeCert("sandboxd-client", &ca, false);
   KeyAndCert otherCa = makeCert("some other CA", nullptr, true);
   KeyAndCert otherServer = makeCert("127.0.0.1", &otherCa, false);
+  KeyAndCert wrongHost = makeCert("elsewhere.example", &ca, false, "DNS:elsewhere.example");
 };
 
 const Pki& pki() {
@@ -152,6 +153,17 @@ TEST_F(RestKubeClientTest, RefusesAServerCertificateFromAnotherCa) {
       << pod.status().message();
   EXPECT_EQ(server.requestCount(), 0u);
   EXPECT_TRUE(sleeps().empty()) << "a refused certificate is not retried";
+}
+
+TEST_F(RestKubeClientTest, RefusesACertificateForAnotherHost) {
+  TestHttpsServer server(pki().wrongHost);
+  auto pod = client(configFor(server))->get(resources::pods(), "ns1", "p1");
+  EXPECT_KIND(pod, Unavailable);
+  EXPECT_NE(pod.status().message().find("certificate could not be verified"), std::string::npos)
+      << pod.status().message();
+  EXPECT_NE(pod.status().message().find("not valid for the host 127.0.0.1"), std::string::npos)
+      << pod.status().message();
+  EXPECT_EQ(server.requestCount(), 0u);
 }
 
 TEST_F(RestKubeClientTest, WithoutACaTheSystemStoreDoesNotTrustATestCa) {

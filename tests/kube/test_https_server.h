@@ -65,8 +65,9 @@ inline void addExt(X509* cert, X509* issuer, int nid, const char* value) {
 }  // namespace detail
 
 // A certificate for `cn`, signed by `issuer` (self-signed CA when issuer is null).
-// Leaf certificates get SANs IP:127.0.0.1 and DNS:localhost.
-inline KeyAndCert makeCert(const std::string& cn, const KeyAndCert* issuer, bool isCa) {
+// Leaf certificates get `subjectAltNames` (default: IP:127.0.0.1 and DNS:localhost).
+inline KeyAndCert makeCert(const std::string& cn, const KeyAndCert* issuer, bool isCa,
+                           const std::string& subjectAltNames = "IP:127.0.0.1,DNS:localhost") {
   static std::atomic<long> serial{1000};
   std::shared_ptr<EVP_PKEY> key(EVP_EC_gen("P-256"), EVP_PKEY_free);
   std::shared_ptr<X509> cert(X509_new(), X509_free);
@@ -89,7 +90,7 @@ inline KeyAndCert makeCert(const std::string& cn, const KeyAndCert* issuer, bool
     detail::addExt(x, issuerCert, NID_basic_constraints, "critical,CA:FALSE");
     detail::addExt(x, issuerCert, NID_key_usage, "critical,digitalSignature,keyEncipherment");
     detail::addExt(x, issuerCert, NID_ext_key_usage, "serverAuth,clientAuth");
-    detail::addExt(x, issuerCert, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
+    detail::addExt(x, issuerCert, NID_subject_alt_name, subjectAltNames.c_str());
   }
   EVP_PKEY* signKey = issuer != nullptr ? issuer->key.get() : key.get();
   if (X509_sign(x, signKey, EVP_sha256()) <= 0) {

@@ -1,0 +1,204 @@
+// The application layer: ownership, name reservation, tombstones, and registry == cluster.
+#include "sandboxd/service/sandbox_manager.h"
+
+#include "sandboxd/registry/registry.h"
+#include "service/service_fixture.h"
+
+namespace sandboxd {
+namespace {
+
+using testing::ServiceFixture;
+
+class SandboxManagerTest : public ServiceFixture {
+ protected:
+  void SetUp() override {
+    ServiceFixture::SetUp();
+    auto registry = openSqliteRegistry(":memory:", time_);
+    ASSERT_OK(registry);
+    registry_ = *registry;
+    manager_ = makeSandboxManager(registry_, service_, cluster_, config_, time_);
+  }
+
+  CreateRequest request(const std::string& name) {
+    CreateRequest r;
+    r.name = name;
+    r.env = {{"A", "1"}};
+    return r;
+  }
+
+  const Caller alice_{"alice", false};
+  const Caller bob_{"bob", false};
+  const Caller admin_{"root", true};
+  RegistryPtr registry_;
+  SandboxManagerPtr manager_;
+};
+
+TEST_F(SandboxManagerTest, CreateRecordsAndShowsTheSandbox) {
+  CreateRequest r = request("demo");
+  r.secretEnv = {{"TOKEN", "hunter2"}};
+  auto view = manager_->create(alice_, r);
+  ASSERT_OK(view);
+  EXPECT_EQ(view->record.user, "alice");
+  EXPECT_EQ(view->record.storage, "5Gi");
+  EXPECT_EQ(view->record.secretEnvKeys, std::vector<std::string>{"TOKEN"});
+  EXPECT_EQ(view->urls.at("app"), "https://demo-app.sandbox.example.com");
+  auto stored = registry_->getSandbox("demo");
+  ASSERT_OK(stored);
+  EXPECT_EQ(stored->env, (EnvMap{{"A", "1"}}));
+  waitReady();
+  auto got = manager_->get(alice_, "demo");
+  ASSERT_OK(got);
+  EXPECT_EQ(got->observed.phase, Phase::Running);
+  EXPECT_EQ(registry_->getSandbox("demo")->phase, Phase::Running) << "observed status recorded";
+}
+
+TEST_F(SandboxManagerTest, UsersSeeOnlyTheirOwnSandboxes) {
+  ASSERT_OK(manager_->create(alice_, request("alice-box")));
+  ASSERT_OK(manager_->create(bob_, request("bob-box")));
+  EXPECT_KIND(manager_->get(bob_, "alice-box"), NotFound);
+  EXPECT_KIND(manager_->stop(bob_, "alice-box"), NotFound);
+  EXPECT_KIND(manager_->remove(bob_, "alice-box", true), NotFound);
+  EnvChange change;
+  change.set = {{"X", "1"}};
+  EXPECT_KIND(manager_->updateEnv(bob_, "alice-box", change), NotFound);
+  EXPECT_TRUE(exists(resources::statefulSets(), "alice-box"));
+
+  auto bobs = manager_->list(bob_, std::nullopt);
+  ASSERT_OK(bobs);
+  ASSERT_EQ(bobs->size(), 1u);
+  EXPECT_EQ((*bobs)[0].record.name, "bob-box");
+  EXPECT_KIND(manager_->list(bob_, std::string("alice")), PermissionDenied);
+
+  EXPECT_EQ(manager_->list(admin_, std::nullopt)->size(), 2u);
+  EXPECT_EQ(manager_->list(admin_, std::string("alice"))->size(), 1u);
+  EXPECT_OK(manager_->get(admin_, "alice-box"));
+}
+
+TEST_F(SandboxManagerTest, ANameIsUniqueAcrossUsersAndTheErrorDoesNotSayWhose) {
+  ASSERT_OK(manager_->create(alice_, request("demo")));
+  auto taken = manager_->create(bob_, request("demo"));
+  EXPECT_KIND(taken, AlreadyExists);
+  EXPECT_EQ(taken.status().message().find("alice"), std::string::npos);
+  EXPECT_KIND(manager_->create(alice_, request("demo")), AlreadyExists);
+}
+
+TEST_F(SandboxManagerTest, InvalidInputChangesNothing) {
+  EXPECT_KIND(manager_->create(alice_, request("Bad_Name")), InvalidArgument);
+  CreateRequest r = request("demo");
+  r.storage = "5000Ti";
+  EXPECT_KIND(manager_->create(alice_, r), InvalidArgument);
+  r = request("demo");
+  r.env = {{"1BAD", "x"}};
+  EXPECT_KIND(manager_->create(alice_, r), InvalidArgument);
+  EXPECT_TRUE(registry_->listSandboxes()->empty());
+  EXPECT_FALSE(exists(resources::statefulSets(), "demo"));
+  EXPECT_EQ(cluster_->callCountsForTest()["create"], 0);
+}
+
+TEST_F(SandboxManagerTest, OnlyAdminsCreateForOthers) {
+  CreateRequest r = request("demo");
+  r.user = "bob";
+  EXPECT_KIND(manager_->create(alice_, r), PermissionDenied);
+  auto view = manager_->create(admin_, r);
+  ASSERT_OK(view);
+  EXPECT_EQ(view->record.user, "bob");
+  EXPECT_OK(manager_->get(bob_, "demo"));
+}
+
+TEST_F(SandboxManagerTest, AFailedCreateReleasesTheName) {
+  cluster_->failNextForTest("create", "StatefulSet", unavailable("injected"));
+  EXPECT_KIND(manager_->create(alice_, request("demo")), Unavailable);
+  EXPECT_KIND(registry_->getSandbox("demo"), NotFound);
+  EXPECT_OK(manager_->create(bob_, request("demo")));
+}
+
+TEST_F(SandboxManagerTest, StopStartRecordDesiredStateAndAreIdempotent) {
+  ASSERT_OK(manager_->create(alice_, request("demo")));
+  waitReady();
+  auto stopped = manager_->stop(alice_, "demo");
+  ASSERT_OK(stopped);
+  EXPECT_EQ(stopped->observed.phase, Phase::Stopped);
+  EXPECT_EQ(registry_->getSandbox("demo")->desired, DesiredState::Stopped);
+  EXPECT_OK(manager_->stop(alice_, "demo"));
+  auto started = manager_->start(alice_, "demo");
+  ASSERT_OK(started);
+  EXPECT_EQ(registry_->getSandbox("demo")->desired, DesiredState::Running);
+  EXPECT_OK(manager_->start(alice_, "demo"));
+}
+
+TEST_F(SandboxManagerTest, UpdateEnvKeepsSecretValuesOutOfTheRegistry) {
+  ASSERT_OK(manager_->create(alice_, request("demo")));
+  EnvChange change;
+  change.set = {{"B", "2"}};
+  change.setSecret = {{"KEY", "s3cret"}};
+  auto view = manager_->updateEnv(alice_, "demo", change);
+  ASSERT_OK(view);
+  EXPECT_EQ(view->record.env, (EnvMap{{"A", "1"}, {"B", "2"}}));
+  EXPECT_EQ(view->record.secretEnvKeys, std::vector<std::string>{"KEY"});
+  auto stored = registry_->getSandbox("demo");
+  EXPECT_EQ(stored->env.count("KEY"), 0u);
+  EnvChange unset;
+  unset.unset = {"A", "KEY"};
+  view = manager_->updateEnv(alice_, "demo", unset);
+  ASSERT_OK(view);
+  EXPECT_EQ(view->record.env, (EnvMap{{"B", "2"}}));
+  EXPECT_TRUE(view->record.secretEnvKeys.empty());
+}
+
+TEST_F(SandboxManagerTest, DeleteKeepsTheNameForItsOwnerAndReattachesTheVolume) {
+  ASSERT_OK(manager_->create(alice_, request("demo")));
+  waitReady();
+  json pvcUid = getObject(resources::persistentVolumeClaims(), "vn-homevn-agent-demo-0")
+                    ["metadata"]["uid"];
+  auto deleted = manager_->remove(alice_, "demo", false);
+  ASSERT_OK(deleted);
+  EXPECT_TRUE(deleted->observed.phase == Phase::Deleting ||
+              deleted->observed.phase == Phase::Terminated);
+  EXPECT_OK(manager_->remove(alice_, "demo", false)) << "repeating DELETE is accepted";
+  EXPECT_KIND(manager_->stop(alice_, "demo"), FailedPrecondition);
+  EXPECT_KIND(manager_->get(alice_, "demo"), NotFound);
+  EXPECT_TRUE(manager_->list(alice_, std::nullopt)->empty());
+
+  EXPECT_KIND(manager_->create(bob_, request("demo")), AlreadyExists)
+      << "the kept volume holds alice's data: nobody else gets the name";
+  auto again = manager_->create(alice_, request("demo"));
+  ASSERT_OK(again);
+  EXPECT_EQ(getObject(resources::persistentVolumeClaims(), "vn-homevn-agent-demo-0")
+                ["metadata"]["uid"],
+            pvcUid);
+}
+
+TEST_F(SandboxManagerTest, PurgeRemovesTheVolumeAndFreesTheName) {
+  ASSERT_OK(manager_->create(alice_, request("demo")));
+  ASSERT_OK(manager_->remove(alice_, "demo", true));
+  EXPECT_FALSE(exists(resources::persistentVolumeClaims(), "vn-homevn-agent-demo-0"));
+  EXPECT_KIND(manager_->get(alice_, "demo"), NotFound);
+  EXPECT_KIND(registry_->getSandbox("demo"), NotFound);
+  EXPECT_OK(manager_->create(bob_, request("demo")));
+}
+
+TEST_F(SandboxManagerTest, PurgeAfterAPlainDeleteRemovesTheVolume) {
+  ASSERT_OK(manager_->create(alice_, request("demo")));
+  ASSERT_OK(manager_->remove(alice_, "demo", false));
+  EXPECT_TRUE(exists(resources::persistentVolumeClaims(), "vn-homevn-agent-demo-0"));
+  ASSERT_OK(manager_->remove(alice_, "demo", true));
+  EXPECT_FALSE(exists(resources::persistentVolumeClaims(), "vn-homevn-agent-demo-0"));
+}
+
+TEST_F(SandboxManagerTest, ListShowsLastKnownStatusWhenTheClusterIsDown) {
+  ASSERT_OK(manager_->create(alice_, request("demo")));
+  cluster_->failNextForTest("list", "*", unavailable("down"));
+  auto list = manager_->list(alice_, std::nullopt);
+  ASSERT_OK(list);
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].observed.reason, "StatusUnknown");
+}
+
+TEST_F(SandboxManagerTest, ReadyReflectsTheCluster) {
+  EXPECT_OK(manager_->ready());
+  cluster_->failNextForTest("ping", "*", unavailable("down"));
+  EXPECT_KIND(manager_->ready(), Unavailable);
+}
+
+}  // namespace
+}  // namespace sandboxd

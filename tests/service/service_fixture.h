@@ -1,0 +1,63 @@
+// A KubernetesService over the in-memory cluster with a simulated clock.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include "fakes/simulated_time_source.h"
+#include "fakes/status_matchers.h"
+#include "sandboxd/kube/memory_cluster.h"
+#include "sandboxd/render/manifest_renderer.h"
+#include "sandboxd/service/kubernetes_service.h"
+
+namespace sandboxd::testing {
+
+class ServiceFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    time_ = std::make_shared<SimulatedTimeSource>();
+    MemoryClusterOptions options;
+    options.readyDelay = std::chrono::seconds(2);
+    cluster_ = std::make_shared<MemoryCluster>(time_, options);
+    auto renderer = makeTemplateRenderer(config_);
+    ASSERT_TRUE(renderer.isOk());
+    renderer_ = *renderer;
+    service_ = makeKubernetesService(cluster_, renderer_, config_.sandbox);
+  }
+
+  SandboxSpec spec(const std::string& name) const {
+    SandboxSpec s;
+    s.name = name;
+    s.nameSpace = "default";
+    s.user = "alice";
+    s.sandboxId = "id-" + name;
+    s.image = "ghcr.io/org/sandbox:v1";
+    s.env = {{"KEEP", "1"}};
+    return s;
+  }
+
+  json getObject(const ResourceType& type, const std::string& name) {
+    auto object = cluster_->get(type, "default", name);
+    EXPECT_TRUE(object.isOk()) << type.kind << " " << name << ": " << describe(object);
+    return object.isOk() ? *object : json();
+  }
+
+  bool exists(const ResourceType& type, const std::string& name) {
+    return cluster_->get(type, "default", name).isOk();
+  }
+
+  Phase phaseOf(const std::string& name) {
+    auto s = service_->status({"default", name});
+    EXPECT_TRUE(s.isOk()) << describe(s);
+    return s.isOk() ? s->phase : Phase::Error;
+  }
+
+  void waitReady() { time_->advance(std::chrono::seconds(3)); }
+
+  Config config_;
+  std::shared_ptr<SimulatedTimeSource> time_;
+  std::shared_ptr<MemoryCluster> cluster_;
+  ManifestRendererPtr renderer_;
+  KubernetesServicePtr service_;
+};
+
+}  // namespace sandboxd::testing
