@@ -136,12 +136,18 @@ class BodyReader : public std::enable_shared_from_this<BodyReader> {
 
   void start() { readNext(); }
 
-  // Stops the server side from reading more of this request's body.
+  // Stops the server side from reading more of this request's body and lets the answer go
+  // out now. Closing the buffer alone only takes effect at cpprestsdk's next write into it, which
+  // never comes if the client stops sending; completing the request releases the answer, which
+  // cpprestsdk otherwise holds back until the whole body has arrived.
   static void abort(const http_request& request) {
+    auto eptr = std::make_exception_ptr(std::runtime_error("request body discarded"));
     try {
-      request.body().streambuf().close(
-          std::ios_base::in | std::ios_base::out,
-          std::make_exception_ptr(std::runtime_error("request body discarded")));
+      request.body().streambuf().close(std::ios_base::in | std::ios_base::out, eptr);
+    } catch (...) {
+    }
+    try {
+      request._get_impl()->_complete(0, eptr);
     } catch (...) {
     }
   }
@@ -184,7 +190,6 @@ class BodyReader : public std::enable_shared_from_this<BodyReader> {
       }
     }
     if (total_ > drainCap_) {
-      spdlog::info("DEBUG body reader abort at {}", total_);
       abort(request_);
       finish(false, true);
       return;
@@ -193,7 +198,6 @@ class BodyReader : public std::enable_shared_from_this<BodyReader> {
   }
 
   void finish(bool tooLarge, bool failed) {
-    spdlog::info("DEBUG body reader finish total={} failed={}", total_, failed);
     if (!reported_) {
       report(tooLarge, failed);
     }

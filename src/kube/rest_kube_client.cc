@@ -307,6 +307,20 @@ std::string truncated(const std::string& s, size_t max) {
   return s.size() <= max ? s : s.substr(0, max) + "...";
 }
 
+std::string stringOf(const json& object, const char* key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// Serialises a request body; invalid UTF-8 in caller data is an error, not an exception.
+StatusOr<std::string> toBody(const json& value) {
+  try {
+    return value.dump();
+  } catch (const json::exception& e) {
+    return invalidArgument(std::string("cannot serialise the request body: ") + e.what());
+  }
+}
+
 // The one place that maps a non-2xx Kubernetes answer to an error kind. Reads the Status
 // body's reason, message and details.causes.
 Status mapHttpError(int code, const std::string& body, const std::string& what) {
@@ -315,12 +329,8 @@ Status mapHttpError(int code, const std::string& body, const std::string& what) 
   std::string causes;
   json status = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (status.is_object()) {
-    if (status.contains("reason") && status["reason"].is_string()) {
-      reason = status["reason"].get<std::string>();
-    }
-    if (status.contains("message") && status["message"].is_string()) {
-      message = status["message"].get<std::string>();
-    }
+    reason = stringOf(status, "reason");
+    message = stringOf(status, "message");
     const json* details = status.contains("details") ? &status["details"] : nullptr;
     if (details != nullptr && details->is_object() && details->contains("causes") &&
         (*details)["causes"].is_array()) {
@@ -328,8 +338,11 @@ Status mapHttpError(int code, const std::string& body, const std::string& what) 
         if (!cause.is_object()) {
           continue;
         }
-        std::string field = cause.value("field", "");
-        std::string text = cause.value("message", cause.value("reason", ""));
+        const std::string field = stringOf(cause, "field");
+        std::string text = stringOf(cause, "message");
+        if (text.empty()) {
+          text = stringOf(cause, "reason");
+        }
         causes += causes.empty() ? "" : "; ";
         causes += field.empty() ? text : field + ": " + text;
       }
@@ -430,32 +443,35 @@ class RestKubeClientImpl : public KubeClient {
     }
     std::string effectiveNs = ns;
     if (effectiveNs.empty() && type.namespaced) {
-      const json& meta = body.contains("metadata") ? body["metadata"] : json();
-      if (meta.is_object() && meta.contains("namespace") && meta["namespace"].is_string()) {
-        effectiveNs = meta["namespace"].get<std::string>();
+      const auto meta = body.find("metadata");
+      if (meta != body.end() && meta->is_object()) {
+        effectiveNs = stringOf(*meta, "namespace");
       }
     }
+    ASSIGN_OR_RETURN(std::string text, toBody(body));
     Query q;
     q.addWrite(options);
-    return send({http::methods::POST, resourcePath(type, effectiveNs) + q.str(), body.dump()});
+    return send({http::methods::POST, resourcePath(type, effectiveNs) + q.str(), text});
   }
 
   StatusOr<json> replace(const ResourceType& type, const std::string& ns, const std::string& name,
                          const json& object, const WriteOptions& options) override {
     RETURN_IF_ERROR(requireName(name));
+    ASSIGN_OR_RETURN(std::string text, toBody(object));
     Query q;
     q.addWrite(options);
-    return send({http::methods::PUT, resourcePath(type, ns, name) + q.str(), object.dump()});
+    return send({http::methods::PUT, resourcePath(type, ns, name) + q.str(), text});
   }
 
   StatusOr<json> patch(const ResourceType& type, const std::string& ns, const std::string& name,
                        PatchType patchType, const json& patch, const WriteOptions& options,
                        const std::string& subresource) override {
     RETURN_IF_ERROR(requireName(name));
+    ASSIGN_OR_RETURN(std::string text, toBody(patch));
     Query q;
     q.addWrite(options);
-    return send({http::methods::PATCH, resourcePath(type, ns, name, subresource) + q.str(),
-                 patch.dump(), contentTypeOf(patchType)});
+    return send({http::methods::PATCH, resourcePath(type, ns, name, subresource) + q.str(), text,
+                 contentTypeOf(patchType)});
   }
 
   StatusOr<json> remove(const ResourceType& type, const std::string& ns, const std::string& name,
@@ -473,7 +489,8 @@ class RestKubeClientImpl : public KubeClient {
       q.add("dryRun", "All");
       body["dryRun"] = json::array({"All"});
     }
-    return send({http::methods::DEL, resourcePath(type, ns, name) + q.str(), body.dump()});
+    ASSIGN_OR_RETURN(std::string text, toBody(body));
+    return send({http::methods::DEL, resourcePath(type, ns, name) + q.str(), text});
   }
 
   Status ping() override {

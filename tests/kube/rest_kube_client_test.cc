@@ -587,6 +587,11 @@ TEST_F(RestKubeClientTest, NamesArePercentEncodedAndRequired) {
   EXPECT_OK(c->get(resources::pods(), "ns1", "a b"));
   EXPECT_EQ(server.lastRequest().target, "/api/v1/namespaces/ns1/pods/a%20b");
   EXPECT_KIND(c->get(resources::pods(), "ns1", ""), InvalidArgument);
+  const size_t before = server.requestCount();
+  EXPECT_KIND(c->create(resources::secrets(), "ns1", {{"metadata", {{"name", "bad\xff"}}}}),
+              InvalidArgument)
+      << "invalid UTF-8 is reported, not thrown";
+  EXPECT_EQ(server.requestCount(), before);
 }
 
 TEST_F(RestKubeClientTest, PingUsesReadyz) {

@@ -1,0 +1,228 @@
+// Unit tests of the API's pure pieces: router, request parsing, Sandbox JSON, error envelope,
+// metrics text.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "api/errors.h"
+#include "api/metrics.h"
+#include "api/request_parsing.h"
+#include "api/router.h"
+#include "api/sandbox_json.h"
+#include "fakes/status_matchers.h"
+
+namespace sandboxd::api {
+namespace {
+
+using nlohmann::json;
+
+TEST(RouterTest, MatchesEveryRouteInTheTable) {
+  for (const Route& route : routeTable()) {
+    std::string path = route.pattern;
+    auto pos = path.find("{name}");
+    if (pos != std::string::npos) {
+      path.replace(pos, 6, "demo");
+    }
+    RouteMatch m = matchRoute(route.method, path);
+    ASSERT_EQ(m.result, RouteMatch::Result::Found) << route.method << " " << path;
+    EXPECT_EQ(m.route->id, route.id);
+    EXPECT_EQ(m.pathTemplate, route.pattern);
+    if (pos != std::string::npos) {
+      EXPECT_EQ(m.params.at("name"), "demo");
+    }
+  }
+}
+
+TEST(RouterTest, TableHasNoDuplicates) {
+  std::set<std::pair<std::string, std::string>> seen;
+  std::set<std::string> ids;
+  for (const Route& route : routeTable()) {
+    EXPECT_TRUE(seen.insert({route.method, route.pattern}).second) << route.pattern;
+    EXPECT_TRUE(ids.insert(route.operationId).second) << route.operationId;
+  }
+}
+
+TEST(RouterTest, DistinguishesNotFoundFromMethodNotAllowed) {
+  struct Case {
+    const char* name;
+    std::string method;
+    std::string path;
+    RouteMatch::Result result;
+  };
+  for (const auto& c : std::vector<Case>{
+           {"root", "GET", "/", RouteMatch::Result::PathNotFound},
+           {"empty", "GET", "", RouteMatch::Result::PathNotFound},
+           {"unknown prefix", "GET", "/api/v2/sandboxes", RouteMatch::Result::PathNotFound},
+           {"too deep", "GET", "/api/v1/sandboxes/a/stop/x", RouteMatch::Result::PathNotFound},
+           {"unknown action", "POST", "/api/v1/sandboxes/a/reboot",
+            RouteMatch::Result::PathNotFound},
+           {"empty name", "GET", "/api/v1/sandboxes//stop", RouteMatch::Result::PathNotFound},
+           {"put on item", "PUT", "/api/v1/sandboxes/a", RouteMatch::Result::MethodNotAllowed},
+           {"get on stop", "GET", "/api/v1/sandboxes/a/stop",
+            RouteMatch::Result::MethodNotAllowed},
+           {"trace", "TRACE", "/api/v1/sandboxes", RouteMatch::Result::MethodNotAllowed},
+           {"trailing slash", "GET", "/healthz/", RouteMatch::Result::Found},
+           {"case matters", "get", "/healthz", RouteMatch::Result::MethodNotAllowed},
+       }) {
+    EXPECT_EQ(matchRoute(c.method, c.path).result, c.result) << c.name;
+  }
+  RouteMatch m = matchRoute("PUT", "/api/v1/sandboxes/a");
+  EXPECT_EQ(m.allowedMethods, (std::vector<std::string>{"GET", "DELETE"}));
+}
+
+TEST(RouterTest, DecodesPathParameters) {
+  EXPECT_EQ(matchRoute("GET", "/api/v1/sandboxes/a%2Fb").params.at("name"), "a/b");
+  EXPECT_EQ(percentDecode("%zz%4"), "%zz%4");
+  EXPECT_EQ(percentDecode("a+b"), "a+b");
+  EXPECT_EQ(percentDecode("a+b", true), "a b");
+  auto q = parseQuery("purge=true&user=al%69ce&flag&=x");
+  ASSERT_EQ(q.size(), 4u);
+  EXPECT_EQ(q[0], std::make_pair(std::string("purge"), std::string("true")));
+  EXPECT_EQ(q[1].second, "alice");
+  EXPECT_EQ(q[2], std::make_pair(std::string("flag"), std::string()));
+}
+
+TEST(RequestParsingTest, CreateRequest) {
+  auto r = parseCreateRequest(json::parse(
+      R"({"name":"demo","image":"img","env":{"A":"1"},"secretEnv":{"S":"x"},"storage":"5Gi"})"));
+  ASSERT_OK(r);
+  EXPECT_EQ(r->name, "demo");
+  EXPECT_EQ(r->image, "img");
+  EXPECT_EQ(r->env.at("A"), "1");
+  EXPECT_EQ(r->secretEnv.at("S"), "x");
+  EXPECT_EQ(r->storage, "5Gi");
+  EXPECT_TRUE(r->user.empty());
+  EXPECT_KIND(parseCreateRequest(json::parse(R"({})")), InvalidArgument);
+  EXPECT_KIND(parseCreateRequest(json::parse(R"({"name":null})")), InvalidArgument);
+  EXPECT_KIND(parseCreateRequest(json::parse(R"("demo")")), InvalidArgument);
+  EXPECT_KIND(parseCreateRequest(json::parse(R"({"name":"a","image":null})")), InvalidArgument);
+  // null maps are the same as absent.
+  EXPECT_OK(parseCreateRequest(json::parse(R"({"name":"a","env":null})")));
+}
+
+TEST(RequestParsingTest, EnvChange) {
+  auto c = parseEnvChange(json::parse(R"({"set":{"A":"1"},"setSecret":{"B":"2"},"unset":["C"]})"));
+  ASSERT_OK(c);
+  EXPECT_EQ(c->set.at("A"), "1");
+  EXPECT_EQ(c->setSecret.at("B"), "2");
+  EXPECT_EQ(c->unset, std::vector<std::string>{"C"});
+  EXPECT_OK(parseEnvChange(json::parse("{}")));
+  EXPECT_KIND(parseEnvChange(json::parse("[]")), InvalidArgument);
+  EXPECT_KIND(parseEnvChange(json::parse(R"({"set":{"A":1}})")), InvalidArgument);
+}
+
+TEST(RequestParsingTest, PurgeAndUserFilter) {
+  EXPECT_EQ(parsePurge({}).value(), false);
+  EXPECT_EQ(parsePurge({{"purge", "true"}}).value(), true);
+  EXPECT_EQ(parsePurge({{"purge", "false"}}).value(), false);
+  EXPECT_KIND(parsePurge({{"purge", ""}}), InvalidArgument);
+  EXPECT_KIND(parsePurge({{"purge", "TRUE!"}}), InvalidArgument);
+  EXPECT_FALSE(parseUserFilter({}).value().has_value());
+  EXPECT_EQ(parseUserFilter({{"user", "bob"}}).value(), std::optional<std::string>("bob"));
+  EXPECT_KIND(parseUserFilter({{"user", ""}}), InvalidArgument);
+}
+
+TEST(RequestParsingTest, MalformedJsonIsReported) {
+  std::string error;
+  EXPECT_FALSE(parseJsonBody("{", &error).has_value());
+  EXPECT_NE(error.find("malformed JSON"), std::string::npos);
+  EXPECT_TRUE(parseJsonBody("{}", &error).has_value());
+}
+
+TEST(SandboxJsonTest, HasExactlyTheContractFields) {
+  SandboxView v;
+  v.record.name = "demo";
+  v.record.user = "alice";
+  v.record.nameSpace = "ns";
+  v.record.image = "img";
+  v.record.env = {{"A", "1"}};
+  v.record.secretEnvKeys = {"S2", "S1", "S1"};
+  v.record.storage = "5Gi";
+  v.record.createdAt = SystemTime(std::chrono::seconds(0));
+  v.record.updatedAt = SystemTime(std::chrono::seconds(86400));
+  v.observed.phase = Phase::Running;
+  v.observed.reason = "Ready";
+  v.observed.message = "all good";
+  v.observed.desiredReplicas = 1;
+  v.observed.readyReplicas = 1;
+  v.observed.workload = WorkloadKind::Deployment;
+  v.urls = {{"app", "https://x"}};
+  json j = sandboxToJson(v);
+  std::set<std::string> keys;
+  for (const auto& item : j.items()) {
+    keys.insert(item.key());
+  }
+  EXPECT_EQ(keys, (std::set<std::string>{"name", "user", "namespace", "image", "env",
+                                         "secretEnvKeys", "storage", "status", "reason",
+                                         "message", "replicas", "workload", "urls", "createdAt",
+                                         "updatedAt"}));
+  EXPECT_EQ(j["status"], "RUNNING");
+  EXPECT_EQ(j["workload"], "Deployment");
+  EXPECT_EQ(j["secretEnvKeys"], json::array({"S1", "S2"}));
+  EXPECT_EQ(j["replicas"], json({{"desired", 1}, {"ready", 1}}));
+  EXPECT_EQ(j["createdAt"], "1970-01-01T00:00:00Z");
+  EXPECT_EQ(j["updatedAt"], "1970-01-02T00:00:00Z");
+  EXPECT_EQ(sandboxListToJson({v, v})["items"].size(), 2u);
+  EXPECT_EQ(sandboxListToJson({}), json({{"items", json::array()}}));
+}
+
+TEST(ErrorsTest, EnvelopeAndMapping) {
+  json body = errorBody(routeNotFound("nope"), "rid-1");
+  EXPECT_EQ(body, json({{"error", {{"code", "not_found"}, {"message", "nope"},
+                                   {"requestId", "rid-1"}}}}));
+  EXPECT_FALSE(errorBody(routeNotFound("x"), "")["error"].contains("requestId"));
+
+  struct Case {
+    ErrorKind kind;
+    int status;
+    const char* code;
+  };
+  for (const auto& c : std::vector<Case>{
+           {ErrorKind::InvalidArgument, 422, "invalid_argument"},
+           {ErrorKind::Unauthenticated, 401, "unauthenticated"},
+           {ErrorKind::PermissionDenied, 403, "permission_denied"},
+           {ErrorKind::NotFound, 404, "not_found"},
+           {ErrorKind::AlreadyExists, 409, "conflict"},
+           {ErrorKind::Aborted, 409, "conflict"},
+           {ErrorKind::FailedPrecondition, 409, "conflict"},
+           {ErrorKind::ResourceExhausted, 429, "throttled"},
+           {ErrorKind::Unavailable, 503, "unavailable"},
+           {ErrorKind::Internal, 500, "internal"},
+       }) {
+    ApiError e = fromStatus(Status(c.kind, "m"));
+    EXPECT_EQ(e.httpStatus, c.status) << toString(c.kind);
+    EXPECT_EQ(e.code, c.code) << toString(c.kind);
+  }
+  // Internal messages are not shown.
+  EXPECT_EQ(fromStatus(internalError("db path /x/y")).message, "internal error");
+}
+
+TEST(MetricsTest, RendersCountersHistogramAndGauge) {
+  ApiMetrics m;
+  m.recordRequest("/healthz", "GET", 200, 0.001);
+  m.recordRequest("/healthz", "GET", 200, 0.2);
+  m.recordRequest("/healthz", "GET", 200, 100);
+  m.recordLifecycle("create", "ok");
+  std::string text = m.render({{"RUNNING", 3}}, false);
+  EXPECT_NE(text.find(R"(sandboxd_http_requests_total{route="/healthz",method="GET",code="200"} 3)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(sandboxd_http_request_duration_seconds_bucket{route="/healthz",le="0.005"} 1)"),
+            std::string::npos);
+  EXPECT_NE(text.find(R"(sandboxd_http_request_duration_seconds_bucket{route="/healthz",le="0.25"} 2)"),
+            std::string::npos);
+  EXPECT_NE(text.find(R"(sandboxd_http_request_duration_seconds_bucket{route="/healthz",le="10"} 2)"),
+            std::string::npos);
+  EXPECT_NE(text.find(R"(sandboxd_http_request_duration_seconds_bucket{route="/healthz",le="+Inf"} 3)"),
+            std::string::npos);
+  EXPECT_NE(text.find(R"(sandboxd_http_request_duration_seconds_count{route="/healthz"} 3)"),
+            std::string::npos);
+  EXPECT_NE(text.find(R"(sandboxd_lifecycle_operations_total{operation="create",result="ok"} 1)"),
+            std::string::npos);
+  EXPECT_NE(text.find(R"(sandboxd_sandboxes{status="RUNNING"} 3)"), std::string::npos);
+  EXPECT_EQ(m.render({}, true).find("sandboxd_sandboxes{"), std::string::npos);
+  EXPECT_EQ(escapeLabelValue("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+}
+
+}  // namespace
+}  // namespace sandboxd::api

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Second command of the README, and what CI runs: install dependencies, build, build (or reuse
+# from ~/.cache/sandboxd) the real Kubernetes control plane, and run every test tier with ctest.
+# The integration tier starts that control plane itself; if it cannot start, the run fails.
+# Pass ctest arguments to narrow it, e.g. `bash tools/test.sh -L unit`.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+bash tools/install-deps.sh
+bash tools/build.sh
+bash tools/k8s/build.sh >/dev/null
+cd build
+ctest --output-on-failure --timeout 900 -j "${SANDBOXD_TEST_JOBS:-2}" "$@"
