@@ -27,7 +27,10 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "api/api_server_options.h"
+#include "api/deadline_timer.h"
 #include "api/errors.h"
+#include "api/in_flight.h"
 #include "api/metrics.h"
 #include "api/openapi.h"
 #include "api/request_parsing.h"
@@ -52,7 +55,6 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kReadChunk = 16 * 1024;
-constexpr size_t kMaxQueued = 4096;
 
 std::string lower(std::string s) {
   for (char& c : s) {
@@ -115,26 +117,38 @@ struct RequestContext {
   std::atomic<bool> bodyReadStarted{false};
   std::atomic<bool> replied{false};
   std::string body;
+  api::InFlight::Token inFlight;  // released once the answer is written (or dropped)
 };
 using RequestContextPtr = std::shared_ptr<RequestContext>;
 
 // Reads a request body with a byte count. `limit` < 0 discards everything (drain only);
-// otherwise `done` is called once: with the body, or with tooLarge=true as soon as the count
-// passes `limit`. After that the rest is discarded up to `drainCap` bytes in total; beyond the
-// cap the stream is closed, which makes cpprestsdk stop reading the connection.
+// otherwise `done` is called once: with the body, with TooLarge as soon as the count passes
+// `limit`, or with TimedOut/Failed. After TooLarge the rest is discarded up to `drainCap` bytes
+// in total; beyond the cap, or when the deadline passes first, the request is aborted, which
+// makes cpprestsdk stop reading the connection and send the answer.
 class BodyReader : public std::enable_shared_from_this<BodyReader> {
  public:
-  using Done = std::function<void(bool tooLarge, bool failed, std::string body)>;
+  enum class Outcome { Complete, TooLarge, Failed, TimedOut };
+  using Done = std::function<void(Outcome outcome, std::string body)>;
 
   BodyReader(http_request request, int64_t limit, int64_t drainCap, Done done)
       : request_(std::move(request)),
         buffer_(request_.body().streambuf()),
         limit_(limit),
         drainCap_(drainCap),
-        done_(std::move(done)),
-        chunk_(kReadChunk) {}
+        chunk_(kReadChunk),
+        done_(std::move(done)) {}
 
-  void start() { readNext(); }
+  // Starts reading; gives up at `deadline`.
+  void start(api::DeadlineTimer& timer, Clock::time_point deadline) {
+    std::weak_ptr<BodyReader> weak = shared_from_this();
+    timer.schedule(deadline, [weak] {
+      if (auto self = weak.lock()) {
+        self->onTimeout();
+      }
+    });
+    readNext();
+  }
 
   // Stops the server side from reading more of this request's body and lets the answer go
   // out now. Closing the buffer alone only takes effect at cpprestsdk's next write into it, which
@@ -159,7 +173,7 @@ class BodyReader : public std::enable_shared_from_this<BodyReader> {
     try {
       next = buffer_.getn(chunk_.data(), chunk_.size());
     } catch (...) {
-      finish(false, true);
+      finish(Outcome::Failed, false);
       return;
     }
     next.then([self](pplx::task<size_t> t) {
@@ -167,7 +181,7 @@ class BodyReader : public std::enable_shared_from_this<BodyReader> {
       try {
         n = t.get();
       } catch (...) {
-        self->finish(false, true);
+        self->finish(Outcome::Failed, false);
         return;
       }
       self->onData(n);
@@ -176,38 +190,64 @@ class BodyReader : public std::enable_shared_from_this<BodyReader> {
 
   void onData(size_t n) {
     if (n == 0) {
-      finish(false, false);
+      finish(Outcome::Complete, false);
       return;
     }
-    total_ += static_cast<int64_t>(n);
-    if (limit_ >= 0 && !reported_) {
-      if (total_ > limit_) {
-        body_.clear();
-        body_.shrink_to_fit();
-        report(true, false);
-      } else {
-        body_.append(reinterpret_cast<const char*>(chunk_.data()), n);
+    Done toCall;
+    bool overCap = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (finished_) {
+        return;
       }
+      total_ += static_cast<int64_t>(n);
+      if (limit_ >= 0 && !reported_) {
+        if (total_ > limit_) {
+          reported_ = true;
+          toCall = std::move(done_);
+          body_.clear();
+          body_.shrink_to_fit();
+        } else {
+          body_.append(reinterpret_cast<const char*>(chunk_.data()), n);
+        }
+      }
+      overCap = total_ > drainCap_;
     }
-    if (total_ > drainCap_) {
-      abort(request_);
-      finish(false, true);
+    if (toCall) {
+      toCall(Outcome::TooLarge, std::string());
+    }
+    if (overCap) {
+      finish(Outcome::Failed, true);
       return;
     }
     readNext();
   }
 
-  void finish(bool tooLarge, bool failed) {
-    if (!reported_) {
-      report(tooLarge, failed);
-    }
-  }
+  void onTimeout() { finish(Outcome::TimedOut, true); }
 
-  void report(bool tooLarge, bool failed) {
-    reported_ = true;
-    if (limit_ >= 0 && done_) {
-      Done done = std::move(done_);
-      done(tooLarge, failed, tooLarge || failed ? std::string() : std::move(body_));
+  // Ends reading once: reports `outcome` if nothing was reported yet, aborts if asked.
+  void finish(Outcome outcome, bool abortRequest) {
+    Done toCall;
+    std::string body;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (finished_) {
+        return;
+      }
+      finished_ = true;
+      if (!reported_) {
+        reported_ = true;
+        toCall = std::move(done_);
+        if (outcome == Outcome::Complete) {
+          body = std::move(body_);
+        }
+      }
+    }
+    if (toCall) {
+      toCall(outcome, std::move(body));
+    }
+    if (abortRequest) {
+      abort(request_);
     }
   }
 
@@ -215,11 +255,13 @@ class BodyReader : public std::enable_shared_from_this<BodyReader> {
   concurrency::streams::streambuf<uint8_t> buffer_;
   const int64_t limit_;
   const int64_t drainCap_;
+  std::vector<uint8_t> chunk_;  // touched only by the read chain
+  std::mutex mu_;
   Done done_;
-  std::vector<uint8_t> chunk_;
   std::string body_;
   int64_t total_ = 0;
   bool reported_ = false;
+  bool finished_ = false;
 };
 
 // Picks a free TCP port on `host` by binding port 0 (cpprestsdk cannot report the port it
@@ -277,24 +319,43 @@ StatusOr<std::pair<std::string, int>> parseListen(const std::string& listen) {
 // The request handling core, shared by the listener callback and the asynchronous steps.
 class ApiCore : public std::enable_shared_from_this<ApiCore> {
  public:
-  ApiCore(const ServerConfig& config, SandboxManagerPtr manager, RegistryPtr registry)
+  ApiCore(const ServerConfig& config, SandboxManagerPtr manager, RegistryPtr registry,
+          const api::ApiServerOptions& options)
       : config_(config),
+        options_(options),
         manager_(std::move(manager)),
         registry_(std::move(registry)),
-        workers_(std::max(2, config.threads), kMaxQueued),
+        workers_(std::max(2, config.threads), options.maxQueuedRequests),
         drainCap_(std::max<int64_t>(config.maxBodyBytes * 4, 16 << 20)) {}
 
-  void shutdown() { workers_.shutdown(); }
+  void shutdown() {
+    workers_.shutdown();
+    timer_.shutdown();
+  }
+
+  // Graceful stop, first half: requests arriving from now on are answered 503 with
+  // "Connection: close"; waits (up to `timeout`) until every request already accepted has
+  // been answered and its answer written. False when some were still in flight.
+  bool drain(std::chrono::milliseconds timeout) {
+    draining_ = true;
+    return inFlight_->waitIdle(timeout);
+  }
+  int inFlightCount() const { return inFlight_->count(); }
 
   // Listener callback (cpprestsdk thread): cheap checks, then hands over to a worker.
   void handle(http_request request) {
     auto ctx = std::make_shared<RequestContext>();
     ctx->started = Clock::now();
     ctx->request = request;
+    ctx->inFlight = inFlight_->enter();
     try {
       ctx->requestId = random_.uuid();
     } catch (...) {
       ctx->requestId = "req-" + std::to_string(++counter_);
+    }
+    if (draining_) {
+      replyError(ctx, api::serviceUnavailable("the server is shutting down"));
+      return;
     }
     try {
       begin(ctx);
@@ -424,16 +485,21 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
     const Route* routePtr = &route;
     auto reader = std::make_shared<BodyReader>(
         ctx->request, config_.maxBodyBytes, drainCap_,
-        [self, ctx, routePtr](bool tooLarge, bool failed, std::string body) {
-          if (tooLarge) {
-            self->replyError(ctx, api::payloadTooLarge(
-                                      "request body exceeds " +
-                                      std::to_string(self->config_.maxBodyBytes) + " bytes"));
-            return;
-          }
-          if (failed) {
-            self->replyError(ctx, api::badRequest("could not read the request body"));
-            return;
+        [self, ctx, routePtr](BodyReader::Outcome outcome, std::string body) {
+          switch (outcome) {
+            case BodyReader::Outcome::TooLarge:
+              self->replyError(ctx, api::payloadTooLarge(
+                                        "request body exceeds " +
+                                        std::to_string(self->config_.maxBodyBytes) + " bytes"));
+              return;
+            case BodyReader::Outcome::TimedOut:
+              self->replyError(ctx, api::requestTimeout("request body not received in time"));
+              return;
+            case BodyReader::Outcome::Failed:
+              self->replyError(ctx, api::badRequest("could not read the request body"));
+              return;
+            case BodyReader::Outcome::Complete:
+              break;
           }
           ctx->body = std::move(body);
           if (!self->workers_.submit([self, ctx, routePtr] {
@@ -442,7 +508,7 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
             self->replyError(ctx, api::throttled("server busy, retry later"));
           }
         });
-    reader->start();
+    reader->start(timer_, ctx->started + options_.bodyReadTimeout);
   }
 
   // Worker: the route's own work.
@@ -728,7 +794,7 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
       }
       response.headers().add("Allow", allow + ", OPTIONS");
     }
-    if (error.httpStatus == 413) {
+    if (error.httpStatus == 413 || error.httpStatus == 408) {
       response.headers().add("Connection", "close");
     }
     send(ctx, std::move(response));
@@ -753,6 +819,10 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
   void send(const RequestContextPtr& ctx, http_response response) {
     if (ctx->replied.exchange(true)) {
       return;
+    }
+    if (draining_) {
+      // Keep-alive clients reconnect (to another replica, or to us after a restart).
+      response.headers()["Connection"] = "close";
     }
     response.headers().add("X-Request-Id", ctx->requestId);
     response.headers().add("Cache-Control", "no-store");
@@ -779,7 +849,8 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
                  status, seconds * 1000.0, ctx->caller ? ctx->caller->user : "-",
                  ctx->requestId);
     try {
-      ctx->request.reply(response).then([](pplx::task<void> t) {
+      // The request stays in flight until its answer is written.
+      ctx->request.reply(response).then([inFlight = std::move(ctx->inFlight)](pplx::task<void> t) {
         try {
           t.get();
         } catch (...) {
@@ -789,26 +860,35 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
       spdlog::debug("request {}: reply failed: {}", ctx->requestId, e.what());
     }
     if (drain && ctx->contentLength <= drainCap_) {
-      std::make_shared<BodyReader>(ctx->request, -1, drainCap_, nullptr)->start();
+      std::make_shared<BodyReader>(ctx->request, -1, drainCap_, nullptr)
+          ->start(timer_, Clock::now() + options_.bodyReadTimeout);
     }
   }
 
   const ServerConfig config_;
+  const api::ApiServerOptions options_;
   const SandboxManagerPtr manager_;
   const RegistryPtr registry_;
   api::WorkerPool workers_;
+  api::DeadlineTimer timer_;
   const int64_t drainCap_;
   api::ApiMetrics metrics_;
   RandomGeneratorImpl random_;
   std::atomic<uint64_t> counter_{0};
   std::once_flag openApiOnce_;
   json openApi_;
+  std::atomic<bool> draining_{false};
+  const std::shared_ptr<api::InFlight> inFlight_ = std::make_shared<api::InFlight>();
 };
 
 class ApiServerImpl : public ApiServer {
  public:
-  ApiServerImpl(const ServerConfig& config, SandboxManagerPtr manager, RegistryPtr registry)
-      : config_(config), core_(std::make_shared<ApiCore>(config, manager, registry)) {}
+  ApiServerImpl(const ServerConfig& config, SandboxManagerPtr manager, RegistryPtr registry,
+                const api::ApiServerOptions& options)
+      : config_(config),
+        options_(options),
+        core_(std::make_shared<ApiCore>(config, std::move(manager), std::move(registry),
+                                        options)) {}
 
   ~ApiServerImpl() override { stop(); }
 
@@ -857,6 +937,12 @@ class ApiServerImpl : public ApiServer {
   void stop() override {
     std::lock_guard<std::mutex> lock(mu_);
     if (listener_) {
+      // cpprestsdk's close() drops open connections, answered or not: let the requests
+      // already accepted finish first.
+      if (!core_->drain(options_.drainTimeout)) {
+        spdlog::warn("{} request(s) still in flight after {} ms; closing anyway",
+                     core_->inFlightCount(), options_.drainTimeout.count());
+      }
       try {
         listener_->close().wait();
       } catch (const std::exception& e) {
@@ -874,6 +960,7 @@ class ApiServerImpl : public ApiServer {
 
  private:
   const ServerConfig config_;
+  const api::ApiServerOptions options_;
   std::shared_ptr<ApiCore> core_;
   std::mutex mu_;
   std::unique_ptr<http_listener> listener_;
@@ -885,7 +972,17 @@ class ApiServerImpl : public ApiServer {
 
 ApiServerPtr makeApiServer(const ServerConfig& config, SandboxManagerPtr manager,
                            RegistryPtr registry) {
-  return std::make_unique<ApiServerImpl>(config, std::move(manager), std::move(registry));
+  return api::makeApiServerWithOptions(config, std::move(manager), std::move(registry), {});
 }
+
+namespace api {
+
+ApiServerPtr makeApiServerWithOptions(const ServerConfig& config, SandboxManagerPtr manager,
+                                      RegistryPtr registry, const ApiServerOptions& options) {
+  return std::make_unique<ApiServerImpl>(config, std::move(manager), std::move(registry),
+                                         options);
+}
+
+}  // namespace api
 
 }  // namespace sandboxd

@@ -55,6 +55,7 @@ ApiError routeNotFound(std::string m) { return make(404, "not_found", std::move(
 ApiError methodNotAllowed(std::string m) {
   return make(405, "method_not_allowed", std::move(m));
 }
+ApiError requestTimeout(std::string m) { return make(408, "request_timeout", std::move(m)); }
 ApiError payloadTooLarge(std::string m) { return make(413, "payload_too_large", std::move(m)); }
 ApiError unsupportedMediaType(std::string m) {
   return make(415, "unsupported_media_type", std::move(m));

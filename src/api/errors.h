@@ -31,6 +31,7 @@ ApiError unauthenticatedError(std::string message);       // 401 unauthenticated
 ApiError forbidden(std::string message);                  // 403 permission_denied
 ApiError routeNotFound(std::string message);              // 404 not_found
 ApiError methodNotAllowed(std::string message);           // 405 method_not_allowed
+ApiError requestTimeout(std::string message);             // 408 request_timeout
 ApiError payloadTooLarge(std::string message);            // 413 payload_too_large
 ApiError unsupportedMediaType(std::string message);       // 415 unsupported_media_type
 ApiError invalidField(std::string message);               // 422 invalid_argument

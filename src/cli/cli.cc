@@ -12,6 +12,7 @@
 
 #include "cli/client_commands.h"
 #include "cli/logging.h"
+#include "cli/migrate_command.h"
 #include "cli/wiring.h"
 #include "sandboxd/api/api_server.h"
 #include "sandboxd/config/config.h"
@@ -258,6 +259,12 @@ int run(int argc, char** argv) {
   CLI::App* dbMigrateCmd = dbCmd->add_subcommand("migrate", "Apply pending schema migrations");
   addCommonOptions(dbMigrateCmd, common);
 
+  MigrateFlags migrateFlags;
+  CLI::App* migrateCmd = app.add_subcommand(
+      "migrate", "Convert legacy Deployment sandboxes into StatefulSet sandboxes");
+  addCommonOptions(migrateCmd, common);
+  addMigrateOptions(migrateCmd, migrateFlags);
+
   auto client = addClientCommands(app);
 
   try {
@@ -288,6 +295,13 @@ int run(int argc, char** argv) {
   }
   if (dbMigrateCmd->parsed()) {
     return dbMigrate(common);
+  }
+  if (migrateCmd->parsed()) {
+    auto loaded = loadWithOverrides(common);
+    if (!loaded.isOk()) {
+      return fail(loaded.status());
+    }
+    return runMigrate(std::move(loaded).value(), migrateFlags);
   }
   if (auto code = runClientCommand(*client)) {
     return *code;

@@ -58,9 +58,7 @@ const ResourceType* forKind(const std::string& apiVersion, const std::string& ki
 
 }  // namespace resources
 
-namespace {
-
-std::string encodeSegment(const std::string& s) {
+std::string percentEncode(const std::string& s) {
   static const char* kHex = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
@@ -75,19 +73,17 @@ std::string encodeSegment(const std::string& s) {
   return out;
 }
 
-}  // namespace
-
 std::string resourcePath(const ResourceType& type, const std::string& ns, const std::string& name,
                          const std::string& subresource) {
   std::string path = type.apiPath;
   if (type.namespaced && !ns.empty()) {
-    path += "/namespaces/" + encodeSegment(ns);
+    path += "/namespaces/" + percentEncode(ns);
   }
   path += "/" + type.plural;
   if (!name.empty()) {
-    path += "/" + encodeSegment(name);
+    path += "/" + percentEncode(name);
     if (!subresource.empty()) {
-      path += "/" + encodeSegment(subresource);
+      path += "/" + percentEncode(subresource);
     }
   }
   return path;

@@ -218,26 +218,12 @@ class TokenSource {
 // ---------------------------------------------------------------------------------------------
 // Requests
 
-std::string encodeQueryValue(const std::string& s) {
-  static const char* kHex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
-    }
-  }
-  return out;
-}
 
 class Query {
  public:
   Query& add(const std::string& key, const std::string& value) {
     text_ += text_.empty() ? "?" : "&";
-    text_ += key + "=" + encodeQueryValue(value);
+    text_ += key + "=" + percentEncode(value);
     return *this;
   }
   Query& addWrite(const WriteOptions& options) {

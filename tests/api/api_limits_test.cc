@@ -242,5 +242,48 @@ TEST_F(ApiLimitsTest, KeepAliveConnectionServesSeveralRequests) {
   }
 }
 
+class ApiSlowBodyTest : public ApiServerFixture {
+ protected:
+  void configureOptions(api::ApiServerOptions& options) override {
+    options.bodyReadTimeout = std::chrono::milliseconds(300);
+  }
+};
+
+TEST_F(ApiSlowBodyTest, BodyThatStopsArrivingIs408) {
+  // Content-Length promises 100 bytes, 10 arrive, then the client waits.
+  auto started = std::chrono::steady_clock::now();
+  auto r = raw(rawRequest("POST", "/api/v1/sandboxes",
+                          {kAuth, "Content-Type: application/json", "Content-Length: 100"},
+                          "{\"name\":\"x", /*contentLength=*/false));
+  EXPECT_EQ(r.status, 408) << r.raw;
+  EXPECT_EQ(r.errorCode(), "request_timeout");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  EXPECT_EQ(manager_->calls(), 0);
+  EXPECT_EQ(call("GET", "/healthz", "").status, 200);
+}
+
+TEST_F(ApiSlowBodyTest, EarlyAnswerIsNotHeldBackByABodyThatNeverComes) {
+  // 401 is decided from the headers; the missing body must not hold the answer forever.
+  auto r = raw(rawRequest("POST", "/api/v1/sandboxes",
+                          {"Authorization: Bearer wrong", "Content-Type: application/json",
+                           "Content-Length: 100000"},
+                          "{", /*contentLength=*/false));
+  EXPECT_EQ(r.status, 401) << r.raw;
+  auto chunkedStall = raw(rawRequest("POST", "/api/v1/sandboxes",
+                                     {kAuth, "Content-Type: application/json",
+                                      "Transfer-Encoding: chunked"},
+                                     "5\r\n{\"nam", /*contentLength=*/false));
+  EXPECT_EQ(chunkedStall.status, 408) << chunkedStall.raw;
+}
+
+TEST_F(ApiSlowBodyTest, OversizedChunkedBodyThenStallStillGets413) {
+  std::string body = chunked(std::string(2 << 20, 'x'), 65536);
+  body.resize(body.size() - 5);  // not terminated; the client then waits
+  auto r = raw(rawRequest("POST", "/api/v1/sandboxes",
+                          {kAuth, "Content-Type: application/json", "Transfer-Encoding: chunked"},
+                          body, /*contentLength=*/false));
+  EXPECT_EQ(r.status, 413) << r.raw.substr(0, 200);
+}
+
 }  // namespace
 }  // namespace sandboxd::testing

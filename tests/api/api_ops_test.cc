@@ -5,7 +5,11 @@
 #include <algorithm>
 #include <future>
 #include <set>
+#include <sstream>
 #include <thread>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "api/api_test_support.h"
 #include "api/router.h"
@@ -226,6 +230,39 @@ TEST_F(ApiOpsTest, ExceptionInTheManagerIs500WithRequestIdAndTheServerKeepsServi
   auto metrics = call("GET", "/metrics", "");
   EXPECT_EQ(metrics.status, 200);
   EXPECT_NE(metrics.body.find("sandboxd_metrics_scrape_error 1"), std::string::npos);
+}
+
+TEST_F(ApiOpsTest, AccessLogHasRouteStatusUserAndRequestIdButNoSecrets) {
+  // Kept alive for the whole program: server threads may still log through it.
+  static std::ostringstream captured;
+  static auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(captured);
+  static auto logger = std::make_shared<spdlog::logger>("api-test-capture", sink);
+  logger->set_level(spdlog::level::info);
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(logger);
+
+  auto created = call("POST", "/api/v1/sandboxes", kAliceToken,
+                      json{{"name", "logged"}, {"secretEnv", {{"K", "very-secret-value"}}}}.dump());
+  auto missing = call("GET", "/api/v1/sandboxes/logged-not", kAliceToken);
+  manager_->throwOnNextCall();
+  auto crashed = call("GET", "/api/v1/sandboxes/logged", kAliceToken);
+  spdlog::set_default_logger(previous);
+  logger->flush();
+  const std::string log = captured.str();
+
+  ASSERT_EQ(created.status, 201);
+  EXPECT_NE(log.find("POST /api/v1/sandboxes 201"), std::string::npos) << log;
+  EXPECT_NE(log.find("user=alice"), std::string::npos) << log;
+  EXPECT_NE(log.find("request_id=" + created.header("x-request-id")), std::string::npos) << log;
+  EXPECT_NE(log.find("GET /api/v1/sandboxes/{name} 404"), std::string::npos) << log;
+  // The exception is logged with the request id of the 500.
+  ASSERT_EQ(crashed.status, 500);
+  EXPECT_NE(log.find(crashed.header("x-request-id") + " GET /api/v1/sandboxes/{name} failed"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find(kAliceToken), std::string::npos) << log;
+  EXPECT_EQ(log.find("very-secret-value"), std::string::npos) << log;
+  EXPECT_EQ(log.find("logged-not"), std::string::npos) << "paths are logged as templates";
 }
 
 TEST_F(ApiOpsTest, RequestIdsAreUnique) {

@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "api/api_server_options.h"
 #include "api/fake_manager.h"
 #include "sandboxd/api/api_server.h"
 
@@ -225,7 +226,8 @@ class ApiServerFixture : public ::testing::Test {
     config_.listen = "127.0.0.1:0";
     config_.threads = 4;
     configure(config_);
-    server_ = makeApiServer(config_, manager_, registry_);
+    configureOptions(options_);
+    server_ = api::makeApiServerWithOptions(config_, manager_, registry_, options_);
     Status st = server_->start();
     ASSERT_TRUE(st.isOk()) << st.toString();
     port_ = server_->port();
@@ -238,6 +240,7 @@ class ApiServerFixture : public ::testing::Test {
   }
   // Lets a test suite change the config before the server starts.
   virtual void configure(ServerConfig& config) {}
+  virtual void configureOptions(api::ApiServerOptions& options) {}
 
   HttpResult call(const std::string& method, const std::string& path,
                   const std::string& token = kAliceToken, const std::string& body = "",
@@ -251,6 +254,7 @@ class ApiServerFixture : public ::testing::Test {
   }
 
   ServerConfig config_;
+  api::ApiServerOptions options_;
   std::shared_ptr<FakeSandboxManager> manager_;
   std::shared_ptr<FakeRegistry> registry_;
   ApiServerPtr server_;

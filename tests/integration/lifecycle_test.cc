@@ -1,22 +1,12 @@
 // The sandbox lifecycle through KubernetesService against a real kube-apiserver,
 // kube-controller-manager (StatefulSet, GC, PVC protection, PV binder), scheduler and KWOK.
+#include "fakes/manifest_lookup.h"
 #include "integration/cluster_env.h"
 
 namespace sandboxd::integration {
 namespace {
 
-const json* envEntry(const json& podSpec, const std::string& name) {
-  const json& container = podSpec["containers"][0];
-  if (!container.contains("env")) {
-    return nullptr;
-  }
-  for (const auto& e : container["env"]) {
-    if (e["name"] == name) {
-      return &e;
-    }
-  }
-  return nullptr;
-}
+using testing::findEnv;
 
 std::string pvcUid(ClusterTest& t, KubeClientPtr& client, const std::string& ns,
                    const std::string& name) {
@@ -72,7 +62,7 @@ TEST_F(LifecycleTest, CreateMakesTheExactObjectsAndReachesRunning) {
   ASSERT_OK(pod);
   EXPECT_EQ((*pod)["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"],
             "vn-homevn-agent-demo-0");
-  EXPECT_EQ((*envEntry((*pod)["spec"], "API_KEY"))["valueFrom"]["secretKeyRef"]["name"],
+  EXPECT_EQ((*findEnv((*pod)["spec"], "API_KEY"))["valueFrom"]["secretKeyRef"]["name"],
             "demo-env");
 }
 
@@ -115,10 +105,10 @@ TEST_F(LifecycleTest, UpdateEnvRollsThePodAndKeepsSecretsInTheSecret) {
   auto sts = get(resources::statefulSets(), "envbox");
   ASSERT_OK(sts);
   const json& podSpec = (*sts)["spec"]["template"]["spec"];
-  EXPECT_EQ((*envEntry(podSpec, "KEEP"))["value"], "kept");
-  EXPECT_EQ((*envEntry(podSpec, "NEW"))["value"], "new-value");
-  EXPECT_EQ(envEntry(podSpec, "DROP"), nullptr);
-  EXPECT_EQ((*envEntry(podSpec, "TOKEN"))["valueFrom"]["secretKeyRef"]["key"], "TOKEN");
+  EXPECT_EQ((*findEnv(podSpec, "KEEP"))["value"], "kept");
+  EXPECT_EQ((*findEnv(podSpec, "NEW"))["value"], "new-value");
+  EXPECT_EQ(findEnv(podSpec, "DROP"), nullptr);
+  EXPECT_EQ((*findEnv(podSpec, "TOKEN"))["valueFrom"]["secretKeyRef"]["key"], "TOKEN");
   EXPECT_EQ(sts->dump().find("t0ps3cret"), std::string::npos);
   auto secret = get(resources::secrets(), "envbox-env");
   ASSERT_OK(secret);
@@ -128,7 +118,7 @@ TEST_F(LifecycleTest, UpdateEnvRollsThePodAndKeepsSecretsInTheSecret) {
   ASSERT_TRUE(eventually([&] {
     auto pod = get(resources::pods(), "envbox-0");
     return pod.isOk() && (*pod)["metadata"]["uid"] != firstPodUid &&
-           envEntry((*pod)["spec"], "NEW") != nullptr;
+           findEnv((*pod)["spec"], "NEW") != nullptr;
   })) << "the pod was not rolled to the new env";
   waitPhase("envbox", Phase::Running);
 }

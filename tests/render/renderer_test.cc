@@ -6,11 +6,18 @@
 #include <fstream>
 #include <sstream>
 
+#include "fakes/manifest_lookup.h"
 #include "fakes/status_matchers.h"
 #include "sandboxd/render/manifest_renderer.h"
 
 namespace sandboxd {
 namespace {
+
+using testing::findEnv;
+
+const json& podSpecOf(const RenderedManifests& m) {
+  return m.statefulSet["spec"]["template"]["spec"];
+}
 
 SandboxSpec demoSpec() {
   SandboxSpec spec;
@@ -28,15 +35,6 @@ ManifestRendererPtr renderer(const Config& config = {}) {
   auto r = makeTemplateRenderer(config);
   EXPECT_OK(r);
   return *r;
-}
-
-const json* findEnv(const json& sts, const std::string& name) {
-  for (const auto& e : sts["spec"]["template"]["spec"]["containers"][0]["env"]) {
-    if (e["name"] == name) {
-      return &e;
-    }
-  }
-  return nullptr;
 }
 
 TEST(Renderer, StatefulSetCarriesNamesLabelsAnnotationsAndTheHomeVolume) {
@@ -90,15 +88,15 @@ TEST(Renderer, StatefulSetCarriesNamesLabelsAnnotationsAndTheHomeVolume) {
 TEST(Renderer, EnvIsStructuredAndSecretValuesOnlyInTheSecret) {
   auto out = renderer()->render(demoSpec());
   ASSERT_OK(out);
-  const json* k = findEnv(out->statefulSet, "K");
+  const json* k = findEnv(podSpecOf(*out), "K");
   ASSERT_NE(k, nullptr);
   EXPECT_EQ((*k)["value"], "V");
-  const json* s = findEnv(out->statefulSet, "S");
+  const json* s = findEnv(podSpecOf(*out), "S");
   ASSERT_NE(s, nullptr);
   EXPECT_FALSE(s->contains("value"));
   EXPECT_EQ((*s)["valueFrom"]["secretKeyRef"],
             json({{"name", "demo-env"}, {"key", "S"}}));
-  EXPECT_NE(findEnv(out->statefulSet, "SANDBOX_NAME"), nullptr);
+  EXPECT_NE(findEnv(podSpecOf(*out), "SANDBOX_NAME"), nullptr);
   EXPECT_EQ(out->statefulSet.dump().find("\"v\""), std::string::npos)
       << "the secret value must not appear in the StatefulSet";
   ASSERT_TRUE(out->secret.has_value());
@@ -168,9 +166,9 @@ TEST(Renderer, UserValuesNeverChangeStructure) {
   spec.secretEnv = {{"S", yamlInjection}};
   auto out = renderer()->render(spec);
   ASSERT_OK(out);
-  EXPECT_EQ((*findEnv(out->statefulSet, "A"))["value"], yamlInjection);
-  EXPECT_EQ((*findEnv(out->statefulSet, "B"))["value"], placeholder);
-  EXPECT_EQ(findEnv(out->statefulSet, "EVIL"), nullptr);
+  EXPECT_EQ((*findEnv(podSpecOf(*out), "A"))["value"], yamlInjection);
+  EXPECT_EQ((*findEnv(podSpecOf(*out), "B"))["value"], placeholder);
+  EXPECT_EQ(findEnv(podSpecOf(*out), "EVIL"), nullptr);
   EXPECT_EQ((*out->secret)["stringData"]["S"], yamlInjection);
 
   // The YAML text reads back as the same objects: nothing added, nothing re-typed.

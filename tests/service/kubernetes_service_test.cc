@@ -1,19 +1,14 @@
 // The lifecycle against the in-memory cluster.
+#include "fakes/manifest_lookup.h"
 #include "service/service_fixture.h"
 
 namespace sandboxd {
 namespace {
 
+using testing::findEnv;
 using testing::ServiceFixture;
 
-const json* envEntry(const json& sts, const std::string& name) {
-  for (const auto& e : sts["spec"]["template"]["spec"]["containers"][0]["env"]) {
-    if (e["name"] == name) {
-      return &e;
-    }
-  }
-  return nullptr;
-}
+const json& podSpecOf(const json& sts) { return sts["spec"]["template"]["spec"]; }
 
 class KubernetesServiceTest : public ServiceFixture {};
 
@@ -128,14 +123,14 @@ TEST_F(KubernetesServiceTest, UpdateEnvSetsUnsetsAndKeepsSecretsInTheSecret) {
   ASSERT_OK(service_->updateEnv(s, change));
 
   json sts = getObject(resources::statefulSets(), "demo");
-  EXPECT_EQ((*envEntry(sts, "KEEP"))["value"], "1");
-  EXPECT_EQ((*envEntry(sts, "NEW"))["value"], "2");
-  EXPECT_EQ(envEntry(sts, "DROP"), nullptr);
-  const json* key = envEntry(sts, "API_KEY");
+  EXPECT_EQ((*findEnv(podSpecOf(sts), "KEEP"))["value"], "1");
+  EXPECT_EQ((*findEnv(podSpecOf(sts), "NEW"))["value"], "2");
+  EXPECT_EQ(findEnv(podSpecOf(sts), "DROP"), nullptr);
+  const json* key = findEnv(podSpecOf(sts), "API_KEY");
   ASSERT_NE(key, nullptr);
   EXPECT_FALSE(key->contains("value"));
   EXPECT_EQ((*key)["valueFrom"]["secretKeyRef"]["name"], "demo-env");
-  const json* moved = envEntry(sts, "TO_SECRET");
+  const json* moved = findEnv(podSpecOf(sts), "TO_SECRET");
   EXPECT_FALSE(moved->contains("value"));
   EXPECT_TRUE(moved->contains("valueFrom"));
   EXPECT_EQ(sts.dump().find("s3cret"), std::string::npos);
@@ -153,8 +148,8 @@ TEST_F(KubernetesServiceTest, UpdateEnvSetsUnsetsAndKeepsSecretsInTheSecret) {
   back.set = {{"API_KEY", "public"}};
   ASSERT_OK(service_->updateEnv(s, back));
   sts = getObject(resources::statefulSets(), "demo");
-  EXPECT_EQ((*envEntry(sts, "API_KEY"))["value"], "public");
-  EXPECT_FALSE(envEntry(sts, "API_KEY")->contains("valueFrom"));
+  EXPECT_EQ((*findEnv(podSpecOf(sts), "API_KEY"))["value"], "public");
+  EXPECT_FALSE(findEnv(podSpecOf(sts), "API_KEY")->contains("valueFrom"));
   EXPECT_FALSE(getObject(resources::secrets(), "demo-env")["data"].contains("API_KEY"));
 }
 

@@ -24,6 +24,16 @@ K8S_MINOR="$(echo "$K8S_VERSION" | cut -d. -f2)"
 OUT="${SANDBOXD_CACHE_DIR:-$HOME/.cache/sandboxd}/k8s/${K8S_VERSION}"
 mkdir -p "$OUT"
 
+# Serialize concurrent builds into the same directory (a second caller waits,
+# then finds the binaries present).
+if command -v flock >/dev/null; then
+  exec 9>"$OUT/.build.lock"
+  if ! flock -n 9; then
+    log "another build.sh is building into $OUT; waiting ..."
+    flock 9
+  fi
+fi
+
 export GOWORK=off CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false"
 # Two cores: keep the build parallelism at 2 (also bounds peak memory).
 BUILD_FLAGS=(-p 2 -trimpath)
@@ -71,6 +81,6 @@ if [[ ! -s "$OUT/kwok-stages.yaml" ]]; then
   mv -f "$tmp" "$OUT/kwok-stages.yaml"
 fi
 
-printf '%s\n' "$K8S_VERSION" >"$OUT/VERSION"
+[[ "$(cat "$OUT/VERSION" 2>/dev/null)" == "$K8S_VERSION" ]] || printf '%s\n' "$K8S_VERSION" >"$OUT/VERSION"
 (( SECONDS - T0 > 2 )) && log "done in $((SECONDS - T0))s"
 echo "$OUT"

@@ -245,6 +245,8 @@ start etcd "$BIN/etcd" \
 wait_for etcd "$LOGS/etcd.log" etcd curl -sf --max-time 2 "$ETCD_URL/health"
 
 # ---------------------------------------------------------------- kube-apiserver
+# --endpoint-reconciler-type=none: the "kubernetes" Service cannot get a 127.0.0.1
+# endpoint (loopback is invalid in Endpoints), which would log an error every 10 s.
 start kube-apiserver "$BIN/kube-apiserver" \
   --advertise-address=127.0.0.1 \
   --bind-address=127.0.0.1 \
@@ -260,6 +262,7 @@ start kube-apiserver "$BIN/kube-apiserver" \
   --service-account-signing-key-file="$PKI/sa.key" \
   --service-cluster-ip-range=10.0.0.0/24 \
   --etcd-servers="$ETCD_URL" \
+  --endpoint-reconciler-type=none \
   --allow-privileged=true \
   --profiling=false
 wait_for kube-apiserver "$LOGS/kube-apiserver.log" kube-apiserver \

@@ -112,4 +112,8 @@ using KubeClientPtr = std::shared_ptr<KubeClient>;
 std::string resourcePath(const ResourceType& type, const std::string& ns,
                          const std::string& name = "", const std::string& subresource = "");
 
+// RFC 3986 percent-encoding of everything but unreserved characters (A-Za-z0-9-._~), for
+// path segments and query values alike.
+std::string percentEncode(const std::string& text);
+
 }  // namespace sandboxd

@@ -1,0 +1,24 @@
+// Knobs of the API server that are not part of ServerConfig (tests shorten them).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+#include "sandboxd/api/api_server.h"
+
+namespace sandboxd::api {
+
+struct ApiServerOptions {
+  // How long a request body may take to arrive (and how long an unread body is drained after an
+  // early answer) before the server gives up: 408, and the connection is closed.
+  std::chrono::milliseconds bodyReadTimeout{30000};
+  // Requests waiting for a worker beyond this are answered 429.
+  size_t maxQueuedRequests = 4096;
+  // On stop, how long requests already accepted may take to finish before connections close.
+  std::chrono::milliseconds drainTimeout{20000};
+};
+
+ApiServerPtr makeApiServerWithOptions(const ServerConfig& config, SandboxManagerPtr manager,
+                                      RegistryPtr registry, const ApiServerOptions& options);
+
+}  // namespace sandboxd::api
