@@ -774,7 +774,11 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
     } catch (...) {
       failed = true;
     }
-    return metrics_.render(counts, failed);
+    std::string text = metrics_.render(counts, failed);
+    if (options_.kubeCalls) {
+      text += api::renderKubeCalls(options_.kubeCalls->snapshot());
+    }
+    return text;
   }
 
   // --- answering ----------------------------------------------------------------------------
@@ -971,8 +975,10 @@ class ApiServerImpl : public ApiServer {
 }  // namespace
 
 ApiServerPtr makeApiServer(const ServerConfig& config, SandboxManagerPtr manager,
-                           RegistryPtr registry) {
-  return api::makeApiServerWithOptions(config, std::move(manager), std::move(registry), {});
+                           RegistryPtr registry, KubeCallMetricsPtr kubeCalls) {
+  api::ApiServerOptions options;
+  options.kubeCalls = std::move(kubeCalls);
+  return api::makeApiServerWithOptions(config, std::move(manager), std::move(registry), options);
 }
 
 namespace api {

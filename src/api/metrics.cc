@@ -115,4 +115,18 @@ std::string ApiMetrics::render(const std::map<std::string, int>& sandboxesByStat
   return out.str();
 }
 
+std::string renderKubeCalls(const std::map<KubeCallMetrics::Key, uint64_t>& calls) {
+  std::ostringstream out;
+  out << "# HELP sandboxd_kubernetes_calls_total Kubernetes API calls, by verb, resource and "
+         "answer code (one per call, after the client's retries).\n"
+      << "# TYPE sandboxd_kubernetes_calls_total counter\n";
+  for (const auto& [key, count] : calls) {
+    const auto& [verb, resource, code] = key;
+    out << "sandboxd_kubernetes_calls_total{verb=\"" << escapeLabelValue(verb)
+        << "\",resource=\"" << escapeLabelValue(resource) << "\",code=\"" << code << "\"} "
+        << count << "\n";
+  }
+  return out.str();
+}
+
 }  // namespace sandboxd::api

@@ -8,6 +8,8 @@
 #include <tuple>
 #include <vector>
 
+#include "sandboxd/kube/kube_call_metrics.h"
+
 namespace sandboxd::api {
 
 class ApiMetrics {
@@ -39,6 +41,9 @@ class ApiMetrics {
   std::map<std::string, Histogram> durations_;
   std::map<std::pair<std::string, std::string>, uint64_t> lifecycle_;
 };
+
+// The Kubernetes API call counters (sandboxd_kubernetes_calls_total{verb,resource,code}).
+std::string renderKubeCalls(const std::map<KubeCallMetrics::Key, uint64_t>& calls);
 
 // Escapes a label value (backslash, double quote, newline).
 std::string escapeLabelValue(const std::string& v);

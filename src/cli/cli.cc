@@ -111,9 +111,11 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   if (!renderer.isOk()) {
     return fail(renderer.status());
   }
-  auto kube = makeKubernetesService(*client, *renderer, config.sandbox);
-  auto manager = makeSandboxManager(*registry, kube, *client, config, time);
-  auto server = makeApiServer(config.server, manager, *registry);
+  auto kubeCalls = std::make_shared<KubeCallMetrics>();
+  KubeClientPtr counted = withCallMetrics(*client, kubeCalls);
+  auto kube = makeKubernetesService(counted, *renderer, config.sandbox);
+  auto manager = makeSandboxManager(*registry, kube, counted, config, time);
+  auto server = makeApiServer(config.server, manager, *registry, kubeCalls);
   if (Status s = server->start(); !s.isOk()) {
     return fail(s);
   }

@@ -20,15 +20,13 @@
 #include "sandboxd/kube/kube_connection.h"
 #include "sandboxd/render/manifest_renderer.h"
 #include "sandboxd/service/kubernetes_service.h"
+#include "support/child_process.h"
 
 namespace sandboxd::integration {
 
-inline std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  return buf.str();
-}
+using ::sandboxd::testing::ProcessResult;
+using ::sandboxd::testing::readFile;
+using ::sandboxd::testing::runProcess;
 
 inline std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) {

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include "integration/cluster_env.h"
-#include "integration/process.h"
 
 namespace sandboxd::integration {
 namespace {

@@ -1,28 +1,15 @@
 // The whole path a user takes: `sandboxd serve` against the real control plane, a token made
 // with `sandboxd token create` while it runs, and the client commands driving the lifecycle.
-#include <algorithm>
 #include <signal.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
+
 #include "integration/cluster_env.h"
-#include "integration/process.h"
 
 namespace sandboxd::integration {
 namespace {
-
-int freePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
 
 class ServeCliTest : public ClusterTest {
  protected:
@@ -34,43 +21,23 @@ class ServeCliTest : public ClusterTest {
     char dir[] = "/tmp/sandboxd-serve-it-XXXXXX";
     ASSERT_NE(mkdtemp(dir), nullptr);
     dir_ = dir;
-    db_ = dir_ + "/sandboxd.db";
     config_path_ = dir_ + "/config.yaml";
     std::ofstream(config_path_) << "sandbox:\n  namespace: " << ns_
                                 << "\n  image: registry.example.com/sandbox/runtime:v1\n";
-    port_ = freePort();
-    server_ = "http://127.0.0.1:" + std::to_string(port_);
-    pid_ = fork();
-    ASSERT_GE(pid_, 0);
-    if (pid_ == 0) {
-      std::string log = dir_ + "/serve.log";
-      freopen(log.c_str(), "w", stderr);
-      freopen("/dev/null", "w", stdout);
-      std::string listen = "127.0.0.1:" + std::to_string(port_);
-      execl(SANDBOXD_BINARY, SANDBOXD_BINARY, "serve", "--kube", kubeconfigPath().c_str(),
-            "--listen", listen.c_str(), "--db", db_.c_str(), "--config", config_path_.c_str(),
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    ASSERT_TRUE(eventually(
-        [&] {
-          return runProcess({"curl", "-sf", server_ + "/readyz"}).exitCode == 0;
-        },
-        std::chrono::seconds(30)))
+    ASSERT_TRUE(serve_.start(dir_, {"--kube", kubeconfigPath(), "--config", config_path_},
+                             "/readyz"))
         << "sandboxd serve did not become ready; log:\n"
-        << readFile(dir_ + "/serve.log");
+        << serve_.log();
+    server_ = serve_.url();
   }
 
   void TearDown() override {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int status = 0;
-      waitpid(pid_, &status, 0);
-      EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-          << "serve did not shut down cleanly on SIGTERM";
+    if (serve_.running()) {
+      EXPECT_EQ(serve_.stop(SIGTERM), 0) << "serve did not shut down cleanly on SIGTERM";
     }
     if (!dir_.empty()) {
-      runProcess({"rm", "-rf", dir_});
+      std::error_code ec;
+      std::filesystem::remove_all(dir_, ec);
     }
     ClusterTest::TearDown();
   }
@@ -100,14 +67,13 @@ class ServeCliTest : public ClusterTest {
     return ok;
   }
 
-  std::string dir_, db_, config_path_, server_, token_;
-  int port_ = 0;
-  pid_t pid_ = -1;
+  ::sandboxd::testing::ServeProcess serve_;
+  std::string dir_, config_path_, server_, token_;
 };
 
 TEST_F(ServeCliTest, TheClientCommandsDriveTheWholeLifecycle) {
   ProcessResult token = runProcess({SANDBOXD_BINARY, "token", "create", "--user", "alice",
-                                    "--db", db_, "--config", config_path_});
+                                    "--db", serve_.db(), "--config", config_path_});
   ASSERT_EQ(token.exitCode, 0) << token.err;
   token_ = trim(token.out);
   ASSERT_EQ(token_.find('\n'), std::string::npos) << "the token alone on stdout";

@@ -2,23 +2,18 @@
 // shape) become StatefulSet sandboxes; dry-run changes nothing; re-runs are no-ops; an
 // interrupted run (step-limited, and a real kill -9 of the CLI) finishes on the next run;
 // rollback restores the Deployment and keeps the PVC.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 
 #include "fakes/manifest_lookup.h"
 #include "integration/cluster_env.h"
-#include "integration/process.h"
 #include "sandboxd/migrate/migrator.h"
 #include "sandboxd/registry/registry.h"
-
-extern char** environ;
 
 namespace sandboxd::integration {
 namespace {
@@ -116,8 +111,8 @@ class MigrateTest : public ClusterTest {
   void TearDown() override {
     registry_.reset();
     if (!tmp_.empty()) {
-      std::string cmd = "rm -rf " + shellQuote(tmp_);
-      (void)std::system(cmd.c_str());
+      std::error_code ec;
+      std::filesystem::remove_all(tmp_, ec);
     }
     ClusterTest::TearDown();
   }
@@ -362,31 +357,11 @@ TEST_F(MigrateTest, InterruptedAfterEveryStepFinishesWithOneStatefulSet) {
   EXPECT_EQ(again->count(SandboxOutcome::Result::Migrated), 0);
 }
 
-// Starts argv as a child with stdout/stderr to files; returns its pid.
-pid_t spawn(const std::vector<std::string>& argv, const std::string& outPath) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, outPath.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                   0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  std::vector<char*> args;
-  for (const auto& a : argv) {
-    args.push_back(const_cast<char*>(a.c_str()));
-  }
-  args.push_back(nullptr);
-  pid_t pid = -1;
-  if (posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, args.data(), environ) != 0) {
-    pid = -1;
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  return pid;
-}
-
 TEST_F(MigrateTest, KillNineOfTheCliMidRunThenRerunFinishes) {
   makeLegacy("killed", 1, "killed");
   ASSERT_TRUE(waitPhase("killed", Phase::Running));
   const std::string log = tmp_ + "/first.log";
-  pid_t pid = spawn(cliArgs({"--owner", "alice", "--timeout", "120"}), log);
+  pid_t pid = ::sandboxd::testing::spawnProcess(cliArgs({"--owner", "alice", "--timeout", "120"}), log);
   ASSERT_GT(pid, 0);
   // Kill it once the StatefulSet exists, i.e. between creating it and deleting the Deployment.
   bool created = eventually(

@@ -7,6 +7,7 @@
 
 #include "sandboxd/common/status.h"
 #include "sandboxd/config/config.h"
+#include "sandboxd/kube/kube_call_metrics.h"
 #include "sandboxd/registry/registry.h"
 #include "sandboxd/service/sandbox_manager.h"
 
@@ -25,7 +26,8 @@ class ApiServer {
 
 using ApiServerPtr = std::unique_ptr<ApiServer>;
 
+// `kubeCalls`, when given, is exported in /metrics (Kubernetes API calls by verb and code).
 ApiServerPtr makeApiServer(const ServerConfig& config, SandboxManagerPtr manager,
-                           RegistryPtr registry);
+                           RegistryPtr registry, KubeCallMetricsPtr kubeCalls = nullptr);
 
 }  // namespace sandboxd
