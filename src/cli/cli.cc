@@ -4,6 +4,7 @@
 
 #include <pplx/threadpool.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -70,6 +71,24 @@ struct ServeOptions {
   std::vector<std::string> corsOrigins;
 };
 
+// cpprestsdk keeps idle keep-alive connections open without a timeout on Linux, each holding a
+// file descriptor; with the common soft limit of 1024, a few hundred idle clients would make
+// accept() fail for everyone. Raise the soft limit to the hard limit. Returns the new limit.
+rlim_t raiseOpenFileLimit() {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    return 0;
+  }
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+      return raised.rlim_cur;
+    }
+  }
+  return limit.rlim_cur;
+}
+
 int serve(const CommonOptions& common, const ServeOptions& flags) {
   auto loaded = loadWithOverrides(common);
   if (!loaded.isOk()) {
@@ -87,6 +106,12 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   }
   if (Status s = setupLogging(config.server.logFormat, config.server.logLevel); !s.isOk()) {
     return fail(s);
+  }
+  const rlim_t openFiles = raiseOpenFileLimit();
+  if (openFiles != RLIM_INFINITY && openFiles < 4096) {
+    spdlog::warn("open file limit is {}: that many idle client connections exhaust it "
+                 "(raise the hard limit, e.g. LimitNOFILE=65536)",
+                 static_cast<unsigned long long>(openFiles));
   }
   // Must precede any other cpprest use: the pool cannot be resized once it exists.
   crossplat::threadpool::initialize_with_threads(static_cast<size_t>(config.server.threads));

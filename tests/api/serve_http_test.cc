@@ -4,9 +4,11 @@
 // next to this file pin every status code against a fake manager; these check that the
 // assembled service behaves the same, including races on one sandbox and a graceful SIGTERM.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <thread>
 
@@ -377,6 +379,94 @@ TEST(ServeShutdownTest, SigtermFinishesTheRequestInFlightAndKeepsTheData) {
   }
   EXPECT_EQ(found, (std::set<std::string>{"before", "inflight"}));
   EXPECT_EQ(again.stop(), 0);
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+size_t openFdCount(pid_t pid) {
+  std::error_code ec;
+  size_t n = 0;
+  for (auto it = fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    ++n;
+  }
+  return n;
+}
+
+std::string residentMemory(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) {
+      return line.substr(6);
+    }
+  }
+  return "?";
+}
+
+// cpprestsdk never times out idle connections on Linux. 2,000 of them (half silent, half with
+// a request head that never ends) must not keep anyone else from being served.
+TEST(ServeIdleConnectionsTest, TwoThousandIdleConnectionsDoNotStarveOthers) {
+  constexpr int kIdle = 2000;
+  rlimit limit{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &limit), 0);
+  ASSERT_GE(limit.rlim_max, static_cast<rlim_t>(kIdle + 200))
+      << "this test needs a hard open file limit above " << kIdle + 200;
+
+  // The server starts with the soft limit most systems default to (1024): it must raise it.
+  const std::string dir = makeServerDir("idle");
+  ServeProcess server;
+  rlimit low = limit;
+  low.rlim_cur = 1024;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  const bool started = server.start(dir, serveArgs(dir));
+  limit.rlim_cur = limit.rlim_max;
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &limit), 0);
+  ASSERT_TRUE(started) << server.log();
+  const std::string token = server.createToken("alice");
+  ASSERT_FALSE(token.empty());
+  const std::string rssBefore = residentMemory(server.pid());
+
+  std::vector<int> idle;
+  for (int i = 0; i < kIdle; ++i) {
+    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(server.port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0) << i;
+    if (i % 2 == 1) {
+      const std::string partial = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+      ::send(fd, partial.data(), partial.size(), MSG_NOSIGNAL);
+    }
+    idle.push_back(fd);
+  }
+  // The server really holds them (accepted, not just queued in the backlog).
+  size_t held = 0;
+  for (int i = 0; i < 500 && held < static_cast<size_t>(kIdle); ++i) {
+    held = openFdCount(server.pid());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_GE(held, static_cast<size_t>(kIdle));
+
+  // Everyone else is still served.
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(httpCall(server.port(), "GET", "/healthz", "").status, 200);
+    EXPECT_EQ(httpCall(server.port(), "GET", "/api/v1/sandboxes", token).status, 200);
+  }
+  EXPECT_EQ(httpCall(server.port(), "POST", "/api/v1/sandboxes", token,
+                     json{{"name", "busy"}}.dump())
+                .status,
+            201);
+  std::cout << "[ figures  ] " << kIdle << " idle connections held: server fds " << held
+            << ", RSS" << rssBefore << " before ->" << residentMemory(server.pid()) << "\n";
+
+  // Idle connections do not hold up a graceful stop.
+  EXPECT_EQ(server.stop(), 0) << server.log();
+  for (int fd : idle) {
+    ::close(fd);
+  }
   std::error_code ec;
   fs::remove_all(dir, ec);
 }
