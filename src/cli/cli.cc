@@ -13,6 +13,7 @@
 
 #include "cli/client_commands.h"
 #include "cli/logging.h"
+#include "cli/doctor_command.h"
 #include "cli/migrate_command.h"
 #include "cli/wiring.h"
 #include "sandboxd/api/api_server.h"
@@ -292,6 +293,12 @@ int run(int argc, char** argv) {
   addCommonOptions(migrateCmd, common);
   addMigrateOptions(migrateCmd, migrateFlags);
 
+  DoctorFlags doctorFlags;
+  CLI::App* doctorCmd = app.add_subcommand(
+      "doctor", "Report drift between the registry and the cluster (changes nothing)");
+  addCommonOptions(doctorCmd, common);
+  addDoctorOptions(doctorCmd, doctorFlags);
+
   auto client = addClientCommands(app);
 
   try {
@@ -329,6 +336,13 @@ int run(int argc, char** argv) {
       return fail(loaded.status());
     }
     return runMigrate(std::move(loaded).value(), migrateFlags);
+  }
+  if (doctorCmd->parsed()) {
+    auto loaded = loadWithOverrides(common);
+    if (!loaded.isOk()) {
+      return fail(loaded.status());
+    }
+    return runDoctor(std::move(loaded).value(), doctorFlags);
   }
   if (auto code = runClientCommand(*client)) {
     return *code;
