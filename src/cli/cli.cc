@@ -21,6 +21,7 @@
 #include "sandboxd/registry/registry.h"
 #include "sandboxd/render/manifest_renderer.h"
 #include "sandboxd/service/kubernetes_service.h"
+#include "sandboxd/service/reconciler.h"
 #include "sandboxd/service/sandbox_manager.h"
 #include "sandboxd/validation/validation.h"
 
@@ -140,11 +141,17 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   auto kubeCalls = std::make_shared<KubeCallMetrics>();
   KubeClientPtr counted = withCallMetrics(*client, kubeCalls);
   auto kube = makeKubernetesService(counted, *renderer, config.sandbox);
-  auto manager = makeSandboxManager(*registry, kube, counted, config, time);
+  auto locks = std::make_shared<SandboxLocks>();
+  auto manager = makeSandboxManager(*registry, kube, counted, config, time, locks);
+  ReconcilerOptions reconcileOptions;
+  reconcileOptions.interval = std::chrono::milliseconds(config.server.reconcileIntervalMs);
+  auto reconciler =
+      makeReconciler(*registry, kube, counted, config, time, locks, reconcileOptions);
   auto server = makeApiServer(config.server, manager, *registry, kubeCalls);
   if (Status s = server->start(); !s.isOk()) {
     return fail(s);
   }
+  reconciler->start();  // a pass now (finishing what a previous run left), then periodically
   spdlog::info("sandboxd listening on http://{} (database {}, kube {})", config.server.listen,
                config.server.db, config.server.kube);
 
@@ -152,6 +159,7 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   sigwait(&signals, &received);
   spdlog::info("received signal {}, shutting down", received);
   server->stop();  // finishes in-flight requests before the registry goes away
+  reconciler->stop();
   spdlog::info("stopped");
   spdlog::shutdown();
   return kExitOk;

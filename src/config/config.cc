@@ -227,6 +227,7 @@ class Parser {
         {"logFormat", str(s.logFormat)},
         {"logLevel", str(s.logLevel)},
         {"memoryReadyDelayMs", integer(s.memoryReadyDelayMs)},
+        {"reconcileIntervalMs", integer(s.reconcileIntervalMs)},
         {"templatesDir", str(s.templatesDir)},
     });
   }
@@ -349,6 +350,9 @@ Status validateConfig(const Config& c) {
     return bad("server.logLevel",
                "must be one of trace, debug, info, warn, error, critical, off; got \"" +
                    s.logLevel + "\"");
+  }
+  if (s.reconcileIntervalMs < 100) {
+    return bad("server.reconcileIntervalMs", "must be at least 100");
   }
   if (s.memoryReadyDelayMs < 0) {
     return bad("server.memoryReadyDelayMs", "must not be negative");

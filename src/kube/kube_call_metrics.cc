@@ -64,6 +64,14 @@ class CountingKubeClient : public KubeClient {
     return status;
   }
 
+  // Counted once, when the stream ends (200 for a stream that ended normally or was cancelled).
+  Status watch(const ResourceType& type, const std::string& ns, const WatchOptions& options,
+               const WatchCallback& onEvent, WatchCancellation* cancel) override {
+    Status status = inner_->watch(type, ns, options, onEvent, cancel);
+    metrics_->record("watch", type.plural, codeOf(status, 200));
+    return status;
+  }
+
  private:
   StatusOr<json> counted(const char* verb, const ResourceType& type, int okCode,
                          StatusOr<json> result) {

@@ -5,7 +5,11 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <cctype>
+#include <condition_variable>
 #include <deque>
+#include <limits>
 #include <iomanip>
 #include <functional>
 #include <sstream>
@@ -116,7 +120,22 @@ struct MemoryCluster::State {
   TimeSourcePtr time;
   MemoryClusterOptions options;
   mutable std::mutex mu;
+  std::condition_variable changed;  // an event was logged or a watch must end
   std::map<Key, json> objects;
+  struct LoggedEvent {
+    int64_t rv;
+    std::string plural;
+    std::string ns;
+    WatchEventType type;
+    json object;
+    json previous;  // the object before a modification (null for Added/Deleted)
+  };
+  std::deque<LoggedEvent> history;
+  int64_t historyFloor = 100;  // watches may resume from any rv >= this
+  uint64_t endGeneration = 0;
+  uint64_t bookmarkGeneration = 0;
+  int goneNext = 0;
+  int openWatches = 0;
   std::map<std::string, MonotonicTime> podCreated;  // "ns/name" → when
   std::map<std::string, std::string> podFailures;   // workload → waiting reason
   bool pvcPending = false;
@@ -158,10 +177,42 @@ struct MemoryCluster::State {
     return it == objects.end() ? nullptr : &it->second;
   }
 
+  void logEvent(WatchEventType type, const std::string& plural, const std::string& ns,
+                const json& object, json previous) {
+    history.push_back({resourceVersion, plural, ns, type, object, std::move(previous)});
+    while (history.size() > std::max<size_t>(1, options.watchHistory)) {
+      historyFloor = history.front().rv;
+      history.pop_front();
+    }
+    changed.notify_all();
+  }
+
   void store(const std::string& plural, const std::string& ns, json object) {
     object["metadata"]["resourceVersion"] = nextRv();
     std::string name = object["metadata"]["name"].get<std::string>();
-    objects[{plural, ns, name}] = std::move(object);
+    auto it = objects.find({plural, ns, name});
+    json previous = it == objects.end() ? json() : it->second;
+    objects[{plural, ns, name}] = object;
+    const WatchEventType type =
+        previous.is_null() ? WatchEventType::Added : WatchEventType::Modified;
+    logEvent(type, plural, ns, object, std::move(previous));
+  }
+
+  // Gives a changed object (status only: labels unchanged) the next resourceVersion.
+  void bump(json& object, const std::string& plural, const std::string& ns) {
+    object["metadata"]["resourceVersion"] = nextRv();
+    logEvent(WatchEventType::Modified, plural, ns, object, object);
+  }
+
+  void erase(const Key& key) {
+    auto it = objects.find(key);
+    if (it == objects.end()) {
+      return;
+    }
+    json last = std::move(it->second);
+    objects.erase(it);
+    last["metadata"]["resourceVersion"] = nextRv();
+    logEvent(WatchEventType::Deleted, std::get<0>(key), std::get<1>(key), last, json());
   }
 
   json newObject(const ResourceType& type, const std::string& ns, json object) {
@@ -219,7 +270,7 @@ struct MemoryCluster::State {
     }
     for (const auto& key : orphans) {
       podCreated.erase(std::get<1>(key) + "/" + std::get<2>(key));
-      objects.erase(key);
+      erase(key);
     }
   }
 
@@ -250,7 +301,7 @@ struct MemoryCluster::State {
       std::string hash = pod["metadata"]["labels"].value("controller-revision-hash", "");
       if (desired == 0 || hash != templateHash) {
         podCreated.erase(ns + "/" + std::get<2>(k));
-        objects.erase(k);
+        erase(k);
       }
     }
 
@@ -328,7 +379,7 @@ struct MemoryCluster::State {
     }
     if (workload["status"] != status) {
       workload["status"] = status;
-      workload["metadata"]["resourceVersion"] = nextRv();
+      bump(workload, plural, ns);
     }
   }
 
@@ -382,7 +433,7 @@ struct MemoryCluster::State {
     }
     if (pod["status"] != status) {
       pod["status"] = status;
-      pod["metadata"]["resourceVersion"] = nextRv();
+      bump(pod, "pods", ns);
     }
     return status.value("phase", "") == "Running";
   }
@@ -562,7 +613,7 @@ StatusOr<json> MemoryCluster::remove(const ResourceType& type, const std::string
   }
   json removed = *current;
   if (!options.dryRun) {
-    state_->objects.erase({type.plural, ns, name});
+    state_->erase({type.plural, ns, name});
     state_->reconcile();  // garbage-collects the workload's pods
   }
   return json{{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Success"},
@@ -573,6 +624,146 @@ StatusOr<json> MemoryCluster::remove(const ResourceType& type, const std::string
 Status MemoryCluster::ping() {
   std::lock_guard<std::mutex> lock(state_->mu);
   return state_->injected("ping", "*");
+}
+
+Status MemoryCluster::watch(const ResourceType& type, const std::string& ns,
+                            const WatchOptions& options, const WatchCallback& onEvent,
+                            WatchCancellation* cancel) {
+  State& st = *state_;
+  WatchCancellationSubscription wake(cancel, [&st] {
+    { std::lock_guard<std::mutex> lock(st.mu); }
+    st.changed.notify_all();
+  });
+  std::unique_lock<std::mutex> lock(st.mu);
+  RETURN_IF_ERROR(st.injected("watch", type.kind));
+  st.reconcile();
+
+  auto inScope = [&](const std::string& plural, const std::string& objectNs) {
+    return plural == type.plural && (ns.empty() || objectNs == ns);
+  };
+  std::vector<WatchEvent> pending;
+  int64_t from = 0;
+  if (options.resourceVersion.empty() || options.resourceVersion == "0") {
+    for (const auto& [key, object] : st.objects) {
+      if (inScope(std::get<0>(key), std::get<1>(key)) &&
+          matchesSelector(object, options.labelSelector)) {
+        pending.push_back({WatchEventType::Added, object});
+      }
+    }
+    from = st.resourceVersion;
+  } else {
+    const std::string& rv = options.resourceVersion;
+    if (rv.size() > 18 || !std::all_of(rv.begin(), rv.end(),
+                                       [](unsigned char c) { return std::isdigit(c); })) {
+      return apiError(ErrorKind::InvalidArgument, "invalid resourceVersion \"" + rv + "\"");
+    }
+    from = std::stoll(rv);
+    if (st.goneNext > 0 || from < st.historyFloor) {
+      st.goneNext = std::max(0, st.goneNext - 1);
+      const std::string message = "too old resource version: " + rv + " (" +
+                                  std::to_string(st.historyFloor) + ")";
+      json status = {{"kind", "Status"}, {"apiVersion", "v1"},   {"status", "Failure"},
+                     {"code", 410},      {"reason", "Expired"}, {"message", message}};
+      lock.unlock();
+      onEvent({WatchEventType::Error, status});
+      return aborted("Gone: watch " + type.plural + ": " + message + " (HTTP 410 Expired)");
+    }
+  }
+
+  ++st.openWatches;
+  struct Closer {
+    State& st;
+    ~Closer() { --st.openWatches; }
+  };
+  const uint64_t endGeneration = st.endGeneration;
+  uint64_t bookmarkGeneration = st.bookmarkGeneration;
+  const MonotonicTime started = st.time->monotonicTime();
+  const MonotonicTime deadline = options.timeoutSeconds > 0
+                                     ? started + std::chrono::seconds(options.timeoutSeconds)
+                                     : MonotonicTime::max();
+  MonotonicTime nextBookmark = started + st.options.bookmarkInterval;
+  Closer closer{st};
+  while (true) {
+    for (const auto& e : st.history) {
+      if (e.rv <= from) {
+        continue;
+      }
+      from = e.rv;
+      if (!inScope(e.plural, e.ns)) {
+        continue;
+      }
+      const bool matchesNow = matchesSelector(e.object, options.labelSelector);
+      const bool matchedBefore =
+          !e.previous.is_null() && matchesSelector(e.previous, options.labelSelector);
+      if (e.type == WatchEventType::Modified && matchesNow != matchedBefore) {
+        // Label changes move objects in or out of a filtered watch.
+        pending.push_back({matchesNow ? WatchEventType::Added : WatchEventType::Deleted,
+                           e.object});
+      } else if (matchesNow) {
+        pending.push_back({e.type, e.object});
+      }
+    }
+    from = std::max(from, st.resourceVersion);
+    if (!pending.empty()) {
+      std::vector<WatchEvent> deliver;
+      deliver.swap(pending);
+      lock.unlock();
+      for (const auto& event : deliver) {
+        onEvent(event);
+      }
+      lock.lock();
+      continue;
+    }
+    if ((cancel != nullptr && cancel->cancelled()) || st.endGeneration != endGeneration) {
+      return Status::ok();
+    }
+    const MonotonicTime now = st.time->monotonicTime();
+    if (now >= deadline) {
+      return Status::ok();
+    }
+    if (options.allowWatchBookmarks &&
+        (st.bookmarkGeneration != bookmarkGeneration || now >= nextBookmark)) {
+      bookmarkGeneration = st.bookmarkGeneration;
+      nextBookmark = now + st.options.bookmarkInterval;
+      pending.push_back({WatchEventType::Bookmark,
+                         {{"apiVersion", type.apiVersion},
+                          {"kind", type.kind},
+                          {"metadata", {{"resourceVersion", std::to_string(from)}}}}});
+      continue;
+    }
+    st.changed.wait_for(lock, st.options.watchPollInterval);
+    st.reconcile();
+  }
+}
+
+void MemoryCluster::expireWatchHistoryForTest() {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->history.clear();
+  state_->historyFloor = state_->resourceVersion;
+  ++state_->endGeneration;
+  state_->changed.notify_all();
+}
+
+void MemoryCluster::failNextWatchResumeWithGoneForTest(int times) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->goneNext += times;
+}
+
+void MemoryCluster::endWatchesForTest() {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  ++state_->endGeneration;
+  state_->changed.notify_all();
+}
+
+void MemoryCluster::sendWatchBookmarksForTest() {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  ++state_->bookmarkGeneration;
+  state_->changed.notify_all();
+}
+
+int MemoryCluster::openWatchesForTest() const {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->openWatches;
 }
 
 void MemoryCluster::setPodFailureForTest(const std::string& workloadName,

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <boost/asio/ssl.hpp>
 #include <chrono>
+#include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
 #include <filesystem>
 #include <fstream>
@@ -384,10 +385,11 @@ class RestKubeClientImpl : public KubeClient {
   RestKubeClientImpl(std::string server, std::string source, RetryPolicy retry,
                      kube_internal::SleepFunction sleep, std::unique_ptr<TokenSource> tokens,
                      std::shared_ptr<VerifyFailureLog> verifyLog,
-                     std::unique_ptr<http::client::http_client> client)
+                     std::unique_ptr<http::client::http_client> client,
+                     http::client::http_client_config clientConfig)
       : server_(std::move(server)), source_(std::move(source)), retry_(retry),
         sleep_(std::move(sleep)), tokens_(std::move(tokens)), verifyLog_(std::move(verifyLog)),
-        client_(std::move(client)) {}
+        client_(std::move(client)), clientConfig_(std::move(clientConfig)) {}
 
   // KubeClient
   StatusOr<json> get(const ResourceType& type, const std::string& ns, const std::string& name,
@@ -490,7 +492,133 @@ class RestKubeClientImpl : public KubeClient {
     return Status::ok();
   }
 
+  // One streaming GET ?watch=1 on its own http_client (a watch holds its connection for the
+  // whole stream, and its inactivity timeout must exceed timeoutSeconds). The body is read line
+  // by line as it arrives; cancellation cancels the request, which closes the connection.
+  Status watch(const ResourceType& type, const std::string& ns, const WatchOptions& options,
+               const WatchCallback& onEvent, WatchCancellation* cancel) override {
+    Query q;
+    q.add("watch", "1");
+    if (!options.labelSelector.empty()) {
+      q.add("labelSelector", options.labelSelector);
+    }
+    if (!options.fieldSelector.empty()) {
+      q.add("fieldSelector", options.fieldSelector);
+    }
+    if (!options.resourceVersion.empty()) {
+      q.add("resourceVersion", options.resourceVersion);
+    }
+    if (options.allowWatchBookmarks) {
+      q.add("allowWatchBookmarks", "true");
+    }
+    if (options.timeoutSeconds > 0) {
+      q.add("timeoutSeconds", std::to_string(options.timeoutSeconds));
+    }
+    const std::string path = resourcePath(type, ns);
+    const std::string what = "watch " + path;
+
+    auto token = tokens_->current();
+    if (!token.isOk()) {
+      return unauthenticated(token.status().message());
+    }
+    pplx::cancellation_token_source cts;
+    WatchCancellationSubscription subscription(cancel, [cts]() mutable { cts.cancel(); });
+    // Leaving early (an ERROR event, a bad line) closes the connection still streaming.
+    struct CloseOnExit {
+      pplx::cancellation_token_source cts;
+      ~CloseOnExit() { cts.cancel(); }
+    } closeOnExit{cts};
+    if (cancel != nullptr && cancel->cancelled()) {
+      return Status::ok();
+    }
+    http::client::http_client_config config = clientConfig_;
+    const std::chrono::seconds idle =
+        options.timeoutSeconds > 0
+            ? std::chrono::seconds(options.timeoutSeconds) + kWatchTimeoutMargin
+            : kWatchDefaultIdle;
+    config.set_timeout(std::max<std::chrono::seconds>(idle, retry_.requestTimeout));
+    int events = 0;
+    try {
+      http::client::http_client client(web::uri(server_), config);
+      http::http_request request(http::methods::GET);
+      request.set_request_uri(web::uri(path + q.str()));
+      request.headers().add("Accept", "application/json");
+      request.headers().add("User-Agent", "sandboxd");
+      if (!token->empty()) {
+        request.headers().add("Authorization", "Bearer " + *token);
+      }
+      http::http_response response = client.request(request, cts.get_token()).get();
+      const int code = response.status_code();
+      if (code != 200) {
+        std::string body;
+        try {
+          body = response.extract_utf8string(true).get();
+        } catch (const std::exception&) {
+          // The status code alone is enough.
+        }
+        if (code == 401 && tokens_->usesFile()) {
+          tokens_->invalidate();  // the next attempt re-reads a rotated token
+        }
+        return mapHttpError(code, body, "GET " + path + " (watch)");
+      }
+      auto stream = response.body();
+      while (true) {
+        concurrency::streams::container_buffer<std::string> line;
+        stream.read_line(line).get();
+        const std::string& text = line.collection();
+        if (text.empty()) {
+          if (stream.is_eof()) {
+            break;
+          }
+          continue;
+        }
+        json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
+        WatchEvent event;
+        if (!parsed.is_object() || !parsed.contains("type") || !parsed["type"].is_string() ||
+            !parseWatchEventType(parsed["type"].get<std::string>(), &event.type) ||
+            !parsed.contains("object") || !parsed["object"].is_object()) {
+          return internalError(what + ": the API server sent a line that is not a watch event: " +
+                               truncated(text, 200));
+        }
+        event.object = std::move(parsed["object"]);
+        ++events;
+        onEvent(event);
+        if (event.type == WatchEventType::Error) {
+          const json& st = event.object;
+          const int errorCode =
+              st.contains("code") && st["code"].is_number_integer() ? st["code"].get<int>() : 500;
+          return mapHttpError(errorCode, st.dump(), what);
+        }
+        if (cancel != nullptr && cancel->cancelled()) {
+          return Status::ok();
+        }
+      }
+      spdlog::debug("kube: {} ended after {} events", what, events);
+      return Status::ok();
+    } catch (const std::exception& e) {
+      if (cancel != nullptr && cancel->cancelled()) {
+        return Status::ok();
+      }
+      if (const auto* he = dynamic_cast<const http::http_exception*>(&e)) {
+        Attempt a;
+        classifyTransportError(*he, a);
+        if (a.outcome == Attempt::Outcome::TlsVerifyFailed) {
+          return unavailable("cannot connect to the Kubernetes API server " + server_ +
+                             ": the server certificate could not be verified: " + a.error +
+                             " (TLS settings from " + source_ + ")");
+        }
+        return unavailable(what + " on " + server_ + ": " + (a.timedOut ? "timed out: " : "") +
+                           a.error + " (after " + std::to_string(events) + " events)");
+      }
+      return unavailable(what + " on " + server_ + ": " + e.what() + " (after " +
+                         std::to_string(events) + " events)");
+    }
+  }
+
  private:
+  static constexpr std::chrono::seconds kWatchTimeoutMargin{30};
+  static constexpr std::chrono::seconds kWatchDefaultIdle{3600};
+
   static Status requireName(const std::string& name) {
     if (name.empty()) {
       return invalidArgument("a resource name is required");
@@ -685,6 +813,8 @@ class RestKubeClientImpl : public KubeClient {
   const std::unique_ptr<TokenSource> tokens_;
   const std::shared_ptr<VerifyFailureLog> verifyLog_;
   const std::unique_ptr<http::client::http_client> client_;
+  // For the per-watch clients, whose inactivity timeout must outlast the watch's timeout.
+  const http::client::http_client_config clientConfig_;
 };
 
 }  // namespace
@@ -780,7 +910,8 @@ StatusOr<KubeClientPtr> makeRestKubeClientForTest(const KubeConnectionConfig& co
     sleep = [](Milliseconds d) { std::this_thread::sleep_for(d); };
   }
   KubeClientPtr impl = std::make_shared<RestKubeClientImpl>(
-      server, source, retry, std::move(sleep), std::move(tokens), verifyLog, std::move(client));
+      server, source, retry, std::move(sleep), std::move(tokens), verifyLog, std::move(client),
+      clientConfig);
   return impl;
 }
 

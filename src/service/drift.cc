@@ -182,13 +182,17 @@ DriftReport computeDrift(const std::vector<SandboxRecord>& records,
   return report;
 }
 
-StatusOr<DriftReport> inspectDrift(KubeClient& client, Registry& registry,
-                                   const SandboxConfig& config) {
-  ASSIGN_OR_RETURN(std::vector<SandboxRecord> records, registry.listSandboxes());
+std::vector<std::string> namespacesOf(const std::vector<SandboxRecord>& records,
+                                      const SandboxConfig& config) {
   std::set<std::string> namespaces = {config.nameSpace};
   for (const auto& r : records) {
     namespaces.insert(r.nameSpace);
   }
+  return {namespaces.begin(), namespaces.end()};
+}
+
+StatusOr<std::vector<json>> listSandboxObjects(KubeClient& client,
+                                               const std::vector<std::string>& namespaces) {
   ListOptions managed;
   managed.labelSelector = labels::managedSelector();
   ListOptions legacy;  // Deployments predate our labels: select them by the platform's
@@ -224,6 +228,14 @@ StatusOr<DriftReport> inspectDrift(KubeClient& client, Registry& registry,
     RETURN_IF_ERROR(collect(resources::persistentVolumeClaims(), ns, ListOptions{}, true)
                         .withContext("listing persistentvolumeclaims"));
   }
+  return objects;
+}
+
+StatusOr<DriftReport> inspectDrift(KubeClient& client, Registry& registry,
+                                   const SandboxConfig& config) {
+  ASSIGN_OR_RETURN(std::vector<SandboxRecord> records, registry.listSandboxes());
+  ASSIGN_OR_RETURN(std::vector<json> objects,
+                   listSandboxObjects(client, namespacesOf(records, config)));
   return computeDrift(records, objects, config);
 }
 

@@ -219,6 +219,35 @@ class KubernetesServiceImpl : public KubernetesService {
     return Status::ok();
   }
 
+  StatusOr<std::vector<std::string>> repair(const SandboxSpec& spec, int replicas) override {
+    ASSIGN_OR_RETURN(RenderedManifests manifests, renderer_->render(spec));
+    const std::string ns = nsOf(spec.nameSpace);
+    std::vector<std::string> recreated;
+    for (json object : manifests.all()) {
+      const ResourceType& type = typeOf(object);
+      if (&type == &resources::secrets()) {
+        continue;
+      }
+      const std::string name = object["metadata"]["name"];
+      auto existing = client_->get(type, ns, name);
+      if (existing.isOk()) {
+        continue;
+      }
+      if (existing.status().kind() != ErrorKind::NotFound) {
+        return existing.status().withContext("reading " + type.kind + " " + name);
+      }
+      if (&type == &resources::statefulSets()) {
+        object["spec"]["replicas"] = replicas;
+      }
+      auto created = client_->create(type, ns, object);
+      if (!created.isOk() && created.status().kind() != ErrorKind::AlreadyExists) {
+        return created.status().withContext("re-creating " + type.kind + " " + name);
+      }
+      recreated.push_back(type.kind + " " + name);
+    }
+    return recreated;
+  }
+
   Status remove(const SandboxKey& key, bool purge) override {
     const std::string ns = nsOf(key.nameSpace);
     DeleteOptions background;

@@ -6,29 +6,27 @@
 // it the data). A purged sandbox's row is removed once nothing is left, freeing the name.
 #include <spdlog/spdlog.h>
 
-#include <array>
-#include <functional>
 #include <set>
 
 #include "sandboxd/common/random_generator.h"
 #include "sandboxd/render/manifest_renderer.h"
+#include "sandboxd/service/reconcile_errors.h"
 #include "sandboxd/service/sandbox_manager.h"
 #include "sandboxd/validation/validation.h"
 
 namespace sandboxd {
 namespace {
 
-constexpr size_t kLockStripes = 64;
-
 class SandboxManagerImpl : public SandboxManager {
  public:
   SandboxManagerImpl(RegistryPtr registry, KubernetesServicePtr kube, KubeClientPtr client,
-                     const Config& config, TimeSourcePtr time)
+                     const Config& config, TimeSourcePtr time, SandboxLocksPtr locks)
       : registry_(std::move(registry)),
         kube_(std::move(kube)),
         client_(std::move(client)),
         config_(config),
-        time_(std::move(time)) {}
+        time_(std::move(time)),
+        locks_(locks ? std::move(locks) : std::make_shared<SandboxLocks>()) {}
 
   // SandboxManager
   StatusOr<SandboxView> create(const Caller& caller, const CreateRequest& request) override {
@@ -186,6 +184,7 @@ class SandboxManagerImpl : public SandboxManager {
     }
     SandboxSpec identity = specOf(record);
     RETURN_IF_ERROR(kube_->updateEnv(identity, change));
+    clearReconcileError(record);
     record.env = std::move(env);
     record.secretEnvKeys.assign(secretKeys.begin(), secretKeys.end());
     record.updatedAt = time_->systemTime();
@@ -199,6 +198,7 @@ class SandboxManagerImpl : public SandboxManager {
     ASSIGN_OR_RETURN(SandboxRecord record, visibleRecord(caller, name));
     bool alreadyDeleting = record.desired == DesiredState::Deleted;
     if (!alreadyDeleting || (purge && !record.purge)) {
+      clearReconcileError(record);
       record.desired = DesiredState::Deleted;
       record.purge = record.purge || purge;
       record.phase = Phase::Deleting;
@@ -208,7 +208,12 @@ class SandboxManagerImpl : public SandboxManager {
       record.updatedAt = time_->systemTime();
       ASSIGN_OR_RETURN(record.version, registry_->updateSandbox(record));
     }
-    RETURN_IF_ERROR(kube_->remove(keyOf(record), record.purge));
+    // Recorded above, so accepted: a failed cluster call is retried by the reconciler.
+    Status removed = kube_->remove(keyOf(record), record.purge);
+    if (!removed.isOk()) {
+      spdlog::warn("sandbox {}: delete recorded, cluster call failed (the reconciler retries): {}",
+                   name, removed.toString());
+    }
     spdlog::info("sandbox {} delete requested (purge={})", name, record.purge);
     SandboxView view;
     auto gone = kube_->isGone(keyOf(record), record.purge);
@@ -231,7 +236,7 @@ class SandboxManagerImpl : public SandboxManager {
 
  private:
   std::mutex& lockFor(const std::string& name) {
-    return locks_[std::hash<std::string>{}(name) % kLockStripes];
+    return locks_->forName(name);
   }
 
   static Status ignoreNotFound(const Status& s) {
@@ -301,13 +306,19 @@ class SandboxManagerImpl : public SandboxManager {
     std::lock_guard<std::mutex> lock(lockFor(name));
     ASSIGN_OR_RETURN(SandboxRecord record, visibleRecord(caller, name));
     RETURN_IF_ERROR(notBeingDeleted(record));
-    Status scaled = desired == DesiredState::Stopped ? kube_->stop(keyOf(record))
-                                                     : kube_->start(keyOf(record));
-    RETURN_IF_ERROR(scaled);
-    if (record.desired != desired) {
+    // Intent first: once recorded, the request is accepted; if the cluster call below fails
+    // (or the process dies before it), the reconciler carries it out.
+    if (record.desired != desired || isReconcileError(record)) {
+      clearReconcileError(record);
       record.desired = desired;
       record.updatedAt = time_->systemTime();
       ASSIGN_OR_RETURN(record.version, registry_->updateSandbox(record));
+    }
+    Status scaled = desired == DesiredState::Stopped ? kube_->stop(keyOf(record))
+                                                     : kube_->start(keyOf(record));
+    if (!scaled.isOk()) {
+      spdlog::warn("sandbox {}: {} recorded, cluster call failed (the reconciler retries): {}",
+                   name, toString(desired), scaled.toString());
     }
     return viewWithLiveStatus(std::move(record));
   }
@@ -327,7 +338,9 @@ class SandboxManagerImpl : public SandboxManager {
   StatusOr<SandboxView> viewWithLiveStatus(SandboxRecord record) {
     SandboxView view;
     auto observed = kube_->status(keyOf(record));
-    if (observed.isOk()) {
+    if (observed.isOk() && isReconcileError(record)) {
+      view.observed = *observed;  // not recorded: the reconciler's verdict stands (finishView)
+    } else if (observed.isOk()) {
       view.observed = *observed;
       if (record.phase != observed->phase || record.reason != observed->reason ||
           record.workload != observed->workload) {
@@ -351,6 +364,12 @@ class SandboxManagerImpl : public SandboxManager {
   }
 
   void finishView(SandboxView& view) {
+    if (isReconcileError(view.record)) {
+      // The reconciler's verdict stands until it succeeds or the user asks for something new.
+      view.observed.phase = Phase::Error;
+      view.observed.reason = view.record.reason;
+      view.observed.message = view.record.message;
+    }
     if (view.record.desired == DesiredState::Deleted && view.observed.phase != Phase::Terminated) {
       view.observed.phase = Phase::Deleting;
     }
@@ -369,16 +388,17 @@ class SandboxManagerImpl : public SandboxManager {
   Config config_;
   TimeSourcePtr time_;
   RandomGeneratorImpl random_;
-  std::array<std::mutex, kLockStripes> locks_;
+  SandboxLocksPtr locks_;
 };
 
 }  // namespace
 
 SandboxManagerPtr makeSandboxManager(RegistryPtr registry, KubernetesServicePtr kube,
                                      KubeClientPtr client, const Config& config,
-                                     TimeSourcePtr time) {
+                                     TimeSourcePtr time, SandboxLocksPtr locks) {
   return std::make_shared<SandboxManagerImpl>(std::move(registry), std::move(kube),
-                                              std::move(client), config, std::move(time));
+                                              std::move(client), config, std::move(time),
+                                              std::move(locks));
 }
 
 }  // namespace sandboxd

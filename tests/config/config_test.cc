@@ -39,7 +39,8 @@ bool operator==(const ServerConfig& a, const ServerConfig& b) {
          a.kubeContext == b.kubeContext && a.corsOrigins == b.corsOrigins &&
          a.maxBodyBytes == b.maxBodyBytes && a.maxHeaderBytes == b.maxHeaderBytes &&
          a.threads == b.threads && a.logFormat == b.logFormat && a.logLevel == b.logLevel &&
-         a.memoryReadyDelayMs == b.memoryReadyDelayMs && a.templatesDir == b.templatesDir;
+         a.memoryReadyDelayMs == b.memoryReadyDelayMs &&
+         a.reconcileIntervalMs == b.reconcileIntervalMs && a.templatesDir == b.templatesDir;
 }
 
 namespace {
@@ -390,6 +391,7 @@ TEST_F(ConfigTest, ExampleFileParsesToTheDefaults) {
   base.server.logFormat = "json";
   base.server.logLevel = "off";
   base.server.memoryReadyDelayMs = 1;
+  base.server.reconcileIntervalMs = 100;
   base.server.templatesDir = "x";
   base.sandbox.nameSpace = "x";
   base.sandbox.image = "x";

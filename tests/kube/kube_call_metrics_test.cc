@@ -43,5 +43,32 @@ TEST(KubeCallMetricsTest, CountsEachCallByVerbResourceAndCode) {
   EXPECT_EQ(metrics->snapshot(), expected);
 }
 
+TEST(KubeCallMetricsTest, CountsAWatchOnceWhenItEnds) {
+  auto time = std::make_shared<testing::SimulatedTimeSource>();
+  auto metrics = std::make_shared<KubeCallMetrics>();
+  auto cluster = std::make_shared<MemoryCluster>(time);
+  KubeClientPtr client = withCallMetrics(cluster, metrics);
+  ASSERT_OK(client->create(resources::secrets(), "ns", aSecret("a")));
+
+  // A cancelled watch delivers what it has (ADDED for the existing object), then ends OK.
+  WatchCancellation cancel;
+  int events = 0;
+  EXPECT_OK(client->watch(resources::secrets(), "ns", {}, [&](const WatchEvent& e) {
+    ++events;
+    EXPECT_EQ(e.type, WatchEventType::Added);
+    cancel.cancel();
+  }, &cancel));
+  EXPECT_EQ(events, 1);
+  cluster->failNextWatchResumeWithGoneForTest();
+  WatchOptions resume;
+  resume.resourceVersion = "100";
+  EXPECT_TRUE(isGone(client->watch(resources::secrets(), "ns", resume,
+                                   [](const WatchEvent&) {}, nullptr)));
+
+  const auto snapshot = metrics->snapshot();
+  EXPECT_EQ(snapshot.at({"watch", "secrets", 200}), 1u);
+  EXPECT_EQ(snapshot.at({"watch", "secrets", 409}), 1u) << "410 Gone is Aborted";
+}
+
 }  // namespace
 }  // namespace sandboxd

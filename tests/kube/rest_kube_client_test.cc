@@ -5,7 +5,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -660,6 +662,160 @@ contexts:
   const RecordedRequest r = server.lastRequest();
   EXPECT_EQ(r.target, "/api/v1/namespaces/team-a/pods/p1");
   EXPECT_EQ(r.header("authorization"), "Bearer kubeconfig-token");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Watch
+
+std::string watchLine(const std::string& type, const json& object) {
+  return json{{"type", type}, {"object", object}}.dump() + "\n";
+}
+
+json podAt(const std::string& name, const std::string& rv) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Pod"},
+          {"metadata", {{"name", name}, {"namespace", "ns1"}, {"resourceVersion", rv}}}};
+}
+
+// Events collected by a watch callback, and a way to wait for them.
+struct SeenEvents {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<WatchEvent> events;
+
+  WatchCallback callback() {
+    return [this](const WatchEvent& e) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        events.push_back(e);
+      }
+      cv.notify_all();
+    };
+  }
+  bool waitFor(size_t n, std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, timeout, [&] { return events.size() >= n; });
+  }
+  std::vector<WatchEvent> snapshot() {
+    std::lock_guard<std::mutex> lock(mu);
+    return events;
+  }
+};
+
+TEST_F(RestKubeClientTest, WatchDeliversEventsWhileTheStreamIsStillOpen) {
+  TestHttpsServer server(pki().server);
+  SeenEvents seen;
+  std::atomic<bool> firstSeenWhileOpen{false};
+  ScriptedResponse r;
+  r.stream = [&](const std::function<bool(const std::string&)>& write) {
+    write(watchLine("ADDED", podAt("p1", "10")));
+    // Hold the stream open until the client has seen the first event.
+    firstSeenWhileOpen = seen.waitFor(1, 5s);
+    const std::string modified = watchLine("MODIFIED", podAt("p1", "11"));
+    write(modified.substr(0, 10));  // one event split across chunks
+    write(modified.substr(10) +
+          watchLine("BOOKMARK", {{"kind", "Pod"},
+                                 {"apiVersion", "v1"},
+                                 {"metadata", {{"resourceVersion", "12"}}}}) +
+          watchLine("DELETED", podAt("p1", "13")));
+  };
+  server.enqueue(r);
+  WatchOptions options;
+  options.labelSelector = "app=sandbox";
+  options.resourceVersion = "9";
+  options.timeoutSeconds = 60;
+  Status st = client(configFor(server))
+                  ->watch(resources::pods(), "ns1", options, seen.callback(), nullptr);
+  EXPECT_OK(st);
+  EXPECT_TRUE(firstSeenWhileOpen) << "the first event arrived only when the stream ended";
+  const auto events = seen.snapshot();
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[0].type, WatchEventType::Added);
+  EXPECT_EQ(events[1].type, WatchEventType::Modified);
+  EXPECT_EQ(events[1].object["metadata"]["resourceVersion"], "11");
+  EXPECT_EQ(events[2].type, WatchEventType::Bookmark);
+  EXPECT_EQ(events[3].type, WatchEventType::Deleted);
+  const RecordedRequest req = server.lastRequest();
+  EXPECT_EQ(req.method, "GET");
+  EXPECT_EQ(req.path(), "/api/v1/namespaces/ns1/pods");
+  EXPECT_EQ(req.query(),
+            "watch=1&labelSelector=app%3Dsandbox&resourceVersion=9&allowWatchBookmarks=true&"
+            "timeoutSeconds=60");
+}
+
+TEST_F(RestKubeClientTest, WatchErrorEvent410IsGone) {
+  TestHttpsServer server(pki().server);
+  ScriptedResponse r;
+  r.stream = [](const std::function<bool(const std::string&)>& write) {
+    write(watchLine("ERROR", json::parse(statusBody(410, "Expired", "too old resource version"))));
+  };
+  server.enqueue(r);
+  SeenEvents seen;
+  WatchOptions options;
+  options.resourceVersion = "5";
+  Status st = client(configFor(server))
+                  ->watch(resources::statefulSets(), "ns1", options, seen.callback(), nullptr);
+  EXPECT_KIND(st, Aborted);
+  EXPECT_TRUE(isGone(st)) << st.toString();
+  EXPECT_NE(st.message().find("too old resource version"), std::string::npos) << st.message();
+  ASSERT_EQ(seen.snapshot().size(), 1u);
+  EXPECT_EQ(seen.snapshot()[0].type, WatchEventType::Error);
+}
+
+TEST_F(RestKubeClientTest, WatchHttpErrorsMap) {
+  TestHttpsServer server(pki().server);
+  server.enqueue(answer(410, statusBody(410, "Gone", "too old")));
+  server.enqueue(answer(403, statusBody(403, "Forbidden", "no watch for you")));
+  auto c = client(configFor(server));
+  SeenEvents seen;
+  Status gone = c->watch(resources::pods(), "ns1", {}, seen.callback(), nullptr);
+  EXPECT_TRUE(isGone(gone)) << gone.toString();
+  Status denied = c->watch(resources::pods(), "ns1", {}, seen.callback(), nullptr);
+  EXPECT_KIND(denied, PermissionDenied);
+  EXPECT_FALSE(isGone(denied));
+  EXPECT_TRUE(seen.snapshot().empty());
+  EXPECT_TRUE(sleeps().empty()) << "watch() leaves retries to its caller";
+}
+
+TEST_F(RestKubeClientTest, WatchRejectsALineThatIsNotAnEvent) {
+  TestHttpsServer server(pki().server);
+  ScriptedResponse r;
+  r.stream = [](const std::function<bool(const std::string&)>& write) {
+    write("this is not json\n");
+  };
+  server.enqueue(r);
+  SeenEvents seen;
+  EXPECT_KIND(client(configFor(server))
+                  ->watch(resources::pods(), "ns1", {}, seen.callback(), nullptr),
+              Internal);
+}
+
+TEST_F(RestKubeClientTest, WatchCancellationEndsAnOpenStreamPromptly) {
+  TestHttpsServer server(pki().server);
+  ScriptedResponse r;
+  r.stream = [](const std::function<bool(const std::string&)>& write) {
+    write(watchLine("ADDED", podAt("p1", "10")));
+    // Keep the stream open (blank lines, which watchers ignore) until the client goes away.
+    const auto until = std::chrono::steady_clock::now() + 20s;
+    while (std::chrono::steady_clock::now() < until && write("\n")) {
+      std::this_thread::sleep_for(20ms);
+    }
+  };
+  server.enqueue(r);
+  auto c = client(configFor(server));
+  SeenEvents seen;
+  WatchCancellation cancel;
+  Status result = internalError("not run");
+  std::thread watcher([&] {
+    result = c->watch(resources::pods(), "ns1", {}, seen.callback(), &cancel);
+  });
+  ASSERT_TRUE(seen.waitFor(1, 5s));
+  const auto start = std::chrono::steady_clock::now();
+  cancel.cancel();
+  watcher.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  EXPECT_OK(result);
+  EXPECT_EQ(seen.snapshot().size(), 1u);
 }
 
 }  // namespace

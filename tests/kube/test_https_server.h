@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cctype>
 #include <deque>
 #include <functional>
@@ -135,6 +136,11 @@ struct ScriptedResponse {
   std::string body = "{}";
   std::vector<std::pair<std::string, std::string>> headers;
   bool closeWithoutAnswer = false;  // drop the connection after reading the request
+  // When set, the body is streamed (Transfer-Encoding: chunked) instead of `body`: the function
+  // runs on the connection's thread and sends one chunk per call of `write` (which returns
+  // false once the client has gone); the server ends the body and closes the connection when
+  // it returns. It must return in bounded time (the server's destructor joins it).
+  std::function<void(const std::function<bool(const std::string&)>& write)> stream;
 };
 
 class TestHttpsServer {
@@ -270,6 +276,25 @@ class TestHttpsServer {
         }
         if (!hasType) {
           out += "Content-Type: application/json\r\n";
+        }
+        if (resp.stream) {
+          out += "Transfer-Encoding: chunked\r\n\r\n";
+          if (SSL_write(ssl, out.data(), static_cast<int>(out.size())) <= 0) {
+            break;
+          }
+          auto write = [ssl](const std::string& data) {
+            if (data.empty()) {
+              return true;
+            }
+            char size[32];
+            std::snprintf(size, sizeof(size), "%zx\r\n", data.size());
+            const std::string chunk = size + data + "\r\n";
+            return SSL_write(ssl, chunk.data(), static_cast<int>(chunk.size())) > 0;
+          };
+          resp.stream(write);
+          const std::string last = "0\r\n\r\n";
+          SSL_write(ssl, last.data(), static_cast<int>(last.size()));
+          break;  // one stream per connection, as a watch
         }
         out += "Content-Length: " + std::to_string(resp.body.size()) + "\r\n\r\n" + resp.body;
         if (SSL_write(ssl, out.data(), static_cast<int>(out.size())) <= 0) {

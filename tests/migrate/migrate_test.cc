@@ -134,7 +134,8 @@ class MigrateTest : public ClusterTest {
 
   ProcessResult cli(std::vector<std::string> extra) { return runProcess(cliArgs(extra)); }
 
-  // name → resourceVersion of every object the migration could touch.
+  // kind/name → what a client can change of every object the migration could touch: uid,
+  // labels, annotations and spec. Not the resourceVersion: controllers keep writing status.
   std::map<std::string, std::string> snapshot() {
     std::map<std::string, std::string> out;
     for (const ResourceType* type :
@@ -146,8 +147,14 @@ class MigrateTest : public ClusterTest {
         continue;
       }
       for (const auto& item : (*list)["items"]) {
-        out[type->kind + "/" + item["metadata"].value("name", "")] =
-            item["metadata"].value("resourceVersion", "");
+        const json& meta = item["metadata"];
+        json shape = {{"uid", meta.value("uid", "")},
+                      {"labels", meta.value("labels", json::object())},
+                      {"annotations", meta.value("annotations", json::object())},
+                      {"spec", item.value("spec", json::object())}};
+        // The deployment controller's bookkeeping annotation is status, not configuration.
+        shape["annotations"].erase("deployment.kubernetes.io/revision");
+        out[type->kind + "/" + meta.value("name", "")] = shape.dump();
       }
     }
     return out;

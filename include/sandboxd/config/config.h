@@ -66,6 +66,7 @@ struct ServerConfig {
   std::string logFormat = "text"; // text | json
   std::string logLevel = "info";
   int memoryReadyDelayMs = 1500;  // --kube memory: pod becomes Ready after this long
+  int reconcileIntervalMs = 10000;  // between reconciler passes
   std::string templatesDir;       // empty = templates embedded in the binary
 };
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sandboxd/common/status.h"
+#include "sandboxd/kube/watch.h"
 
 namespace sandboxd {
 
@@ -103,9 +104,25 @@ class KubeClient {
 
   // A cheap liveness check of the connection (e.g. GET /readyz or /version).
   virtual Status ping() = 0;
+
+  // Watches a collection (`ns` empty = all namespaces) and calls `onEvent` for each event, in
+  // order, on the calling thread, as the events arrive. Blocks until the stream ends:
+  // - OK when the server ended it (timeoutSeconds, a closed connection) or `cancel` (may be
+  //   null) was cancelled; the caller resumes from the last resourceVersion it saw.
+  // - an ERROR event is passed to `onEvent` and then ends the watch with its mapped error:
+  //   code 410 (the resourceVersion is too old) → Aborted with "Gone" in the message, which
+  //   means: list again and watch from the list's resourceVersion;
+  // - HTTP errors as mapped above (not retried: the caller owns the retry loop); a line that is
+  //   not a watch event → Internal.
+  virtual Status watch(const ResourceType& type, const std::string& ns,
+                       const WatchOptions& options, const WatchCallback& onEvent,
+                       WatchCancellation* cancel) = 0;
 };
 
 using KubeClientPtr = std::shared_ptr<KubeClient>;
+
+// True for the error a watch (or list) returns when its resourceVersion is too old (410 Gone).
+bool isGone(const Status& status);
 
 // The URL path for an object or collection: /apis/apps/v1/namespaces/ns/statefulsets/name/scale.
 // `name` and `subresource` may be empty. Segments are percent-encoded.

@@ -4,7 +4,13 @@
 // creates its PVCs from the volumeClaimTemplates (Bound at once) and its pod, which turns
 // Ready `readyDelay` after it was created; scaling to 0 removes the pod and keeps the PVC;
 // a Deployment likewise gets a pod; deleting a workload deletes its pods (not its PVCs).
-// Controllers run lazily, on every call, up to the injected clock's monotonic now.
+// Controllers run lazily, on every call, up to the injected clock's monotonic now (open
+// watches also run them every `watchPollInterval`, so watchers see pods turn Ready).
+//
+// Watches: every change gets the next resourceVersion and is kept in a history of the last
+// `watchHistory` events; a watch resumes from any resourceVersion still in the history, an older
+// one gets an ERROR event with code 410 (Gone). Bookmarks every `bookmarkInterval` (injected
+// clock) when allowed. Stop every watch (cancel it) before destroying the cluster.
 #pragma once
 
 #include <chrono>
@@ -21,6 +27,9 @@ namespace sandboxd {
 
 struct MemoryClusterOptions {
   std::chrono::milliseconds readyDelay{1500};
+  std::chrono::milliseconds watchPollInterval{100};  // real time
+  std::chrono::milliseconds bookmarkInterval{60000};  // injected clock
+  size_t watchHistory = 10000;
 };
 
 class MemoryCluster : public KubeClient {
@@ -44,6 +53,8 @@ class MemoryCluster : public KubeClient {
   StatusOr<json> remove(const ResourceType& type, const std::string& ns, const std::string& name,
                         const DeleteOptions& options = {}) override;
   Status ping() override;
+  Status watch(const ResourceType& type, const std::string& ns, const WatchOptions& options,
+               const WatchCallback& onEvent, WatchCancellation* cancel) override;
 
   // Test hooks.
   // Makes pods of `workloadName` report this waiting reason instead of becoming Ready
@@ -54,8 +65,19 @@ class MemoryCluster : public KubeClient {
   // Fails the next calls matching `verb` ("create", "patch", …) and `kind` with `status`.
   void failNextForTest(const std::string& verb, const std::string& kind, Status status,
                        int times = 1);
-  // Number of calls by verb since construction ("get", "list", "create", …).
+  // Number of calls by verb since construction ("get", "list", "create", "watch", …).
   std::map<std::string, int> callCountsForTest() const;
+  // Forgets the watch history (like an etcd compaction) and ends every open watch stream, so
+  // that resuming from any earlier resourceVersion gets 410 Gone.
+  void expireWatchHistoryForTest();
+  // The next `times` watches that resume from a resourceVersion get 410 Gone.
+  void failNextWatchResumeWithGoneForTest(int times = 1);
+  // Ends every open watch stream normally (as the server's timeout or a dropped connection).
+  void endWatchesForTest();
+  // Sends a BOOKMARK on every open watch that allows them.
+  void sendWatchBookmarksForTest();
+  // Watch streams open right now.
+  int openWatchesForTest() const;
 
  private:
   struct State;

@@ -48,6 +48,15 @@ struct DriftReport {
 DriftReport computeDrift(const std::vector<SandboxRecord>& records,
                          const std::vector<json>& objects, const SandboxConfig& config);
 
+// The objects computeDrift compares, listed in each of `namespaces` (a constant number of
+// list calls per namespace, paged).
+StatusOr<std::vector<json>> listSandboxObjects(KubeClient& client,
+                                               const std::vector<std::string>& namespaces);
+
+// The configured namespace and every namespace a registry entry names.
+std::vector<std::string> namespacesOf(const std::vector<SandboxRecord>& records,
+                                      const SandboxConfig& config);
+
 // Lists the registry and, in the configured namespace and every namespace a registry entry
 // names, the cluster objects computeDrift needs; then computes the report.
 StatusOr<DriftReport> inspectDrift(KubeClient& client, Registry& registry,

@@ -49,6 +49,12 @@ class KubernetesService {
   // secretKeyRef. Untouched variables stay. Legacy Deployments: FailedPrecondition (migrate).
   virtual Status updateEnv(const SandboxSpec& sandbox, const EnvChange& change) = 0;
 
+  // Re-creates what is missing of a live sandbox, from `spec`: the StatefulSet (with
+  // `replicas`), the headless Service, the Ingresses. `spec.secretEnv` carries the secret keys
+  // to reference; their values are not used: the Secret is never written (its values live only
+  // there) and no PVC is touched. Returns "Kind name" of each object re-created.
+  virtual StatusOr<std::vector<std::string>> repair(const SandboxSpec& spec, int replicas) = 0;
+
   // Deletes workload, Service, Ingresses and Secret (absent ones are fine). The home PVC is
   // kept unless `purge`, in which case it is deleted too.
   virtual Status remove(const SandboxKey& key, bool purge) = 0;

@@ -16,6 +16,7 @@
 #include "sandboxd/model/sandbox.h"
 #include "sandboxd/registry/registry.h"
 #include "sandboxd/service/kubernetes_service.h"
+#include "sandboxd/service/sandbox_locks.h"
 
 namespace sandboxd {
 
@@ -58,8 +59,9 @@ class SandboxManager {
 
 using SandboxManagerPtr = std::shared_ptr<SandboxManager>;
 
+// `locks` is shared with the reconciler (null: the manager's own).
 SandboxManagerPtr makeSandboxManager(RegistryPtr registry, KubernetesServicePtr kube,
                                      KubeClientPtr client, const Config& config,
-                                     TimeSourcePtr time);
+                                     TimeSourcePtr time, SandboxLocksPtr locks = nullptr);
 
 }  // namespace sandboxd

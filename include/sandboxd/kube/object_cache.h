@@ -1,0 +1,124 @@
+// ObjectCache: an in-memory copy of the Kubernetes objects sandboxd owns, kept current by
+// list + watch, so that status reads need no API call.
+//
+// For each resource type, one background thread lists the objects carrying the label selector
+// in one namespace (remembering the list's resourceVersion), then watches from there, applying
+// ADDED/MODIFIED/DELETED to the map and remembering each event's (and BOOKMARK's)
+// resourceVersion. When the stream ends (server timeout, dropped connection) it watches again
+// from the last resourceVersion; on 410 Gone it lists again (objects deleted meanwhile
+// disappear); on other errors it retries with exponential backoff. Readers never wait for the
+// API: they see the last state the cache applied.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <tuple>
+#include <vector>
+
+#include "sandboxd/common/time_source.h"
+#include "sandboxd/kube/kube_client.h"
+
+namespace sandboxd {
+
+struct ObjectCacheOptions {
+  std::vector<ResourceType> types;  // e.g. statefulSets, pods, persistentVolumeClaims
+  std::string nameSpace;            // empty = all namespaces
+  std::string labelSelector;        // e.g. "app.kubernetes.io/managed-by=sandboxd"
+  // Per type (by plural), a selector used instead of labelSelector. Needed for PVCs: the
+  // StatefulSet controller labels the claims it makes only with the StatefulSet's
+  // spec.selector.matchLabels, not with the object's own labels.
+  std::map<std::string, std::string> labelSelectorFor;
+  int64_t watchTimeoutSeconds = 300;
+  std::chrono::milliseconds minBackoff{250};
+  std::chrono::milliseconds maxBackoff{30000};
+  // A type whose list/watch has kept failing for this long makes the cache unhealthy.
+  std::chrono::milliseconds unhealthyAfter{60000};
+};
+
+struct ObjectCacheHealth {
+  bool running = false;  // started and not stopped
+  bool synced = false;   // every type listed at least once
+  bool healthy = false;  // running, synced, and no type failing for longer than unhealthyAfter
+  // Since the last list, event or bookmark of any type; nullopt before the first.
+  std::optional<std::chrono::milliseconds> sinceLastEvent;
+  std::string lastError;  // the latest list/watch failure ("" if none yet)
+  uint64_t lists = 0;     // successful lists, the initial ones included
+  uint64_t watches = 0;   // watch streams opened (each resume counts)
+  uint64_t events = 0;    // events and bookmarks applied
+};
+
+class ObjectCache {
+ public:
+  ObjectCache(KubeClientPtr client, ObjectCacheOptions options, TimeSourcePtr time);
+  ~ObjectCache();  // stop()s
+  ObjectCache(const ObjectCache&) = delete;
+  ObjectCache& operator=(const ObjectCache&) = delete;
+
+  // Starts one list+watch thread per type. Not restartable after stop().
+  void start();
+  // Cancels the watches and joins the threads; prompt (does not wait for a watch timeout).
+  void stop();
+
+  // The cached object, or nullopt when the cache has none (also for types it does not hold).
+  std::optional<json> get(const ResourceType& type, const std::string& ns,
+                          const std::string& name) const;
+  // Cached objects of `type` in `ns` (empty = any) whose labels include every pair of
+  // `labels`, ordered by namespace and name.
+  std::vector<json> list(const ResourceType& type, const std::string& ns,
+                         const std::map<std::string, std::string>& labels = {}) const;
+
+  bool synced() const;
+  // Waits until synced() or `timeout`; true when synced.
+  bool waitForSync(std::chrono::milliseconds timeout) const;
+  // When the cache last applied a list, event or bookmark (monotonic; epoch before the first).
+  MonotonicTime lastEvent() const;
+  ObjectCacheHealth health() const;
+
+ private:
+  using Key = std::tuple<std::string, std::string, std::string>;  // plural, ns, name
+  struct TypeState {
+    bool listed = false;
+    std::optional<MonotonicTime> failingSince;
+  };
+
+  void run(size_t index);
+  // Lists `type` and replaces its cached objects; returns the list's resourceVersion.
+  StatusOr<std::string> relist(const ResourceType& type);
+  void apply(const ResourceType& type, const WatchEvent& event, std::string& resourceVersion);
+  void recordFailure(size_t index, const Status& status);
+  void recordSuccess(size_t index);
+  // Sleeps up to `delay`; false when stop() was called meanwhile.
+  bool waitBeforeRetry(std::chrono::milliseconds delay);
+  std::chrono::milliseconds backoff(int failures) const;
+  const std::string& selectorFor(const ResourceType& type) const;
+
+  const KubeClientPtr client_;
+  const ObjectCacheOptions options_;
+  const TimeSourcePtr time_;
+
+  mutable std::shared_mutex objectsMu_;
+  std::map<Key, json> objects_;
+
+  mutable std::mutex stateMu_;
+  mutable std::condition_variable stateChanged_;
+  bool started_ = false;
+  bool stopping_ = false;
+  std::vector<TypeState> types_;
+  std::optional<MonotonicTime> lastEvent_;
+  std::string lastError_;
+  uint64_t lists_ = 0;
+  uint64_t watches_ = 0;
+  uint64_t events_ = 0;
+
+  WatchCancellation cancel_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace sandboxd

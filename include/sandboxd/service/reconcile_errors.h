@@ -1,0 +1,26 @@
+// The ERROR reasons the reconciler records. Unlike statuses derived from the cluster, these
+// stick (reads show them) until the reconciler succeeds or the user asks for something new.
+#pragma once
+
+#include "sandboxd/model/sandbox.h"
+
+namespace sandboxd {
+
+inline constexpr const char* kReasonReconcileFailed = "ReconcileFailed";
+inline constexpr const char* kReasonSecretLost = "SecretLost";
+
+inline bool isReconcileError(const SandboxRecord& record) {
+  return record.phase == Phase::Error &&
+         (record.reason == kReasonReconcileFailed || record.reason == kReasonSecretLost);
+}
+
+// Forgets a reconciler error (the next read records the live status again).
+inline void clearReconcileError(SandboxRecord& record) {
+  if (isReconcileError(record)) {
+    record.phase = Phase::Starting;  // replaced by the live status at the next read
+    record.reason.clear();
+    record.message.clear();
+  }
+}
+
+}  // namespace sandboxd

@@ -1,0 +1,66 @@
+// The reconciler drives the cluster to the desired state recorded in the registry. The manager
+// records intent first and then tries the cluster call itself; whatever did not happen (the
+// call failed, the process died, someone deleted an object) is done here: at start-up and on
+// a period.
+//
+// One pass lists the registry and the sandbox objects (a constant number of list calls per
+// namespace), computes what differs (sandbox by sandbox, pure), and acts only where something
+// does, under the same per-sandbox lock as the manager and on the record as it is then (so a
+// late pass never undoes a newer request):
+//   desired running/stopped  re-create a missing workload, Service or Ingress (never the Secret:
+//                            its values live only there; a lost Secret is an ERROR with reason
+//                            SecretLost); scale to the desired replicas
+//   desired deleted          delete what is left (the home volume too when purged); a purged
+//                            sandbox's row is removed once nothing is left
+// Objects no registry entry accounts for are counted, never deleted. A sandbox whose repair
+// keeps failing is retried with exponential backoff and, after `maxAttempts`, marked ERROR
+// with reason ReconcileFailed and the last error; it can still be stopped, started, deleted.
+#pragma once
+
+#include <chrono>
+#include <memory>
+
+#include "sandboxd/common/status.h"
+#include "sandboxd/common/time_source.h"
+#include "sandboxd/config/config.h"
+#include "sandboxd/kube/kube_client.h"
+#include "sandboxd/registry/registry.h"
+#include "sandboxd/service/kubernetes_service.h"
+#include "sandboxd/service/sandbox_locks.h"
+
+namespace sandboxd {
+
+struct ReconcilerOptions {
+  std::chrono::milliseconds interval{10000};  // between passes
+  int maxAttempts = 5;                          // consecutive failures before ERROR
+  std::chrono::milliseconds firstBackoff{1000};  // doubled per failure, at most 16x
+};
+
+// What one pass did.
+struct ReconcilePass {
+  int sandboxes = 0;  // registry entries looked at
+  int repaired = 0;   // sandboxes with objects re-created
+  int scaled = 0;     // sandboxes scaled to their desired replicas
+  int deleted = 0;    // deleted sandboxes whose leftovers were removed
+  int failed = 0;     // sandboxes whose action failed this pass
+  int deferred = 0;   // sandboxes skipped while backing off
+  int orphans = 0;    // objects no registry entry accounts for (reported, untouched)
+};
+
+class Reconciler {
+ public:
+  virtual ~Reconciler() = default;
+  // One pass; an error means the registry or the cluster could not be listed.
+  virtual StatusOr<ReconcilePass> reconcileOnce() = 0;
+  // Runs a pass now and then every interval on a thread of its own, until stop().
+  virtual void start() = 0;
+  virtual void stop() = 0;
+};
+
+using ReconcilerPtr = std::unique_ptr<Reconciler>;
+
+ReconcilerPtr makeReconciler(RegistryPtr registry, KubernetesServicePtr kube,
+                             KubeClientPtr client, const Config& config, TimeSourcePtr time,
+                             SandboxLocksPtr locks, ReconcilerOptions options = {});
+
+}  // namespace sandboxd

@@ -1,0 +1,333 @@
+#include "sandboxd/kube/object_cache.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+#include <utility>
+
+namespace sandboxd {
+namespace {
+
+constexpr int64_t kListPageSize = 500;
+// A stream that ends this soon without any event counts as a failed attempt (so that a server
+// or proxy closing streams at once does not make us spin).
+constexpr std::chrono::seconds kShortStream{1};
+
+std::string metadataString(const json& object, const char* key) {
+  const auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) {
+    return "";
+  }
+  const auto it = meta->find(key);
+  return it != meta->end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+}  // namespace
+
+ObjectCache::ObjectCache(KubeClientPtr client, ObjectCacheOptions options, TimeSourcePtr time)
+    : client_(std::move(client)), options_(std::move(options)), time_(std::move(time)) {}
+
+ObjectCache::~ObjectCache() { stop(); }
+
+void ObjectCache::start() {
+  std::lock_guard<std::mutex> lock(stateMu_);
+  if (started_) {
+    return;
+  }
+  started_ = true;
+  types_.assign(options_.types.size(), TypeState{});
+  for (size_t i = 0; i < options_.types.size(); ++i) {
+    threads_.emplace_back([this, i] { run(i); });
+  }
+}
+
+void ObjectCache::stop() {
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lock(stateMu_);
+    stopping_ = true;
+    threads.swap(threads_);
+  }
+  stateChanged_.notify_all();
+  cancel_.cancel();
+  for (auto& t : threads) {
+    t.join();
+  }
+}
+
+std::optional<json> ObjectCache::get(const ResourceType& type, const std::string& ns,
+                                     const std::string& name) const {
+  std::shared_lock<std::shared_mutex> lock(objectsMu_);
+  const auto it = objects_.find(Key{type.plural, ns, name});
+  if (it == objects_.end()) {
+    return std::nullopt;
+  }
+  return it->second;
+}
+
+std::vector<json> ObjectCache::list(const ResourceType& type, const std::string& ns,
+                                    const std::map<std::string, std::string>& labels) const {
+  std::vector<json> out;
+  std::shared_lock<std::shared_mutex> lock(objectsMu_);
+  auto it = objects_.lower_bound(Key{type.plural, ns, ""});
+  for (; it != objects_.end() && std::get<0>(it->first) == type.plural; ++it) {
+    if (!ns.empty() && std::get<1>(it->first) != ns) {
+      break;
+    }
+    const json& object = it->second;
+    bool matches = true;
+    if (!labels.empty()) {
+      const auto meta = object.find("metadata");
+      const json* have = nullptr;
+      if (meta != object.end() && meta->is_object()) {
+        const auto l = meta->find("labels");
+        if (l != meta->end() && l->is_object()) {
+          have = &*l;
+        }
+      }
+      for (const auto& [key, value] : labels) {
+        if (have == nullptr) {
+          matches = false;
+          break;
+        }
+        const auto v = have->find(key);
+        if (v == have->end() || !v->is_string() || v->get<std::string>() != value) {
+          matches = false;
+          break;
+        }
+      }
+    }
+    if (matches) {
+      out.push_back(object);
+    }
+  }
+  return out;
+}
+
+bool ObjectCache::synced() const { return health().synced; }
+
+bool ObjectCache::waitForSync(std::chrono::milliseconds timeout) const {
+  std::unique_lock<std::mutex> lock(stateMu_);
+  auto allListed = [this] {
+    return !types_.empty() && std::all_of(types_.begin(), types_.end(),
+                                          [](const TypeState& t) { return t.listed; });
+  };
+  stateChanged_.wait_for(lock, timeout, [&] { return allListed() || stopping_; });
+  return allListed();
+}
+
+MonotonicTime ObjectCache::lastEvent() const {
+  std::lock_guard<std::mutex> lock(stateMu_);
+  return lastEvent_.value_or(MonotonicTime{});
+}
+
+ObjectCacheHealth ObjectCache::health() const {
+  const MonotonicTime now = time_->monotonicTime();
+  std::lock_guard<std::mutex> lock(stateMu_);
+  ObjectCacheHealth h;
+  h.running = started_ && !stopping_;
+  h.synced = !types_.empty() && std::all_of(types_.begin(), types_.end(),
+                                            [](const TypeState& t) { return t.listed; });
+  const bool failingTooLong =
+      std::any_of(types_.begin(), types_.end(), [&](const TypeState& t) {
+        return t.failingSince && now - *t.failingSince >= options_.unhealthyAfter;
+      });
+  h.healthy = h.running && h.synced && !failingTooLong;
+  if (lastEvent_) {
+    h.sinceLastEvent = std::chrono::duration_cast<std::chrono::milliseconds>(now - *lastEvent_);
+  }
+  h.lastError = lastError_;
+  h.lists = lists_;
+  h.watches = watches_;
+  h.events = events_;
+  return h;
+}
+
+void ObjectCache::run(size_t index) {
+  const ResourceType type = options_.types[index];
+  std::string resourceVersion;
+  bool needList = true;
+  int failures = 0;
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(stateMu_);
+      if (stopping_) {
+        return;
+      }
+    }
+    if (needList) {
+      auto listed = relist(type);
+      if (!listed.isOk()) {
+        if (cancel_.cancelled()) {
+          return;
+        }
+        recordFailure(index, listed.status());
+        if (!waitBeforeRetry(backoff(++failures))) {
+          return;
+        }
+        continue;
+      }
+      resourceVersion = *listed;
+      needList = false;
+      failures = 0;
+      std::lock_guard<std::mutex> lock(stateMu_);
+      types_[index].listed = true;
+      types_[index].failingSince.reset();
+      lastEvent_ = time_->monotonicTime();
+      ++lists_;
+      stateChanged_.notify_all();
+    }
+
+    WatchOptions watchOptions;
+    watchOptions.labelSelector = selectorFor(type);
+    watchOptions.resourceVersion = resourceVersion;
+    watchOptions.allowWatchBookmarks = true;
+    watchOptions.timeoutSeconds = options_.watchTimeoutSeconds;
+    {
+      std::lock_guard<std::mutex> lock(stateMu_);
+      ++watches_;
+    }
+    uint64_t applied = 0;
+    const auto started = std::chrono::steady_clock::now();
+    Status status = client_->watch(
+        type, options_.nameSpace, watchOptions,
+        [&](const WatchEvent& event) {
+          if (event.type == WatchEventType::Error) {
+            return;  // watch() returns it as its status
+          }
+          apply(type, event, resourceVersion);
+          ++applied;
+          failures = 0;
+          std::lock_guard<std::mutex> lock(stateMu_);
+          types_[index].failingSince.reset();
+          lastEvent_ = time_->monotonicTime();
+          ++events_;
+        },
+        &cancel_);
+    if (cancel_.cancelled()) {
+      return;
+    }
+    if (status.isOk()) {
+      if (applied == 0 && std::chrono::steady_clock::now() - started < kShortStream) {
+        // Ended at once: resume, but not in a tight loop.
+        spdlog::debug("kube cache: watch {} ended at once; resuming after a pause", type.plural);
+        if (!waitBeforeRetry(backoff(++failures))) {
+          return;
+        }
+      } else {
+        recordSuccess(index);
+      }
+      continue;  // resume from the last resourceVersion
+    }
+    if (isGone(status)) {
+      spdlog::info("kube cache: {} resourceVersion {} expired, listing again", type.plural,
+                   resourceVersion);
+      needList = true;
+      continue;
+    }
+    recordFailure(index, status);
+    if (!waitBeforeRetry(backoff(++failures))) {
+      return;
+    }
+  }
+}
+
+StatusOr<std::string> ObjectCache::relist(const ResourceType& type) {
+  std::vector<json> items;
+  std::string resourceVersion;
+  ListOptions listOptions;
+  listOptions.labelSelector = selectorFor(type);
+  listOptions.limit = kListPageSize;
+  do {
+    ASSIGN_OR_RETURN(json page, client_->list(type, options_.nameSpace, listOptions));
+    if (resourceVersion.empty()) {
+      resourceVersion = metadataString(page, "resourceVersion");
+    }
+    listOptions.continueToken = metadataString(page, "continue");
+    const auto pageItems = page.find("items");
+    if (pageItems != page.end() && pageItems->is_array()) {
+      for (auto& item : *pageItems) {
+        items.push_back(std::move(item));
+      }
+    }
+  } while (!listOptions.continueToken.empty());
+  if (resourceVersion.empty()) {
+    return internalError("list " + type.plural + ": the answer has no resourceVersion");
+  }
+
+  std::unique_lock<std::shared_mutex> lock(objectsMu_);
+  auto it = objects_.lower_bound(Key{type.plural, "", ""});
+  while (it != objects_.end() && std::get<0>(it->first) == type.plural) {
+    it = objects_.erase(it);
+  }
+  for (auto& item : items) {
+    const std::string name = metadataString(item, "name");
+    if (!name.empty()) {
+      const std::string ns = metadataString(item, "namespace");
+      objects_[Key{type.plural, ns, name}] = std::move(item);
+    }
+  }
+  return resourceVersion;
+}
+
+void ObjectCache::apply(const ResourceType& type, const WatchEvent& event,
+                        std::string& resourceVersion) {
+  const std::string rv = metadataString(event.object, "resourceVersion");
+  if (event.type != WatchEventType::Bookmark) {
+    const std::string name = metadataString(event.object, "name");
+    const std::string ns = metadataString(event.object, "namespace");
+    if (!name.empty()) {
+      std::unique_lock<std::shared_mutex> lock(objectsMu_);
+      if (event.type == WatchEventType::Deleted) {
+        objects_.erase(Key{type.plural, ns, name});
+      } else {
+        objects_[Key{type.plural, ns, name}] = event.object;
+      }
+    }
+  }
+  if (!rv.empty()) {
+    resourceVersion = rv;
+  }
+}
+
+void ObjectCache::recordFailure(size_t index, const Status& status) {
+  spdlog::warn("kube cache: list/watch {} failed: {}", options_.types[index].plural,
+               status.toString());
+  std::lock_guard<std::mutex> lock(stateMu_);
+  if (!types_[index].failingSince) {
+    types_[index].failingSince = time_->monotonicTime();
+  }
+  lastError_ = options_.types[index].plural + ": " + status.toString();
+}
+
+void ObjectCache::recordSuccess(size_t index) {
+  std::lock_guard<std::mutex> lock(stateMu_);
+  types_[index].failingSince.reset();
+}
+
+const std::string& ObjectCache::selectorFor(const ResourceType& type) const {
+  const auto it = options_.labelSelectorFor.find(type.plural);
+  return it != options_.labelSelectorFor.end() ? it->second : options_.labelSelector;
+}
+
+bool ObjectCache::waitBeforeRetry(std::chrono::milliseconds delay) {
+  std::unique_lock<std::mutex> lock(stateMu_);
+  return !stateChanged_.wait_for(lock, delay, [this] { return stopping_; });
+}
+
+std::chrono::milliseconds ObjectCache::backoff(int failures) const {
+  const int64_t base = std::max<int64_t>(1, options_.minBackoff.count());
+  const int64_t cap = std::max<int64_t>(base, options_.maxBackoff.count());
+  int64_t d = base;
+  for (int i = 1; i < failures && d < cap; ++i) {
+    d *= 2;
+  }
+  d = std::min(d, cap);
+  // Jitter in [d/2, d], so that many replicas do not retry in lockstep.
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  std::uniform_int_distribution<int64_t> dist((d + 1) / 2, d);
+  return std::chrono::milliseconds(dist(rng));
+}
+
+}  // namespace sandboxd

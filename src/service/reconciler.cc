@@ -1,0 +1,306 @@
+#include "sandboxd/service/reconciler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <tuple>
+
+#include "sandboxd/render/manifest_renderer.h"
+#include "sandboxd/service/drift.h"
+#include "sandboxd/service/reconcile_errors.h"
+
+namespace sandboxd {
+namespace {
+
+using ObjectKey = std::tuple<std::string, std::string, std::string>;  // kind, namespace, name
+using ObjectIndex = std::map<ObjectKey, const json*>;
+
+// What one sandbox needs, judged from one snapshot of registry and cluster.
+struct SandboxWork {
+  bool repair = false;      // re-create missing objects
+  bool scale = false;       // replicas differ from the desired state
+  bool remove = false;      // a deleted sandbox has leftovers (or a purged row to drop)
+  bool secretLost = false;  // its Secret is gone: values cannot be restored
+  bool any() const { return repair || scale || remove || secretLost; }
+};
+
+int replicasOf(const json* workload) {
+  if (workload == nullptr || !workload->contains("spec")) {
+    return -1;
+  }
+  const json& spec = (*workload)["spec"];
+  return spec.contains("replicas") && spec["replicas"].is_number_integer()
+             ? spec["replicas"].get<int>()
+             : 1;
+}
+
+const json* find(const ObjectIndex& index, const std::string& kind, const std::string& ns,
+                 const std::string& name) {
+  auto it = index.find({kind, ns, name});
+  return it == index.end() ? nullptr : it->second;
+}
+
+SandboxWork workFor(const SandboxRecord& r, const ObjectIndex& index,
+                    const std::vector<const DriftItem*>& items) {
+  SandboxWork work;
+  if (r.desired == DesiredState::Deleted) {
+    for (const DriftItem* item : items) {
+      work.remove = work.remove || item->kind == DriftItem::Kind::Lingering;
+    }
+    // A purged sandbox also loses its volume, and its row once nothing is left.
+    work.remove = work.remove || r.purge;
+    return work;
+  }
+  for (const DriftItem* item : items) {
+    if (item->kind != DriftItem::Kind::Missing) {
+      continue;
+    }
+    if (item->objectKind == "Secret") {
+      work.secretLost = true;
+    } else if (r.workload == WorkloadKind::StatefulSet) {
+      work.repair = true;
+    }
+  }
+  const int want = r.desired == DesiredState::Running ? 1 : 0;
+  const char* kind = r.workload == WorkloadKind::StatefulSet ? "StatefulSet" : "Deployment";
+  const json* workload = find(index, kind, r.nameSpace, r.name);
+  work.scale = workload != nullptr && replicasOf(workload) != want;
+  return work;
+}
+
+struct Backoff {
+  int failures = 0;
+  MonotonicTime next{};
+};
+
+class ReconcilerImpl : public Reconciler {
+ public:
+  ReconcilerImpl(RegistryPtr registry, KubernetesServicePtr kube, KubeClientPtr client,
+                 const Config& config, TimeSourcePtr time, SandboxLocksPtr locks,
+                 ReconcilerOptions options)
+      : registry_(std::move(registry)),
+        kube_(std::move(kube)),
+        client_(std::move(client)),
+        config_(config),
+        time_(std::move(time)),
+        locks_(std::move(locks)),
+        options_(options) {}
+
+  ~ReconcilerImpl() override { stop(); }
+
+  StatusOr<ReconcilePass> reconcileOnce() override {
+    std::lock_guard<std::mutex> passLock(passMu_);
+    ASSIGN_OR_RETURN(std::vector<SandboxRecord> records, registry_->listSandboxes());
+    ASSIGN_OR_RETURN(std::vector<json> objects,
+                     listSandboxObjects(*client_, namespacesOf(records, config_.sandbox)));
+    ObjectIndex index;
+    for (const auto& object : objects) {
+      const json& meta = object["metadata"];
+      index[{object.value("kind", ""), meta.value("namespace", ""), meta.value("name", "")}] =
+          &object;
+    }
+    DriftReport drift = computeDrift(records, objects, config_.sandbox);
+    std::map<std::pair<std::string, std::string>, std::vector<const DriftItem*>> bySandbox;
+    ReconcilePass pass;
+    for (const auto& item : drift.items) {
+      bySandbox[{item.nameSpace, item.sandbox}].push_back(&item);
+      pass.orphans += item.kind == DriftItem::Kind::Orphan ? 1 : 0;
+    }
+
+    const MonotonicTime now = time_->monotonicTime();
+    for (const auto& record : records) {
+      ++pass.sandboxes;
+      SandboxWork work = workFor(record, index, bySandbox[{record.nameSpace, record.name}]);
+      if (!work.any()) {
+        backoff_.erase(record.name);
+        continue;
+      }
+      auto b = backoff_.find(record.name);
+      if (b != backoff_.end() && now < b->second.next) {
+        ++pass.deferred;
+        continue;
+      }
+      Status done = act(record, work, pass);
+      if (done.isOk()) {
+        backoff_.erase(record.name);
+        continue;
+      }
+      ++pass.failed;
+      Backoff& state = backoff_[record.name];
+      ++state.failures;
+      const int shift = std::min(state.failures - 1, 4);
+      state.next = now + options_.firstBackoff * (1 << shift);
+      spdlog::warn("reconcile {}: attempt {} failed: {}", record.name, state.failures,
+                   done.toString());
+      if (state.failures >= options_.maxAttempts) {
+        markError(record.name, record.sandboxId, kReasonReconcileFailed,
+                  "could not bring the sandbox to its desired state after " +
+                      std::to_string(state.failures) + " attempts: " + done.message());
+      }
+    }
+    return pass;
+  }
+
+  void start() override {
+    std::lock_guard<std::mutex> lock(threadMu_);
+    if (thread_.joinable()) {
+      return;
+    }
+    stopping_ = false;
+    thread_ = std::thread([this] { loop(); });
+  }
+
+  void stop() override {
+    std::lock_guard<std::mutex> lock(threadMu_);
+    {
+      std::lock_guard<std::mutex> wake(wakeMu_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+
+ private:
+  void loop() {
+    for (;;) {
+      auto pass = reconcileOnce();
+      if (!pass.isOk()) {
+        spdlog::warn("reconcile pass failed: {}", pass.status().toString());
+      } else if (pass->repaired + pass->scaled + pass->deleted + pass->failed > 0) {
+        spdlog::info("reconcile pass: {} sandboxes, {} repaired, {} scaled, {} deleted, "
+                     "{} failed, {} deferred, {} orphan objects",
+                     pass->sandboxes, pass->repaired, pass->scaled, pass->deleted, pass->failed,
+                     pass->deferred, pass->orphans);
+      }
+      std::unique_lock<std::mutex> lock(wakeMu_);
+      if (wake_.wait_for(lock, options_.interval, [this] { return stopping_; })) {
+        return;
+      }
+    }
+  }
+
+  // Under the sandbox's lock, on the record as it is now: if a request changed the desired
+  // state since the snapshot, this pass leaves it (the next one judges afresh).
+  Status act(const SandboxRecord& snapshot, const SandboxWork& work, ReconcilePass& pass) {
+    std::lock_guard<std::mutex> lock(locks_->forName(snapshot.name));
+    auto fresh = registry_->getSandbox(snapshot.name);
+    if (!fresh.isOk()) {
+      return fresh.status().kind() == ErrorKind::NotFound ? Status::ok() : fresh.status();
+    }
+    if (fresh->sandboxId != snapshot.sandboxId || fresh->desired != snapshot.desired ||
+        fresh->purge != snapshot.purge) {
+      return Status::ok();
+    }
+    const SandboxKey key{fresh->nameSpace, fresh->name};
+    if (fresh->desired == DesiredState::Deleted) {
+      RETURN_IF_ERROR(kube_->remove(key, fresh->purge));
+      ASSIGN_OR_RETURN(bool gone, kube_->isGone(key, fresh->purge));
+      if (gone && fresh->purge) {
+        Status dropped = registry_->deleteSandbox(fresh->name);
+        if (!dropped.isOk() && dropped.kind() != ErrorKind::NotFound) {
+          return dropped;
+        }
+      }
+      ++pass.deleted;
+      return Status::ok();
+    }
+    if (work.secretLost) {
+      if (fresh->reason != kReasonSecretLost) {
+        markErrorLocked(*fresh, kReasonSecretLost,
+                        "the Secret holding the sandbox's secret environment values is gone; "
+                        "set them again (PATCH env setSecret) or delete the sandbox");
+      }
+      return Status::ok();
+    }
+    if (work.repair) {
+      SandboxSpec spec;
+      spec.name = fresh->name;
+      spec.nameSpace = fresh->nameSpace;
+      spec.user = fresh->user;
+      spec.sandboxId = fresh->sandboxId;
+      spec.image = fresh->image;
+      spec.env = fresh->env;
+      spec.storage = fresh->storage;
+      for (const auto& k : fresh->secretEnvKeys) {
+        spec.secretEnv[k] = "";  // referenced only; the Secret is never written here
+      }
+      const int replicas = fresh->desired == DesiredState::Running ? 1 : 0;
+      ASSIGN_OR_RETURN(std::vector<std::string> recreated, kube_->repair(spec, replicas));
+      if (!recreated.empty()) {
+        ++pass.repaired;
+        for (const auto& what : recreated) {
+          spdlog::info("reconcile {}: re-created {}", fresh->name, what);
+        }
+      }
+    }
+    if (work.scale) {
+      RETURN_IF_ERROR(fresh->desired == DesiredState::Stopped ? kube_->stop(key)
+                                                              : kube_->start(key));
+      ++pass.scaled;
+      spdlog::info("reconcile {}: scaled to {}", fresh->name, toString(fresh->desired));
+    }
+    if (isReconcileError(*fresh) && fresh->reason == kReasonReconcileFailed) {
+      SandboxRecord cleared = *fresh;
+      clearReconcileError(cleared);
+      (void)registry_->updateSandbox(cleared);  // a concurrent writer wins; fine
+    }
+    return Status::ok();
+  }
+
+  void markError(const std::string& name, const std::string& sandboxId, const char* reason,
+                 const std::string& message) {
+    std::lock_guard<std::mutex> lock(locks_->forName(name));
+    auto fresh = registry_->getSandbox(name);
+    if (fresh.isOk() && fresh->sandboxId == sandboxId) {
+      markErrorLocked(*fresh, reason, message);
+    }
+  }
+
+  void markErrorLocked(SandboxRecord record, const char* reason, const std::string& message) {
+    record.phase = Phase::Error;
+    record.reason = reason;
+    record.message = message;
+    record.updatedAt = time_->systemTime();
+    auto updated = registry_->updateSandbox(record);
+    if (!updated.isOk()) {
+      spdlog::warn("reconcile {}: could not record {}: {}", record.name, reason,
+                   updated.status().toString());
+    }
+  }
+
+  RegistryPtr registry_;
+  KubernetesServicePtr kube_;
+  KubeClientPtr client_;
+  Config config_;
+  TimeSourcePtr time_;
+  SandboxLocksPtr locks_;
+  ReconcilerOptions options_;
+
+  std::mutex passMu_;  // one pass at a time; guards backoff_
+  std::map<std::string, Backoff> backoff_;
+
+  std::mutex threadMu_;
+  std::thread thread_;
+  std::mutex wakeMu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+ReconcilerPtr makeReconciler(RegistryPtr registry, KubernetesServicePtr kube,
+                             KubeClientPtr client, const Config& config, TimeSourcePtr time,
+                             SandboxLocksPtr locks, ReconcilerOptions options) {
+  return std::make_unique<ReconcilerImpl>(std::move(registry), std::move(kube),
+                                          std::move(client), config, std::move(time),
+                                          std::move(locks), options);
+}
+
+}  // namespace sandboxd

@@ -1,0 +1,213 @@
+// The reconciler against the in-memory cluster: intent recorded but not carried out (a failed
+// call, a crash between registry and cluster), objects deleted behind sandboxd's back,
+// leftovers of deleted sandboxes, a failure that persists, and things it must never touch.
+#include "sandboxd/service/reconciler.h"
+
+#include "sandboxd/registry/registry.h"
+#include "sandboxd/service/drift.h"
+#include "sandboxd/service/sandbox_manager.h"
+#include "service/service_fixture.h"
+
+namespace sandboxd {
+namespace {
+
+using testing::ServiceFixture;
+
+class ReconcilerTest : public ServiceFixture {
+ protected:
+  void SetUp() override {
+    ServiceFixture::SetUp();
+    auto registry = openSqliteRegistry(":memory:", time_);
+    ASSERT_OK(registry);
+    registry_ = *registry;
+    locks_ = std::make_shared<SandboxLocks>();
+    manager_ = makeSandboxManager(registry_, service_, cluster_, config_, time_, locks_);
+    ReconcilerOptions options;
+    options.maxAttempts = 3;
+    options.firstBackoff = std::chrono::seconds(1);
+    reconciler_ = makeReconciler(registry_, service_, cluster_, config_, time_, locks_, options);
+  }
+
+  void create(const std::string& name, EnvMap secretEnv = {}) {
+    CreateRequest r;
+    r.name = name;
+    r.env = {{"A", "1"}};
+    r.secretEnv = std::move(secretEnv);
+    ASSERT_OK(manager_->create(alice_, r));
+    waitReady();
+  }
+
+  ReconcilePass pass() {
+    auto result = reconciler_->reconcileOnce();
+    EXPECT_OK(result);
+    return result.isOk() ? *result : ReconcilePass{};
+  }
+
+  int replicas(const std::string& name) {
+    return getObject(resources::statefulSets(), name)["spec"].value("replicas", -1);
+  }
+
+  bool clean() {
+    auto report = inspectDrift(*cluster_, *registry_, config_.sandbox);
+    EXPECT_OK(report);
+    return report.isOk() && report->clean();
+  }
+
+  const Caller alice_{"alice", false};
+  RegistryPtr registry_;
+  SandboxLocksPtr locks_;
+  SandboxManagerPtr manager_;
+  ReconcilerPtr reconciler_;
+};
+
+TEST_F(ReconcilerTest, AConsistentClusterNeedsNothing) {
+  create("calm");
+  ReconcilePass p = pass();
+  EXPECT_EQ(p.sandboxes, 1);
+  EXPECT_EQ(p.repaired + p.scaled + p.deleted + p.failed + p.orphans, 0);
+}
+
+TEST_F(ReconcilerTest, AStopWhoseClusterCallFailedIsAcceptedAndCarriedOut) {
+  create("box");
+  cluster_->failNextForTest("patch", "StatefulSet", unavailable("connection reset"), 1);
+  auto stopped = manager_->stop(alice_, "box");
+  ASSERT_OK(stopped);  // accepted: the intent is recorded
+  EXPECT_EQ(registry_->getSandbox("box")->desired, DesiredState::Stopped);
+  EXPECT_EQ(replicas("box"), 1) << "the cluster call did fail";
+
+  ReconcilePass p = pass();
+  EXPECT_EQ(p.scaled, 1);
+  EXPECT_EQ(replicas("box"), 0);
+  waitReady();
+  EXPECT_EQ(phaseOf("box"), Phase::Stopped);
+}
+
+TEST_F(ReconcilerTest, ACrashBetweenRegistryAndClusterIsFinished) {
+  // What a kill -9 right after the registry write of a create leaves behind: a row, no objects.
+  SandboxRecord r;
+  r.name = "half";
+  r.user = "alice";
+  r.nameSpace = "default";
+  r.sandboxId = "id-half";
+  r.image = "ghcr.io/org/sandbox:v1";
+  r.env = {{"A", "1"}};
+  r.storage = "5Gi";
+  ASSERT_OK(registry_->insertSandbox(r));
+  EXPECT_FALSE(clean());
+
+  ReconcilePass p = pass();
+  EXPECT_EQ(p.repaired, 1);
+  waitReady();
+  EXPECT_EQ(phaseOf("half"), Phase::Running);
+  json sts = getObject(resources::statefulSets(), "half");
+  EXPECT_EQ(sts["metadata"]["labels"]["sandboxd.io/sandbox-id"], "id-half");
+  EXPECT_TRUE(clean());
+}
+
+TEST_F(ReconcilerTest, DeletedServiceAndIngressAreRecreatedTheSecretAndVolumeUntouched) {
+  create("svc", {{"TOKEN", "t0p"}});
+  const std::string pvcUid =
+      getObject(resources::persistentVolumeClaims(), "vn-homevn-agent-svc-0")["metadata"]["uid"];
+  ASSERT_OK(cluster_->remove(resources::services(), "default", "svc-service"));
+  ASSERT_OK(cluster_->remove(resources::ingresses(), "default", "svc-app-ingress"));
+
+  ReconcilePass p = pass();
+  EXPECT_EQ(p.repaired, 1);
+  EXPECT_TRUE(exists(resources::services(), "svc-service"));
+  EXPECT_TRUE(exists(resources::ingresses(), "svc-app-ingress"));
+  const json secret = getObject(resources::secrets(), "svc-env");
+  EXPECT_TRUE(secret.dump().find(secret.contains("data") ? "dDBw" : "t0p") != std::string::npos)
+      << "the Secret is never rewritten: " << secret.dump();
+  EXPECT_EQ(getObject(resources::persistentVolumeClaims(), "vn-homevn-agent-svc-0")["metadata"]
+                                                                                   ["uid"],
+            pvcUid);
+  EXPECT_TRUE(clean());
+}
+
+TEST_F(ReconcilerTest, ALostSecretIsAnErrorWithItsReasonNotARepair) {
+  create("sec", {{"TOKEN", "t0p"}});
+  ASSERT_OK(cluster_->remove(resources::secrets(), "default", "sec-env"));
+  pass();
+  auto view = manager_->get(alice_, "sec");
+  ASSERT_OK(view);
+  EXPECT_EQ(view->observed.phase, Phase::Error);
+  EXPECT_EQ(view->observed.reason, "SecretLost");
+  EXPECT_FALSE(exists(resources::secrets(), "sec-env")) << "values cannot be invented";
+
+  // Setting the secret again brings it back.
+  EnvChange change;
+  change.setSecret = {{"TOKEN", "new"}};
+  ASSERT_OK(manager_->updateEnv(alice_, "sec", change));
+  pass();
+  waitReady();
+  auto after = manager_->get(alice_, "sec");
+  ASSERT_OK(after);
+  EXPECT_NE(after->observed.phase, Phase::Error) << after->observed.reason;
+}
+
+TEST_F(ReconcilerTest, LeftoversOfADeleteThatFailedAreRemovedAndAPurgedRowDropped) {
+  create("gone");
+  cluster_->failNextForTest("delete", "StatefulSet", unavailable("timeout"), 1);
+  ASSERT_OK(manager_->remove(alice_, "gone", /*purge=*/true));  // accepted
+  EXPECT_TRUE(exists(resources::statefulSets(), "gone"));
+
+  ReconcilePass p = pass();
+  EXPECT_EQ(p.deleted, 1);
+  waitReady();
+  pass();  // the pod and volume are gone now: the purged row goes too
+  EXPECT_FALSE(exists(resources::statefulSets(), "gone"));
+  EXPECT_FALSE(exists(resources::persistentVolumeClaims(), "vn-homevn-agent-gone-0"));
+  EXPECT_KIND(registry_->getSandbox("gone"), NotFound);
+}
+
+TEST_F(ReconcilerTest, APersistentFailureBacksOffThenIsAnErrorThatStopStillClears) {
+  create("stuck");
+  ASSERT_OK(cluster_->remove(resources::services(), "default", "stuck-service"));
+  cluster_->failNextForTest("create", "Service", unavailable("apiserver down"), 3);
+
+  EXPECT_EQ(pass().failed, 1);    // attempt 1
+  EXPECT_EQ(pass().deferred, 1);  // backing off: not retried at once
+  time_->advance(std::chrono::seconds(2));
+  EXPECT_EQ(pass().failed, 1);  // attempt 2
+  time_->advance(std::chrono::seconds(5));
+  EXPECT_EQ(pass().failed, 1);  // attempt 3 = maxAttempts
+  auto view = manager_->get(alice_, "stuck");
+  ASSERT_OK(view);
+  EXPECT_EQ(view->observed.phase, Phase::Error);
+  EXPECT_EQ(view->observed.reason, "ReconcileFailed");
+  EXPECT_NE(view->observed.message.find("apiserver down"), std::string::npos);
+
+  // An ERROR sandbox can still be stopped; the fault is over and the reconciler finishes.
+  ASSERT_OK(manager_->stop(alice_, "stuck"));
+  time_->advance(std::chrono::seconds(20));
+  pass();
+  waitReady();
+  auto stopped = manager_->get(alice_, "stuck");
+  ASSERT_OK(stopped);
+  EXPECT_EQ(stopped->observed.phase, Phase::Stopped) << stopped->observed.reason;
+  EXPECT_TRUE(exists(resources::services(), "stuck-service"));
+}
+
+TEST_F(ReconcilerTest, ObjectsNoRegistryEntryAccountsForAreCountedNeverTouched) {
+  create("mine");
+  ASSERT_OK(registry_->deleteSandbox("mine"));
+  ReconcilePass p = pass();
+  EXPECT_GE(p.orphans, 5);  // StatefulSet, Service, 2 Ingresses, home volume
+  EXPECT_TRUE(exists(resources::statefulSets(), "mine"));
+  EXPECT_TRUE(exists(resources::persistentVolumeClaims(), "vn-homevn-agent-mine-0"));
+}
+
+TEST_F(ReconcilerTest, ALatePassNeverUndoesANewerRequest) {
+  create("late");
+  // The pass's snapshot says "stopped" is wanted (the replicas still 1)...
+  cluster_->failNextForTest("patch", "StatefulSet", unavailable("blip"), 1);
+  ASSERT_OK(manager_->stop(alice_, "late"));
+  // ...but before the pass acts, the user starts it again: the pass must not stop it.
+  ASSERT_OK(manager_->start(alice_, "late"));
+  ReconcilePass p = pass();
+  EXPECT_EQ(p.scaled, 0);
+  EXPECT_EQ(replicas("late"), 1);
+}
+
+}  // namespace
+}  // namespace sandboxd
