@@ -775,8 +775,11 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
       failed = true;
     }
     std::string text = metrics_.render(counts, failed);
-    if (options_.kubeCalls) {
-      text += api::renderKubeCalls(options_.kubeCalls->snapshot());
+    if (options_.observability.kubeCalls) {
+      text += api::renderKubeCalls(options_.observability.kubeCalls->snapshot());
+    }
+    if (options_.observability.cache) {
+      text += api::renderCacheHealth(options_.observability.cache->health());
     }
     return text;
   }
@@ -975,9 +978,9 @@ class ApiServerImpl : public ApiServer {
 }  // namespace
 
 ApiServerPtr makeApiServer(const ServerConfig& config, SandboxManagerPtr manager,
-                           RegistryPtr registry, KubeCallMetricsPtr kubeCalls) {
+                           RegistryPtr registry, ApiObservability observability) {
   api::ApiServerOptions options;
-  options.kubeCalls = std::move(kubeCalls);
+  options.observability = std::move(observability);
   return api::makeApiServerWithOptions(config, std::move(manager), std::move(registry), options);
 }
 

@@ -16,8 +16,8 @@ struct ApiServerOptions {
   size_t maxQueuedRequests = 4096;
   // On stop, how long requests already accepted may take to finish before connections close.
   std::chrono::milliseconds drainTimeout{20000};
-  // Kubernetes API call counters to export in /metrics (none when null).
-  KubeCallMetricsPtr kubeCalls;
+  // Exported in /metrics when set.
+  ApiObservability observability;
 };
 
 ApiServerPtr makeApiServerWithOptions(const ServerConfig& config, SandboxManagerPtr manager,

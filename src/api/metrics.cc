@@ -115,6 +115,28 @@ std::string ApiMetrics::render(const std::map<std::string, int>& sandboxesByStat
   return out.str();
 }
 
+std::string renderCacheHealth(const ObjectCacheHealth& health) {
+  std::ostringstream out;
+  out << "# HELP sandboxd_watch_cache_healthy 1 when the watch cache is synced and its "
+         "watches are working.\n"
+      << "# TYPE sandboxd_watch_cache_healthy gauge\n"
+      << "sandboxd_watch_cache_healthy " << (health.healthy ? 1 : 0) << "\n"
+      << "# HELP sandboxd_watch_cache_seconds_since_last_event Age of the last list, event or "
+         "bookmark the watch cache applied (-1 before the first).\n"
+      << "# TYPE sandboxd_watch_cache_seconds_since_last_event gauge\n"
+      << "sandboxd_watch_cache_seconds_since_last_event "
+      << (health.sinceLastEvent ? formatDouble(health.sinceLastEvent->count() / 1000.0) : "-1")
+      << "\n"
+      << "# HELP sandboxd_watch_cache_events_total Events and bookmarks the watch cache applied.\n"
+      << "# TYPE sandboxd_watch_cache_events_total counter\n"
+      << "sandboxd_watch_cache_events_total " << health.events << "\n"
+      << "# HELP sandboxd_watch_cache_relists_total Lists the watch cache made (initial ones and "
+         "after 410 Gone).\n"
+      << "# TYPE sandboxd_watch_cache_relists_total counter\n"
+      << "sandboxd_watch_cache_relists_total " << health.lists << "\n";
+  return out.str();
+}
+
 std::string renderKubeCalls(const std::map<KubeCallMetrics::Key, uint64_t>& calls) {
   std::ostringstream out;
   out << "# HELP sandboxd_kubernetes_calls_total Kubernetes API calls, by verb, resource and "

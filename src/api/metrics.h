@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sandboxd/kube/kube_call_metrics.h"
+#include "sandboxd/kube/object_cache.h"
 
 namespace sandboxd::api {
 
@@ -44,6 +45,9 @@ class ApiMetrics {
 
 // The Kubernetes API call counters (sandboxd_kubernetes_calls_total{verb,resource,code}).
 std::string renderKubeCalls(const std::map<KubeCallMetrics::Key, uint64_t>& calls);
+
+// The watch cache's health (sandboxd_watch_cache_*).
+std::string renderCacheHealth(const ObjectCacheHealth& health);
 
 // Escapes a label value (backslash, double quote, newline).
 std::string escapeLabelValue(const std::string& v);

@@ -22,6 +22,8 @@
 #include "sandboxd/render/manifest_renderer.h"
 #include "sandboxd/service/kubernetes_service.h"
 #include "sandboxd/service/reconciler.h"
+#include "sandboxd/service/sandbox_cache.h"
+#include "sandboxd/kube/cached_read_client.h"
 #include "sandboxd/service/sandbox_manager.h"
 #include "sandboxd/validation/validation.h"
 
@@ -140,14 +142,21 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   }
   auto kubeCalls = std::make_shared<KubeCallMetrics>();
   KubeClientPtr counted = withCallMetrics(*client, kubeCalls);
-  auto kube = makeKubernetesService(counted, *renderer, config.sandbox);
+  // Status reads come from a list+watch cache of StatefulSets, pods and volumes.
+  ObjectCacheOptions cacheOptions = sandboxCacheOptions(config.sandbox.nameSpace);
+  auto cache = std::make_shared<ObjectCache>(counted, cacheOptions, time);
+  cache->start();
+  if (!cache->waitForSync(std::chrono::seconds(10))) {
+    spdlog::warn("watch cache not synced yet; reads go to the API server until it is");
+  }
+  KubeClientPtr reads = withCachedReads(counted, cache, cacheOptions);
+  auto kube = makeKubernetesService(reads, *renderer, config.sandbox);
   auto locks = std::make_shared<SandboxLocks>();
-  auto manager = makeSandboxManager(*registry, kube, counted, config, time, locks);
+  auto manager = makeSandboxManager(*registry, kube, reads, config, time, locks);
   ReconcilerOptions reconcileOptions;
   reconcileOptions.interval = std::chrono::milliseconds(config.server.reconcileIntervalMs);
-  auto reconciler =
-      makeReconciler(*registry, kube, counted, config, time, locks, reconcileOptions);
-  auto server = makeApiServer(config.server, manager, *registry, kubeCalls);
+  auto reconciler = makeReconciler(*registry, kube, reads, config, time, locks, reconcileOptions);
+  auto server = makeApiServer(config.server, manager, *registry, {kubeCalls, cache});
   if (Status s = server->start(); !s.isOk()) {
     return fail(s);
   }
@@ -160,6 +169,7 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   spdlog::info("received signal {}, shutting down", received);
   server->stop();  // finishes in-flight requests before the registry goes away
   reconciler->stop();
+  cache->stop();
   spdlog::info("stopped");
   spdlog::shutdown();
   return kExitOk;

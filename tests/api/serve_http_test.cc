@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -294,6 +295,44 @@ TEST_F(ServeHttpTest, StartsRacingADeleteEndDeletedAndTheNameIsUsableAgain) {
   waitStatus("race2", alice_, "RUNNING");
   EXPECT_EQ(call("DELETE", "/api/v1/sandboxes/race2?purge=true", alice_).status, 202);
   EXPECT_TRUE(waitGone("race2", alice_));
+}
+
+// Kubernetes reads a status read could make: every get, and the pod lists (the reconciler's
+// periodic pass lists other things, and only when it finds drift does it get anything).
+uint64_t statusReadCalls(const std::string& metrics) {
+  uint64_t total = 0;
+  std::istringstream in(metrics);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("sandboxd_kubernetes_calls_total{verb=\"get\"", 0) == 0 ||
+        line.rfind("sandboxd_kubernetes_calls_total{verb=\"list\",resource=\"pods\"", 0) == 0) {
+      total += std::stoull(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  return total;
+}
+
+TEST_F(ServeHttpTest, StatusReadsComeFromTheWatchCacheWithoutKubernetesCalls) {
+  ASSERT_EQ(create(alice_, {{"name", "cached"}}).status, 201);
+  waitStatus("cached", alice_, "RUNNING");
+  auto before = call("GET", "/metrics", "");
+  ASSERT_EQ(before.status, 200);
+  EXPECT_NE(before.body.find("sandboxd_watch_cache_healthy 1"), std::string::npos) << before.body;
+  for (int i = 0; i < 20; ++i) {
+    auto r = call("GET", "/api/v1/sandboxes/cached", alice_);
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.json()["status"], "RUNNING");
+    ASSERT_EQ(call("GET", "/api/v1/sandboxes", alice_).status, 200);
+  }
+  auto after = call("GET", "/metrics", "");
+  EXPECT_EQ(statusReadCalls(after.body), statusReadCalls(before.body))
+      << "status reads went to the API server";
+
+  // And the cache follows changes: a stop shows up without a restart.
+  ASSERT_EQ(call("POST", "/api/v1/sandboxes/cached/stop", alice_).status, 202);
+  waitStatus("cached", alice_, "STOPPED");
+  EXPECT_EQ(call("DELETE", "/api/v1/sandboxes/cached?purge=true", alice_).status, 202);
+  EXPECT_TRUE(waitGone("cached", alice_));
 }
 
 // Sends the head of a request and part of its body; the rest goes with finish().

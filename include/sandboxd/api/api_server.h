@@ -8,6 +8,7 @@
 #include "sandboxd/common/status.h"
 #include "sandboxd/config/config.h"
 #include "sandboxd/kube/kube_call_metrics.h"
+#include "sandboxd/kube/object_cache.h"
 #include "sandboxd/registry/registry.h"
 #include "sandboxd/service/sandbox_manager.h"
 
@@ -26,8 +27,13 @@ class ApiServer {
 
 using ApiServerPtr = std::unique_ptr<ApiServer>;
 
-// `kubeCalls`, when given, is exported in /metrics (Kubernetes API calls by verb and code).
+// What /metrics exports besides the server's own figures (each optional).
+struct ApiObservability {
+  KubeCallMetricsPtr kubeCalls;               // Kubernetes API calls by verb and code
+  std::shared_ptr<const ObjectCache> cache;   // watch cache health, age of the last event
+};
+
 ApiServerPtr makeApiServer(const ServerConfig& config, SandboxManagerPtr manager,
-                           RegistryPtr registry, KubeCallMetricsPtr kubeCalls = nullptr);
+                           RegistryPtr registry, ApiObservability observability = {});
 
 }  // namespace sandboxd

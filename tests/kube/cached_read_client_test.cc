@@ -1,0 +1,107 @@
+// withCachedReads: which reads the cache answers (no API call), which go through, and ping()
+// following the cache's health.
+#include "sandboxd/kube/cached_read_client.h"
+
+#include <gtest/gtest.h>
+
+#include "fakes/simulated_time_source.h"
+#include "fakes/status_matchers.h"
+#include "kube/kube_test_objects.h"
+#include "sandboxd/kube/memory_cluster.h"
+
+namespace sandboxd {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::sandboxStatefulSet;
+
+const std::string kNs = "ns1";
+
+class CachedReadClientTest : public ::testing::Test {
+ protected:
+  CachedReadClientTest() {
+    time_ = std::make_shared<testing::SimulatedTimeSource>();
+    MemoryClusterOptions clusterOptions;
+    clusterOptions.watchPollInterval = 10ms;
+    cluster_ = std::make_shared<MemoryCluster>(time_, clusterOptions);
+    options_.types = {resources::statefulSets(), resources::pods()};
+    options_.nameSpace = kNs;
+    options_.labelSelector = std::string(testing::kManagedBy) + "=sandboxd";
+    options_.labelSelectorFor["pods"] = "app";
+    cache_ = std::make_shared<ObjectCache>(cluster_, options_, time_);
+    client_ = withCachedReads(cluster_, cache_, options_);
+  }
+
+  void startSynced() {
+    cache_->start();
+    ASSERT_TRUE(cache_->waitForSync(5s));
+  }
+
+  int calls(const std::string& verb) {
+    auto counts = cluster_->callCountsForTest();
+    return counts.count(verb) ? counts[verb] : 0;
+  }
+
+  std::shared_ptr<testing::SimulatedTimeSource> time_;
+  std::shared_ptr<MemoryCluster> cluster_;
+  ObjectCacheOptions options_;
+  std::shared_ptr<ObjectCache> cache_;
+  KubeClientPtr client_;
+};
+
+TEST_F(CachedReadClientTest, CachedObjectsAreReadWithoutAnApiCall) {
+  ASSERT_OK(cluster_->create(resources::statefulSets(), kNs, sandboxStatefulSet("a")));
+  startSynced();
+  const int gets = calls("get");
+  const int lists = calls("list");
+
+  auto sts = client_->get(resources::statefulSets(), kNs, "a", "");
+  ASSERT_OK(sts);
+  EXPECT_EQ((*sts)["metadata"]["name"], "a");
+  auto byLabel = client_->list(resources::statefulSets(), kNs,
+                               ListOptions{std::string(testing::kManagedBy) + "=sandboxd,app=a"});
+  ASSERT_OK(byLabel);
+  EXPECT_EQ((*byLabel)["items"].size(), 1u);
+  auto none = client_->list(resources::statefulSets(), kNs,
+                            ListOptions{std::string(testing::kManagedBy) + "=sandboxd,app=b"});
+  ASSERT_OK(none);
+  EXPECT_TRUE((*none)["items"].empty());
+  EXPECT_OK(client_->list(resources::pods(), kNs, ListOptions{"app=a"}));
+
+  EXPECT_EQ(calls("get"), gets);
+  EXPECT_EQ(calls("list"), lists);
+}
+
+TEST_F(CachedReadClientTest, WhatTheCacheCannotAnswerExactlyGoesToTheApiServer) {
+  startSynced();
+  int gets = calls("get");
+  // A miss: maybe created a moment ago.
+  EXPECT_KIND(client_->get(resources::statefulSets(), kNs, "new", ""), NotFound);
+  EXPECT_EQ(calls("get"), ++gets);
+  // A subresource, another namespace, a type the cache does not hold.
+  (void)client_->get(resources::statefulSets(), kNs, "x", "scale");
+  (void)client_->get(resources::statefulSets(), "other", "x", "");
+  (void)client_->get(resources::services(), kNs, "x", "");
+  EXPECT_EQ(calls("get"), gets + 3);
+
+  int lists = calls("list");
+  // A selector that does not imply the cache's (StatefulSets without our label are not in it),
+  // set-based selectors, paging.
+  ASSERT_OK(client_->list(resources::statefulSets(), kNs, ListOptions{"app=a"}));
+  ASSERT_OK(client_->list(resources::pods(), kNs, ListOptions{"app!=a"}));
+  ListOptions paged{"app=a"};
+  paged.limit = 10;
+  ASSERT_OK(client_->list(resources::pods(), kNs, paged));
+  EXPECT_EQ(calls("list"), lists + 3);
+}
+
+TEST_F(CachedReadClientTest, PingFailsUntilTheCacheIsHealthy) {
+  EXPECT_KIND(client_->ping(), Unavailable);  // not started: not synced
+  startSynced();
+  EXPECT_OK(client_->ping());
+  cache_->stop();
+  EXPECT_KIND(client_->ping(), Unavailable);
+}
+
+}  // namespace
+}  // namespace sandboxd
