@@ -9,5 +9,9 @@ cd "$root"
 bash tools/install-deps.sh
 bash tools/build.sh
 bash tools/k8s/build.sh >/dev/null
+# Benchmark harness smoke run (tiny sizes, no real control plane, no timing assertions): checks
+# only that every benchmark still runs and produces its figure (build/bench/results.json).
+# Before ctest, so that the test runner's summary is what the run ends with.
+BENCH_NO_BUILD=1 bash bench/run --smoke
 cd build
 ctest --output-on-failure --timeout 900 -j "${SANDBOXD_TEST_JOBS:-2}" "$@"

@@ -68,12 +68,14 @@ class SandboxManagerImpl : public SandboxManager {
     record.updatedAt = now;
 
     auto existing = registry_->getSandbox(spec.name);
+    std::optional<SandboxRecord> tombstone;
     if (existing.isOk()) {
       ASSIGN_OR_RETURN(bool reusable, reusableTombstone(*existing, user));
       if (!reusable) {
         return alreadyExists("sandbox name \"" + spec.name + "\" is already taken");
       }
       // Re-create over the owner's tombstone: the home volume is re-attached.
+      tombstone = *existing;
       record.sandboxId = existing->sandboxId;
       record.createdAt = existing->createdAt;
       record.version = existing->version;
@@ -89,13 +91,7 @@ class SandboxManagerImpl : public SandboxManager {
 
     Status created = kube_->create(spec);
     if (!created.isOk()) {
-      // The cluster objects were rolled back by KubernetesService; release the name.
-      Status dropped = registry_->deleteSandbox(spec.name);
-      if (!dropped.isOk()) {
-        spdlog::error("sandbox {}: create failed and its registry row could not be removed: {}",
-                      spec.name, dropped.toString());
-      }
-      return created;
+      return failCreate(std::move(record), tombstone, created);
     }
     spdlog::info("sandbox {} created for user {}", spec.name, user);
     return viewWithLiveStatus(std::move(record));
@@ -277,6 +273,51 @@ class SandboxManagerImpl : public SandboxManager {
       return failedPrecondition("sandbox \"" + record.name + "\" is being deleted");
     }
     return Status::ok();
+  }
+
+  // A create that failed half-way. KubernetesService rolled back what it made, but the rollback
+  // can fail too; so unless the name is held by someone else's objects, the row stays as a
+  // deletion until nothing is left (the reconciler finishes it): no object of ours is ever
+  // left that the registry does not know. A re-create over the owner's tombstone becomes that
+  // tombstone again, home volume kept.
+  Status failCreate(SandboxRecord record, const std::optional<SandboxRecord>& tombstone,
+                    const Status& error) {
+    if (error.kind() == ErrorKind::AlreadyExists) {
+      // Objects of that name belong to something else: never delete them.
+      Status restored = tombstone ? registry_->updateSandbox(restoreTombstone(record, *tombstone))
+                                        .status()
+                                  : registry_->deleteSandbox(record.name);
+      if (!restored.isOk()) {
+        spdlog::error("sandbox {}: create failed and its registry row could not be restored: {}",
+                      record.name, restored.toString());
+      }
+      return error;
+    }
+    record.desired = DesiredState::Deleted;
+    record.purge = tombstone ? tombstone->purge : true;  // a new sandbox holds no data yet
+    record.phase = Phase::Deleting;
+    record.reason = "CreateFailed";
+    record.message = "the create failed and is being undone: " + error.message();
+    record.updatedAt = time_->systemTime();
+    auto version = registry_->updateSandbox(record);
+    if (!version.isOk()) {
+      spdlog::error("sandbox {}: create failed and could not be recorded as a deletion: {}",
+                    record.name, version.status().toString());
+      return error;
+    }
+    record.version = *version;
+    Status removed = kube_->remove(keyOf(record), record.purge);
+    if (removed.isOk()) {
+      (void)settleDeletion(record);  // a purged row goes now if nothing is left
+    }
+    return error;
+  }
+
+  static SandboxRecord restoreTombstone(const SandboxRecord& current,
+                                        const SandboxRecord& tombstone) {
+    SandboxRecord restored = tombstone;
+    restored.version = current.version;
+    return restored;
   }
 
   // A tombstone can be re-created by its owner once the old objects are gone.

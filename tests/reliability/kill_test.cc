@@ -13,7 +13,7 @@
 #include "api/api_test_support.h"
 #include "integration/cluster_env.h"
 #include "sandboxd/registry/registry.h"
-#include "sandboxd/service/drift.h"
+#include "reliability/convergence.h"
 
 namespace sandboxd::integration {
 namespace {
@@ -120,35 +120,10 @@ TEST_F(KillTest, EverySandboxConvergesAfterThirtyKills) {
   auto registry = openSqliteRegistry(dir_ + "/sandboxd.db", std::make_shared<RealTimeSource>());
   ASSERT_OK(registry);
   std::string last;
-  const bool converged = eventually(
-      [&] {
-        auto records = (*registry)->listSandboxes();
-        if (!records.isOk()) {
-          return false;
-        }
-        for (const auto& r : *records) {
-          auto observed = service_->status({ns_, r.name});
-          if (!observed.isOk()) {
-            return false;
-          }
-          const Phase want = r.desired == DesiredState::Running   ? Phase::Running
-                             : r.desired == DesiredState::Stopped ? Phase::Stopped
-                                                                  : Phase::Terminated;
-          if (observed->phase != want) {
-            last = r.name + " wants " + toString(want) + ", is " + toString(observed->phase) +
-                   " (" + observed->reason + ")";
-            return false;
-          }
-        }
-        auto drift = inspectDrift(*client_, **registry, config_.sandbox);
-        if (!drift.isOk() || !drift->clean()) {
-          last = drift.isOk() ? drift->format() : drift.status().toString();
-          return false;
-        }
-        return true;
-      },
+  const bool settled = eventually(
+      [&] { return converged(*service_, *client_, **registry, config_.sandbox, last); },
       std::chrono::seconds(180));
-  EXPECT_TRUE(converged) << "after " << kills << " kills: " << last << "\nserver log:\n"
+  EXPECT_TRUE(settled) << "after " << kills << " kills: " << last << "\nserver log:\n"
                          << serve_->log();
 
   // Nothing duplicated: one StatefulSet and at most one home volume per registry entry.
@@ -166,7 +141,7 @@ TEST_F(KillTest, EverySandboxConvergesAfterThirtyKills) {
   EXPECT_LE((*pvcs)["items"].size(), records->size());
   std::cout << "[ figures  ] kills " << kills << ", sandboxes in the registry "
             << records->size() << " (" << live << " live), orphans found 0 when converged: "
-            << (converged ? "yes" : "no") << "\n";
+            << (settled ? "yes" : "no") << "\n";
 }
 
 }  // namespace

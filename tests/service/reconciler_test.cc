@@ -160,6 +160,33 @@ TEST_F(ReconcilerTest, LeftoversOfADeleteThatFailedAreRemovedAndAPurgedRowDroppe
   EXPECT_KIND(registry_->getSandbox("gone"), NotFound);
 }
 
+TEST_F(ReconcilerTest, ACreateWhoseRollbackFailedLeavesNoOrphanAndIsFinished) {
+  // The Ingress fails, and so do the deletes of the StatefulSet made before it (the rollback's
+  // and the manager's second try).
+  cluster_->failNextForTest("create", "Ingress", unavailable("reset"), 1);
+  cluster_->failNextForTest("delete", "StatefulSet", unavailable("reset"), 2);
+  CreateRequest r;
+  r.name = "flaky";
+  EXPECT_KIND(manager_->create(alice_, r), Unavailable);
+  ASSERT_TRUE(exists(resources::statefulSets(), "flaky")) << "the rollback did fail";
+
+  // The registry still accounts for it (as a deletion): leftovers, not orphans.
+  auto report = inspectDrift(*cluster_, *registry_, config_.sandbox);
+  ASSERT_OK(report);
+  EXPECT_EQ(report->count(DriftItem::Kind::Orphan), 0) << report->format();
+  EXPECT_GT(report->count(DriftItem::Kind::Lingering), 0) << report->format();
+  auto shown = manager_->get(alice_, "flaky");  // shown as being undone until it is gone
+  ASSERT_OK(shown);
+  EXPECT_EQ(shown->observed.phase, Phase::Deleting);
+
+  pass();
+  waitReady();
+  pass();
+  EXPECT_FALSE(exists(resources::statefulSets(), "flaky"));
+  EXPECT_KIND(registry_->getSandbox("flaky"), NotFound) << "the name is free again";
+  EXPECT_TRUE(clean());
+}
+
 TEST_F(ReconcilerTest, APersistentFailureBacksOffThenIsAnErrorThatStopStillClears) {
   create("stuck");
   ASSERT_OK(cluster_->remove(resources::services(), "default", "stuck-service"));

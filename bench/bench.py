@@ -1,0 +1,759 @@
+#!/usr/bin/env python3
+"""sandboxd benchmarks: runs every figure, prints it next to its target, writes results.json.
+
+Started by bench/run (which builds the programs first). Figures never fail the run: only a
+harness error (a program missing, a server that does not start, a figure key not produced)
+makes the exit status non-zero. Targets are printed for reading, never asserted.
+"""
+import argparse
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# name -> (target text, unit note). Printed next to each figure; never asserted.
+TARGETS = {
+    "status_rps": ">= 10000",
+    "k8s_calls_per_status": "= 0",
+    "list_ms_10k": "<= 50",
+    "k8s_calls_per_create": "= one write per object",
+    "k8s_calls_per_stop": "= 1",
+    "k8s_calls_per_start": "= 1",
+    "k8s_calls_per_env": "= 1",
+    "k8s_calls_per_status_single": "= 0",
+    "rss_mb_10k": "<= 64",
+    "startup_ms_10k": "<= 2000",
+    "overhead_p50_ms": "<= 1",
+    "overhead_p99_ms": "<= 5",
+    "render_us": "",
+    "create_ratio": ">= 0.8",
+    "stopstart_ratio": ">= 0.8",
+}
+
+# Keys every run must produce (a value, or null only where noted).
+REQUIRED = [
+    "render_us", "status_rps", "status_p50_ms", "status_p99_ms", "k8s_calls_per_status",
+    "k8s_calls_per_create", "k8s_writes_per_create", "objects_per_create",
+    "k8s_calls_per_stop", "k8s_calls_per_start", "k8s_calls_per_env",
+    "k8s_calls_per_status_single", "overhead_p50_ms", "overhead_p99_ms",
+    "overhead_paced_p50_ms", "overhead_paced_p99_ms", "populate_api_creates_per_s",
+    "list_ms_10k", "rss_mb_10k", "startup_ms_10k", "create_ratio", "stopstart_ratio",
+    "status_rps_after_restart", "overhead_p50_ms_after_restart", "overhead_p99_ms_after_restart",
+]
+# Only measured in full mode against the real control plane; null in smoke mode.
+REAL_ONLY = ["create_ratio", "stopstart_ratio", "create_api_ops_per_s",
+             "create_direct_ops_per_s", "stopstart_api_pairs_per_s",
+             "stopstart_direct_pairs_per_s"]
+
+results = {}
+notes = []
+
+
+def log(msg):
+    print(f"[bench] {msg}", file=sys.stderr, flush=True)
+
+
+def figure(name, value, extra=""):
+    results[name] = value
+    target = TARGETS.get(name, "")
+    shown = "n/a" if value is None else (f"{value:.3f}" if isinstance(value, float) else value)
+    line = f"  {name:<32} {shown!s:>14}"
+    if target:
+        line += f"   target {target}"
+    if extra:
+        line += f"   ({extra})"
+    print(line, flush=True)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def child_env():
+    # The benchmark's servers use only what we pass them.
+    return {k: v for k, v in os.environ.items() if not k.startswith("SANDBOXD_")}
+
+
+class Server:
+    """`sandboxd serve` as a child process with its own config, database and port."""
+
+    def __init__(self, args, workdir, config_path, db, kube="memory"):
+        self.args, self.workdir, self.config, self.db, self.kube = args, workdir, config_path, db, kube
+        self.proc = None
+        self.port = None
+        self.conn = None
+        self.logf = None
+
+    def start(self, timeout=300):
+        last = None
+        for _ in range(3):  # a port picked as free may be taken meanwhile: retry
+            self.port = free_port()
+            self.logf = open(os.path.join(self.workdir, f"serve-{self.port}.log"), "wb")
+            t0 = time.monotonic()
+            self.proc = subprocess.Popen(
+                [self.args.sandboxd, "serve", "--config", self.config, "--db", self.db,
+                 "--kube", self.kube, "--listen", f"127.0.0.1:{self.port}"],
+                cwd=self.workdir, env=child_env(), stdout=self.logf, stderr=subprocess.STDOUT)
+            ms = self.wait_ready(t0, timeout)
+            if ms is not None:
+                return ms
+            exited = self.proc.poll()
+            last = f"serve did not become ready in {timeout}s (exit {exited}); see {self.logf.name}"
+            self.stop()
+            if exited is None:
+                break  # it ran but was slow: no retry
+        raise RuntimeError(last)
+
+    def wait_ready(self, t0, timeout):
+        while time.monotonic() - t0 < timeout:
+            if self.proc.poll() is not None:
+                return None
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                c.request("GET", "/readyz")
+                r = c.getresponse()
+                r.read()
+                c.close()
+                if r.status == 200:
+                    return (time.monotonic() - t0) * 1000.0
+            except OSError:
+                pass
+            time.sleep(0.005)
+        return None
+
+    def stop(self):
+        if self.conn:
+            self.conn.close()
+            self.conn = None
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.logf:
+            self.logf.close()
+        self.proc = None
+
+    def request(self, method, path, token=None, body=None):
+        headers = {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        data = None
+        if body is not None:
+            data = json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        for attempt in range(2):
+            try:
+                if self.conn is None:
+                    self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
+                self.conn.request(method, path, body=data, headers=headers)
+                r = self.conn.getresponse()
+                payload = r.read()
+                return r.status, payload
+            except (OSError, http.client.HTTPException):
+                self.conn = None
+                if attempt:
+                    raise
+
+    def metrics(self):
+        status, body = self.request("GET", "/metrics")
+        if status != 200:
+            raise RuntimeError(f"/metrics answered {status}")
+        return parse_metrics(body.decode())
+
+    def rss_mb(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+        return None
+
+
+def parse_metrics(text):
+    """{(name, frozenset(labels)): value}"""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        try:
+            head, value = line.rsplit(" ", 1)
+            value = float(value)
+        except ValueError:
+            continue
+        if "{" in head:
+            name, rest = head.split("{", 1)
+            labels = []
+            for part in rest.rstrip("}").split('",'):
+                if "=" in part:
+                    k, v = part.split("=", 1)
+                    labels.append((k.strip(), v.strip().strip('"')))
+            out[(name, frozenset(labels))] = value
+        else:
+            out[(head, frozenset())] = value
+    return out
+
+
+def k8s_calls(m, writes_only=False):
+    total = 0.0
+    for (name, labels), v in m.items():
+        if name != "sandboxd_kubernetes_calls_total":
+            continue
+        verb = dict(labels).get("verb", "")
+        if writes_only and verb not in ("create", "update", "patch", "delete", "replace", "apply"):
+            continue
+        total += v
+    return total
+
+
+def k8s_by_call(before, after):
+    diff = {}
+    for key, v in after.items():
+        if key[0] != "sandboxd_kubernetes_calls_total":
+            continue
+        d = v - before.get(key, 0.0)
+        if d:
+            l = dict(key[1])
+            diff[f"{l.get('verb')} {l.get('resource')}"] = diff.get(
+                f"{l.get('verb')} {l.get('resource')}", 0) + d
+    return diff
+
+
+def http_requests(m, route, method):
+    return sum(v for (name, labels), v in m.items()
+               if name == "sandboxd_http_requests_total"
+               and dict(labels).get("route") == route and dict(labels).get("method") == method)
+
+
+def token(args, config, db, user, admin=False):
+    cmd = [args.sandboxd, "token", "create", "--user", user, "--config", config, "--db", db]
+    if admin:
+        cmd.append("--admin")
+    out = subprocess.run(cmd, env=child_env(), check=True, capture_output=True, text=True,
+                         timeout=120)
+    return out.stdout.strip()
+
+
+def http_load(args, port, *extra):
+    cmd = [args.http_load, "--port", str(port)] + [str(x) for x in extra]
+    out = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=1800)
+    if out.returncode not in (0, 1) or not out.stdout.strip():
+        raise RuntimeError(f"http_load failed ({out.returncode}): {out.stderr.strip()}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def write_config(path, namespace=None, extra_server=None):
+    lines = ["server:", "  logLevel: warn", "  memoryReadyDelayMs: 100"]
+    for k, v in (extra_server or {}).items():
+        lines.append(f"  {k}: {v}")
+    if namespace:
+        lines += ["sandbox:", f"  namespace: {namespace}"]
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+
+
+def sub(a, b):
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = out.get(k, 0) - v
+    return {k: v for k, v in out.items() if v}
+
+
+def op_delta(server, fn):
+    """Kubernetes calls made by fn(), from /metrics deltas, minus the calls one /metrics scrape
+    makes itself (measured as the delta between two back-to-back scrapes)."""
+    m0 = server.metrics()
+    m1 = server.metrics()
+    scrape, scrape_by = k8s_calls(m1) - k8s_calls(m0), k8s_by_call(m0, m1)
+    scrape_w = k8s_calls(m1, True) - k8s_calls(m0, True)
+    fn()
+    m2 = server.metrics()
+    return (k8s_calls(m2) - k8s_calls(m1) - scrape, sub(k8s_by_call(m1, m2), scrape_by),
+            k8s_calls(m2, True) - k8s_calls(m1, True) - scrape_w)
+
+
+def expect(status, body, codes, what):
+    if status not in codes:
+        raise RuntimeError(f"{what}: HTTP {status}: {body[:300]!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+def bench_render(args):
+    print("render", flush=True)
+    if not args.render_bench:
+        figure("render_us", None, "render_bench not built (Google Benchmark missing)")
+        return
+    min_time = "0.01" if args.smoke else "1"
+    out = subprocess.run([args.render_bench, f"--benchmark_min_time={min_time}",
+                          "--benchmark_format=json"], capture_output=True, text=True, check=True,
+                         timeout=600)
+    data = json.loads(out.stdout)
+    for b in data["benchmarks"]:
+        scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b.get("time_unit", "ns")]
+        if b["name"] == "BM_RenderSandbox":
+            figure("render_us", round(b["real_time"] * scale, 2), "StatefulSet+Service+2 Ingress+Secret")
+        elif b["name"] == "BM_RenderSandboxToYaml":
+            figure("render_yaml_us", round(b["real_time"] * scale, 2), "render + YAML text")
+
+
+def bench_memory(args, work):
+    n_status = args.status_sandboxes
+    n_list = args.list_sandboxes
+    config = os.path.join(work, "memory.yaml")
+    write_config(config)
+    db = os.path.join(work, "memory.db")
+    srv = Server(args, work, config, db)
+    srv.start()
+    try:
+        admin = token(args, config, db, "bench-admin", admin=True)
+        user_tok = token(args, config, db, "bench")
+
+        # ---- single operations: Kubernetes calls per operation
+        print("kubernetes calls per operation (--kube memory)", flush=True)
+        create_body = {"name": "probe-a", "env": {"EDITOR": "vim"}, "secretEnv": {"API_KEY": "x"}}
+        box = {}
+
+        def do_create():
+            box["create"] = srv.request("POST", "/api/v1/sandboxes", user_tok, create_body)
+        calls, by, writes = op_delta(srv, do_create)
+        expect(*box["create"], (201,), "create probe-a")
+        objects = 5  # Secret, Service, StatefulSet, 2 Ingresses (default config, secret env)
+        figure("k8s_calls_per_create", calls, ", ".join(f"{k}={v:g}" for k, v in sorted(by.items())))
+        figure("k8s_writes_per_create", writes, f"objects={objects}")
+        figure("objects_per_create", objects)
+        for op, method, path, body, codes in [
+            ("status_single", "GET", "/api/v1/sandboxes/probe-a", None, (200,)),
+            ("stop", "POST", "/api/v1/sandboxes/probe-a/stop", None, (202,)),
+            ("start", "POST", "/api/v1/sandboxes/probe-a/start", None, (202,)),
+            ("env", "PATCH", "/api/v1/sandboxes/probe-a/env", {"set": {"LANG": "C.UTF-8"}}, (200,)),
+        ]:
+            def do(method=method, path=path, body=body):
+                box["r"] = srv.request(method, path, user_tok, body)
+            calls, by, _ = op_delta(srv, do)
+            expect(*box["r"], codes, f"{method} {path}")
+            figure(f"k8s_calls_per_{op}", calls, ", ".join(f"{k}={v:g}" for k, v in sorted(by.items())))
+
+        # ---- populate: through the API (timed), the rest seeded into the registry
+        print(f"populate (--kube memory): {n_status} sandboxes for status reads", flush=True)
+        n_api = min(n_status, args.api_creates)
+        t0 = time.monotonic()
+        r = http_load(args, srv.port, "--connections", 8, "--count", n_api, "--method", "POST",
+                      "--path", "/api/v1/sandboxes", "--body", '{"name":"sb-{i}"}',
+                      "--header", f"Authorization: Bearer {user_tok}")
+        secs = time.monotonic() - t0
+        if r["codes"].get("201", 0) != n_api:
+            # A lost connection loses its request: make up for it one by one (not timed).
+            log(f"populate: {r['codes']} errors={r['errors']}; filling in sequentially")
+            for i in range(n_api):
+                st, body = srv.request("GET", f"/api/v1/sandboxes/sb-{i}", user_tok)
+                if st == 404:
+                    st, body = srv.request("POST", "/api/v1/sandboxes", user_tok, {"name": f"sb-{i}"})
+                expect(st, body, (200, 201), f"populate sb-{i}")
+        figure("populate_api_creates_per_s", round(n_api / secs, 2),
+               f"{n_api} creates, 8 concurrent, {secs:.1f}s")
+        # Kubernetes calls per status read, measured before any seeding (the reconciler then has
+        # nothing to repair, so background calls do not pollute the delta).
+        reads = 50 if args.smoke else 500
+        m0, m1 = srv.metrics(), srv.metrics()
+        scrape, scrape_by = k8s_calls(m1) - k8s_calls(m0), k8s_by_call(m0, m1)
+        r = http_load(args, srv.port, "--connections", 4, "--count", reads, "--range", n_api,
+                      "--path", "/api/v1/sandboxes/sb-{i}", "--header", f"Authorization: Bearer {user_tok}")
+        m2 = srv.metrics()
+        served = http_requests(m2, "/api/v1/sandboxes/{name}", "GET") - \
+            http_requests(m1, "/api/v1/sandboxes/{name}", "GET")
+        calls = k8s_calls(m2) - k8s_calls(m1) - scrape
+        figure("k8s_calls_per_status", round(calls / served, 3) if served else None,
+               f"{calls:g} calls / {served:g} reads of {n_api} sandboxes; " +
+               ", ".join(f"{k}={v / served:.2f}" for k, v in
+                         sorted(sub(k8s_by_call(m1, m2), scrape_by).items())) if served else "")
+        # The same status reads over the API-created sandboxes only (before seeding: every one
+        # has its cluster objects, and the reconciler has nothing to repair).
+        r = http_load(args, srv.port, "--connections", 64, "--duration", args.duration,
+                      "--warmup", args.warmup, "--path", "/api/v1/sandboxes/sb-{i}",
+                      "--range", n_api, "--header", f"Authorization: Bearer {user_tok}")
+        figure("status_rps_api_created", round(r["rps"], 1),
+               f"{n_api} sandboxes, all created through the API; p50 {r['p50_ms']:.1f} ms, "
+               f"p99 {r['p99_ms']:.1f} ms, codes={r['codes']}")
+        if n_status > n_api:
+            seed_registry_names(db, "sb-0", [f"sb-{i}" for i in range(n_api, n_status)])
+            notes.append(f"status reads: {n_api} sandboxes created through the API, "
+                         f"{n_status - n_api} seeded into the registry (no cluster objects)")
+
+        # ---- status_rps: 64 keep-alive connections
+        print(f"status reads: 64 connections, {n_status} sandboxes, {args.duration}s", flush=True)
+        mA = srv.metrics()
+        m0 = srv.metrics()
+        scrape, scrape_by = k8s_calls(m0) - k8s_calls(mA), k8s_by_call(mA, m0)
+        r = http_load(args, srv.port, "--connections", 64, "--duration", args.duration,
+                      "--warmup", args.warmup, "--path", "/api/v1/sandboxes/sb-{i}",
+                      "--range", n_status, "--header", f"Authorization: Bearer {user_tok}")
+        m1 = srv.metrics()
+        served = http_requests(m1, "/api/v1/sandboxes/{name}", "GET") - \
+            http_requests(m0, "/api/v1/sandboxes/{name}", "GET")
+        calls = k8s_calls(m1) - k8s_calls(m0) - scrape
+        figure("status_rps", round(r["rps"], 1), f"codes={r['codes']} errors={r['errors']}")
+        figure("status_p50_ms", r["p50_ms"])
+        figure("status_p99_ms", r["p99_ms"])
+        figure("k8s_calls_per_status_under_load", round(calls / served, 3) if served else None,
+               f"{calls:g} calls / {served:g} reads, incl. the reconciler's background calls; " +
+               ", ".join(f"{k}={v / served:.2f}" for k, v in sorted(sub(k8s_by_call(m0, m1), scrape_by).items()))
+               if served else "")
+
+        # ---- overhead: 32 concurrent clients doing status reads
+        print("API overhead: 32 clients, status reads", flush=True)
+        r = http_load(args, srv.port, "--connections", 32, "--duration", args.duration,
+                      "--warmup", args.warmup, "--path", "/api/v1/sandboxes/sb-{i}",
+                      "--range", n_status, "--header", f"Authorization: Bearer {user_tok}")
+        figure("overhead_p50_ms", r["p50_ms"], f"closed loop, {r['rps']:.0f} req/s")
+        figure("overhead_p99_ms", r["p99_ms"])
+        # Paced at half the closed-loop throughput just measured: latency below saturation.
+        rate = max(2.0, round(r["rps"] * 0.5, 1))
+        r = http_load(args, srv.port, "--connections", 32, "--duration", args.duration,
+                      "--warmup", args.warmup, "--rate", rate, "--path", "/api/v1/sandboxes/sb-{i}",
+                      "--range", n_status, "--header", f"Authorization: Bearer {user_tok}")
+        figure("overhead_paced_p50_ms", r["p50_ms"],
+               f"paced at half the closed-loop rate, {rate} req/s total, achieved {r['rps']:.0f}; latency from scheduled send time")
+        figure("overhead_paced_p99_ms", r["p99_ms"])
+
+        # ---- 10k: list, rss
+        print(f"list (--kube memory): {n_list} sandboxes", flush=True)
+        if n_list > n_status:
+            seed_registry_names(db, "sb-0", [f"sl-{i}" for i in range(n_list - n_status)])
+        total = count_sandboxes(db)
+        lr = http_load(args, srv.port, "--connections", 1, "--count", 1, "--path",
+                       "/api/v1/sandboxes", "--header", f"Authorization: Bearer {admin}")
+        first_ms = lr["p50_ms"]
+        lr = http_load(args, srv.port, "--connections", 1, "--count", args.list_reps, "--path",
+                       "/api/v1/sandboxes", "--header", f"Authorization: Bearer {admin}")
+        if lr["codes"].get("200", 0) == 0:
+            raise RuntimeError(f"list: {lr}")
+        st, body = srv.request("GET", "/api/v1/sandboxes", admin)
+        expect(st, body, (200,), "list")
+        items = len(json.loads(body)["items"])
+        figure("list_ms_10k", lr["p50_ms"],
+               f"median of {args.list_reps}, {items} items, {len(body) / 1e6:.1f} MB; first list {first_ms:.0f} ms")
+        results["list_items"] = items
+        m = srv.metrics()
+        sts = sum(v for (name, labels), v in m.items()
+                  if name == "sandboxd_kubernetes_calls_total"
+                  and dict(labels).get("verb") == "create"
+                  and dict(labels).get("resource") == "statefulsets"
+                  and dict(labels).get("code", "").startswith("2"))
+        results["memory_cluster_statefulsets_at_rss"] = sts
+        figure("rss_mb_10k", round(srv.rss_mb(), 1),
+               f"{total} sandboxes in the registry, after listing; the simulated cluster holds "
+               f"{sts:g} StatefulSets (+ their objects) by then")
+    finally:
+        srv.stop()
+
+    # ---- startup on the 10k database
+    print(f"startup (--kube memory): {n_list} sandboxes", flush=True)
+    times = []
+    for rep in range(args.startup_reps):
+        srv = Server(args, work, config, db)
+        try:
+            times.append(srv.start())
+            if rep == args.startup_reps - 1:
+                # The restarted server's simulated cluster starts empty (its reconciler then
+                # re-creates missing objects in the background): the same reads again.
+                figure("startup_ms_10k", round(statistics.median(times), 1),
+                       f"start -> first 200 on /readyz, median of {len(times)}: " +
+                       ", ".join(f"{t:.0f}" for t in times))
+                lr = http_load(args, srv.port, "--connections", 1, "--count", 1, "--path",
+                               "/api/v1/sandboxes", "--header", f"Authorization: Bearer {admin}")
+                m = srv.metrics()
+                sts = sum(v for (name, labels), v in m.items()
+                          if name == "sandboxd_kubernetes_calls_total"
+                          and dict(labels).get("verb") == "create"
+                          and dict(labels).get("resource") == "statefulsets")
+                figure("rss_mb_10k_after_restart", round(srv.rss_mb(), 1),
+                       f"restarted, one list ({lr['p50_ms']:.0f} ms); simulated cluster holds "
+                       f"{sts:g} re-created StatefulSets")
+                print("status reads again, on the restarted server", flush=True)
+                r = http_load(args, srv.port, "--connections", 64, "--duration", args.duration,
+                              "--warmup", args.warmup, "--path", "/api/v1/sandboxes/sb-{i}",
+                              "--range", n_status, "--header", f"Authorization: Bearer {user_tok}")
+                figure("status_rps_after_restart", round(r["rps"], 1),
+                       f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, codes={r['codes']}")
+                r = http_load(args, srv.port, "--connections", 32, "--duration", args.duration,
+                              "--warmup", args.warmup, "--path", "/api/v1/sandboxes/sb-{i}",
+                              "--range", n_status, "--header", f"Authorization: Bearer {user_tok}")
+                figure("overhead_p50_ms_after_restart", r["p50_ms"], f"32 clients, {r['rps']:.0f} req/s")
+                figure("overhead_p99_ms_after_restart", r["p99_ms"])
+        finally:
+            srv.stop()
+
+
+def seed_registry_names(db, seed, names):
+    """Copies the registry row of `seed` to new sandboxes `names` (fresh sandbox ids).
+
+    --kube memory keeps every object in one map and re-runs its simulated controllers over all
+    of them on every call (O(objects^2) per call), so creating thousands of sandboxes through the
+    API takes hours; what list, startup and RSS scale with on sandboxd's side is the registry.
+    Seeded sandboxes have no cluster objects."""
+    con = sqlite3.connect(db, timeout=60)
+    cols = [r[1] for r in con.execute("PRAGMA table_info(sandboxes)")]
+    select = ["?" if c in ("name", "sandbox_id") else c for c in cols]
+    sql = (f"INSERT INTO sandboxes ({', '.join(cols)}) SELECT {', '.join(select)} "
+           f"FROM sandboxes WHERE name = ?")
+    rows = []
+    for n in names:
+        p = [n if c == "name" else str(uuid.uuid4()) for c in cols if c in ("name", "sandbox_id")]
+        rows.append(p + [seed])
+    with con:
+        con.executemany(sql, rows)
+    con.close()
+
+
+def count_sandboxes(db):
+    con = sqlite3.connect(db, timeout=60)
+    n = con.execute("SELECT count(*) FROM sandboxes").fetchone()[0]
+    con.close()
+    return n
+
+
+# ---------------------------------------------------------------------------------------------
+class Kube:
+    """Minimal direct Kubernetes client (bearer token + CA), one keep-alive connection."""
+
+    def __init__(self, state):
+        env = {}
+        with open(os.path.join(state, "env")) as f:
+            for line in f:
+                if "=" in line and not line.startswith("export"):
+                    k, v = line.strip().split("=", 1)
+                    env[k] = v
+        server = env["SANDBOXD_K8S_SERVER"]
+        self.host, self.port = server.split("//", 1)[1].rsplit(":", 1)
+        self.ctx = ssl.create_default_context(cafile=env["SANDBOXD_K8S_CA"])
+        with open(env["SANDBOXD_K8S_ADMIN_TOKEN_FILE"]) as f:
+            self.token = f.read().strip()
+        self.conn = None
+
+    def call(self, method, path, body=None, ctype="application/json"):
+        headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body)
+            headers["Content-Type"] = ctype
+        for attempt in range(2):
+            try:
+                if self.conn is None:
+                    self.conn = http.client.HTTPSConnection(self.host, int(self.port),
+                                                            context=self.ctx, timeout=60)
+                self.conn.request(method, path, body=data, headers=headers)
+                r = self.conn.getresponse()
+                return r.status, r.read()
+            except (OSError, http.client.HTTPException):
+                self.conn = None
+                if attempt:
+                    raise
+
+
+COLLECTIONS = {
+    "Secret": "/api/v1/namespaces/{ns}/secrets",
+    "Service": "/api/v1/namespaces/{ns}/services",
+    "StatefulSet": "/apis/apps/v1/namespaces/{ns}/statefulsets",
+    "Ingress": "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses",
+    "ConfigMap": "/api/v1/namespaces/{ns}/configmaps",
+}
+
+
+def bench_real(args, work):
+    state = os.path.join(work, "k8s")
+    print("real control plane: create / stop+start through the API vs direct", flush=True)
+    up = subprocess.run(["bash", os.path.join(ROOT, "tools/k8s/up.sh"), state],
+                        capture_output=True, text=True, timeout=1800)
+    if up.returncode != 0:
+        raise RuntimeError(f"tools/k8s/up.sh failed: {up.stderr[-2000:]}")
+    srv = None
+    try:
+        kube = Kube(state)
+        ns = "bench-" + uuid.uuid4().hex[:8]
+        st, body = kube.call("POST", "/api/v1/namespaces",
+                             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        expect(st, body, (201,), "create namespace")
+        config = os.path.join(work, "real.yaml")
+        write_config(config, namespace=ns)
+        db = os.path.join(work, "real.db")
+        srv = Server(args, work, config, db, kube=os.path.join(state, "kubeconfig"))
+        srv.start()
+        tok = token(args, config, db, "bench")
+        n = args.real_ops
+
+        # Warm both paths up (connections, TLS, caches on the API server).
+        expect(*srv.request("POST", "/api/v1/sandboxes", tok, {"name": "warm-api"}), (201,), "warm")
+        rendered = subprocess.run([args.render_json, "--config", config, "--user", "bench"] +
+                                  ["warm-direct"] + [f"direct-{i}" for i in range(n)],
+                                  capture_output=True, text=True, check=True, env=child_env())
+        manifests = [json.loads(l) for l in rendered.stdout.splitlines()]
+
+        def direct_create(objs):
+            for o in objs:
+                path = COLLECTIONS[o["kind"]].format(ns=o["metadata"].get("namespace", ns))
+                st, body = kube.call("POST", path, o)
+                expect(st, body, (201,), f"direct create {o['kind']}")
+        direct_create(manifests[0])
+
+        # Interleave the two clients in rounds so that a noisy neighbour hits both alike.
+        api_s = direct_s = 0.0
+        m0 = srv.metrics()
+        for i in range(n):
+            t0 = time.monotonic()
+            st, body = srv.request("POST", "/api/v1/sandboxes", tok, {"name": f"api-{i}"})
+            api_s += time.monotonic() - t0
+            expect(st, body, (201,), f"api create api-{i}")
+            t0 = time.monotonic()
+            direct_create(manifests[i + 1])
+            direct_s += time.monotonic() - t0
+        figure("create_api_ops_per_s", round(n / api_s, 2))
+        figure("create_direct_ops_per_s", round(n / direct_s, 2),
+               f"{len(manifests[1])} POSTs per sandbox")
+        m1 = srv.metrics()
+        figure("create_ratio", round(direct_s / api_s, 3), f"{n} creates each, sequential")
+        figure("real_k8s_calls_per_create", round((k8s_calls(m1) - k8s_calls(m0)) / n, 2),
+               ", ".join(f"{k}={v / n:.2f}" for k, v in sorted(k8s_by_call(m0, m1).items())))
+
+        def scale(name, replicas):
+            st, body = kube.call("PATCH", f"/apis/apps/v1/namespaces/{ns}/statefulsets/{name}/scale",
+                                 {"spec": {"replicas": replicas}}, "application/merge-patch+json")
+            expect(st, body, (200,), f"direct scale {name}")
+
+        api_s = direct_s = 0.0
+        m0 = srv.metrics()
+        for i in range(n):
+            t0 = time.monotonic()
+            expect(*srv.request("POST", f"/api/v1/sandboxes/api-{i}/stop", tok), (202,), "stop")
+            expect(*srv.request("POST", f"/api/v1/sandboxes/api-{i}/start", tok), (202,), "start")
+            api_s += time.monotonic() - t0
+            t0 = time.monotonic()
+            scale(f"direct-{i}", 0)
+            scale(f"direct-{i}", 1)
+            direct_s += time.monotonic() - t0
+        figure("stopstart_api_pairs_per_s", round(n / api_s, 2))
+        figure("stopstart_direct_pairs_per_s", round(n / direct_s, 2))
+        m1 = srv.metrics()
+        figure("stopstart_ratio", round(direct_s / api_s, 3), f"{n} stop+start pairs each")
+        figure("real_k8s_calls_per_stopstart", round((k8s_calls(m1) - k8s_calls(m0)) / n, 2),
+               ", ".join(f"{k}={v / n:.2f}" for k, v in sorted(k8s_by_call(m0, m1).items())))
+
+        # Where the time goes: one status read through the API vs the three reads it makes.
+        t0 = time.monotonic()
+        for i in range(n):
+            expect(*srv.request("GET", f"/api/v1/sandboxes/api-{i}", tok), (200,), "status")
+        api_ms = (time.monotonic() - t0) * 1000 / n
+        t0 = time.monotonic()
+        for i in range(n):
+            for path in (f"/apis/apps/v1/namespaces/{ns}/statefulsets/direct-{i}",
+                         f"/api/v1/namespaces/{ns}/persistentvolumeclaims/vn-homevn-agent-direct-{i}-0",
+                         f"/api/v1/namespaces/{ns}/pods?labelSelector=app%3Ddirect-{i}"):
+                st, body = kube.call("GET", path)
+                expect(st, body, (200, 404), f"direct GET {path}")
+        direct_ms = (time.monotonic() - t0) * 1000 / n
+        figure("real_status_api_ms", round(api_ms, 2), f"mean of {n} sequential reads")
+        figure("real_status_direct_3gets_ms", round(direct_ms, 2),
+               "GET StatefulSet + GET PVC + LIST pods, directly")
+    finally:
+        if srv:
+            srv.stop()
+        subprocess.run(["bash", os.path.join(ROOT, "tools/k8s/down.sh"), state],
+                       capture_output=True, timeout=300)
+
+
+# ---------------------------------------------------------------------------------------------
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--no-real", action="store_true", help="skip the real control plane figures")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir")
+    args = ap.parse_args()
+
+    b = args.build
+    args.sandboxd = os.path.join(b, "sandboxd")
+    args.http_load = os.path.join(b, "bench", "http_load")
+    args.render_json = os.path.join(b, "bench", "bench_render_json")
+    args.render_bench = os.path.join(b, "bench", "render_bench")
+    if not os.access(args.render_bench, os.X_OK):
+        args.render_bench = None
+    for p in (args.sandboxd, args.http_load, args.render_json):
+        if not os.access(p, os.X_OK):
+            sys.exit(f"bench: {p} is missing; build it first (bench/run does)")
+    args.out = args.out or os.path.join(b, "bench", "results.json")
+
+    if args.smoke:
+        args.status_sandboxes, args.list_sandboxes, args.api_creates = 20, 40, 20
+        args.duration, args.warmup, args.list_reps, args.startup_reps = 1, 0.2, 3, 1
+        args.real_ops = 0
+    else:
+        args.status_sandboxes, args.list_sandboxes = 1000, 10000
+        args.api_creates = int(os.environ.get("BENCH_API_CREATES", "50"))
+        args.duration, args.warmup, args.list_reps, args.startup_reps = 10, 1, 7, 3
+        args.real_ops = int(os.environ.get("BENCH_REAL_OPS", "30"))
+
+    work = tempfile.mkdtemp(prefix="sandboxd-bench-")
+    # A private copy: a rebuild of build/sandboxd during the run must not change the subject.
+    shutil.copy2(args.sandboxd, os.path.join(work, "sandboxd"))
+    args.sandboxd = os.path.join(work, "sandboxd")
+    mode = "smoke" if args.smoke else "full"
+    print(f"sandboxd benchmarks ({mode}); work dir {work}", flush=True)
+    results["bench_smoke"] = 1 if args.smoke else 0
+    results["bench_status_sandboxes"] = args.status_sandboxes
+    results["bench_list_sandboxes"] = args.list_sandboxes
+    failed = []
+    for name, fn in [("render", bench_render), ("memory", bench_memory)]:
+        try:
+            fn(args, work) if name != "render" else fn(args)
+        except Exception as e:  # keep going; report at the end
+            failed.append(f"{name}: {e}")
+            log(f"{name} failed: {e}")
+    if args.smoke or args.no_real:
+        for k in REAL_ONLY:
+            results.setdefault(k, None)
+        notes.append("create_ratio/stopstart_ratio: not measured (smoke mode or --no-real)")
+    else:
+        try:
+            bench_real(args, work)
+        except Exception as e:
+            failed.append(f"real: {e}")
+            log(f"real control plane failed: {e}")
+
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        json.dump(results, f, indent=2, sort_keys=True)
+        f.write("\n")
+    print(f"results: {args.out}")
+    for n in notes:
+        print(f"note: {n}")
+    missing = [k for k in REQUIRED if k not in results or
+               (results[k] is None and not (k in REAL_ONLY and (args.smoke or args.no_real)))]
+    if not args.keep and not failed:
+        shutil.rmtree(work, ignore_errors=True)
+    if failed or missing:
+        for f_ in failed:
+            print(f"FAILED: {f_}", file=sys.stderr)
+        if missing:
+            print(f"FAILED: figures not produced: {', '.join(missing)}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+// "Registry == cluster" for the reliability tier: every sandbox shows the state its registry
+// entry asks for, and the drift report is clean (no orphan, nothing missing, nothing left of
+// deleted sandboxes).
+#pragma once
+
+#include <string>
+
+#include "integration/cluster_env.h"
+#include "sandboxd/registry/registry.h"
+#include "sandboxd/service/drift.h"
+
+namespace sandboxd::integration {
+
+// One look; on a difference, `why` says what.
+inline bool converged(KubernetesService& service, KubeClient& client, Registry& registry,
+                      const SandboxConfig& config, std::string& why) {
+  auto records = registry.listSandboxes();
+  if (!records.isOk()) {
+    why = records.status().toString();
+    return false;
+  }
+  for (const auto& r : *records) {
+    auto observed = service.status({r.nameSpace, r.name});
+    if (!observed.isOk()) {
+      why = r.name + ": " + observed.status().toString();
+      return false;
+    }
+    const Phase want = r.desired == DesiredState::Running   ? Phase::Running
+                       : r.desired == DesiredState::Stopped ? Phase::Stopped
+                                                            : Phase::Terminated;
+    if (observed->phase != want) {
+      why = r.name + " wants " + toString(want) + ", is " + toString(observed->phase) + " (" +
+            observed->reason + ")";
+      return false;
+    }
+  }
+  auto drift = inspectDrift(client, registry, config);
+  if (!drift.isOk() || !drift->clean()) {
+    why = drift.isOk() ? drift->format() : drift.status().toString();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace sandboxd::integration
