@@ -1,5 +1,7 @@
 #include "sandboxd/kube/cached_read_client.h"
 
+#include "sandboxd/kube/forwarding_kube_client.h"
+
 #include <optional>
 #include <sstream>
 #include <utility>
@@ -71,11 +73,13 @@ bool implies(const std::vector<Term>& request, const std::vector<Term>& cached) 
   return true;
 }
 
-class CachedReadClient : public KubeClient {
+class CachedReadClient : public ForwardingKubeClient {
  public:
   CachedReadClient(KubeClientPtr inner, std::shared_ptr<ObjectCache> cache,
                    ObjectCacheOptions options)
-      : inner_(std::move(inner)), cache_(std::move(cache)), options_(std::move(options)) {}
+      : ForwardingKubeClient(std::move(inner)),
+        cache_(std::move(cache)),
+        options_(std::move(options)) {}
 
   StatusOr<json> get(const ResourceType& type, const std::string& ns, const std::string& name,
                      const std::string& subresource) override {
@@ -84,7 +88,7 @@ class CachedReadClient : public KubeClient {
         return std::move(*object);
       }
     }
-    return inner_->get(type, ns, name, subresource);
+    return inner()->get(type, ns, name, subresource);
   }
 
   StatusOr<json> list(const ResourceType& type, const std::string& ns,
@@ -106,39 +110,11 @@ class CachedReadClient : public KubeClient {
                     {"items", std::move(items)}};
       }
     }
-    return inner_->list(type, ns, options);
-  }
-
-  StatusOr<json> create(const ResourceType& type, const std::string& ns, const json& object,
-                        const WriteOptions& options) override {
-    return inner_->create(type, ns, object, options);
-  }
-
-  StatusOr<json> replace(const ResourceType& type, const std::string& ns,
-                         const std::string& name, const json& object,
-                         const WriteOptions& options) override {
-    return inner_->replace(type, ns, name, object, options);
-  }
-
-  StatusOr<json> patch(const ResourceType& type, const std::string& ns, const std::string& name,
-                       PatchType patchType, const json& patch, const WriteOptions& options,
-                       const std::string& subresource) override {
-    return inner_->patch(type, ns, name, patchType, patch, options, subresource);
-  }
-
-  StatusOr<json> remove(const ResourceType& type, const std::string& ns, const std::string& name,
-                        const DeleteOptions& options) override {
-    return inner_->remove(type, ns, name, options);
-  }
-
-  Status watch(const ResourceType& type, const std::string& ns, const WatchOptions& options,
-               const WatchCallback& onEvent,
-               WatchCancellation* cancel) override {
-    return inner_->watch(type, ns, options, onEvent, cancel);
+    return inner()->list(type, ns, options);
   }
 
   Status ping() override {
-    RETURN_IF_ERROR(inner_->ping());
+    RETURN_IF_ERROR(inner()->ping());
     ObjectCacheHealth health = cache_->health();
     if (!health.healthy) {
       return unavailable("the watch cache is not healthy" +
@@ -166,7 +142,6 @@ class CachedReadClient : public KubeClient {
     return it != options_.labelSelectorFor.end() ? it->second : options_.labelSelector;
   }
 
-  KubeClientPtr inner_;
   std::shared_ptr<ObjectCache> cache_;
   ObjectCacheOptions options_;
 };

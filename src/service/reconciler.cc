@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "sandboxd/render/manifest_renderer.h"
+#include "sandboxd/service/deletion_rules.h"
 #include "sandboxd/service/drift.h"
 #include "sandboxd/service/reconcile_errors.h"
 
@@ -202,7 +203,7 @@ class ReconcilerImpl : public Reconciler {
     if (fresh->desired == DesiredState::Deleted) {
       RETURN_IF_ERROR(kube_->remove(key, fresh->purge));
       ASSIGN_OR_RETURN(bool gone, kube_->isGone(key, fresh->purge));
-      if (gone && fresh->purge) {
+      if (purgedRowMayGo(*fresh, gone, time_->systemTime())) {
         Status dropped = registry_->deleteSandbox(fresh->name);
         if (!dropped.isOk() && dropped.kind() != ErrorKind::NotFound) {
           return dropped;

@@ -10,6 +10,7 @@
 
 #include "sandboxd/common/random_generator.h"
 #include "sandboxd/render/manifest_renderer.h"
+#include "sandboxd/service/deletion_rules.h"
 #include "sandboxd/service/reconcile_errors.h"
 #include "sandboxd/service/sandbox_manager.h"
 #include "sandboxd/validation/validation.h"
@@ -217,7 +218,7 @@ class SandboxManagerImpl : public SandboxManager {
     view.observed.reason = gone.isOk() && *gone ? "Deleted" : "DeleteRequested";
     view.observed.message = record.message;
     view.observed.workload = record.workload;
-    if (gone.isOk() && *gone && record.purge) {
+    if (gone.isOk() && purgedRowMayGo(record, *gone, time_->systemTime())) {
       RETURN_IF_ERROR(ignoreNotFound(registry_->deleteSandbox(name)));
     }
     view.record = std::move(record);
@@ -333,10 +334,11 @@ class SandboxManagerImpl : public SandboxManager {
     return true;
   }
 
-  // For a tombstone: true when nothing is left; a purged one's row is then removed.
+  // For a tombstone: true when nothing is left; a purged one's row is then removed, once the
+  // deletion has settled (deletion_rules.h).
   StatusOr<bool> settleDeletion(const SandboxRecord& record) {
     ASSIGN_OR_RETURN(bool gone, kube_->isGone(keyOf(record), record.purge));
-    if (gone && record.purge) {
+    if (purgedRowMayGo(record, gone, time_->systemTime())) {
       RETURN_IF_ERROR(ignoreNotFound(registry_->deleteSandbox(record.name)));
     }
     return gone;
@@ -405,6 +407,9 @@ class SandboxManagerImpl : public SandboxManager {
   }
 
   void finishView(SandboxView& view) {
+    // Desired replicas are what the registry asks for (the cache may not have seen the scale
+    // yet; "ready" is what the cluster shows).
+    view.observed.desiredReplicas = view.record.desired == DesiredState::Running ? 1 : 0;
     if (isReconcileError(view.record)) {
       // The reconciler's verdict stands until it succeeds or the user asks for something new.
       view.observed.phase = Phase::Error;

@@ -22,6 +22,7 @@
 #include "api/api_server_options.h"
 #include "api/fake_manager.h"
 #include "sandboxd/api/api_server.h"
+#include "support/child_process.h"
 
 namespace sandboxd::testing {
 
@@ -89,19 +90,8 @@ inline HttpResult httpCall(int port, const std::string& method, const std::strin
 // "Connection: close"). Handles Content-Length and chunked answers.
 inline HttpResult rawCall(int port, const std::string& request, size_t sendChunk = 0) {
   HttpResult r;
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int fd = connectLoopback(port);
   if (fd < 0) {
-    return r;
-  }
-  timeval tv{30, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    ::close(fd);
     return r;
   }
   size_t off = 0;

@@ -341,14 +341,8 @@ class SlowRequest {
   SlowRequest(int port, const std::string& path, const std::string& token,
               const std::string& body, size_t firstPart)
       : body_(body), sent_(firstPart) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    timeval tv{30, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    fd_ = connectLoopback(port);
+    connected_ = fd_ >= 0;
     std::string head = "POST " + path + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token +
                        "\r\nContent-Type: application/json\r\nContent-Length: " +
                        std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, firstPart);
@@ -468,13 +462,8 @@ TEST(ServeIdleConnectionsTest, TwoThousandIdleConnectionsDoNotStarveOthers) {
 
   std::vector<int> idle;
   for (int i = 0; i < kIdle; ++i) {
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    ASSERT_GE(fd, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(server.port()));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0) << i;
+    int fd = connectLoopback(server.port());
+    ASSERT_GE(fd, 0) << "connection " << i;
     if (i % 2 == 1) {
       const std::string partial = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
       ::send(fd, partial.data(), partial.size(), MSG_NOSIGNAL);

@@ -12,7 +12,7 @@
 #include <string>
 #include <thread>
 
-#include "sandboxd/kube/kube_client.h"
+#include "sandboxd/kube/forwarding_kube_client.h"
 
 namespace sandboxd::testing {
 
@@ -63,37 +63,9 @@ inline bool eventually(const std::function<bool()>& condition,
 
 // Forwards everything to `inner`; while held, watch() calls wait (until released or
 // cancelled) before they reach `inner`. Records the resourceVersion each watch resumed from.
-class GatedKubeClient : public KubeClient {
+class GatedKubeClient : public ForwardingKubeClient {
  public:
-  explicit GatedKubeClient(KubeClientPtr inner) : inner_(std::move(inner)) {}
-
-  StatusOr<json> get(const ResourceType& type, const std::string& ns, const std::string& name,
-                     const std::string& subresource) override {
-    return inner_->get(type, ns, name, subresource);
-  }
-  StatusOr<json> list(const ResourceType& type, const std::string& ns,
-                      const ListOptions& options) override {
-    return inner_->list(type, ns, options);
-  }
-  StatusOr<json> create(const ResourceType& type, const std::string& ns, const json& object,
-                        const WriteOptions& options) override {
-    return inner_->create(type, ns, object, options);
-  }
-  StatusOr<json> replace(const ResourceType& type, const std::string& ns,
-                         const std::string& name, const json& object,
-                         const WriteOptions& options) override {
-    return inner_->replace(type, ns, name, object, options);
-  }
-  StatusOr<json> patch(const ResourceType& type, const std::string& ns, const std::string& name,
-                       PatchType patchType, const json& patch, const WriteOptions& options,
-                       const std::string& subresource) override {
-    return inner_->patch(type, ns, name, patchType, patch, options, subresource);
-  }
-  StatusOr<json> remove(const ResourceType& type, const std::string& ns, const std::string& name,
-                        const DeleteOptions& options) override {
-    return inner_->remove(type, ns, name, options);
-  }
-  Status ping() override { return inner_->ping(); }
+  explicit GatedKubeClient(KubeClientPtr inner) : ForwardingKubeClient(std::move(inner)) {}
 
   Status watch(const ResourceType& type, const std::string& ns, const WatchOptions& options,
                const WatchCallback& onEvent, WatchCancellation* cancel) override {
@@ -112,7 +84,7 @@ class GatedKubeClient : public KubeClient {
     if (cancel != nullptr && cancel->cancelled()) {
       return Status::ok();
     }
-    return inner_->watch(type, ns, options, onEvent, cancel);
+    return inner()->watch(type, ns, options, onEvent, cancel);
   }
 
   void hold() {
@@ -137,7 +109,6 @@ class GatedKubeClient : public KubeClient {
   }
 
  private:
-  KubeClientPtr inner_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool held_ = false;

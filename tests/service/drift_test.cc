@@ -1,10 +1,6 @@
 // Drift between registry and cluster: sandboxes created through KubernetesService on the
-// in-memory cluster, registry entries in a real SQLite registry, then one thing made to
-// disagree at a time.
-#include <unistd.h>
-
-#include <filesystem>
-
+// in-memory cluster, registry entries in an SQLite registry, then one thing made to disagree
+// at a time.
 #include <gtest/gtest.h>
 
 #include "fakes/status_matchers.h"
@@ -16,27 +12,8 @@ namespace {
 
 using Kind = DriftItem::Kind;
 
-class DriftTest : public ServiceFixture {
+class DriftTest : public ManagerFixture {
  protected:
-  void SetUp() override {
-    ServiceFixture::SetUp();
-    path_ = (std::filesystem::temp_directory_path() /
-             ("sandboxd-drift-" + std::to_string(::getpid()) + "-" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db"))
-                .string();
-    std::filesystem::remove(path_);
-    auto registry = openSqliteRegistry(path_, time_);
-    ASSERT_OK(registry);
-    registry_ = *registry;
-  }
-
-  void TearDown() override {
-    registry_.reset();
-    for (const char* suffix : {"", "-wal", "-shm"}) {
-      std::filesystem::remove(path_ + suffix);
-    }
-  }
-
   // A sandbox as the manager makes it: objects in the cluster and a registry entry.
   SandboxRecord makeSandbox(const std::string& name, bool withSecret = false) {
     SandboxSpec s = spec(name);
@@ -72,9 +49,6 @@ class DriftTest : public ServiceFixture {
     }
     return out;
   }
-
-  std::string path_;
-  RegistryPtr registry_;
 };
 
 TEST_F(DriftTest, SandboxesTheRegistryAccountsForAreClean) {

@@ -4,6 +4,7 @@
 #include "sandboxd/service/reconciler.h"
 
 #include "sandboxd/registry/registry.h"
+#include "sandboxd/service/deletion_rules.h"
 #include "sandboxd/service/drift.h"
 #include "sandboxd/service/sandbox_manager.h"
 #include "service/service_fixture.h"
@@ -11,17 +12,12 @@
 namespace sandboxd {
 namespace {
 
-using testing::ServiceFixture;
+using testing::ManagerFixture;
 
-class ReconcilerTest : public ServiceFixture {
+class ReconcilerTest : public ManagerFixture {
  protected:
   void SetUp() override {
-    ServiceFixture::SetUp();
-    auto registry = openSqliteRegistry(":memory:", time_);
-    ASSERT_OK(registry);
-    registry_ = *registry;
-    locks_ = std::make_shared<SandboxLocks>();
-    manager_ = makeSandboxManager(registry_, service_, cluster_, config_, time_, locks_);
+    ManagerFixture::SetUp();
     ReconcilerOptions options;
     options.maxAttempts = 3;
     options.firstBackoff = std::chrono::seconds(1);
@@ -53,10 +49,6 @@ class ReconcilerTest : public ServiceFixture {
     return report.isOk() && report->clean();
   }
 
-  const Caller alice_{"alice", false};
-  RegistryPtr registry_;
-  SandboxLocksPtr locks_;
-  SandboxManagerPtr manager_;
   ReconcilerPtr reconciler_;
 };
 
@@ -154,7 +146,8 @@ TEST_F(ReconcilerTest, LeftoversOfADeleteThatFailedAreRemovedAndAPurgedRowDroppe
   ReconcilePass p = pass();
   EXPECT_EQ(p.deleted, 1);
   waitReady();
-  pass();  // the pod and volume are gone now: the purged row goes too
+  time_->advance(kPurgeSettleTime);
+  pass();  // the pod and volume are gone and it has settled: the purged row goes too
   EXPECT_FALSE(exists(resources::statefulSets(), "gone"));
   EXPECT_FALSE(exists(resources::persistentVolumeClaims(), "vn-homevn-agent-gone-0"));
   EXPECT_KIND(registry_->getSandbox("gone"), NotFound);
@@ -181,6 +174,7 @@ TEST_F(ReconcilerTest, ACreateWhoseRollbackFailedLeavesNoOrphanAndIsFinished) {
 
   pass();
   waitReady();
+  time_->advance(kPurgeSettleTime);
   pass();
   EXPECT_FALSE(exists(resources::statefulSets(), "flaky"));
   EXPECT_KIND(registry_->getSandbox("flaky"), NotFound) << "the name is free again";

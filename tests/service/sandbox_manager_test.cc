@@ -2,23 +2,16 @@
 #include "sandboxd/service/sandbox_manager.h"
 
 #include "sandboxd/registry/registry.h"
+#include "sandboxd/service/deletion_rules.h"
 #include "service/service_fixture.h"
 
 namespace sandboxd {
 namespace {
 
-using testing::ServiceFixture;
+using testing::ManagerFixture;
 
-class SandboxManagerTest : public ServiceFixture {
+class SandboxManagerTest : public ManagerFixture {
  protected:
-  void SetUp() override {
-    ServiceFixture::SetUp();
-    auto registry = openSqliteRegistry(":memory:", time_);
-    ASSERT_OK(registry);
-    registry_ = *registry;
-    manager_ = makeSandboxManager(registry_, service_, cluster_, config_, time_);
-  }
-
   CreateRequest request(const std::string& name) {
     CreateRequest r;
     r.name = name;
@@ -26,11 +19,6 @@ class SandboxManagerTest : public ServiceFixture {
     return r;
   }
 
-  const Caller alice_{"alice", false};
-  const Caller bob_{"bob", false};
-  const Caller admin_{"root", true};
-  RegistryPtr registry_;
-  SandboxManagerPtr manager_;
 };
 
 TEST_F(SandboxManagerTest, CreateRecordsAndShowsTheSandbox) {
@@ -105,9 +93,13 @@ TEST_F(SandboxManagerTest, OnlyAdminsCreateForOthers) {
   EXPECT_OK(manager_->get(bob_, "demo"));
 }
 
-TEST_F(SandboxManagerTest, AFailedCreateReleasesTheName) {
+TEST_F(SandboxManagerTest, AFailedCreateReleasesTheNameOnceUndone) {
   cluster_->failNextForTest("create", "StatefulSet", unavailable("injected"));
   EXPECT_KIND(manager_->create(alice_, request("demo")), Unavailable);
+  // Held as a deletion until it has settled (a late object could still land).
+  EXPECT_KIND(manager_->create(bob_, request("demo")), AlreadyExists);
+  time_->advance(kPurgeSettleTime);
+  EXPECT_KIND(manager_->get(alice_, "demo"), NotFound);
   EXPECT_KIND(registry_->getSandbox("demo"), NotFound);
   EXPECT_OK(manager_->create(bob_, request("demo")));
 }
@@ -173,6 +165,8 @@ TEST_F(SandboxManagerTest, PurgeRemovesTheVolumeAndFreesTheName) {
   ASSERT_OK(manager_->remove(alice_, "demo", true));
   EXPECT_FALSE(exists(resources::persistentVolumeClaims(), "vn-homevn-agent-demo-0"));
   EXPECT_KIND(manager_->get(alice_, "demo"), NotFound);
+  time_->advance(kPurgeSettleTime);
+  EXPECT_KIND(manager_->get(alice_, "demo"), NotFound);  // settled: the row goes
   EXPECT_KIND(registry_->getSandbox("demo"), NotFound);
   EXPECT_OK(manager_->create(bob_, request("demo")));
 }

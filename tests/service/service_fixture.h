@@ -7,7 +7,9 @@
 #include "fakes/status_matchers.h"
 #include "sandboxd/kube/memory_cluster.h"
 #include "sandboxd/render/manifest_renderer.h"
+#include "sandboxd/registry/registry.h"
 #include "sandboxd/service/kubernetes_service.h"
+#include "sandboxd/service/sandbox_manager.h"
 
 namespace sandboxd::testing {
 
@@ -58,6 +60,27 @@ class ServiceFixture : public ::testing::Test {
   std::shared_ptr<MemoryCluster> cluster_;
   ManifestRendererPtr renderer_;
   KubernetesServicePtr service_;
+};
+
+// ServiceFixture plus an in-memory SQLite registry and a SandboxManager over both, sharing
+// its per-sandbox locks with whatever else the test builds (e.g. a reconciler).
+class ManagerFixture : public ServiceFixture {
+ protected:
+  void SetUp() override {
+    ServiceFixture::SetUp();
+    auto registry = openSqliteRegistry(":memory:", time_);
+    ASSERT_TRUE(registry.isOk()) << registry.status().toString();
+    registry_ = *registry;
+    locks_ = std::make_shared<SandboxLocks>();
+    manager_ = makeSandboxManager(registry_, service_, cluster_, config_, time_, locks_);
+  }
+
+  const Caller alice_{"alice", false};
+  const Caller bob_{"bob", false};
+  const Caller admin_{"root", true};
+  RegistryPtr registry_;
+  SandboxLocksPtr locks_;
+  SandboxManagerPtr manager_;
 };
 
 }  // namespace sandboxd::testing

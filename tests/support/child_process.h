@@ -152,17 +152,31 @@ inline ProcessResult runProcess(const std::vector<std::string>& argv,
   return result;
 }
 
-// The status code of `GET path` on 127.0.0.1:port over a raw socket, or 0 when nothing answers.
-inline int httpGetStatus(int port, const std::string& path) {
+// A TCP connection to 127.0.0.1:port whose sends and receives give up after `timeoutSeconds`;
+// -1 when it cannot connect.
+inline int connectLoopback(int port, int timeoutSeconds = 30) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  timeval tv{5, 0};
+  if (fd < 0) {
+    return -1;
+  }
+  timeval tv{timeoutSeconds, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// The status code of `GET path` on 127.0.0.1:port over a raw socket, or 0 when nothing answers.
+inline int httpGetStatus(int port, const std::string& path) {
+  int fd = connectLoopback(port, 5);
+  if (fd < 0) {
     return 0;
   }
   const std::string req = "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
