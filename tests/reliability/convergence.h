@@ -1,6 +1,6 @@
 // "Registry == cluster" for the reliability tier: every sandbox shows the state its registry
-// entry asks for, and the drift report is clean (no orphan, nothing missing, nothing left of
-// deleted sandboxes).
+// entry asks for (a purged one: nothing left, volume included), and the drift report is clean
+// (no orphan, nothing missing, nothing left of deleted sandboxes).
 #pragma once
 
 #include <string>
@@ -32,6 +32,13 @@ inline bool converged(KubernetesService& service, KubeClient& client, Registry& 
       why = r.name + " wants " + toString(want) + ", is " + toString(observed->phase) + " (" +
             observed->reason + ")";
       return false;
+    }
+    if (r.desired == DesiredState::Deleted && r.purge) {
+      auto gone = service.isGone({r.nameSpace, r.name}, true);
+      if (!gone.isOk() || !*gone) {
+        why = r.name + ": purged, but its pods or home volume are still there";
+        return false;
+      }
     }
   }
   auto drift = inspectDrift(client, registry, config);

@@ -174,10 +174,16 @@ TEST_F(FaultsTest, FiveHundredOperationsWithTwentyPercentFaultsEndConsistent) {
       continue;
     }
     ++checked;
-    auto got = httpCall(serve_.port(), "GET", "/api/v1/sandboxes/" + name, token_);
+    ::sandboxd::testing::HttpResult got;
     if (wants == "GONE") {
-      EXPECT_EQ(got.status, 404) << name << ": " << got.body;
+      // 404 once the volume is gone too (pvc-protection holds it until its pod is gone).
+      EXPECT_TRUE(eventually([&] {
+        got = httpCall(serve_.port(), "GET", "/api/v1/sandboxes/" + name, token_);
+        return got.status == 404;
+      }, std::chrono::seconds(60)))
+          << name << ": " << got.status << " " << got.body;
     } else {
+      got = httpCall(serve_.port(), "GET", "/api/v1/sandboxes/" + name, token_);
       EXPECT_EQ(got.json().value("status", ""), wants) << name << ": " << got.body;
     }
   }

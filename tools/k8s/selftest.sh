@@ -77,7 +77,7 @@ code="$(curl -s -o /dev/null -w '%{http_code}' --cacert "$SANDBOXD_K8S_CA" \
 grep -q 'client-certificate:' "$STATE/kubeconfig-cert" || fail "kubeconfig-cert has no client-certificate"
 log "ok: client certificate auth"
 
-# ---- default StorageClass and PV pool
+# ---- default StorageClass (served by pv_provisioner.py)
 api GET /apis/storage.k8s.io/v1/storageclasses/standard | \
   jq_ 'd["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"]' | grep -qx true \
   || fail "StorageClass standard is not default"
@@ -134,6 +134,8 @@ sts_ready() { api GET "/apis/apps/v1/namespaces/$NS/statefulsets/agent-selftest"
 until_true "PVC $PVC Bound" pvc_bound
 sc="$(api GET "/api/v1/namespaces/$NS/persistentvolumeclaims/$PVC" | jq_ 'd["spec"].get("storageClassName")')"
 [[ "$sc" == standard ]] || fail "PVC storageClassName is '$sc', want standard (DefaultStorageClass admission)"
+PV="$(api GET "/api/v1/namespaces/$NS/persistentvolumeclaims/$PVC" | jq_ 'd["spec"]["volumeName"]')"
+[[ "$PV" == pvc-* ]] || fail "PVC bound to '$PV', want a volume provisioned for it (pvc-<uid>)"
 until_true "pod $POD Running+Ready" pod_ready
 until_true "statefulset readyReplicas=1" sts_ready
 log "StatefulSet ready $((SECONDS - T_STS))s after creation"
@@ -164,3 +166,6 @@ until_true "deleted pod $POD recreated by the StatefulSet and Ready" pod_ready "
 api DELETE "/api/v1/namespaces/$NS" >/dev/null
 ns_gone() { api GET "/api/v1/namespaces/$NS" >/dev/null; [[ "$(status)" == 404 ]]; }
 until_true "namespace $NS deleted" ns_gone
+# the provisioned volume goes with its claim (reclaim policy Delete)
+pv_gone() { api GET "/api/v1/persistentvolumes/$PV" >/dev/null; [[ "$(status)" == 404 ]]; }
+until_true "volume $PV deleted after its claim" pv_gone

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # up.sh STATE_DIR — starts a real, loopback-only Kubernetes control plane:
 #   etcd + kube-apiserver + kube-controller-manager + kube-scheduler + KWOK
-# with one fake node (kwok-node-0), a default StorageClass "standard" and a pool
-# of pre-created PersistentVolumes. Everything it creates lives in STATE_DIR.
+# with one fake node (kwok-node-0) and a default StorageClass "standard" served
+# by a small external provisioner (pv_provisioner.py: one hostPath PV per claim,
+# deleted when the claim is). Everything it creates lives in STATE_DIR.
 #
 # Outputs (the contract for tests):
 #   STATE_DIR/env              shell-sourceable: KUBECONFIG, SANDBOXD_K8S_SERVER, SANDBOXD_K8S_VERSION, ...
@@ -19,7 +20,6 @@
 # Environment knobs:
 #   SANDBOXD_CACHE_DIR        binary cache root (default $HOME/.cache/sandboxd)
 #   SANDBOXD_K8S_UP_TIMEOUT   seconds to wait for each phase (default 120)
-#   SANDBOXD_K8S_PV_COUNT     size of the PersistentVolume pool (default 60)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,7 +31,6 @@ die() { log "ERROR: $*"; exit 1; }
 mkdir -p "$1"
 STATE="$(cd "$1" && pwd)"
 TIMEOUT="${SANDBOXD_K8S_UP_TIMEOUT:-120}"
-PV_COUNT="${SANDBOXD_K8S_PV_COUNT:-60}"
 T_START=$SECONDS
 
 for tool in openssl python3 curl setsid; do
@@ -317,26 +316,18 @@ wait_for kube-scheduler "$LOGS/kube-scheduler.log" kube-scheduler \
 
 # ---------------------------------------------------------------- cluster objects
 FAIL_LOG="$LOGS/kube-apiserver.log"
+PROVISIONER=sandboxd.local/hostpath
 kapi POST /apis/storage.k8s.io/v1/storageclasses '{
   "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
   "metadata": {"name": "standard",
                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
-  "provisioner": "kubernetes.io/no-provisioner",
-  "reclaimPolicy": "Retain",
+  "provisioner": "'"$PROVISIONER"'",
+  "reclaimPolicy": "Delete",
   "volumeBindingMode": "Immediate"}' >/dev/null
-
-for ((i = 0; i < PV_COUNT; i++)); do
-  n="$(printf '%03d' "$i")"
-  kapi POST /api/v1/persistentvolumes '{
-    "apiVersion": "v1", "kind": "PersistentVolume",
-    "metadata": {"name": "pv-'"$n"'", "labels": {"sandboxd.local/pv-pool": "true"}},
-    "spec": {"capacity": {"storage": "10Gi"},
-             "accessModes": ["ReadWriteOnce"],
-             "persistentVolumeReclaimPolicy": "Retain",
-             "storageClassName": "standard",
-             "hostPath": {"path": "'"$STATE/pvs/$n"'", "type": ""}}}' >/dev/null
-done
-log "StorageClass standard + ${PV_COUNT} PVs created"
+PYTHON="$(python3 -c 'import os, sys; print(os.path.realpath(sys.executable))')"
+start pv-provisioner "$PYTHON" "$HERE/pv_provisioner.py" \
+  "$SERVER" "$STATE/ca.crt" "$STATE/admin.token" "$STATE/pvs" "$PROVISIONER"
+log "StorageClass standard (provisioner $PROVISIONER) created"
 
 NODE=kwok-node-0
 kapi POST /api/v1/nodes '{
