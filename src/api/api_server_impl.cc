@@ -781,6 +781,10 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
     if (options_.observability.cache) {
       text += api::renderCacheHealth(options_.observability.cache->health());
     }
+    if (options_.observability.reconciler) {
+      text += api::renderReconciler(options_.observability.reconciler->stats(),
+                                    std::chrono::steady_clock::now());
+    }
     return text;
   }
 

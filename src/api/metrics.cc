@@ -137,6 +137,45 @@ std::string renderCacheHealth(const ObjectCacheHealth& health) {
   return out.str();
 }
 
+std::string renderReconciler(const ReconcilerStats& stats, MonotonicTime now) {
+  std::ostringstream out;
+  out << "# HELP sandboxd_reconcile_passes_total Reconcile passes, by result (failed: the "
+         "registry or the cluster could not be listed).\n"
+      << "# TYPE sandboxd_reconcile_passes_total counter\n"
+      << "sandboxd_reconcile_passes_total{result=\"ok\"} " << stats.passes << "\n"
+      << "sandboxd_reconcile_passes_total{result=\"failed\"} " << stats.failedPasses << "\n"
+      << "# HELP sandboxd_reconcile_triggered_passes_total Passes started early because the "
+         "watch cache reported a workload out of line with its desired state.\n"
+      << "# TYPE sandboxd_reconcile_triggered_passes_total counter\n"
+      << "sandboxd_reconcile_triggered_passes_total " << stats.triggeredPasses << "\n"
+      << "# HELP sandboxd_reconcile_sandboxes_total Sandboxes the reconciler acted on, by "
+         "action (failed: the action failed and will be retried).\n"
+      << "# TYPE sandboxd_reconcile_sandboxes_total counter\n"
+      << "sandboxd_reconcile_sandboxes_total{action=\"repaired\"} " << stats.repaired << "\n"
+      << "sandboxd_reconcile_sandboxes_total{action=\"scaled\"} " << stats.scaled << "\n"
+      << "sandboxd_reconcile_sandboxes_total{action=\"deleted\"} " << stats.deleted << "\n"
+      << "sandboxd_reconcile_sandboxes_total{action=\"failed\"} " << stats.failed << "\n"
+      << "# HELP sandboxd_reconcile_seconds_since_last_pass Age of the last completed pass "
+         "(-1 before the first).\n"
+      << "# TYPE sandboxd_reconcile_seconds_since_last_pass gauge\n"
+      << "sandboxd_reconcile_seconds_since_last_pass "
+      << (stats.lastPassAt
+              ? formatDouble(std::chrono::duration<double>(now - *stats.lastPassAt).count())
+              : "-1")
+      << "\n";
+  if (stats.last) {
+    out << "# HELP sandboxd_drift_objects Objects out of line with the registry, as the last "
+           "reconcile pass found them before acting (orphan: sandboxd labels, no registry "
+           "entry; never deleted. missing: an object of a live sandbox is gone. lingering: an "
+           "object of a deleted sandbox is still there).\n"
+        << "# TYPE sandboxd_drift_objects gauge\n"
+        << "sandboxd_drift_objects{kind=\"orphan\"} " << stats.last->orphans << "\n"
+        << "sandboxd_drift_objects{kind=\"missing\"} " << stats.last->missing << "\n"
+        << "sandboxd_drift_objects{kind=\"lingering\"} " << stats.last->lingering << "\n";
+  }
+  return out.str();
+}
+
 std::string renderKubeCalls(const std::map<KubeCallMetrics::Key, uint64_t>& calls) {
   std::ostringstream out;
   out << "# HELP sandboxd_kubernetes_calls_total Kubernetes API calls, by verb, resource and "

@@ -10,6 +10,7 @@
 
 #include "sandboxd/kube/kube_call_metrics.h"
 #include "sandboxd/kube/object_cache.h"
+#include "sandboxd/service/reconciler.h"
 
 namespace sandboxd::api {
 
@@ -48,6 +49,10 @@ std::string renderKubeCalls(const std::map<KubeCallMetrics::Key, uint64_t>& call
 
 // The watch cache's health (sandboxd_watch_cache_*).
 std::string renderCacheHealth(const ObjectCacheHealth& health);
+
+// The reconciler's counters and the drift its last pass found (sandboxd_reconcile_*,
+// sandboxd_drift_objects); `now` ages the last pass.
+std::string renderReconciler(const ReconcilerStats& stats, MonotonicTime now);
 
 // Escapes a label value (backslash, double quote, newline).
 std::string escapeLabelValue(const std::string& v);

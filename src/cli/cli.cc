@@ -155,8 +155,16 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   auto manager = makeSandboxManager(*registry, kube, reads, config, time, locks);
   ReconcilerOptions reconcileOptions;
   reconcileOptions.interval = std::chrono::milliseconds(config.server.reconcileIntervalMs);
-  auto reconciler = makeReconciler(*registry, kube, reads, config, time, locks, reconcileOptions);
-  auto server = makeApiServer(config.server, manager, *registry, {kubeCalls, cache});
+  std::shared_ptr<Reconciler> reconciler =
+      makeReconciler(*registry, kube, reads, config, time, locks, reconcileOptions);
+  // A workload deleted or scaled behind sandboxd's back is put right soon, not a period later.
+  cache->setListener([weak = std::weak_ptr<Reconciler>(reconciler)](
+                         const ResourceType& type, const json& object, bool deleted) {
+    if (auto r = weak.lock()) {
+      r->objectChanged(type, object, deleted);
+    }
+  });
+  auto server = makeApiServer(config.server, manager, *registry, {kubeCalls, cache, reconciler});
   if (Status s = server->start(); !s.isOk()) {
     return fail(s);
   }

@@ -157,7 +157,13 @@ void ObjectCache::run(size_t index) {
       }
     }
     if (needList) {
-      auto listed = relist(type);
+      bool relisting = false;
+      {
+        std::lock_guard<std::mutex> lock(stateMu_);
+        relisting = types_[index].listed;
+      }
+      std::vector<Change> changes;
+      auto listed = relist(type, relisting ? &changes : nullptr);
       if (!listed.isOk()) {
         if (cancel_.cancelled()) {
           return;
@@ -171,6 +177,9 @@ void ObjectCache::run(size_t index) {
       resourceVersion = *listed;
       needList = false;
       failures = 0;
+      for (const auto& change : changes) {
+        notify(type, change.object, change.deleted);
+      }
       std::lock_guard<std::mutex> lock(stateMu_);
       types_[index].listed = true;
       types_[index].failingSince.reset();
@@ -197,6 +206,9 @@ void ObjectCache::run(size_t index) {
             return;  // watch() returns it as its status
           }
           apply(type, event, resourceVersion);
+          if (event.type != WatchEventType::Bookmark) {
+            notify(type, event.object, event.type == WatchEventType::Deleted);
+          }
           ++applied;
           failures = 0;
           std::lock_guard<std::mutex> lock(stateMu_);
@@ -233,7 +245,8 @@ void ObjectCache::run(size_t index) {
   }
 }
 
-StatusOr<std::string> ObjectCache::relist(const ResourceType& type) {
+StatusOr<std::string> ObjectCache::relist(const ResourceType& type,
+                                          std::vector<Change>* changes) {
   std::vector<json> items;
   std::string resourceVersion;
   ListOptions listOptions;
@@ -257,18 +270,49 @@ StatusOr<std::string> ObjectCache::relist(const ResourceType& type) {
   }
 
   std::unique_lock<std::shared_mutex> lock(objectsMu_);
+  std::map<Key, json> previous;
   auto it = objects_.lower_bound(Key{type.plural, "", ""});
   while (it != objects_.end() && std::get<0>(it->first) == type.plural) {
-    it = objects_.erase(it);
+    auto next = std::next(it);
+    previous.insert(objects_.extract(it));
+    it = next;
   }
   for (auto& item : items) {
     const std::string name = metadataString(item, "name");
-    if (!name.empty()) {
-      const std::string ns = metadataString(item, "namespace");
-      objects_[Key{type.plural, ns, name}] = std::move(item);
+    if (name.empty()) {
+      continue;
+    }
+    const Key key{type.plural, metadataString(item, "namespace"), name};
+    if (changes != nullptr) {
+      auto old = previous.find(key);
+      if (old == previous.end() || metadataString(old->second, "resourceVersion") !=
+                                       metadataString(item, "resourceVersion")) {
+        changes->push_back({item, false});
+      }
+      if (old != previous.end()) {
+        previous.erase(old);
+      }
+    }
+    objects_[key] = std::move(item);
+  }
+  if (changes != nullptr) {
+    for (auto& [key, object] : previous) {
+      changes->push_back({std::move(object), true});  // gone while the watch was down
     }
   }
   return resourceVersion;
+}
+
+void ObjectCache::setListener(ObjectListener listener) {
+  std::lock_guard<std::mutex> lock(listenerMu_);
+  listener_ = std::move(listener);
+}
+
+void ObjectCache::notify(const ResourceType& type, const json& object, bool deleted) {
+  std::lock_guard<std::mutex> lock(listenerMu_);
+  if (listener_) {
+    listener_(type, object, deleted);
+  }
 }
 
 void ObjectCache::apply(const ResourceType& type, const WatchEvent& event,

@@ -95,6 +95,61 @@ class ReconcilerImpl : public Reconciler {
   ~ReconcilerImpl() override { stop(); }
 
   StatusOr<ReconcilePass> reconcileOnce() override {
+    auto pass = runPass();
+    record(pass);
+    return pass;
+  }
+
+  void start() override {
+    std::lock_guard<std::mutex> lock(threadMu_);
+    if (thread_.joinable()) {
+      return;
+    }
+    stopping_ = false;
+    thread_ = std::thread([this] { loop(); });
+  }
+
+  void objectChanged(const ResourceType& type, const json& object, bool deleted) override {
+    const bool statefulSet = type.kind == "StatefulSet";
+    if (!statefulSet && type.kind != "Deployment") {
+      return;
+    }
+    const json& meta = object.value("metadata", json::object());
+    auto record = registry_->getSandbox(meta.value("name", ""));
+    if (!record.isOk() || record->nameSpace != meta.value("namespace", "") ||
+        record->desired == DesiredState::Deleted ||
+        (record->workload == WorkloadKind::StatefulSet) != statefulSet) {
+      return;  // not a sandbox's workload, or one on its way out
+    }
+    const int want = record->desired == DesiredState::Running ? 1 : 0;
+    if (deleted || replicasOf(&object) != want) {
+      {
+        std::lock_guard<std::mutex> lock(wakeMu_);
+        poked_ = true;
+      }
+      wake_.notify_all();
+    }
+  }
+
+  ReconcilerStats stats() const override {
+    std::lock_guard<std::mutex> lock(statsMu_);
+    return stats_;
+  }
+
+  void stop() override {
+    std::lock_guard<std::mutex> lock(threadMu_);
+    {
+      std::lock_guard<std::mutex> wake(wakeMu_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+  }
+
+ private:
+  StatusOr<ReconcilePass> runPass() {
     std::lock_guard<std::mutex> passLock(passMu_);
     ASSIGN_OR_RETURN(std::vector<SandboxRecord> records, registry_->listSandboxes());
     ASSIGN_OR_RETURN(std::vector<json> objects,
@@ -111,6 +166,8 @@ class ReconcilerImpl : public Reconciler {
     for (const auto& item : drift.items) {
       bySandbox[{item.nameSpace, item.sandbox}].push_back(&item);
       pass.orphans += item.kind == DriftItem::Kind::Orphan ? 1 : 0;
+      pass.missing += item.kind == DriftItem::Kind::Missing ? 1 : 0;
+      pass.lingering += item.kind == DriftItem::Kind::Lingering ? 1 : 0;
     }
 
     const MonotonicTime now = time_->monotonicTime();
@@ -147,44 +204,53 @@ class ReconcilerImpl : public Reconciler {
     return pass;
   }
 
-  void start() override {
-    std::lock_guard<std::mutex> lock(threadMu_);
-    if (thread_.joinable()) {
-      return;
-    }
-    stopping_ = false;
-    thread_ = std::thread([this] { loop(); });
-  }
-
-  void stop() override {
-    std::lock_guard<std::mutex> lock(threadMu_);
-    {
-      std::lock_guard<std::mutex> wake(wakeMu_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    if (thread_.joinable()) {
-      thread_.join();
-    }
-  }
-
- private:
   void loop() {
+    bool triggered = false;
     for (;;) {
       auto pass = reconcileOnce();
+      if (triggered) {
+        std::lock_guard<std::mutex> lock(statsMu_);
+        ++stats_.triggeredPasses;
+      }
       if (!pass.isOk()) {
         spdlog::warn("reconcile pass failed: {}", pass.status().toString());
       } else if (pass->repaired + pass->scaled + pass->deleted + pass->failed > 0) {
-        spdlog::info("reconcile pass: {} sandboxes, {} repaired, {} scaled, {} deleted, "
+        spdlog::info("reconcile pass{}: {} sandboxes, {} repaired, {} scaled, {} deleted, "
                      "{} failed, {} deferred, {} orphan objects",
-                     pass->sandboxes, pass->repaired, pass->scaled, pass->deleted, pass->failed,
-                     pass->deferred, pass->orphans);
+                     triggered ? " (after a reported change)" : "", pass->sandboxes,
+                     pass->repaired, pass->scaled, pass->deleted, pass->failed, pass->deferred,
+                     pass->orphans);
       }
       std::unique_lock<std::mutex> lock(wakeMu_);
-      if (wake_.wait_for(lock, options_.interval, [this] { return stopping_; })) {
+      wake_.wait_for(lock, options_.interval, [this] { return stopping_ || poked_; });
+      if (stopping_) {
         return;
       }
+      triggered = poked_;
+      if (triggered) {
+        // Let the change settle (and a request carrying it out finish); what is reported
+        // meanwhile is covered by the same pass.
+        if (wake_.wait_for(lock, options_.eventDelay, [this] { return stopping_; })) {
+          return;
+        }
+        poked_ = false;
+      }
     }
+  }
+
+  void record(const StatusOr<ReconcilePass>& pass) {
+    std::lock_guard<std::mutex> lock(statsMu_);
+    if (!pass.isOk()) {
+      ++stats_.failedPasses;
+      return;
+    }
+    ++stats_.passes;
+    stats_.repaired += pass->repaired;
+    stats_.scaled += pass->scaled;
+    stats_.deleted += pass->deleted;
+    stats_.failed += pass->failed;
+    stats_.last = *pass;
+    stats_.lastPassAt = time_->monotonicTime();
   }
 
   // Under the sandbox's lock, on the record as it is now: if a request changed the desired
@@ -292,6 +358,10 @@ class ReconcilerImpl : public Reconciler {
   std::mutex wakeMu_;
   std::condition_variable wake_;
   bool stopping_ = false;
+  bool poked_ = false;  // a reported change asks for an early pass
+
+  mutable std::mutex statsMu_;
+  ReconcilerStats stats_;
 };
 
 }  // namespace

@@ -224,5 +224,38 @@ TEST(MetricsTest, RendersCountersHistogramAndGauge) {
   EXPECT_EQ(escapeLabelValue("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
 }
 
+TEST(MetricsTest, RendersReconcilerCountersAndTheDriftOfTheLastPass) {
+  ReconcilerStats stats;
+  const auto now = std::chrono::steady_clock::now();
+  std::string before = renderReconciler(stats, now);
+  EXPECT_NE(before.find("sandboxd_reconcile_seconds_since_last_pass -1\n"), std::string::npos)
+      << before;
+  EXPECT_EQ(before.find("sandboxd_drift_objects{"), std::string::npos)
+      << "no drift figure before a pass has looked";
+
+  stats.passes = 7;
+  stats.failedPasses = 1;
+  stats.triggeredPasses = 2;
+  stats.repaired = 3;
+  stats.scaled = 4;
+  ReconcilePass last;
+  last.orphans = 5;
+  last.missing = 2;
+  stats.last = last;
+  stats.lastPassAt = now - std::chrono::milliseconds(1500);
+  const std::string text = renderReconciler(stats, now);
+  for (const char* line : {R"(sandboxd_reconcile_passes_total{result="ok"} 7)",
+                           R"(sandboxd_reconcile_passes_total{result="failed"} 1)",
+                           "sandboxd_reconcile_triggered_passes_total 2",
+                           R"(sandboxd_reconcile_sandboxes_total{action="repaired"} 3)",
+                           R"(sandboxd_reconcile_sandboxes_total{action="scaled"} 4)",
+                           "sandboxd_reconcile_seconds_since_last_pass 1.5",
+                           R"(sandboxd_drift_objects{kind="orphan"} 5)",
+                           R"(sandboxd_drift_objects{kind="missing"} 2)",
+                           R"(sandboxd_drift_objects{kind="lingering"} 0)"}) {
+    EXPECT_NE(text.find(std::string(line) + "\n"), std::string::npos) << line << "\n" << text;
+  }
+}
+
 }  // namespace
 }  // namespace sandboxd::api

@@ -318,6 +318,8 @@ TEST_F(ServeHttpTest, StatusReadsComeFromTheWatchCacheWithoutKubernetesCalls) {
   auto before = call("GET", "/metrics", "");
   ASSERT_EQ(before.status, 200);
   EXPECT_NE(before.body.find("sandboxd_watch_cache_healthy 1"), std::string::npos) << before.body;
+  EXPECT_NE(before.body.find("sandboxd_drift_objects{kind=\"orphan\"} 0"), std::string::npos)
+      << "the reconciler's drift figures are exported: " << before.body;
   for (int i = 0; i < 20; ++i) {
     auto r = call("GET", "/api/v1/sandboxes/cached", alice_);
     ASSERT_EQ(r.status, 200);

@@ -1,8 +1,11 @@
 // ObjectCache against MemoryCluster: the initial list, events, relist after 410 Gone, resume
 // after a stream ends, bookmarks, failures and health, stop().
 #include <chrono>
+#include <algorithm>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -173,6 +176,58 @@ TEST_F(ObjectCacheTest, GoneOnResumeRelistsAndDropsObjectsDeletedInTheGap) {
   ASSERT_OK(cluster_->remove(resources::statefulSets(), kNs, "newcomer"));
   EXPECT_TRUE(eventually([&] { return !cache->get(resources::statefulSets(), kNs, "newcomer"); }));
   EXPECT_TRUE(cache->health().healthy);
+}
+
+// What the listener hears: watch changes, and what a relist after 410 Gone found changed or
+// gone; never the initial list, never bookmarks, nothing once it is removed.
+TEST_F(ObjectCacheTest, TheListenerHearsChangesIncludingWhatARelistFound) {
+  createSandbox("keep");
+  createSandbox("doomed");
+  std::mutex mu;
+  std::vector<std::string> heard;  // "plural/name" or "plural/name deleted"
+  auto cache = std::make_unique<ObjectCache>(gate_, options_, time_);
+  cache->setListener([&](const ResourceType& type, const json& object, bool deleted) {
+    std::lock_guard<std::mutex> lock(mu);
+    heard.push_back(type.plural + "/" + object["metadata"].value("name", "") +
+                    (deleted ? " deleted" : ""));
+  });
+  auto count = [&](const std::string& what) {
+    std::lock_guard<std::mutex> lock(mu);
+    return std::count(heard.begin(), heard.end(), what);
+  };
+  cache->start();
+  ASSERT_TRUE(cache->waitForSync(5s));
+  ASSERT_TRUE(eventually([&] { return cluster_->openWatchesForTest() == 3; }));
+  cluster_->sendWatchBookmarksForTest();
+  ASSERT_OK(cluster_->patch(resources::statefulSets(), kNs, "keep", PatchType::Merge,
+                            {{"metadata", {{"annotations", {{"note", "hello"}}}}}}));
+  ASSERT_TRUE(eventually([&] { return count("statefulsets/keep") == 1; }));
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    EXPECT_EQ(heard, std::vector<std::string>{"statefulsets/keep"})
+        << "the initial list and bookmarks are not changes";
+  }
+
+  openGap();
+  ASSERT_OK(cluster_->remove(resources::statefulSets(), kNs, "doomed"));
+  createSandbox("newcomer");
+  cluster_->expireWatchHistoryForTest();
+  gate_->release();
+  ASSERT_TRUE(eventually([&] {
+    return count("statefulsets/doomed deleted") == 1 && count("statefulsets/newcomer") == 1;
+  })) << "the relist reports what changed while the watch was down";
+  ASSERT_TRUE(eventually([&] { return cluster_->openWatchesForTest() == 3; }));
+  EXPECT_EQ(count("statefulsets/keep"), 1) << "an object the relist found unchanged is not news";
+
+  cache->setListener(nullptr);
+  const size_t before = [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return heard.size();
+  }();
+  ASSERT_OK(cluster_->remove(resources::statefulSets(), kNs, "keep"));
+  ASSERT_TRUE(eventually([&] { return !cache->get(resources::statefulSets(), kNs, "keep"); }));
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(heard.size(), before) << "a removed listener hears nothing";
 }
 
 TEST_F(ObjectCacheTest, AForcedGoneOnOneResumeRelistsThatType) {

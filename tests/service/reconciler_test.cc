@@ -3,9 +3,12 @@
 // leftovers of deleted sandboxes, a failure that persists, and things it must never touch.
 #include "sandboxd/service/reconciler.h"
 
+#include "kube/kube_test_objects.h"
+#include "sandboxd/kube/object_cache.h"
 #include "sandboxd/registry/registry.h"
 #include "sandboxd/service/deletion_rules.h"
 #include "sandboxd/service/drift.h"
+#include "sandboxd/service/sandbox_cache.h"
 #include "sandboxd/service/sandbox_manager.h"
 #include "service/service_fixture.h"
 
@@ -104,6 +107,7 @@ TEST_F(ReconcilerTest, DeletedServiceAndIngressAreRecreatedTheSecretAndVolumeUnt
   ASSERT_OK(cluster_->remove(resources::ingresses(), "default", "svc-app-ingress"));
 
   ReconcilePass p = pass();
+  EXPECT_EQ(p.missing, 2);
   EXPECT_EQ(p.repaired, 1);
   EXPECT_TRUE(exists(resources::services(), "svc-service"));
   EXPECT_TRUE(exists(resources::ingresses(), "svc-app-ingress"));
@@ -214,6 +218,10 @@ TEST_F(ReconcilerTest, ObjectsNoRegistryEntryAccountsForAreCountedNeverTouched) 
   ASSERT_OK(registry_->deleteSandbox("mine"));
   ReconcilePass p = pass();
   EXPECT_GE(p.orphans, 5);  // StatefulSet, Service, 2 Ingresses, home volume
+  const ReconcilerStats stats = reconciler_->stats();
+  ASSERT_TRUE(stats.last.has_value()) << "what /metrics reports as drift";
+  EXPECT_EQ(stats.last->orphans, p.orphans);
+  EXPECT_EQ(stats.passes, 1u);
   EXPECT_TRUE(exists(resources::statefulSets(), "mine"));
   EXPECT_TRUE(exists(resources::persistentVolumeClaims(), "vn-homevn-agent-mine-0"));
 }
@@ -228,6 +236,42 @@ TEST_F(ReconcilerTest, ALatePassNeverUndoesANewerRequest) {
   ReconcilePass p = pass();
   EXPECT_EQ(p.scaled, 0);
   EXPECT_EQ(replicas("late"), 1);
+}
+
+// Wired as serve wires it: the watch cache tells the reconciler of changes, so a workload
+// deleted or scaled behind sandboxd's back is put right at once, not a period later.
+TEST_F(ReconcilerTest, AWorkloadChangedBehindItsBackIsPutRightWithoutWaitingForThePeriod) {
+  create("box");
+  ReconcilerOptions options;
+  options.interval = std::chrono::hours(1);  // only a reported change can bring a pass
+  options.eventDelay = std::chrono::milliseconds(20);
+  std::shared_ptr<Reconciler> reconciler =
+      makeReconciler(registry_, service_, cluster_, config_, time_, locks_, options);
+  ObjectCache cache(cluster_, sandboxCacheOptions(config_.sandbox.nameSpace), time_);
+  cache.setListener([&](const ResourceType& type, const json& object, bool deleted) {
+    reconciler->objectChanged(type, object, deleted);
+  });
+  cache.start();
+  ASSERT_TRUE(cache.waitForSync(std::chrono::seconds(5)));
+  reconciler->start();
+  ASSERT_TRUE(testing::eventually([&] { return reconciler->stats().passes == 1; }));
+
+  ASSERT_OK(cluster_->remove(resources::statefulSets(), "default", "box"));
+  EXPECT_TRUE(testing::eventually([&] { return exists(resources::statefulSets(), "box"); }))
+      << "the deleted StatefulSet is re-created";
+  ASSERT_OK(cluster_->patch(resources::statefulSets(), "default", "box", PatchType::Merge,
+                            {{"spec", {{"replicas", 0}}}}));
+  EXPECT_TRUE(testing::eventually([&] { return replicas("box") == 1; }))
+      << "a running sandbox scaled to 0 by someone else is scaled back";
+
+  // (The pass that did it is counted once it ends.)
+  EXPECT_TRUE(testing::eventually([&] {
+    const ReconcilerStats stats = reconciler->stats();
+    return stats.triggeredPasses >= 2 && stats.repaired >= 1 && stats.scaled >= 1;
+  }));
+  reconciler->stop();
+  cache.setListener(nullptr);
+  cache.stop();
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "sandboxd/kube/kube_call_metrics.h"
 #include "sandboxd/kube/object_cache.h"
 #include "sandboxd/registry/registry.h"
+#include "sandboxd/service/reconciler.h"
 #include "sandboxd/service/sandbox_manager.h"
 
 namespace sandboxd {
@@ -31,6 +32,7 @@ using ApiServerPtr = std::unique_ptr<ApiServer>;
 struct ApiObservability {
   KubeCallMetricsPtr kubeCalls;               // Kubernetes API calls by verb and code
   std::shared_ptr<const ObjectCache> cache;   // watch cache health, age of the last event
+  std::shared_ptr<const Reconciler> reconciler;  // passes, repairs, drift found by the last pass
 };
 
 ApiServerPtr makeApiServer(const ServerConfig& config, SandboxManagerPtr manager,

@@ -8,10 +8,14 @@
 // from the last resourceVersion; on 410 Gone it lists again (objects deleted meanwhile
 // disappear); on other errors it retries with exponential backoff. Readers never wait for the
 // API: they see the last state the cache applied.
+//
+// A listener (setListener) hears of every change the cache applies after a type's first list:
+// watch events, and what a relist after 410 Gone found added, changed or gone.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,6 +58,11 @@ struct ObjectCacheHealth {
   uint64_t events = 0;    // events and bookmarks applied
 };
 
+// Told of one change: the object as applied (for a deletion, its last known state). Runs on a
+// cache thread, outside the cache's locks; must be cheap and must not block for long.
+using ObjectListener =
+    std::function<void(const ResourceType& type, const json& object, bool deleted)>;
+
 class ObjectCache {
  public:
   ObjectCache(KubeClientPtr client, ObjectCacheOptions options, TimeSourcePtr time);
@@ -74,6 +83,10 @@ class ObjectCache {
   std::vector<json> list(const ResourceType& type, const std::string& ns,
                          const std::map<std::string, std::string>& labels = {}) const;
 
+  // Replaces the listener (nullptr: none). Safe at any time; once it returns, the previous
+  // listener is never called again.
+  void setListener(ObjectListener listener);
+
   bool synced() const;
   // Waits until synced() or `timeout`; true when synced.
   bool waitForSync(std::chrono::milliseconds timeout) const;
@@ -89,9 +102,15 @@ class ObjectCache {
   };
 
   void run(size_t index);
-  // Lists `type` and replaces its cached objects; returns the list's resourceVersion.
-  StatusOr<std::string> relist(const ResourceType& type);
+  struct Change {
+    json object;
+    bool deleted = false;
+  };
+  // Lists `type` and replaces its cached objects; returns the list's resourceVersion. With
+  // `changes`, also what differs from the objects it replaced.
+  StatusOr<std::string> relist(const ResourceType& type, std::vector<Change>* changes);
   void apply(const ResourceType& type, const WatchEvent& event, std::string& resourceVersion);
+  void notify(const ResourceType& type, const json& object, bool deleted);
   void recordFailure(size_t index, const Status& status);
   void recordSuccess(size_t index);
   // Sleeps up to `delay`; false when stop() was called meanwhile.
@@ -116,6 +135,10 @@ class ObjectCache {
   uint64_t lists_ = 0;
   uint64_t watches_ = 0;
   uint64_t events_ = 0;
+
+  // Held while the listener runs, so that setListener() can promise no later call.
+  std::mutex listenerMu_;
+  ObjectListener listener_;
 
   WatchCancellation cancel_;
   std::vector<std::thread> threads_;

@@ -1,7 +1,8 @@
 // The reconciler drives the cluster to the desired state recorded in the registry. The manager
 // records intent first and then tries the cluster call itself; whatever did not happen (the
-// call failed, the process died, someone deleted an object) is done here: at start-up and on
-// a period.
+// call failed, the process died, someone deleted an object) is done here: at start-up, on a
+// period, and soon after the watch cache reports a workload that no longer matches its
+// sandbox's desired state (deleted, or scaled behind sandboxd's back).
 //
 // One pass lists the registry and the sandbox objects (a constant number of list calls per
 // namespace), computes what differs (sandbox by sandbox, pure), and acts only where something
@@ -19,6 +20,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "sandboxd/common/status.h"
 #include "sandboxd/common/time_source.h"
@@ -34,6 +36,10 @@ struct ReconcilerOptions {
   std::chrono::milliseconds interval{10000};  // between passes
   int maxAttempts = 5;                          // consecutive failures before ERROR
   std::chrono::milliseconds firstBackoff{1000};  // doubled per failure, at most 16x
+  // After a reported change, the pass waits this long (gathering further changes and letting
+  // a request that is carrying out the same change finish); also the least time between two
+  // passes that changes triggered.
+  std::chrono::milliseconds eventDelay{1000};
 };
 
 // What one pass did.
@@ -45,6 +51,18 @@ struct ReconcilePass {
   int failed = 0;     // sandboxes whose action failed this pass
   int deferred = 0;   // sandboxes skipped while backing off
   int orphans = 0;    // objects no registry entry accounts for (reported, untouched)
+  int missing = 0;    // objects of live sandboxes found missing (before the pass acted)
+  int lingering = 0;  // objects of deleted sandboxes still there (before the pass acted)
+};
+
+// Counters since start, and the last pass (for /metrics).
+struct ReconcilerStats {
+  uint64_t passes = 0;          // passes that completed
+  uint64_t failedPasses = 0;    // passes that could not list the registry or the cluster
+  uint64_t triggeredPasses = 0;  // passes started early by a reported change
+  uint64_t repaired = 0, scaled = 0, deleted = 0, failed = 0;  // summed over passes
+  std::optional<ReconcilePass> last;
+  std::optional<MonotonicTime> lastPassAt;  // when the last completed pass ended
 };
 
 class Reconciler {
@@ -55,6 +73,11 @@ class Reconciler {
   // Runs a pass now and then every interval on a thread of its own, until stop().
   virtual void start() = 0;
   virtual void stop() = 0;
+  // Told of a change to a cluster object (by the watch cache). Cheap: for a StatefulSet or
+  // Deployment of a known sandbox that is gone or whose replicas differ from the desired
+  // state, it asks the running loop for an early pass; everything else is ignored.
+  virtual void objectChanged(const ResourceType& type, const json& object, bool deleted) = 0;
+  virtual ReconcilerStats stats() const = 0;
 };
 
 using ReconcilerPtr = std::unique_ptr<Reconciler>;
