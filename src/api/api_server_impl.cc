@@ -557,6 +557,15 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
       case RouteId::GetSandbox:
         replyView(ctx, route, "", manager_->get(*ctx->caller, name));
         return;
+      case RouteId::ListOperations: {
+        auto operations = manager_->operations(*ctx->caller, name);
+        if (!operations.isOk()) {
+          replyError(ctx, api::fromStatus(operations.status()));
+          return;
+        }
+        replyJson(ctx, 200, api::operationListToJson(operations.value()));
+        return;
+      }
       case RouteId::StopSandbox:
         replyView(ctx, route, "stop", manager_->stop(*ctx->caller, name));
         return;

@@ -92,8 +92,35 @@ json schemas() {
            {{"code", {{"type", "string"}}},
             {"message", {{"type", "string"}}},
             {"requestId", {{"type", "string"}}}}}}}}}};
+  json operationSchema = {
+      {"type", "object"},
+      {"required", {"id", "kind", "state", "user", "requestedAt"}},
+      {"properties",
+       {
+           {"id", {{"type", "integer"}}},
+           {"kind",
+            {{"type", "string"},
+             {"enum", {"create", "stop", "start", "update_env", "delete"}}}},
+           {"state",
+            {{"type", "string"},
+             {"enum", {"pending", "done", "failed", "superseded"}},
+             {"description",
+              "pending: recorded, not carried out yet; done: the cluster has the change; "
+              "failed: given up (see error); superseded: a newer request replaced it"}}},
+           {"user", {{"type", "string"}, {"description", "who asked"}}},
+           {"requestedAt", {{"type", "string"}, {"format", "date-time"}}},
+           {"finishedAt", {{"type", "string"}, {"format", "date-time"}}},
+           {"error", {{"type", "string"}}},
+       }},
+  };
+  json operationList = {
+      {"type", "object"},
+      {"required", {"items"}},
+      {"properties", {{"items", {{"type", "array"}, {"items", ref("Operation")}}}}}};
   return json{{"Sandbox", sandbox},
               {"SandboxList", list},
+              {"Operation", operationSchema},
+              {"OperationList", operationList},
               {"CreateSandboxRequest", createRequest},
               {"EnvChange", envChange},
               {"Error", error}};
@@ -140,6 +167,9 @@ json operation(const Route& route) {
       break;
     case RouteId::GetSandbox:
       responses[ok] = jsonResponse("the sandbox", "Sandbox");
+      break;
+    case RouteId::ListOperations:
+      responses[ok] = jsonResponse("the operations, newest first", "OperationList");
       break;
     case RouteId::StopSandbox:
     case RouteId::StartSandbox:

@@ -18,6 +18,7 @@ enum class RouteId {
   StartSandbox,
   UpdateEnv,
   DeleteSandbox,
+  ListOperations,
   Healthz,
   Readyz,
   Metrics,

@@ -17,4 +17,7 @@ nlohmann::json sandboxToJson(const SandboxView& view);
 // {"items": [Sandbox...]}
 nlohmann::json sandboxListToJson(const std::vector<SandboxView>& views);
 
+// {"items": [{"id", "kind", "state", "user", "requestedAt", "finishedAt"?, "error"?}...]}
+nlohmann::json operationListToJson(const std::vector<OperationRecord>& operations);
+
 }  // namespace sandboxd::api

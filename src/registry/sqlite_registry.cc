@@ -135,6 +135,11 @@ class SqliteRegistryImpl : public Registry {
   Status deleteSandbox(const std::string& name) override;
   StatusOr<std::string> createToken(const std::string& user, bool admin) override;
   StatusOr<TokenInfo> authenticate(const std::string& token) override;
+  StatusOr<int64_t> addOperation(const OperationRecord& op) override;
+  Status finishOperation(int64_t id, OperationState state, const std::string& error) override;
+  StatusOr<std::vector<OperationRecord>> listOperations(const std::string& sandboxId, int limit,
+                                                        bool pendingOnly) override;
+  StatusOr<std::set<std::string>> sandboxesWithPendingOperations() override;
   Status putBlob(const std::string& kind, const std::string& name,
                  const std::string& value) override;
   StatusOr<std::string> getBlob(const std::string& kind, const std::string& name) override;
@@ -341,6 +346,127 @@ StatusOr<TokenInfo> SqliteRegistryImpl::authenticate(const std::string& token) {
     return info;
   } catch (const std::exception& e) {
     return statusFromException(e, "authenticating");
+  }
+}
+
+bool isLifecycle(OperationKind kind) { return kind != OperationKind::UpdateEnv; }
+
+StatusOr<int64_t> SqliteRegistryImpl::addOperation(const OperationRecord& op) {
+  if (op.sandbox.empty() || op.sandboxId.empty()) {
+    return invalidArgument("an operation needs its sandbox's name and id");
+  }
+  const SystemTime requested = op.requestedAt == SystemTime{} ? time_->systemTime()
+                                                                : op.requestedAt;
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    const int64_t now = toUnixMillis(time_->systemTime());
+    if (isLifecycle(op.kind)) {
+      SQLite::Statement superseded(
+          *db_, "UPDATE operations SET state = 'superseded', finished_at = ? "
+                "WHERE sandbox_id = ? AND state = 'pending' AND kind != 'update_env'");
+      superseded.bind(1, now);
+      superseded.bind(2, op.sandboxId);
+      superseded.exec();
+    }
+    SQLite::Statement insert(*db_,
+                             "INSERT INTO operations (sandbox, sandbox_id, kind, user, state, "
+                             "requested_at) VALUES (?, ?, ?, ?, 'pending', ?)");
+    insert.bind(1, op.sandbox);
+    insert.bind(2, op.sandboxId);
+    insert.bind(3, toString(op.kind));
+    insert.bind(4, op.user);
+    insert.bind(5, static_cast<int64_t>(toUnixMillis(requested)));
+    insert.exec();
+    const int64_t id = db_->getLastInsertRowid();
+    SQLite::Statement prune(*db_,
+                            "DELETE FROM operations WHERE sandbox_id = ? AND id <= "
+                            "(SELECT id FROM operations WHERE sandbox_id = ? "
+                            "ORDER BY id DESC LIMIT 1 OFFSET ?)");
+    prune.bind(1, op.sandboxId);
+    prune.bind(2, op.sandboxId);
+    prune.bind(3, kOperationHistory);
+    prune.exec();
+    tx.commit();
+    return id;
+  } catch (const std::exception& e) {
+    return statusFromException(e, "recording an operation on sandbox " + op.sandbox);
+  }
+}
+
+Status SqliteRegistryImpl::finishOperation(int64_t id, OperationState state,
+                                           const std::string& error) {
+  if (state != OperationState::Done && state != OperationState::Failed) {
+    return invalidArgument("an operation finishes done or failed");
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Statement q(*db_,
+                        "UPDATE operations SET state = ?, error = ?, finished_at = ? "
+                        "WHERE id = ? AND state = 'pending'");
+    q.bind(1, toString(state));
+    q.bind(2, error);
+    q.bind(3, static_cast<int64_t>(toUnixMillis(time_->systemTime())));
+    q.bind(4, id);
+    q.exec();
+    return Status::ok();
+  } catch (const std::exception& e) {
+    return statusFromException(e, "finishing operation " + std::to_string(id));
+  }
+}
+
+StatusOr<std::vector<OperationRecord>> SqliteRegistryImpl::listOperations(
+    const std::string& sandboxId, int limit, bool pendingOnly) {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Statement q(*db_, std::string("SELECT id, sandbox, sandbox_id, kind, user, state, "
+                                          "error, requested_at, finished_at FROM operations "
+                                          "WHERE sandbox_id = ?") +
+                                  (pendingOnly ? " AND state = 'pending'" : "") +
+                                  " ORDER BY id DESC LIMIT ?");
+    q.bind(1, sandboxId);
+    q.bind(2, limit);
+    std::vector<OperationRecord> out;
+    while (q.executeStep()) {
+      OperationRecord op;
+      op.id = q.getColumn(0).getInt64();
+      op.sandbox = q.getColumn(1).getString();
+      op.sandboxId = q.getColumn(2).getString();
+      const std::string kind = q.getColumn(3).getString();
+      const std::string state = q.getColumn(5).getString();
+      auto k = operationKindFromString(kind);
+      auto st = operationStateFromString(state);
+      if (!k || !st) {
+        return internalError("operation " + std::to_string(op.id) + " has unknown kind " +
+                             kind + " or state " + state);
+      }
+      op.kind = *k;
+      op.user = q.getColumn(4).getString();
+      op.state = *st;
+      op.error = q.getColumn(6).getString();
+      op.requestedAt = fromUnixMillis(q.getColumn(7).getInt64());
+      if (!q.getColumn(8).isNull()) {
+        op.finishedAt = fromUnixMillis(q.getColumn(8).getInt64());
+      }
+      out.push_back(std::move(op));
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return statusFromException(e, "listing the operations of sandbox id " + sandboxId);
+  }
+}
+
+StatusOr<std::set<std::string>> SqliteRegistryImpl::sandboxesWithPendingOperations() {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Statement q(*db_, "SELECT DISTINCT sandbox_id FROM operations WHERE state = 'pending'");
+    std::set<std::string> out;
+    while (q.executeStep()) {
+      out.insert(q.getColumn(0).getString());
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return statusFromException(e, "listing pending operations");
   }
 }
 

@@ -170,12 +170,24 @@ class ReconcilerImpl : public Reconciler {
       pass.lingering += item.kind == DriftItem::Kind::Lingering ? 1 : 0;
     }
 
+    auto pendingOps = registry_->sandboxesWithPendingOperations();
+    if (!pendingOps.isOk()) {
+      spdlog::warn("reconcile: could not list pending operations: {}",
+                   pendingOps.status().toString());
+    }
+    const auto hasPendingOps = [&](const SandboxRecord& r) {
+      return pendingOps.isOk() && pendingOps->count(r.sandboxId) > 0;
+    };
+
     const MonotonicTime now = time_->monotonicTime();
     for (const auto& record : records) {
       ++pass.sandboxes;
       SandboxWork work = workFor(record, index, bySandbox[{record.nameSpace, record.name}]);
       if (!work.any()) {
         backoff_.erase(record.name);
+        if (hasPendingOps(record)) {
+          settleOperations(record, OperationState::Done, "");  // the cluster is in line
+        }
         continue;
       }
       auto b = backoff_.find(record.name);
@@ -186,6 +198,9 @@ class ReconcilerImpl : public Reconciler {
       Status done = act(record, work, pass);
       if (done.isOk()) {
         backoff_.erase(record.name);
+        if (hasPendingOps(record)) {
+          settleOperations(record, OperationState::Done, "");
+        }
         continue;
       }
       ++pass.failed;
@@ -196,9 +211,11 @@ class ReconcilerImpl : public Reconciler {
       spdlog::warn("reconcile {}: attempt {} failed: {}", record.name, state.failures,
                    done.toString());
       if (state.failures >= options_.maxAttempts) {
-        markError(record.name, record.sandboxId, kReasonReconcileFailed,
-                  "could not bring the sandbox to its desired state after " +
-                      std::to_string(state.failures) + " attempts: " + done.message());
+        const std::string message = "could not bring the sandbox to its desired state after " +
+                                    std::to_string(state.failures) +
+                                    " attempts: " + done.message();
+        markError(record.name, record.sandboxId, kReasonReconcileFailed, message);
+        settleOperations(record, OperationState::Failed, message);
       }
     }
     return pass;
@@ -319,6 +336,40 @@ class ReconcilerImpl : public Reconciler {
       (void)registry_->updateSandbox(cleared);  // a concurrent writer wins; fine
     }
     return Status::ok();
+  }
+
+  // Finishes what requests left pending, under the sandbox's lock (so no request is still
+  // carrying one out) and only if nothing was asked since `snapshot`: lifecycle operations end
+  // as `state`; an env update left pending was interrupted before its result was recorded
+  // (the registry keeps the environment it had), so it failed.
+  void settleOperations(const SandboxRecord& snapshot, OperationState state,
+                        const std::string& error) {
+    std::lock_guard<std::mutex> lock(locks_->forName(snapshot.name));
+    auto fresh = registry_->getSandbox(snapshot.name);
+    const bool rowGone = !fresh.isOk() && fresh.status().kind() == ErrorKind::NotFound;
+    if (!rowGone && (!fresh.isOk() || fresh->sandboxId != snapshot.sandboxId ||
+                     fresh->desired != snapshot.desired || fresh->purge != snapshot.purge)) {
+      return;  // something new was asked: the next pass judges
+    }
+    auto pending = registry_->listOperations(snapshot.sandboxId, Registry::kOperationHistory,
+                                             /*pendingOnly=*/true);
+    if (!pending.isOk()) {
+      spdlog::warn("reconcile {}: could not list pending operations: {}", snapshot.name,
+                   pending.status().toString());
+      return;
+    }
+    for (const OperationRecord& op : *pending) {
+      const bool interruptedEnv = op.kind == OperationKind::UpdateEnv;
+      Status finished = registry_->finishOperation(
+          op.id, interruptedEnv ? OperationState::Failed : state,
+          interruptedEnv ? "interrupted before its result was recorded; the environment is "
+                           "as the sandbox shows it"
+                         : error);
+      if (!finished.isOk()) {
+        spdlog::warn("reconcile {}: could not finish operation {}: {}", snapshot.name, op.id,
+                     finished.toString());
+      }
+    }
   }
 
   void markError(const std::string& name, const std::string& sandboxId, const char* reason,

@@ -89,11 +89,14 @@ class SandboxManagerImpl : public SandboxManager {
       return existing.status();
     }
     spec.sandboxId = record.sandboxId;
+    const int64_t operation = recordOperation(record, OperationKind::Create, caller);
 
     Status created = kube_->create(spec);
     if (!created.isOk()) {
+      finishOperation(operation, OperationState::Failed, created.message());
       return failCreate(std::move(record), tombstone, created);
     }
+    finishOperation(operation, OperationState::Done);
     spdlog::info("sandbox {} created for user {}", spec.name, user);
     return viewWithLiveStatus(std::move(record));
   }
@@ -180,12 +183,22 @@ class SandboxManagerImpl : public SandboxManager {
                              std::to_string(config_.sandbox.maxEnvVars));
     }
     SandboxSpec identity = specOf(record);
-    RETURN_IF_ERROR(kube_->updateEnv(identity, change));
+    const int64_t operation = recordOperation(record, OperationKind::UpdateEnv, caller);
+    if (Status updated = kube_->updateEnv(identity, change); !updated.isOk()) {
+      finishOperation(operation, OperationState::Failed, updated.message());
+      return updated;
+    }
     clearReconcileError(record);
     record.env = std::move(env);
     record.secretEnvKeys.assign(secretKeys.begin(), secretKeys.end());
     record.updatedAt = time_->systemTime();
-    ASSIGN_OR_RETURN(record.version, registry_->updateSandbox(record));
+    auto version = registry_->updateSandbox(record);
+    if (!version.isOk()) {
+      finishOperation(operation, OperationState::Failed, version.status().message());
+      return version.status();
+    }
+    record.version = *version;
+    finishOperation(operation, OperationState::Done);
     return viewWithLiveStatus(std::move(record));
   }
 
@@ -194,6 +207,7 @@ class SandboxManagerImpl : public SandboxManager {
     std::lock_guard<std::mutex> lock(lockFor(name));
     ASSIGN_OR_RETURN(SandboxRecord record, visibleRecord(caller, name));
     bool alreadyDeleting = record.desired == DesiredState::Deleted;
+    int64_t operation = 0;
     if (!alreadyDeleting || (purge && !record.purge)) {
       clearReconcileError(record);
       record.desired = DesiredState::Deleted;
@@ -204,12 +218,15 @@ class SandboxManagerImpl : public SandboxManager {
                                     : "deleting the sandbox; its home volume is kept";
       record.updatedAt = time_->systemTime();
       ASSIGN_OR_RETURN(record.version, registry_->updateSandbox(record));
+      operation = recordOperation(record, OperationKind::Delete, caller);
     }
     // Recorded above, so accepted: a failed cluster call is retried by the reconciler.
     Status removed = kube_->remove(keyOf(record), record.purge);
     if (!removed.isOk()) {
       spdlog::warn("sandbox {}: delete recorded, cluster call failed (the reconciler retries): {}",
                    name, removed.toString());
+    } else {
+      finishOperation(operation, OperationState::Done);
     }
     spdlog::info("sandbox {} delete requested (purge={})", name, record.purge);
     SandboxView view;
@@ -226,6 +243,12 @@ class SandboxManagerImpl : public SandboxManager {
     return view;
   }
 
+  StatusOr<std::vector<OperationRecord>> operations(const Caller& caller,
+                                                    const std::string& name) override {
+    ASSIGN_OR_RETURN(SandboxRecord record, visibleRecord(caller, name));
+    return registry_->listOperations(record.sandboxId, Registry::kOperationHistory);
+  }
+
   Status ready() override {
     RETURN_IF_ERROR(registry_->ping().withContext("database"));
     return client_->ping().withContext("kubernetes");
@@ -234,6 +257,35 @@ class SandboxManagerImpl : public SandboxManager {
  private:
   std::mutex& lockFor(const std::string& name) {
     return locks_->forName(name);
+  }
+
+  // The operation record is written after the intent and before any cluster call. It is an
+  // account of requests, not the intent itself: if it cannot be written the request still
+  // goes ahead (0 = not recorded).
+  int64_t recordOperation(const SandboxRecord& record, OperationKind kind, const Caller& caller) {
+    OperationRecord op;
+    op.sandbox = record.name;
+    op.sandboxId = record.sandboxId;
+    op.kind = kind;
+    op.user = caller.user;
+    op.requestedAt = time_->systemTime();
+    auto id = registry_->addOperation(op);
+    if (!id.isOk()) {
+      spdlog::warn("sandbox {}: could not record the {} operation: {}", record.name,
+                   toString(kind), id.status().toString());
+      return 0;
+    }
+    return *id;
+  }
+
+  void finishOperation(int64_t id, OperationState state, const std::string& error = "") {
+    if (id == 0) {
+      return;
+    }
+    Status finished = registry_->finishOperation(id, state, error);
+    if (!finished.isOk()) {
+      spdlog::warn("could not finish operation {}: {}", id, finished.toString());
+    }
   }
 
   static Status ignoreNotFound(const Status& s) {
@@ -357,11 +409,16 @@ class SandboxManagerImpl : public SandboxManager {
       record.updatedAt = time_->systemTime();
       ASSIGN_OR_RETURN(record.version, registry_->updateSandbox(record));
     }
+    const int64_t operation = recordOperation(
+        record, desired == DesiredState::Stopped ? OperationKind::Stop : OperationKind::Start,
+        caller);
     Status scaled = desired == DesiredState::Stopped ? kube_->stop(keyOf(record))
                                                      : kube_->start(keyOf(record));
     if (!scaled.isOk()) {
       spdlog::warn("sandbox {}: {} recorded, cluster call failed (the reconciler retries): {}",
                    name, toString(desired), scaled.toString());
+    } else {
+      finishOperation(operation, OperationState::Done);
     }
     return viewWithLiveStatus(std::move(record));
   }

@@ -102,6 +102,23 @@ TEST_F(ApiRoutesTest, PurgeAcceptsOnlyBooleans) {
   EXPECT_NE(bad.json()["error"]["message"].get<std::string>().find("purge"), std::string::npos);
 }
 
+TEST_F(ApiRoutesTest, OperationsListTheRecordOnlyToTheOwner) {
+  manager_->seed("demo", "alice");
+  auto r = call("GET", "/api/v1/sandboxes/demo/operations");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const auto items = r.json()["items"];
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0]["kind"], "stop");
+  EXPECT_EQ(items[0]["state"], "done");
+  EXPECT_EQ(items[0]["user"], "alice");
+  EXPECT_TRUE(items[0].contains("requestedAt"));
+  EXPECT_FALSE(items[0].contains("error")) << "only a failed operation has an error";
+  EXPECT_EQ(call("GET", "/api/v1/sandboxes/demo/operations", kBobToken).status, 404)
+      << "another user's sandbox does not exist for them";
+  EXPECT_EQ(call("GET", "/api/v1/sandboxes/nope/operations").status, 404);
+  EXPECT_EQ(call("POST", "/api/v1/sandboxes/demo/operations").status, 405);
+}
+
 TEST_F(ApiRoutesTest, TrailingSlashAndPercentEncodedNamesMatch) {
   manager_->seed("demo", "alice");
   EXPECT_EQ(call("GET", "/api/v1/sandboxes/").status, 200);

@@ -52,6 +52,16 @@ class FakeRegistry : public Registry {
   StatusOr<int64_t> updateSandbox(const SandboxRecord&) override { return unsupported(); }
   Status deleteSandbox(const std::string&) override { return unsupported(); }
   StatusOr<std::string> createToken(const std::string&, bool) override { return unsupported(); }
+  StatusOr<int64_t> addOperation(const OperationRecord&) override { return unsupported(); }
+  Status finishOperation(int64_t, OperationState, const std::string&) override {
+    return unsupported();
+  }
+  StatusOr<std::vector<OperationRecord>> listOperations(const std::string&, int, bool) override {
+    return unsupported();
+  }
+  StatusOr<std::set<std::string>> sandboxesWithPendingOperations() override {
+    return unsupported();
+  }
   Status putBlob(const std::string&, const std::string&, const std::string&) override {
     return unsupported();
   }
@@ -220,6 +230,22 @@ class FakeSandboxManager : public SandboxManager {
           return Status::ok();
         },
         /*allowWhileDeleting=*/true);
+  }
+
+  // One "done" stop per sandbox, as the real manager would record after a stop.
+  StatusOr<std::vector<OperationRecord>> operations(const Caller& caller,
+                                                    const std::string& name) override {
+    RETURN_IF_ERROR(enter());
+    std::lock_guard<std::mutex> lock(mu_);
+    ASSIGN_OR_RETURN(SandboxView v, findOwned(caller, name));
+    OperationRecord op;
+    op.id = 1;
+    op.sandbox = v.record.name;
+    op.sandboxId = "id-" + v.record.name;
+    op.kind = OperationKind::Stop;
+    op.user = caller.user;
+    op.state = OperationState::Done;
+    return std::vector<OperationRecord>{op};
   }
 
   Status ready() override {

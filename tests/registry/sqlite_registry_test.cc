@@ -6,6 +6,8 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "fakes/simulated_time_source.h"
@@ -503,6 +505,84 @@ TEST_F(SqliteRegistryTest, ConcurrentWritersOnTwoInstances) {
   auto other = openSqliteRegistry(path_, time_);
   ASSERT_OK(other);
   hammer({registry_, *other}, 8, 25, "two-");
+}
+
+OperationRecord operation(const std::string& sandboxId, OperationKind kind) {
+  OperationRecord op;
+  op.sandbox = "box";
+  op.sandboxId = sandboxId;
+  op.kind = kind;
+  op.user = "alice";
+  return op;
+}
+
+TEST_F(SqliteRegistryTest, OperationsAreRecordedPendingFinishedAndListedNewestFirst) {
+  auto stop = registry_->addOperation(operation("id-1", OperationKind::Stop));
+  ASSERT_OK(stop);
+  time_->advance(std::chrono::seconds(1));
+  auto env = registry_->addOperation(operation("id-1", OperationKind::UpdateEnv));
+  ASSERT_OK(env);
+  EXPECT_GT(*env, *stop);
+  EXPECT_EQ(*registry_->sandboxesWithPendingOperations(), std::set<std::string>{"id-1"});
+
+  ASSERT_OK(registry_->finishOperation(*env, OperationState::Failed, "cluster said no"));
+  ASSERT_OK(registry_->finishOperation(*env, OperationState::Done))
+      << "finishing one no longer pending is a no-op";
+  auto ops = registry_->listOperations("id-1", 10);
+  ASSERT_OK(ops);
+  ASSERT_EQ(ops->size(), 2u);
+  EXPECT_EQ((*ops)[0].id, *env);
+  EXPECT_EQ((*ops)[0].kind, OperationKind::UpdateEnv);
+  EXPECT_EQ((*ops)[0].state, OperationState::Failed);
+  EXPECT_EQ((*ops)[0].error, "cluster said no");
+  EXPECT_TRUE((*ops)[0].finishedAt.has_value());
+  EXPECT_EQ((*ops)[1].state, OperationState::Pending);
+  EXPECT_EQ((*ops)[1].user, "alice");
+  EXPECT_FALSE((*ops)[1].finishedAt.has_value());
+  EXPECT_EQ((*ops)[1].requestedAt + std::chrono::seconds(1), (*ops)[0].requestedAt);
+  auto pending = registry_->listOperations("id-1", 10, /*pendingOnly=*/true);
+  ASSERT_OK(pending);
+  ASSERT_EQ(pending->size(), 1u);
+  EXPECT_EQ((*pending)[0].id, *stop);
+  EXPECT_TRUE(registry_->listOperations("id-other", 10)->empty());
+  EXPECT_KIND(registry_->finishOperation(*stop, OperationState::Superseded), InvalidArgument);
+}
+
+TEST_F(SqliteRegistryTest, ANewerLifecycleRequestSupersedesPendingOnesButNotEnvUpdates) {
+  auto stop = registry_->addOperation(operation("id-1", OperationKind::Stop));
+  auto env = registry_->addOperation(operation("id-1", OperationKind::UpdateEnv));
+  auto other = registry_->addOperation(operation("id-2", OperationKind::Stop));
+  auto start = registry_->addOperation(operation("id-1", OperationKind::Start));
+  ASSERT_OK(start);
+  auto ops = registry_->listOperations("id-1", 10);
+  ASSERT_OK(ops);
+  std::map<int64_t, OperationState> states;
+  for (const auto& op : *ops) {
+    states[op.id] = op.state;
+  }
+  EXPECT_EQ(states[*stop], OperationState::Superseded);
+  EXPECT_EQ(states[*env], OperationState::Pending);
+  EXPECT_EQ(states[*start], OperationState::Pending);
+  EXPECT_EQ((*registry_->listOperations("id-2", 10))[0].state, OperationState::Pending)
+      << "another sandbox's requests are untouched";
+  (void)other;
+}
+
+TEST_F(SqliteRegistryTest, OnlyTheNewestOperationsOfASandboxAreKept) {
+  const int total = Registry::kOperationHistory + 7;
+  int64_t last = 0;
+  for (int i = 0; i < total; ++i) {
+    auto id = registry_->addOperation(operation("id-1", OperationKind::UpdateEnv));
+    ASSERT_OK(id);
+    last = *id;
+  }
+  ASSERT_OK(registry_->addOperation(operation("id-2", OperationKind::Create)));
+  auto ops = registry_->listOperations("id-1", 1000);
+  ASSERT_OK(ops);
+  ASSERT_EQ(ops->size(), static_cast<size_t>(Registry::kOperationHistory));
+  EXPECT_EQ(ops->front().id, last);
+  EXPECT_EQ(registry_->listOperations("id-2", 1000)->size(), 1u);
+  EXPECT_KIND(registry_->addOperation(operation("", OperationKind::Stop)), InvalidArgument);
 }
 
 }  // namespace

@@ -238,6 +238,62 @@ TEST_F(ReconcilerTest, ALatePassNeverUndoesANewerRequest) {
   EXPECT_EQ(replicas("late"), 1);
 }
 
+// The operation record: each request is recorded with its intent and ends done (by the request
+// or by the reconciler), failed (with the error), or superseded.
+TEST_F(ReconcilerTest, TheOperationRecordFollowsEveryRequestToItsEnd) {
+  create("ops");
+  auto latest = [&]() -> OperationRecord {
+    auto ops = manager_->operations(alice_, "ops");
+    EXPECT_OK(ops);
+    return ops.isOk() && !ops->empty() ? ops->front() : OperationRecord{};
+  };
+  EXPECT_EQ(latest().kind, OperationKind::Create);
+  EXPECT_EQ(latest().state, OperationState::Done);
+  EXPECT_EQ(latest().user, "alice");
+
+  // A stop whose cluster call failed stays pending until the reconciler carries it out.
+  cluster_->failNextForTest("patch", "StatefulSet", unavailable("connection reset"), 1);
+  ASSERT_OK(manager_->stop(alice_, "ops"));
+  EXPECT_EQ(latest().kind, OperationKind::Stop);
+  EXPECT_EQ(latest().state, OperationState::Pending);
+  pass();
+  EXPECT_EQ(latest().state, OperationState::Done);
+  EXPECT_TRUE(latest().finishedAt.has_value());
+
+  // An env update the cluster refused failed, with the reason.
+  ASSERT_OK(manager_->start(alice_, "ops"));
+  EXPECT_EQ(latest().state, OperationState::Done);
+  cluster_->failNextForTest("patch", "StatefulSet", unavailable("etcd timeout"), 1);
+  EnvChange change;
+  change.set = {{"B", "2"}};
+  EXPECT_FALSE(manager_->updateEnv(alice_, "ops", change).isOk());
+  EXPECT_EQ(latest().kind, OperationKind::UpdateEnv);
+  EXPECT_EQ(latest().state, OperationState::Failed);
+  EXPECT_NE(latest().error.find("etcd timeout"), std::string::npos) << latest().error;
+
+  // One left pending by a process that died mid-request cannot be known to have happened.
+  OperationRecord orphaned;
+  orphaned.sandbox = "ops";
+  orphaned.sandboxId = registry_->getSandbox("ops")->sandboxId;
+  orphaned.kind = OperationKind::UpdateEnv;
+  orphaned.user = "alice";
+  ASSERT_OK(registry_->addOperation(orphaned));
+  pass();
+  EXPECT_EQ(latest().state, OperationState::Failed);
+  EXPECT_NE(latest().error.find("interrupted"), std::string::npos) << latest().error;
+
+  // A stop the cluster keeps refusing ends failed when the reconciler gives up.
+  cluster_->failNextForTest("patch", "StatefulSet", unavailable("apiserver down"), 100);
+  ASSERT_OK(manager_->stop(alice_, "ops"));
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    time_->advance(std::chrono::seconds(30));
+    pass();
+  }
+  EXPECT_EQ(latest().kind, OperationKind::Stop);
+  EXPECT_EQ(latest().state, OperationState::Failed);
+  EXPECT_NE(latest().error.find("apiserver down"), std::string::npos) << latest().error;
+}
+
 // Wired as serve wires it: the watch cache tells the reconciler of changes, so a workload
 // deleted or scaled behind sandboxd's back is put right at once, not a period later.
 TEST_F(ReconcilerTest, AWorkloadChangedBehindItsBackIsPutRightWithoutWaitingForThePeriod) {

@@ -3,10 +3,12 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "sandboxd/common/status.h"
+#include "sandboxd/model/operation.h"
 #include "sandboxd/model/sandbox.h"
 
 namespace sandboxd {
@@ -47,6 +49,21 @@ class Registry {
 
   // The token's owner, or Unauthenticated. Compares hashes; never logs the token.
   virtual StatusOr<TokenInfo> authenticate(const std::string& token) = 0;
+
+  // The operation record. addOperation stores `op` as pending and returns its id; a lifecycle
+  // request (create, stop, start, delete) marks the sandbox's older pending lifecycle requests
+  // superseded. Only the newest kOperationHistory per sandbox id are kept.
+  static constexpr int kOperationHistory = 50;
+  virtual StatusOr<int64_t> addOperation(const OperationRecord& op) = 0;
+  // Finishes a pending operation (Done or Failed); one no longer pending is left as it is.
+  virtual Status finishOperation(int64_t id, OperationState state,
+                                 const std::string& error = "") = 0;
+  // A sandbox's operations, newest first, at most `limit`; only pending ones if asked.
+  virtual StatusOr<std::vector<OperationRecord>> listOperations(const std::string& sandboxId,
+                                                                int limit,
+                                                                bool pendingOnly = false) = 0;
+  // The sandbox ids that have a pending operation.
+  virtual StatusOr<std::set<std::string>> sandboxesWithPendingOperations() = 0;
 
   // Arbitrary durable blobs keyed by (kind, name): e.g. the original Deployment saved by
   // `migrate` for rollback. put overwrites.

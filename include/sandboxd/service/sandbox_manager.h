@@ -53,6 +53,9 @@ class SandboxManager {
   // Accepted at any time; repeating it answers the same (DELETING/TERMINATED) view.
   virtual StatusOr<SandboxView> remove(const Caller& caller, const std::string& name,
                                        bool purge) = 0;
+  // The sandbox's operation record, newest first (the last Registry::kOperationHistory).
+  virtual StatusOr<std::vector<OperationRecord>> operations(const Caller& caller,
+                                                            const std::string& name) = 0;
   // Readiness of the dependencies: the registry and the cluster connection.
   virtual Status ready() = 0;
 };

@@ -1,0 +1,36 @@
+// Operation records: what was asked of a sandbox, by whom, and how it ended. Written by the
+// manager with the intent (before any cluster call), finished by the manager when its own
+// cluster call succeeds or by the reconciler when it carries the intent out (or gives up).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "sandboxd/common/time_source.h"
+
+namespace sandboxd {
+
+enum class OperationKind { Create, Stop, Start, UpdateEnv, Delete };
+const char* toString(OperationKind kind);
+std::optional<OperationKind> operationKindFromString(const std::string& s);
+
+// pending: recorded, not carried out yet. done: the cluster has the change. failed: given up
+// (the error says why). superseded: a newer request for the sandbox replaced it first.
+enum class OperationState { Pending, Done, Failed, Superseded };
+const char* toString(OperationState state);
+std::optional<OperationState> operationStateFromString(const std::string& s);
+
+struct OperationRecord {
+  int64_t id = 0;  // assigned by the registry, increasing
+  std::string sandbox;    // name
+  std::string sandboxId;  // the sandbox's stable id (a re-created name has a new history)
+  OperationKind kind = OperationKind::Create;
+  std::string user;  // who asked
+  OperationState state = OperationState::Pending;
+  std::string error;  // for failed
+  SystemTime requestedAt{};
+  std::optional<SystemTime> finishedAt;
+};
+
+}  // namespace sandboxd

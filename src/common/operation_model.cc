@@ -1,0 +1,46 @@
+#include "sandboxd/model/operation.h"
+
+namespace sandboxd {
+
+const char* toString(OperationKind kind) {
+  switch (kind) {
+    case OperationKind::Create: return "create";
+    case OperationKind::Stop: return "stop";
+    case OperationKind::Start: return "start";
+    case OperationKind::UpdateEnv: return "update_env";
+    case OperationKind::Delete: return "delete";
+  }
+  return "create";
+}
+
+std::optional<OperationKind> operationKindFromString(const std::string& s) {
+  for (OperationKind k : {OperationKind::Create, OperationKind::Stop, OperationKind::Start,
+                          OperationKind::UpdateEnv, OperationKind::Delete}) {
+    if (s == toString(k)) {
+      return k;
+    }
+  }
+  return std::nullopt;
+}
+
+const char* toString(OperationState state) {
+  switch (state) {
+    case OperationState::Pending: return "pending";
+    case OperationState::Done: return "done";
+    case OperationState::Failed: return "failed";
+    case OperationState::Superseded: return "superseded";
+  }
+  return "pending";
+}
+
+std::optional<OperationState> operationStateFromString(const std::string& s) {
+  for (OperationState st : {OperationState::Pending, OperationState::Done,
+                            OperationState::Failed, OperationState::Superseded}) {
+    if (s == toString(st)) {
+      return st;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace sandboxd
