@@ -10,6 +10,7 @@
 
 #include "api/api_test_support.h"
 #include "reliability/convergence.h"
+#include "reliability/fault_proxy.h"
 
 namespace sandboxd::integration {
 namespace {
@@ -32,29 +33,13 @@ class FaultsTest : public ClusterTest {
     ASSERT_NE(mkdtemp(dir), nullptr);
     dir_ = dir;
     setFaults(0.0);
-    proxyPid_ = ::sandboxd::testing::spawnProcess(
-        {"python3", std::string(SANDBOXD_SOURCE_DIR) + "/tests/tools/fault_proxy.py",
-         "--upstream", connection_.server, "--upstream-ca", stateDir() + "/ca.crt",
-         "--make-cert", dir_, "--port", "0", "--config", dir_ + "/faults.json"},
-        dir_ + "/proxy.out", dir_ + "/proxy.err");
-    ASSERT_GT(proxyPid_, 0);
-    ASSERT_TRUE(eventually(
-        [&] { return readFile(dir_ + "/proxy.out").rfind("LISTENING ", 0) == 0; },
-        std::chrono::seconds(30)))
-        << readFile(dir_ + "/proxy.err");
-    const int proxyPort = std::stoi(readFile(dir_ + "/proxy.out").substr(10));
+    ASSERT_TRUE(proxy_.start(dir_, connection_.server, dir_ + "/faults.json")) << proxy_.log();
     // sandboxd talks to the API server only through the proxy.
-    std::ofstream(dir_ + "/kubeconfig")
-        << "apiVersion: v1\nkind: Config\nclusters:\n- name: proxied\n  cluster:\n"
-        << "    server: https://127.0.0.1:" << proxyPort << "\n"
-        << "    certificate-authority: " << dir_ << "/ca.crt\n"
-        << "users:\n- name: admin\n  user:\n    token: " << trim(readFile(stateDir() + "/admin.token"))
-        << "\ncontexts:\n- name: proxied\n  context:\n    cluster: proxied\n    user: admin\n"
-        << "current-context: proxied\n";
+    const std::string kubeconfig = proxy_.writeKubeconfig();
     std::ofstream(dir_ + "/config.yaml")
         << "server:\n  reconcileIntervalMs: 500\n  threads: 16\nsandbox:\n  namespace: " << ns_
         << "\n  image: registry.example.com/sandbox/runtime:v1\n";
-    ASSERT_TRUE(serve_.start(dir_, {"--kube", dir_ + "/kubeconfig", "--config",
+    ASSERT_TRUE(serve_.start(dir_, {"--kube", kubeconfig, "--config",
                                     dir_ + "/config.yaml"},
                              "/readyz"))
         << serve_.log();
@@ -66,10 +51,7 @@ class FaultsTest : public ClusterTest {
     if (serve_.running()) {
       serve_.stop();
     }
-    if (proxyPid_ > 0) {
-      ::kill(proxyPid_, SIGTERM);
-      ::sandboxd::testing::waitForExit(proxyPid_, std::chrono::seconds(10));
-    }
+    proxy_.stop();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
     ClusterTest::TearDown();
@@ -92,7 +74,7 @@ class FaultsTest : public ClusterTest {
   }
 
   std::string dir_;
-  pid_t proxyPid_ = -1;
+  FaultProxy proxy_;
   ServeProcess serve_;
   std::string token_;
 };
@@ -189,7 +171,7 @@ TEST_F(FaultsTest, FiveHundredOperationsWithTwentyPercentFaultsEndConsistent) {
   }
 
   int faults = 0;
-  std::istringstream log(readFile(dir_ + "/proxy.err"));
+  std::istringstream log(proxy_.log());
   for (std::string line; std::getline(log, line);) {
     faults += line.find("FAULT") != std::string::npos ? 1 : 0;
   }

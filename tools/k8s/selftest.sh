@@ -162,6 +162,36 @@ api DELETE "/api/v1/namespaces/$NS/pods/$POD" >/dev/null
 [[ "$(status)" == 200 ]] || fail "delete pod: HTTP $(status)"
 until_true "deleted pod $POD recreated by the StatefulSet and Ready" pod_ready "$old_uid"
 
+# ---- a pod with the unpullable sentinel image stays Pending in ImagePullBackOff
+# (kwok-stages-extra.yaml), is never made Ready by the stock pod-ready stage, and deletes
+UNPULLABLE=registry.invalid/sandboxd/unpullable:v1
+api POST "/api/v1/namespaces/$NS/pods" '{
+  "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "unpullable"},
+  "spec": {"containers": [{"name": "main", "image": "'"$UNPULLABLE"'"}]}}' >/dev/null
+[[ "$(status)" == 201 ]] || fail "create unpullable pod: HTTP $(status) $(cat "$STATE/.selftest-body")"
+pull_backoff() {
+  api GET "/api/v1/namespaces/$NS/pods/unpullable" | python3 -c '
+import json, sys
+p = json.load(sys.stdin)
+s = p["status"]
+cs = (s.get("containerStatuses") or [{}])[0]
+waiting = cs.get("state", {}).get("waiting", {})
+ok = s.get("phase") == "Pending" and waiting.get("reason") == "ImagePullBackOff"
+ok = ok and sys.argv[1] in waiting.get("message", "") and any(
+    c["type"] == "Ready" and c["status"] == "False" for c in s.get("conditions", []))
+sys.exit(0 if ok else 1)' "$UNPULLABLE"
+}
+until_true "pod with image $UNPULLABLE in ImagePullBackOff" pull_backoff
+rv="$(api GET "/api/v1/namespaces/$NS/pods/unpullable" | jq_ 'd["metadata"]["resourceVersion"]')"
+sleep 2  # nothing to poll for: the stage must not be applied again, nor pod-ready take over
+pull_backoff || fail "pod unpullable left ImagePullBackOff"
+[[ "$(api GET "/api/v1/namespaces/$NS/pods/unpullable" | jq_ 'd["metadata"]["resourceVersion"]')" == "$rv" ]] \
+  || fail "pod unpullable keeps being patched (the stage is not idempotent)"
+log "ok: pod unpullable stays in ImagePullBackOff, unchanged"
+api DELETE "/api/v1/namespaces/$NS/pods/unpullable" >/dev/null
+unpullable_gone() { api GET "/api/v1/namespaces/$NS/pods/unpullable" >/dev/null; [[ "$(status)" == 404 ]]; }
+until_true "pod unpullable deleted" unpullable_gone
+
 # ---- namespace deletion completes (namespace + GC + PVC protection controllers)
 api DELETE "/api/v1/namespaces/$NS" >/dev/null
 ns_gone() { api GET "/api/v1/namespaces/$NS" >/dev/null; [[ "$(status)" == 404 ]]; }
