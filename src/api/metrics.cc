@@ -133,7 +133,11 @@ std::string renderCacheHealth(const ObjectCacheHealth& health) {
       << "# HELP sandboxd_watch_cache_relists_total Lists the watch cache made (initial ones and "
          "after 410 Gone).\n"
       << "# TYPE sandboxd_watch_cache_relists_total counter\n"
-      << "sandboxd_watch_cache_relists_total " << health.lists << "\n";
+      << "sandboxd_watch_cache_relists_total " << health.lists << "\n"
+      << "# HELP sandboxd_watch_cache_watches_total Watch streams the watch cache opened (each "
+         "resume after a stream ended counts).\n"
+      << "# TYPE sandboxd_watch_cache_watches_total counter\n"
+      << "sandboxd_watch_cache_watches_total " << health.watches << "\n";
   return out.str();
 }
 

@@ -13,6 +13,7 @@ constexpr int64_t kListPageSize = 500;
 // A stream that ends this soon without any event counts as a failed attempt (so that a server
 // or proxy closing streams at once does not make us spin).
 constexpr std::chrono::seconds kShortStream{1};
+constexpr std::chrono::milliseconds kMaxGoneBackoff{5000};  // between relists after repeated 410s
 
 std::string metadataString(const json& object, const char* key) {
   const auto meta = object.find("metadata");
@@ -149,6 +150,7 @@ void ObjectCache::run(size_t index) {
   std::string resourceVersion;
   bool needList = true;
   int failures = 0;
+  int goneStreak = 0;  // 410s in a row with no event applied in between
   while (true) {
     {
       std::lock_guard<std::mutex> lock(stateMu_);
@@ -206,6 +208,7 @@ void ObjectCache::run(size_t index) {
             return;  // watch() returns it as its status
           }
           apply(type, event, resourceVersion);
+          goneStreak = 0;
           if (event.type != WatchEventType::Bookmark) {
             notify(type, event.object, event.type == WatchEventType::Deleted);
           }
@@ -228,6 +231,7 @@ void ObjectCache::run(size_t index) {
           return;
         }
       } else {
+        failures = 0;  // a stream that ran its course
         recordSuccess(index);
       }
       continue;  // resume from the last resourceVersion
@@ -236,6 +240,12 @@ void ObjectCache::run(size_t index) {
       spdlog::info("kube cache: {} resourceVersion {} expired, listing again", type.plural,
                    resourceVersion);
       needList = true;
+      // A server that answers 410 again and again (nothing applied in between) must not get
+      // a tight list loop; the pause stays short, as a relist is then the only way to catch up.
+      if (goneStreak++ > 0 &&
+          !waitBeforeRetry(std::min(backoff(goneStreak - 1), kMaxGoneBackoff))) {
+        return;
+      }
       continue;
     }
     recordFailure(index, status);
