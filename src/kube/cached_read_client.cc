@@ -99,10 +99,9 @@ class CachedReadClient : public ForwardingKubeClient {
       auto cached = parseSelector(selectorFor(type));
       if (request && cached && implies(*request, *cached)) {
         json items = json::array();
-        for (auto& object : cache_->list(type, ns)) {
-          if (matches(object, *request)) {
-            items.push_back(std::move(object));
-          }
+        for (auto& object : cache_->listIf(
+                 type, ns, [&](const json& object) { return matches(object, *request); })) {
+          items.push_back(std::move(object));
         }
         return json{{"apiVersion", type.apiVersion},
                     {"kind", type.kind + "List"},

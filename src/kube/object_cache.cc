@@ -69,6 +69,30 @@ std::optional<json> ObjectCache::get(const ResourceType& type, const std::string
 
 std::vector<json> ObjectCache::list(const ResourceType& type, const std::string& ns,
                                     const std::map<std::string, std::string>& labels) const {
+  return listIf(type, ns, [&labels](const json& object) {
+    if (labels.empty()) {
+      return true;
+    }
+    const auto meta = object.find("metadata");
+    if (meta == object.end() || !meta->is_object()) {
+      return false;
+    }
+    const auto have = meta->find("labels");
+    if (have == meta->end() || !have->is_object()) {
+      return false;
+    }
+    for (const auto& [key, value] : labels) {
+      const auto v = have->find(key);
+      if (v == have->end() || !v->is_string() || v->get_ref<const std::string&>() != value) {
+        return false;
+      }
+    }
+    return true;
+  });
+}
+
+std::vector<json> ObjectCache::listIf(const ResourceType& type, const std::string& ns,
+                                      const std::function<bool(const json&)>& keep) const {
   std::vector<json> out;
   std::shared_lock<std::shared_mutex> lock(objectsMu_);
   auto it = objects_.lower_bound(Key{type.plural, ns, ""});
@@ -76,31 +100,8 @@ std::vector<json> ObjectCache::list(const ResourceType& type, const std::string&
     if (!ns.empty() && std::get<1>(it->first) != ns) {
       break;
     }
-    const json& object = it->second;
-    bool matches = true;
-    if (!labels.empty()) {
-      const auto meta = object.find("metadata");
-      const json* have = nullptr;
-      if (meta != object.end() && meta->is_object()) {
-        const auto l = meta->find("labels");
-        if (l != meta->end() && l->is_object()) {
-          have = &*l;
-        }
-      }
-      for (const auto& [key, value] : labels) {
-        if (have == nullptr) {
-          matches = false;
-          break;
-        }
-        const auto v = have->find(key);
-        if (v == have->end() || !v->is_string() || v->get<std::string>() != value) {
-          matches = false;
-          break;
-        }
-      }
-    }
-    if (matches) {
-      out.push_back(object);
+    if (keep(it->second)) {
+      out.push_back(it->second);  // only what is kept is copied
     }
   }
   return out;

@@ -6,9 +6,11 @@
 #include <SQLiteCpp/Exception.h>
 #include <sqlite3.h>
 
+#include <chrono>
 #include <exception>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "sandboxd/common/status.h"
 
@@ -41,7 +43,22 @@ inline std::unique_ptr<SQLite::Database> openConnection(const std::string& path,
       path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLITE_OPEN_NOMUTEX, busyTimeoutMs);
   const bool inMemory = path.empty() || path == ":memory:" || path.rfind("file::memory:", 0) == 0;
   if (!inMemory) {
-    db->exec("PRAGMA journal_mode=WAL");
+    // Switching a new file to WAL needs an exclusive lock. While another process is creating
+    // the same file (its first open, migrations), SQLite answers BUSY at once instead of
+    // waiting (deadlock avoidance), so the busy timeout does not cover it: retry within it.
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(busyTimeoutMs);
+    for (;;) {
+      try {
+        db->exec("PRAGMA journal_mode=WAL");
+        break;
+      } catch (const SQLite::Exception& e) {
+        if (!isBusy(e) || std::chrono::steady_clock::now() >= deadline) {
+          throw;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
+    }
   }
   db->exec("PRAGMA foreign_keys=ON");
   db->exec("PRAGMA synchronous=NORMAL");

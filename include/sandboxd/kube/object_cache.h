@@ -82,6 +82,11 @@ class ObjectCache {
   // `labels`, ordered by namespace and name.
   std::vector<json> list(const ResourceType& type, const std::string& ns,
                          const std::map<std::string, std::string>& labels = {}) const;
+  // Cached objects of `type` in `ns` (empty = any) for which `keep` is true (called under the
+  // cache's read lock: cheap, no calls back into the cache), ordered by namespace and name.
+  // Only those are copied.
+  std::vector<json> listIf(const ResourceType& type, const std::string& ns,
+                           const std::function<bool(const json&)>& keep) const;
 
   // Replaces the listener (nullptr: none). Safe at any time; once it returns, the previous
   // listener is never called again.
