@@ -98,7 +98,17 @@ class SandboxManagerImpl : public SandboxManager {
     }
     finishOperation(operation, OperationState::Done);
     spdlog::info("sandbox {} created for user {}", spec.name, user);
-    return viewWithLiveStatus(std::move(record));
+    // Just made: the answer says so without reading the objects back (the watch cache has not
+    // seen them yet, so a read would cost two API calls per create). The next read is live.
+    SandboxView view;
+    view.observed.exists = true;
+    view.observed.phase = Phase::Creating;
+    view.observed.reason = "Created";
+    view.observed.message = "the sandbox's objects are created; waiting for its pod";
+    view.observed.workload = WorkloadKind::StatefulSet;
+    view.record = std::move(record);
+    finishView(view);
+    return view;
   }
 
   StatusOr<std::vector<SandboxView>> list(const Caller& caller,

@@ -24,8 +24,18 @@ class SandboxManagerTest : public ManagerFixture {
 TEST_F(SandboxManagerTest, CreateRecordsAndShowsTheSandbox) {
   CreateRequest r = request("demo");
   r.secretEnv = {{"TOKEN", "hunter2"}};
+  const auto before = cluster_->callCountsForTest();
   auto view = manager_->create(alice_, r);
   ASSERT_OK(view);
+  const auto after = cluster_->callCountsForTest();
+  auto made = [&](const std::string& verb) {
+    auto was = before.find(verb);
+    auto is = after.find(verb);
+    return (is == after.end() ? 0 : is->second) - (was == before.end() ? 0 : was->second);
+  };
+  EXPECT_EQ(made("create"), 5) << "one write per object: Secret, Service, StatefulSet, 2 Ingresses";
+  EXPECT_EQ(made("get") + made("list") + made("patch"), 0) << "no reads around a create";
+  EXPECT_EQ(view->observed.phase, Phase::Creating);
   EXPECT_EQ(view->record.user, "alice");
   EXPECT_EQ(view->record.storage, "5Gi");
   EXPECT_EQ(view->record.secretEnvKeys, std::vector<std::string>{"TOKEN"});
