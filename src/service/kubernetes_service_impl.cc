@@ -197,10 +197,18 @@ class KubernetesServiceImpl : public KubernetesService {
       }
       return patched.status().withContext("updating StatefulSet " + sandbox.name);
     }
-    // Keys no longer referenced leave the Secret.
-    std::vector<std::string> dropped = change.unset;
+    // Keys no longer referenced leave the Secret: only those it holds (a plain change costs
+    // no Secret call).
+    std::vector<std::string> dropped;
+    for (const auto& name : change.unset) {
+      if (sandbox.secretEnv.count(name) > 0) {
+        dropped.push_back(name);
+      }
+    }
     for (const auto& [name, value] : change.set) {
-      dropped.push_back(name);
+      if (sandbox.secretEnv.count(name) > 0) {
+        dropped.push_back(name);
+      }
     }
     if (!dropped.empty()) {
       json data = json::object();

@@ -193,6 +193,9 @@ class SandboxManagerImpl : public SandboxManager {
                              std::to_string(config_.sandbox.maxEnvVars));
     }
     SandboxSpec identity = specOf(record);
+    for (const auto& key : record.secretEnvKeys) {
+      identity.secretEnv[key] = "";  // which keys the Secret holds; values are not needed
+    }
     const int64_t operation = recordOperation(record, OperationKind::UpdateEnv, caller);
     if (Status updated = kube_->updateEnv(identity, change); !updated.isOk()) {
       finishOperation(operation, OperationState::Failed, updated.message());

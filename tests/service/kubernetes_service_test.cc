@@ -143,7 +143,8 @@ TEST_F(KubernetesServiceTest, UpdateEnvSetsUnsetsAndKeepsSecretsInTheSecret) {
   waitReady();
   EXPECT_EQ(phaseOf("demo"), Phase::Running);
 
-  // Back to plain: the Secret loses the key.
+  // Back to plain: the Secret loses the key (the caller says which keys it holds).
+  s.secretEnv = {{"API_KEY", ""}, {"TO_SECRET", ""}};
   EnvChange back;
   back.set = {{"API_KEY", "public"}};
   ASSERT_OK(service_->updateEnv(s, back));
@@ -151,6 +152,15 @@ TEST_F(KubernetesServiceTest, UpdateEnvSetsUnsetsAndKeepsSecretsInTheSecret) {
   EXPECT_EQ((*findEnv(podSpecOf(sts), "API_KEY"))["value"], "public");
   EXPECT_FALSE(findEnv(podSpecOf(sts), "API_KEY")->contains("valueFrom"));
   EXPECT_FALSE(getObject(resources::secrets(), "demo-env")["data"].contains("API_KEY"));
+  EXPECT_TRUE(getObject(resources::secrets(), "demo-env")["data"].contains("TO_SECRET"));
+
+  // A plain change is one call: the StatefulSet patch.
+  const int patchesBefore = cluster_->callCountsForTest()["patch"];
+  EnvChange plain;
+  plain.set = {{"LANG", "C.UTF-8"}};
+  plain.unset = {"KEEP"};
+  ASSERT_OK(service_->updateEnv(s, plain));
+  EXPECT_EQ(cluster_->callCountsForTest()["patch"], patchesBefore + 1);
 }
 
 TEST_F(KubernetesServiceTest, DeleteKeepsTheHomeVolumeUnlessPurged) {

@@ -46,7 +46,9 @@ class KubernetesService {
   // Sets/unsets env on the main container (strategic-merge patch of the pod template, which
   // rolls the pod); secret values go into the {name}-env Secret (created when missing, with
   // the labels of `sandbox`: name, nameSpace, user, sandboxId) and are referenced with
-  // secretKeyRef. Untouched variables stay. Legacy Deployments: FailedPrecondition (migrate).
+  // secretKeyRef. Untouched variables stay. `sandbox.secretEnv` names the keys the Secret
+  // holds now (values unused): those among `set` and `unset` are removed from it.
+  // Legacy Deployments: FailedPrecondition (migrate).
   virtual Status updateEnv(const SandboxSpec& sandbox, const EnvChange& change) = 0;
 
   // Re-creates what is missing of a live sandbox, from `spec`: the StatefulSet (with
