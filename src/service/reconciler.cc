@@ -74,6 +74,11 @@ SandboxWork workFor(const SandboxRecord& r, const ObjectIndex& index,
   return work;
 }
 
+// Nothing new was asked of the sandbox between the two reads of its record.
+bool sameIntent(const SandboxRecord& a, const SandboxRecord& b) {
+  return a.sandboxId == b.sandboxId && a.desired == b.desired && a.purge == b.purge;
+}
+
 struct Backoff {
   int failures = 0;
   MonotonicTime next{};
@@ -278,8 +283,7 @@ class ReconcilerImpl : public Reconciler {
     if (!fresh.isOk()) {
       return fresh.status().kind() == ErrorKind::NotFound ? Status::ok() : fresh.status();
     }
-    if (fresh->sandboxId != snapshot.sandboxId || fresh->desired != snapshot.desired ||
-        fresh->purge != snapshot.purge) {
+    if (!sameIntent(*fresh, snapshot)) {
       return Status::ok();
     }
     const SandboxKey key{fresh->nameSpace, fresh->name};
@@ -347,8 +351,7 @@ class ReconcilerImpl : public Reconciler {
     std::lock_guard<std::mutex> lock(locks_->forName(snapshot.name));
     auto fresh = registry_->getSandbox(snapshot.name);
     const bool rowGone = !fresh.isOk() && fresh.status().kind() == ErrorKind::NotFound;
-    if (!rowGone && (!fresh.isOk() || fresh->sandboxId != snapshot.sandboxId ||
-                     fresh->desired != snapshot.desired || fresh->purge != snapshot.purge)) {
+    if (!rowGone && (!fresh.isOk() || !sameIntent(*fresh, snapshot))) {
       return;  // something new was asked: the next pass judges
     }
     auto pending = registry_->listOperations(snapshot.sandboxId, Registry::kOperationHistory,

@@ -7,13 +7,17 @@
 
 #include <gtest/gtest.h>
 
+#include <stdlib.h>
+
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "fakes/status_matchers.h"
 #include "sandboxd/common/random_generator.h"
@@ -95,6 +99,22 @@ class ClusterTest : public ::testing::Test {
     if (client_ && !ns_.empty() && std::getenv("SANDBOXD_IT_KEEP") == nullptr) {
       (void)client_->remove(resources::namespaces(), "", ns_);
     }
+    for (const auto& dir : workDirs_) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  }
+
+  // A fresh directory /tmp/<prefix>-XXXXXX for the test's files (database, config, logs),
+  // removed in TearDown (after a subclass's TearDown has stopped its processes). "" if it
+  // could not be made.
+  std::string makeWorkDir(const std::string& prefix) {
+    std::string tmpl = "/tmp/" + prefix + "-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      return "";
+    }
+    workDirs_.push_back(tmpl);
+    return tmpl;
   }
 
   // Re-creates the renderer and service after a config change.
@@ -146,6 +166,9 @@ class ClusterTest : public ::testing::Test {
   ManifestRendererPtr renderer_;
   KubernetesServicePtr service_;
   std::string ns_;
+
+ private:
+  std::vector<std::string> workDirs_;
 };
 
 }  // namespace sandboxd::integration

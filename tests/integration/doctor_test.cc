@@ -21,9 +21,8 @@ class DoctorTest : public ClusterTest {
     if (HasFatalFailure()) {
       return;
     }
-    char dir[] = "/tmp/sandboxd-doctor-it-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
+    dir_ = makeWorkDir("sandboxd-doctor-it");
+    ASSERT_FALSE(dir_.empty());
     config_.server.db = dir_ + "/sandboxd.db";
     std::ofstream(dir_ + "/config.yaml") << "sandbox:\n  namespace: " << ns_ << "\n";
     auto time = std::make_shared<RealTimeSource>();
@@ -36,9 +35,7 @@ class DoctorTest : public ClusterTest {
   void TearDown() override {
     manager_.reset();
     registry_.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-    ClusterTest::TearDown();
+    ClusterTest::TearDown();  // removes the work dir
   }
 
   ProcessResult doctor() {

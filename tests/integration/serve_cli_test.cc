@@ -18,9 +18,8 @@ class ServeCliTest : public ClusterTest {
     if (HasFatalFailure()) {
       return;
     }
-    char dir[] = "/tmp/sandboxd-serve-it-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
+    dir_ = makeWorkDir("sandboxd-serve-it");
+    ASSERT_FALSE(dir_.empty());
     config_path_ = dir_ + "/config.yaml";
     std::ofstream(config_path_) << "sandbox:\n  namespace: " << ns_
                                 << "\n  image: registry.example.com/sandbox/runtime:v1\n";
@@ -35,11 +34,7 @@ class ServeCliTest : public ClusterTest {
     if (serve_.running()) {
       EXPECT_EQ(serve_.stop(SIGTERM), 0) << "serve did not shut down cleanly on SIGTERM";
     }
-    if (!dir_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(dir_, ec);
-    }
-    ClusterTest::TearDown();
+    ClusterTest::TearDown();  // removes the work dir
   }
 
   ProcessResult cli(std::vector<std::string> args) {

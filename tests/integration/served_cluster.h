@@ -24,20 +24,15 @@ class ServedClusterTest : public ClusterTest {
     if (HasFatalFailure()) {
       return;
     }
-    char dir[] = "/tmp/sandboxd-served-it-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
+    dir_ = makeWorkDir("sandboxd-served-it");
+    ASSERT_FALSE(dir_.empty());
   }
 
   void TearDown() override {
     if (serve_.running()) {
       serve_.stop();
     }
-    if (!dir_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(dir_, ec);
-    }
-    ClusterTest::TearDown();
+    ClusterTest::TearDown();  // removes the work dir
   }
 
   // Starts `sandboxd serve --kube KUBECONFIG` with a config.yaml for the test namespace

@@ -97,9 +97,8 @@ class MigrateTest : public ClusterTest {
     if (HasFatalFailure()) {
       return;
     }
-    char dir[] = "/tmp/sandboxd-migrate-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    tmp_ = dir;
+    tmp_ = makeWorkDir("sandboxd-migrate");
+    ASSERT_FALSE(tmp_.empty());
     db_ = tmp_ + "/sandboxd.db";
     configPath_ = tmp_ + "/config.yaml";
     std::ofstream(configPath_) << "sandbox:\n  namespace: " << ns_ << "\n";
@@ -110,11 +109,7 @@ class MigrateTest : public ClusterTest {
 
   void TearDown() override {
     registry_.reset();
-    if (!tmp_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(tmp_, ec);
-    }
-    ClusterTest::TearDown();
+    ClusterTest::TearDown();  // removes the work dir
   }
 
   // A legacy sandbox: Deployment + ClusterIP Service (named `serviceName`) + Ingress.

@@ -29,9 +29,8 @@ class FaultsTest : public ClusterTest {
       return;
     }
     ASSERT_FALSE(stateDir().empty()) << "this test runs against the test control plane";
-    char dir[] = "/tmp/sandboxd-faults-it-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
+    dir_ = makeWorkDir("sandboxd-faults-it");
+    ASSERT_FALSE(dir_.empty());
     setFaults(0.0);
     ASSERT_TRUE(proxy_.start(dir_, connection_.server, dir_ + "/faults.json")) << proxy_.log();
     // sandboxd talks to the API server only through the proxy.
@@ -52,9 +51,7 @@ class FaultsTest : public ClusterTest {
       serve_.stop();
     }
     proxy_.stop();
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-    ClusterTest::TearDown();
+    ClusterTest::TearDown();  // removes the work dir
   }
 
   // The proxy re-reads this file when it changes.

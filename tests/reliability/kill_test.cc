@@ -28,9 +28,8 @@ class KillTest : public ClusterTest {
     if (HasFatalFailure()) {
       return;
     }
-    char dir[] = "/tmp/sandboxd-kill-it-XXXXXX";
-    ASSERT_NE(mkdtemp(dir), nullptr);
-    dir_ = dir;
+    dir_ = makeWorkDir("sandboxd-kill-it");
+    ASSERT_FALSE(dir_.empty());
     std::ofstream(dir_ + "/config.yaml")
         << "server:\n  reconcileIntervalMs: 300\nsandbox:\n  namespace: " << ns_
         << "\n  image: registry.example.com/sandbox/runtime:v1\n";
@@ -40,9 +39,7 @@ class KillTest : public ClusterTest {
     if (serve_ && serve_->running()) {
       serve_->stop(SIGKILL);
     }
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-    ClusterTest::TearDown();
+    ClusterTest::TearDown();  // removes the work dir
   }
 
   void startServer() {
