@@ -350,25 +350,13 @@ def bench_memory(args, work):
             expect(*box["r"], codes, f"{method} {path}")
             figure(f"k8s_calls_per_{op}", calls, ", ".join(f"{k}={v:g}" for k, v in sorted(by.items())))
 
-        # ---- populate: through the API (timed), the rest seeded into the registry
+        # ---- populate: every sandbox through the API (timed)
         print(f"populate (--kube memory): {n_status} sandboxes for status reads", flush=True)
-        n_api = min(n_status, args.api_creates)
-        t0 = time.monotonic()
-        r = http_load(args, srv.port, "--connections", 8, "--count", n_api, "--method", "POST",
-                      "--path", "/api/v1/sandboxes", "--body", '{"name":"sb-{i}"}',
-                      "--header", f"Authorization: Bearer {user_tok}")
-        secs = time.monotonic() - t0
-        if r["codes"].get("201", 0) != n_api:
-            # A lost connection loses its request: make up for it one by one (not timed).
-            log(f"populate: {r['codes']} errors={r['errors']}; filling in sequentially")
-            for i in range(n_api):
-                st, body = srv.request("GET", f"/api/v1/sandboxes/sb-{i}", user_tok)
-                if st == 404:
-                    st, body = srv.request("POST", "/api/v1/sandboxes", user_tok, {"name": f"sb-{i}"})
-                expect(st, body, (200, 201), f"populate sb-{i}")
+        n_api = n_status
+        secs = create_via_api(args, srv, user_tok, n_api, "sb-")
         figure("populate_api_creates_per_s", round(n_api / secs, 2),
                f"{n_api} creates, 8 concurrent, {secs:.1f}s")
-        # Kubernetes calls per status read, measured before any seeding (the reconciler then has
+        # Kubernetes calls per status read (every sandbox has its objects: the reconciler has
         # nothing to repair, so background calls do not pollute the delta).
         reads = 50 if args.smoke else 500
         m0, m1 = srv.metrics(), srv.metrics()
@@ -383,19 +371,6 @@ def bench_memory(args, work):
                f"{calls:g} calls / {served:g} reads of {n_api} sandboxes; " +
                ", ".join(f"{k}={v / served:.2f}" for k, v in
                          sorted(sub(k8s_by_call(m1, m2), scrape_by).items())) if served else "")
-        # The same status reads over the API-created sandboxes only (before seeding: every one
-        # has its cluster objects, and the reconciler has nothing to repair).
-        r = http_load(args, srv.port, "--connections", 64, "--duration", args.duration,
-                      "--warmup", args.warmup, "--path", "/api/v1/sandboxes/sb-{i}",
-                      "--range", n_api, "--header", f"Authorization: Bearer {user_tok}")
-        figure("status_rps_api_created", round(r["rps"], 1),
-               f"{n_api} sandboxes, all created through the API; p50 {r['p50_ms']:.1f} ms, "
-               f"p99 {r['p99_ms']:.1f} ms, codes={r['codes']}")
-        if n_status > n_api:
-            seed_registry_names(db, "sb-0", [f"sb-{i}" for i in range(n_api, n_status)])
-            notes.append(f"status reads: {n_api} sandboxes created through the API, "
-                         f"{n_status - n_api} seeded into the registry (no cluster objects)")
-
         # ---- status_rps: 64 keep-alive connections
         print(f"status reads: 64 connections, {n_status} sandboxes, {args.duration}s", flush=True)
         mA = srv.metrics()
@@ -435,7 +410,8 @@ def bench_memory(args, work):
         # ---- 10k: list, rss
         print(f"list (--kube memory): {n_list} sandboxes", flush=True)
         if n_list > n_status:
-            seed_registry_names(db, "sb-0", [f"sl-{i}" for i in range(n_list - n_status)])
+            secs = create_via_api(args, srv, user_tok, n_list - n_status, "sl-")
+            log(f"populate: {n_list - n_status} more through the API in {secs:.0f}s")
         total = count_sandboxes(db)
         lr = http_load(args, srv.port, "--connections", 1, "--count", 1, "--path",
                        "/api/v1/sandboxes", "--header", f"Authorization: Bearer {admin}")
@@ -450,16 +426,20 @@ def bench_memory(args, work):
         figure("list_ms_10k", lr["p50_ms"],
                f"median of {args.list_reps}, {items} items, {len(body) / 1e6:.1f} MB; first list {first_ms:.0f} ms")
         results["list_items"] = items
-        m = srv.metrics()
-        sts = sum(v for (name, labels), v in m.items()
-                  if name == "sandboxd_kubernetes_calls_total"
-                  and dict(labels).get("verb") == "create"
-                  and dict(labels).get("resource") == "statefulsets"
-                  and dict(labels).get("code", "").startswith("2"))
-        results["memory_cluster_statefulsets_at_rss"] = sts
-        figure("rss_mb_10k", round(srv.rss_mb(), 1),
-               f"{total} sandboxes in the registry, after listing; the simulated cluster holds "
-               f"{sts:g} StatefulSets (+ their objects) by then")
+        # serve --kube memory holds the simulated cluster in its own process: measure what that
+        # cluster takes for the same sandboxes (same options, config and renderer) and report
+        # serve's own memory as the difference.
+        process_mb = srv.rss_mb()
+        out = subprocess.run([args.memory_cluster_rss, "--config", config, "--count", str(total)],
+                             check=True, capture_output=True, text=True, timeout=1800)
+        fake = json.loads(out.stdout.strip().splitlines()[-1])
+        fake_mb = fake["rss_mb_after"] - fake["rss_mb_before"]
+        figure("rss_mb_10k_process", round(process_mb, 1),
+               f"VmRSS of serve --kube memory after listing {total} sandboxes, simulated cluster included")
+        figure("memory_cluster_mb_10k", round(fake_mb, 1),
+               f"the simulated cluster alone with {fake['count']} sandboxes (bench_memory_cluster_rss)")
+        figure("rss_mb_10k", round(process_mb - fake_mb, 1),
+               "serve's own: process minus simulated cluster (watch cache, status index, registry, server)")
     finally:
         srv.stop()
 
@@ -501,25 +481,22 @@ def bench_memory(args, work):
             srv.stop()
 
 
-def seed_registry_names(db, seed, names):
-    """Copies the registry row of `seed` to new sandboxes `names` (fresh sandbox ids).
-
-    --kube memory keeps every object in one map and re-runs its simulated controllers over all
-    of them on every call (O(objects^2) per call), so creating thousands of sandboxes through the
-    API takes hours; what list, startup and RSS scale with on sandboxd's side is the registry.
-    Seeded sandboxes have no cluster objects."""
-    con = sqlite3.connect(db, timeout=60)
-    cols = [r[1] for r in con.execute("PRAGMA table_info(sandboxes)")]
-    select = ["?" if c in ("name", "sandbox_id") else c for c in cols]
-    sql = (f"INSERT INTO sandboxes ({', '.join(cols)}) SELECT {', '.join(select)} "
-           f"FROM sandboxes WHERE name = ?")
-    rows = []
-    for n in names:
-        p = [n if c == "name" else str(uuid.uuid4()) for c in cols if c in ("name", "sandbox_id")]
-        rows.append(p + [seed])
-    with con:
-        con.executemany(sql, rows)
-    con.close()
+def create_via_api(args, srv, user_tok, count, prefix):
+    """Creates sandboxes prefix0..prefix{count-1} through the API, 8 concurrent; returns
+    seconds. A lost connection loses its request: those are made up one by one."""
+    t0 = time.monotonic()
+    r = http_load(args, srv.port, "--connections", 8, "--count", count, "--method", "POST",
+                  "--path", "/api/v1/sandboxes", "--body", '{"name":"%s{i}"}' % prefix,
+                  "--header", f"Authorization: Bearer {user_tok}")
+    secs = time.monotonic() - t0
+    if r["codes"].get("201", 0) != count:
+        log(f"populate: {r['codes']} errors={r['errors']}; filling in sequentially")
+        for i in range(count):
+            st, body = srv.request("GET", f"/api/v1/sandboxes/{prefix}{i}", user_tok)
+            if st == 404:
+                st, body = srv.request("POST", "/api/v1/sandboxes", user_tok, {"name": f"{prefix}{i}"})
+            expect(st, body, (200, 201), f"populate {prefix}{i}")
+    return secs
 
 
 def count_sandboxes(db):
@@ -692,20 +669,20 @@ def main():
     args.http_load = os.path.join(b, "bench", "http_load")
     args.render_json = os.path.join(b, "bench", "bench_render_json")
     args.render_bench = os.path.join(b, "bench", "render_bench")
+    args.memory_cluster_rss = os.path.join(b, "bench", "bench_memory_cluster_rss")
     if not os.access(args.render_bench, os.X_OK):
         args.render_bench = None
-    for p in (args.sandboxd, args.http_load, args.render_json):
+    for p in (args.sandboxd, args.http_load, args.render_json, args.memory_cluster_rss):
         if not os.access(p, os.X_OK):
             sys.exit(f"bench: {p} is missing; build it first (bench/run does)")
     args.out = args.out or os.path.join(b, "bench", "results.json")
 
     if args.smoke:
-        args.status_sandboxes, args.list_sandboxes, args.api_creates = 20, 40, 20
+        args.status_sandboxes, args.list_sandboxes = 20, 40
         args.duration, args.warmup, args.list_reps, args.startup_reps = 1, 0.2, 3, 1
         args.real_ops = 0
     else:
         args.status_sandboxes, args.list_sandboxes = 1000, 10000
-        args.api_creates = int(os.environ.get("BENCH_API_CREATES", "50"))
         args.duration, args.warmup, args.list_reps, args.startup_reps = 10, 1, 7, 3
         args.real_ops = int(os.environ.get("BENCH_REAL_OPS", "30"))
 

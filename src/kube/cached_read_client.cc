@@ -2,6 +2,7 @@
 
 #include "sandboxd/kube/forwarding_kube_client.h"
 
+#include <algorithm>
 #include <optional>
 #include <sstream>
 #include <utility>
@@ -98,9 +99,15 @@ class CachedReadClient : public ForwardingKubeClient {
       auto request = parseSelector(options.labelSelector);
       auto cached = parseSelector(selectorFor(type));
       if (request && cached && implies(*request, *cached)) {
+        const auto keep = [&](const json& object) { return matches(object, *request); };
+        const std::string& indexed = cache_->indexLabel();
+        const auto byIndex = std::find_if(request->begin(), request->end(), [&](const Term& t) {
+          return !indexed.empty() && t.key == indexed && t.value.has_value();
+        });
         json items = json::array();
-        for (auto& object : cache_->listIf(
-                 type, ns, [&](const json& object) { return matches(object, *request); })) {
+        for (auto& object : byIndex != request->end()
+                                ? cache_->listIndexed(type, ns, *byIndex->value, keep)
+                                : cache_->listIf(type, ns, keep)) {
           items.push_back(std::move(object));
         }
         return json{{"apiVersion", type.apiVersion},

@@ -9,6 +9,7 @@
 #include <cctype>
 #include <condition_variable>
 #include <deque>
+#include <set>
 #include <limits>
 #include <iomanip>
 #include <functional>
@@ -122,13 +123,21 @@ struct MemoryCluster::State {
   mutable std::mutex mu;
   std::condition_variable changed;  // an event was logged or a watch must end
   std::map<Key, json> objects;
+  // Workloads whose simulated controller has work left (created or changed, pods not Ready
+  // yet, a pod or claim of theirs touched). reconcile() visits only these, so a call costs
+  // O(unsettled workloads × log objects), not O(workloads × pods).
+  std::set<Key> unsettled;
+  // An unsettled workload that only waits for its pod's readyDelay is not visited before then.
+  std::map<Key, MonotonicTime> waitUntil;
+  // Pod template hash per workload and generation (the template changes only with it).
+  std::map<Key, std::pair<int64_t, std::string>> templateHashes;
   struct LoggedEvent {
     int64_t rv;
     std::string plural;
     std::string ns;
     WatchEventType type;
     json object;
-    json previous;  // the object before a modification (null for Added/Deleted)
+    json previous;  // the labels before a modification (null for Added/Deleted)
   };
   std::deque<LoggedEvent> history;
   int64_t historyFloor = 100;  // watches may resume from any rv >= this
@@ -177,9 +186,18 @@ struct MemoryCluster::State {
     return it == objects.end() ? nullptr : &it->second;
   }
 
+  // `previous` is kept only as far as watches need it: its labels (a label change moves an
+  // object in or out of a filtered watch).
   void logEvent(WatchEventType type, const std::string& plural, const std::string& ns,
-                const json& object, json previous) {
-    history.push_back({resourceVersion, plural, ns, type, object, std::move(previous)});
+                const json& object, const json& previous) {
+    json before;
+    if (previous.is_object()) {
+      const auto meta = previous.find("metadata");
+      before = {{"metadata", {{"labels", meta != previous.end() && meta->is_object()
+                                             ? meta->value("labels", json::object())
+                                             : json::object()}}}};
+    }
+    history.push_back({resourceVersion, plural, ns, type, object, std::move(before)});
     while (history.size() > std::max<size_t>(1, options.watchHistory)) {
       historyFloor = history.front().rv;
       history.pop_front();
@@ -191,11 +209,14 @@ struct MemoryCluster::State {
     object["metadata"]["resourceVersion"] = nextRv();
     std::string name = object["metadata"]["name"].get<std::string>();
     auto it = objects.find({plural, ns, name});
-    json previous = it == objects.end() ? json() : it->second;
-    objects[{plural, ns, name}] = object;
-    const WatchEventType type =
-        previous.is_null() ? WatchEventType::Added : WatchEventType::Modified;
-    logEvent(type, plural, ns, object, std::move(previous));
+    if (it == objects.end()) {
+      objects.emplace(Key{plural, ns, name}, object);
+      logEvent(WatchEventType::Added, plural, ns, object, json());
+      return;
+    }
+    json previous = std::move(it->second);
+    it->second = object;
+    logEvent(WatchEventType::Modified, plural, ns, object, previous);
   }
 
   // Gives a changed object (status only: labels unchanged) the next resourceVersion.
@@ -213,6 +234,83 @@ struct MemoryCluster::State {
     objects.erase(it);
     last["metadata"]["resourceVersion"] = nextRv();
     logEvent(WatchEventType::Deleted, std::get<0>(key), std::get<1>(key), last, json());
+    if (isWorkload(std::get<0>(key))) {
+      // Garbage collection: the workload's pods go with it.
+      unsettled.erase(key);
+      const std::string kind = last.value("kind", "");
+      for (const Key& pod : podsOf(std::get<1>(key), std::get<2>(key), kind)) {
+        podCreated.erase(std::get<1>(pod) + "/" + std::get<2>(pod));
+        erase(pod);
+      }
+    }
+  }
+
+  // Pods owned by workload `name` of `kind`. Their names start with "<name>-" (StatefulSet
+  // ordinal, ReplicaSet hash), so only that range of the map is visited.
+  std::vector<Key> podsOf(const std::string& ns, const std::string& name,
+                          const std::string& kind) const {
+    std::vector<Key> pods;
+    const std::string prefix = name + "-";
+    for (auto it = objects.lower_bound({"pods", ns, prefix});
+         it != objects.end() && std::get<0>(it->first) == "pods" &&
+         std::get<1>(it->first) == ns && std::get<2>(it->first).compare(0, prefix.size(),
+                                                                         prefix) == 0;
+         ++it) {
+      const auto meta = it->second.find("metadata");
+      if (meta == it->second.end()) {
+        continue;
+      }
+      for (const auto& owner : meta->value("ownerReferences", json::array())) {
+        if (owner.value("name", "") == name && owner.value("kind", "") == kind) {
+          pods.push_back(it->first);
+          break;
+        }
+      }
+    }
+    return pods;
+  }
+
+  // An API write touched (plural, ns, name): the workloads it concerns have work to do.
+  void touched(const std::string& plural, const std::string& ns, const std::string& name,
+               const json& object) {
+    if (isWorkload(plural)) {
+      unsettled.insert({plural, ns, name});
+      waitUntil.erase({plural, ns, name});
+      return;
+    }
+    if (plural == "pods" && object.contains("metadata")) {
+      for (const auto& owner : object["metadata"].value("ownerReferences", json::array())) {
+        const std::string kind = owner.value("kind", "");
+        if (kind == "StatefulSet" || kind == "Deployment") {
+          const Key workload{kind == "StatefulSet" ? "statefulsets" : "deployments", ns,
+                             owner.value("name", "")};
+          unsettled.insert(workload);
+          waitUntil.erase(workload);
+        }
+      }
+      return;
+    }
+    if (plural == "persistentvolumeclaims") {
+      // A claim is "<template>-<statefulset>-<ordinal>": any StatefulSet whose name it holds.
+      for (auto it = objects.lower_bound({"statefulsets", ns, ""});
+           it != objects.end() && std::get<0>(it->first) == "statefulsets" &&
+           std::get<1>(it->first) == ns;
+           ++it) {
+        if (name.find("-" + std::get<2>(it->first) + "-") != std::string::npos) {
+          unsettled.insert(it->first);
+          waitUntil.erase(it->first);
+        }
+      }
+    }
+  }
+
+  void touchAllWorkloads() {
+    for (const auto& [key, object] : objects) {
+      if (isWorkload(std::get<0>(key))) {
+        unsettled.insert(key);
+      }
+    }
+    waitUntil.clear();
   }
 
   json newObject(const ResourceType& type, const std::string& ns, json object) {
@@ -241,60 +339,46 @@ struct MemoryCluster::State {
     return object;
   }
 
-  // Runs the simulated controllers up to now.
+  // Runs the simulated controllers up to now (for the workloads that have work left).
   void reconcile() {
+    if (unsettled.empty()) {
+      return;
+    }
     MonotonicTime now = time->monotonicTime();
     std::vector<Key> workloads;
-    for (const auto& [key, object] : objects) {
-      if (isWorkload(std::get<0>(key))) {
+    for (const Key& key : unsettled) {
+      const auto wait = waitUntil.find(key);
+      if (wait == waitUntil.end() || wait->second <= now) {
         workloads.push_back(key);
       }
     }
     for (const auto& key : workloads) {
-      reconcileWorkload(key, now);
-    }
-    // Garbage collection: pods whose owner is gone.
-    std::vector<Key> orphans;
-    for (const auto& [key, object] : objects) {
-      if (std::get<0>(key) != "pods") {
-        continue;
+      waitUntil.erase(key);
+      if (objects.count(key) == 0 || reconcileWorkload(key, now)) {
+        unsettled.erase(key);
+        templateHashes.erase(key);
       }
-      const auto& owners = object["metadata"].value("ownerReferences", json::array());
-      for (const auto& owner : owners) {
-        std::string plural = owner.value("kind", "") == "StatefulSet" ? "statefulsets"
-                                                                        : "deployments";
-        if (find(plural, std::get<1>(key), owner.value("name", "")) == nullptr) {
-          orphans.push_back(key);
-        }
-      }
-    }
-    for (const auto& key : orphans) {
-      podCreated.erase(std::get<1>(key) + "/" + std::get<2>(key));
-      erase(key);
     }
   }
 
-  void reconcileWorkload(const Key& key, MonotonicTime now) {
+  // Returns true when the workload is settled: nothing will change without a new write.
+  bool reconcileWorkload(const Key& key, MonotonicTime now) {
     const auto& [plural, ns, name] = key;
     json& workload = objects[key];
     bool sts = plural == "statefulsets";
     int desired = workload["spec"].value("replicas", 1);
-    std::string templateHash =
-        std::to_string(std::hash<std::string>{}(workload["spec"]["template"].dump()) % 100000000);
+    const int64_t generation = workload["metadata"].value("generation", int64_t{1});
+    auto& cachedHash = templateHashes[key];
+    if (cachedHash.second.empty() || cachedHash.first != generation) {
+      cachedHash = {generation, std::to_string(std::hash<std::string>{}(
+                                                   workload["spec"]["template"].dump()) %
+                                               100000000)};
+    }
+    const std::string templateHash = cachedHash.second;
     std::string podName = sts ? name + "-0" : name + "-" + templateHash + "-x7k2p";
 
     // Pods of this workload (by owner).
-    std::vector<Key> pods;
-    for (const auto& [k, object] : objects) {
-      if (std::get<0>(k) != "pods" || std::get<1>(k) != ns) {
-        continue;
-      }
-      for (const auto& owner : object["metadata"].value("ownerReferences", json::array())) {
-        if (owner.value("name", "") == name && owner.value("kind", "") == workload["kind"]) {
-          pods.push_back(k);
-        }
-      }
-    }
+    const std::vector<Key> pods = podsOf(ns, name, workload.value("kind", ""));
     // Outdated pods (old template) and surplus pods go away.
     for (const auto& k : pods) {
       const json& pod = objects[k];
@@ -365,6 +449,10 @@ struct MemoryCluster::State {
         pod = find("pods", ns, podName);
       }
       ready = updatePodStatus(*pod, ns, name, now, pvcBound) ? 1 : 0;
+      const MonotonicTime due = podCreated[ns + "/" + podName] + options.readyDelay;
+      if (ready == 0 && pvcBound && podFailures.count(name) == 0 && due > now) {
+        waitUntil[key] = due;  // nothing to do for it before then
+      }
     }
 
     json status = {{"observedGeneration", workload["metadata"].value("generation", 1)},
@@ -381,6 +469,7 @@ struct MemoryCluster::State {
       workload["status"] = status;
       bump(workload, plural, ns);
     }
+    return desired == 0 || ready == 1;
   }
 
   // Returns true when the pod is Ready.
@@ -478,12 +567,12 @@ StatusOr<json> MemoryCluster::list(const ResourceType& type, const std::string& 
   RETURN_IF_ERROR(state_->injected("list", type.kind));
   state_->reconcile();
   json items = json::array();
-  for (const auto& [key, object] : state_->objects) {
-    if (std::get<0>(key) != type.plural || (!ns.empty() && std::get<1>(key) != ns)) {
-      continue;
-    }
-    if (matchesSelector(object, options.labelSelector)) {
-      items.push_back(object);
+  for (auto it = state_->objects.lower_bound({type.plural, ns, ""});
+       it != state_->objects.end() && std::get<0>(it->first) == type.plural &&
+       (ns.empty() || std::get<1>(it->first) == ns);
+       ++it) {
+    if (matchesSelector(it->second, options.labelSelector)) {
+      items.push_back(it->second);
     }
   }
   return json{{"apiVersion", type.apiVersion},
@@ -515,6 +604,7 @@ StatusOr<json> MemoryCluster::create(const ResourceType& type, const std::string
     return stored;
   }
   state_->store(type.plural, ns, stored);
+  state_->touched(type.plural, ns, name, stored);
   state_->reconcile();
   return *state_->find(type.plural, ns, name);
 }
@@ -547,6 +637,7 @@ StatusOr<json> MemoryCluster::replace(const ResourceType& type, const std::strin
     return next;
   }
   state_->store(type.plural, ns, next);
+  state_->touched(type.plural, ns, name, next);
   state_->reconcile();
   return *state_->find(type.plural, ns, name);
 }
@@ -593,6 +684,7 @@ StatusOr<json> MemoryCluster::patch(const ResourceType& type, const std::string&
     return next;
   }
   state_->store(type.plural, ns, next);
+  state_->touched(type.plural, ns, name, next);
   state_->reconcile();
   return *state_->find(type.plural, ns, name);
 }
@@ -613,8 +705,9 @@ StatusOr<json> MemoryCluster::remove(const ResourceType& type, const std::string
   }
   json removed = *current;
   if (!options.dryRun) {
-    state_->erase({type.plural, ns, name});
-    state_->reconcile();  // garbage-collects the workload's pods
+    state_->erase({type.plural, ns, name});  // a workload's pods go with it
+    state_->touched(type.plural, ns, name, removed);
+    state_->reconcile();
   }
   return json{{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Success"},
               {"details", {{"name", name}, {"kind", type.plural},
@@ -684,10 +777,11 @@ Status MemoryCluster::watch(const ResourceType& type, const std::string& ns,
   MonotonicTime nextBookmark = started + st.options.bookmarkInterval;
   Closer closer{st};
   while (true) {
-    for (const auto& e : st.history) {
-      if (e.rv <= from) {
-        continue;
-      }
+    auto first = std::upper_bound(
+        st.history.begin(), st.history.end(), from,
+        [](int64_t rv, const State::LoggedEvent& e) { return rv < e.rv; });
+    for (auto e_it = first; e_it != st.history.end(); ++e_it) {
+      const auto& e = *e_it;
       from = e.rv;
       if (!inScope(e.plural, e.ns)) {
         continue;
@@ -774,11 +868,13 @@ void MemoryCluster::setPodFailureForTest(const std::string& workloadName,
   } else {
     state_->podFailures[workloadName] = reason;
   }
+  state_->touchAllWorkloads();
 }
 
 void MemoryCluster::setPvcPendingForTest(bool pending) {
   std::lock_guard<std::mutex> lock(state_->mu);
   state_->pvcPending = pending;
+  state_->touchAllWorkloads();
 }
 
 void MemoryCluster::failNextForTest(const std::string& verb, const std::string& kind,

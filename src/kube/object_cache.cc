@@ -24,6 +24,23 @@ std::string metadataString(const json& object, const char* key) {
   return it != meta->end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// The value of label `key` of `object`; null when it has none (or `key` is empty).
+const std::string* labelValue(const json& object, const std::string& key) {
+  if (key.empty()) {
+    return nullptr;
+  }
+  const auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) {
+    return nullptr;
+  }
+  const auto labels = meta->find("labels");
+  if (labels == meta->end() || !labels->is_object()) {
+    return nullptr;
+  }
+  const auto v = labels->find(key);
+  return v != labels->end() && v->is_string() ? &v->get_ref<const std::string&>() : nullptr;
+}
+
 }  // namespace
 
 ObjectCache::ObjectCache(KubeClientPtr client, ObjectCacheOptions options, TimeSourcePtr time)
@@ -70,20 +87,9 @@ std::optional<json> ObjectCache::get(const ResourceType& type, const std::string
 std::vector<json> ObjectCache::list(const ResourceType& type, const std::string& ns,
                                     const std::map<std::string, std::string>& labels) const {
   return listIf(type, ns, [&labels](const json& object) {
-    if (labels.empty()) {
-      return true;
-    }
-    const auto meta = object.find("metadata");
-    if (meta == object.end() || !meta->is_object()) {
-      return false;
-    }
-    const auto have = meta->find("labels");
-    if (have == meta->end() || !have->is_object()) {
-      return false;
-    }
     for (const auto& [key, value] : labels) {
-      const auto v = have->find(key);
-      if (v == have->end() || !v->is_string() || v->get_ref<const std::string&>() != value) {
+      const std::string* v = labelValue(object, key);
+      if (v == nullptr || *v != value) {
         return false;
       }
     }
@@ -105,6 +111,42 @@ std::vector<json> ObjectCache::listIf(const ResourceType& type, const std::strin
     }
   }
   return out;
+}
+
+std::vector<json> ObjectCache::listIndexed(const ResourceType& type, const std::string& ns,
+                                           const std::string& value,
+                                           const std::function<bool(const json&)>& keep) const {
+  const std::string& label = options_.indexLabel;
+  if (label.empty() || ns.empty()) {
+    return listIf(type, ns, [&](const json& object) {
+      const std::string* v = labelValue(object, label);
+      return v != nullptr && *v == value && keep(object);
+    });
+  }
+  std::vector<json> out;
+  std::shared_lock<std::shared_mutex> lock(objectsMu_);
+  for (auto it = index_.lower_bound({type.plural, ns, value, ""});
+       it != index_.end() && std::get<0>(*it) == type.plural && std::get<1>(*it) == ns &&
+       std::get<2>(*it) == value;
+       ++it) {
+    const auto object = objects_.find(Key{type.plural, ns, std::get<3>(*it)});
+    if (object != objects_.end() && keep(object->second)) {
+      out.push_back(object->second);
+    }
+  }
+  return out;
+}
+
+void ObjectCache::indexAdd(const Key& key, const json& object) {
+  if (const std::string* value = labelValue(object, options_.indexLabel)) {
+    index_.insert({std::get<0>(key), std::get<1>(key), *value, std::get<2>(key)});
+  }
+}
+
+void ObjectCache::indexRemove(const Key& key, const json& object) {
+  if (const std::string* value = labelValue(object, options_.indexLabel)) {
+    index_.erase({std::get<0>(key), std::get<1>(key), *value, std::get<2>(key)});
+  }
 }
 
 bool ObjectCache::synced() const { return health().synced; }
@@ -280,11 +322,17 @@ StatusOr<std::string> ObjectCache::relist(const ResourceType& type,
     return internalError("list " + type.plural + ": the answer has no resourceVersion");
   }
 
+  if (options_.transform) {
+    for (auto& item : items) {
+      options_.transform(type, item);
+    }
+  }
   std::unique_lock<std::shared_mutex> lock(objectsMu_);
   std::map<Key, json> previous;
   auto it = objects_.lower_bound(Key{type.plural, "", ""});
   while (it != objects_.end() && std::get<0>(it->first) == type.plural) {
     auto next = std::next(it);
+    indexRemove(it->first, it->second);
     previous.insert(objects_.extract(it));
     it = next;
   }
@@ -304,6 +352,7 @@ StatusOr<std::string> ObjectCache::relist(const ResourceType& type,
         previous.erase(old);
       }
     }
+    indexAdd(key, item);
     objects_[key] = std::move(item);
   }
   if (changes != nullptr) {
@@ -333,11 +382,30 @@ void ObjectCache::apply(const ResourceType& type, const WatchEvent& event,
     const std::string name = metadataString(event.object, "name");
     const std::string ns = metadataString(event.object, "namespace");
     if (!name.empty()) {
+      const Key key{type.plural, ns, name};
+      json object;
+      if (event.type != WatchEventType::Deleted) {
+        object = event.object;
+        if (options_.transform) {
+          options_.transform(type, object);
+        }
+      }
       std::unique_lock<std::shared_mutex> lock(objectsMu_);
+      const auto old = objects_.find(key);
+      if (old != objects_.end()) {
+        indexRemove(key, old->second);
+      }
       if (event.type == WatchEventType::Deleted) {
-        objects_.erase(Key{type.plural, ns, name});
+        if (old != objects_.end()) {
+          objects_.erase(old);
+        }
       } else {
-        objects_[Key{type.plural, ns, name}] = event.object;
+        indexAdd(key, object);
+        if (old != objects_.end()) {
+          old->second = std::move(object);
+        } else {
+          objects_.emplace(key, std::move(object));
+        }
       }
     }
   }

@@ -124,7 +124,7 @@ Status validateRecord(const SandboxRecord& record) {
 class SqliteRegistryImpl : public Registry {
  public:
   SqliteRegistryImpl(std::unique_ptr<SQLite::Database> db, TimeSourcePtr time, int version)
-      : db_(std::move(db)), time_(std::move(time)), version_(version) {}
+      : db_(std::move(db)), statements_(*db_), time_(std::move(time)), version_(version) {}
 
   // Registry
   Status insertSandbox(const SandboxRecord& record) override;
@@ -150,6 +150,7 @@ class SqliteRegistryImpl : public Registry {
  private:
   std::mutex mu_;
   std::unique_ptr<SQLite::Database> db_;  // guarded by mu_
+  registry::StatementCache statements_;   // of db_, guarded by mu_; destroyed before db_
   TimeSourcePtr time_;
   RandomGeneratorImpl random_;
   int version_;
@@ -163,8 +164,10 @@ Status SqliteRegistryImpl::insertSandbox(const SandboxRecord& record) {
   std::lock_guard<std::mutex> lock(mu_);
   try {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement q(*db_, std::string("INSERT INTO sandboxes (") + kSandboxColumns +
-                                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)");
+    auto qUse = statements_.get(
+        std::string("INSERT INTO sandboxes (") + kSandboxColumns +
+        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)");
+    SQLite::Statement& q = *qUse;
     q.bind(1, record.name);
     q.bind(2, record.user);
     q.bind(3, record.nameSpace);
@@ -199,8 +202,10 @@ Status SqliteRegistryImpl::insertSandbox(const SandboxRecord& record) {
 StatusOr<SandboxRecord> SqliteRegistryImpl::getSandbox(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   try {
-    SQLite::Statement q(*db_, std::string("SELECT ") + kSandboxColumns +
-                                  " FROM sandboxes WHERE name = ?");
+    auto qUse = statements_.get(
+        std::string("SELECT ") + kSandboxColumns +
+        " FROM sandboxes WHERE name = ?");
+    SQLite::Statement& q = *qUse;
     q.bind(1, name);
     if (!q.executeStep()) {
       return notFound("sandbox " + name + " not found");
@@ -220,7 +225,8 @@ StatusOr<std::vector<SandboxRecord>> SqliteRegistryImpl::listSandboxes(
       sql += " WHERE user = ?";
     }
     sql += " ORDER BY name";
-    SQLite::Statement q(*db_, sql);
+    auto qUse = statements_.get(sql);
+    SQLite::Statement& q = *qUse;
     if (user) {
       q.bind(1, *user);
     }
@@ -242,12 +248,13 @@ StatusOr<int64_t> SqliteRegistryImpl::updateSandbox(const SandboxRecord& record)
   try {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     // created_at is immutable; updated_at is the time of this write.
-    SQLite::Statement q(*db_,
-                        "UPDATE sandboxes SET user = ?, namespace = ?, sandbox_id = ?, "
-                        "image = ?, env = ?, secret_env_keys = ?, storage = ?, desired = ?, "
-                        "purge = ?, phase = ?, reason = ?, message = ?, workload = ?, "
-                        "updated_at = ?, version = version + 1 "
-                        "WHERE name = ? AND version = ?");
+    auto qUse = statements_.get(
+        "UPDATE sandboxes SET user = ?, namespace = ?, sandbox_id = ?, "
+        "image = ?, env = ?, secret_env_keys = ?, storage = ?, desired = ?, "
+        "purge = ?, phase = ?, reason = ?, message = ?, workload = ?, "
+        "updated_at = ?, version = version + 1 "
+        "WHERE name = ? AND version = ?");
+    SQLite::Statement& q = *qUse;
     q.bind(1, record.user);
     q.bind(2, record.nameSpace);
     q.bind(3, record.sandboxId);
@@ -269,7 +276,8 @@ StatusOr<int64_t> SqliteRegistryImpl::updateSandbox(const SandboxRecord& record)
       return record.version + 1;
     }
     // No row matched: tell a vanished row from a stale version.
-    SQLite::Statement current(*db_, "SELECT version FROM sandboxes WHERE name = ?");
+    auto currentUse = statements_.get("SELECT version FROM sandboxes WHERE name = ?");
+    SQLite::Statement& current = *currentUse;
     current.bind(1, record.name);
     if (!current.executeStep()) {
       return notFound("sandbox " + record.name + " not found");
@@ -286,7 +294,8 @@ Status SqliteRegistryImpl::deleteSandbox(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   try {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement q(*db_, "DELETE FROM sandboxes WHERE name = ?");
+    auto qUse = statements_.get("DELETE FROM sandboxes WHERE name = ?");
+    SQLite::Statement& q = *qUse;
     q.bind(1, name);
     if (q.exec() == 0) {
       return notFound("sandbox " + name + " not found");
@@ -308,9 +317,10 @@ StatusOr<std::string> SqliteRegistryImpl::createToken(const std::string& user, b
     const std::string token = kTokenPrefix + random_.secureHex(kTokenBytes);
     const std::string id = "tok_" + random_.secureHex(kTokenIdBytes);
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement q(*db_,
-                        "INSERT INTO tokens (id, user, admin, token_hash, created_at) "
-                        "VALUES (?, ?, ?, ?, ?)");
+    auto qUse = statements_.get(
+        "INSERT INTO tokens (id, user, admin, token_hash, created_at) "
+        "VALUES (?, ?, ?, ?, ?)");
+    SQLite::Statement& q = *qUse;
     q.bind(1, id);
     q.bind(2, user);
     q.bind(3, admin ? 1 : 0);
@@ -332,8 +342,9 @@ StatusOr<TokenInfo> SqliteRegistryImpl::authenticate(const std::string& token) {
   const std::string hash = sha256Hex(token);
   std::lock_guard<std::mutex> lock(mu_);
   try {
-    SQLite::Statement q(
-        *db_, "SELECT id, user, admin, token_hash, created_at FROM tokens WHERE token_hash = ?");
+    auto qUse = statements_.get(
+        "SELECT id, user, admin, token_hash, created_at FROM tokens WHERE token_hash = ?");
+    SQLite::Statement& q = *qUse;
     q.bind(1, hash);
     if (!q.executeStep() || !constantTimeEquals(q.getColumn(3).getString(), hash)) {
       return unauthenticated("invalid token");
@@ -362,16 +373,18 @@ StatusOr<int64_t> SqliteRegistryImpl::addOperation(const OperationRecord& op) {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     const int64_t now = toUnixMillis(time_->systemTime());
     if (isLifecycle(op.kind)) {
-      SQLite::Statement superseded(
-          *db_, "UPDATE operations SET state = 'superseded', finished_at = ? "
-                "WHERE sandbox_id = ? AND state = 'pending' AND kind != 'update_env'");
+      auto supersededUse = statements_.get(
+          "UPDATE operations SET state = 'superseded', finished_at = ? "
+          "WHERE sandbox_id = ? AND state = 'pending' AND kind != 'update_env'");
+      SQLite::Statement& superseded = *supersededUse;
       superseded.bind(1, now);
       superseded.bind(2, op.sandboxId);
       superseded.exec();
     }
-    SQLite::Statement insert(*db_,
-                             "INSERT INTO operations (sandbox, sandbox_id, kind, user, state, "
-                             "requested_at) VALUES (?, ?, ?, ?, 'pending', ?)");
+    auto insertUse = statements_.get(
+        "INSERT INTO operations (sandbox, sandbox_id, kind, user, state, "
+        "requested_at) VALUES (?, ?, ?, ?, 'pending', ?)");
+    SQLite::Statement& insert = *insertUse;
     insert.bind(1, op.sandbox);
     insert.bind(2, op.sandboxId);
     insert.bind(3, toString(op.kind));
@@ -379,10 +392,11 @@ StatusOr<int64_t> SqliteRegistryImpl::addOperation(const OperationRecord& op) {
     insert.bind(5, static_cast<int64_t>(toUnixMillis(requested)));
     insert.exec();
     const int64_t id = db_->getLastInsertRowid();
-    SQLite::Statement prune(*db_,
-                            "DELETE FROM operations WHERE sandbox_id = ? AND id <= "
-                            "(SELECT id FROM operations WHERE sandbox_id = ? "
-                            "ORDER BY id DESC LIMIT 1 OFFSET ?)");
+    auto pruneUse = statements_.get(
+        "DELETE FROM operations WHERE sandbox_id = ? AND id <= "
+        "(SELECT id FROM operations WHERE sandbox_id = ? "
+        "ORDER BY id DESC LIMIT 1 OFFSET ?)");
+    SQLite::Statement& prune = *pruneUse;
     prune.bind(1, op.sandboxId);
     prune.bind(2, op.sandboxId);
     prune.bind(3, kOperationHistory);
@@ -401,9 +415,10 @@ Status SqliteRegistryImpl::finishOperation(int64_t id, OperationState state,
   }
   std::lock_guard<std::mutex> lock(mu_);
   try {
-    SQLite::Statement q(*db_,
-                        "UPDATE operations SET state = ?, error = ?, finished_at = ? "
-                        "WHERE id = ? AND state = 'pending'");
+    auto qUse = statements_.get(
+        "UPDATE operations SET state = ?, error = ?, finished_at = ? "
+        "WHERE id = ? AND state = 'pending'");
+    SQLite::Statement& q = *qUse;
     q.bind(1, toString(state));
     q.bind(2, error);
     q.bind(3, static_cast<int64_t>(toUnixMillis(time_->systemTime())));
@@ -419,11 +434,13 @@ StatusOr<std::vector<OperationRecord>> SqliteRegistryImpl::listOperations(
     const std::string& sandboxId, int limit, bool pendingOnly) {
   std::lock_guard<std::mutex> lock(mu_);
   try {
-    SQLite::Statement q(*db_, std::string("SELECT id, sandbox, sandbox_id, kind, user, state, "
-                                          "error, requested_at, finished_at FROM operations "
-                                          "WHERE sandbox_id = ?") +
-                                  (pendingOnly ? " AND state = 'pending'" : "") +
-                                  " ORDER BY id DESC LIMIT ?");
+    auto qUse = statements_.get(
+        std::string("SELECT id, sandbox, sandbox_id, kind, user, state, "
+        "error, requested_at, finished_at FROM operations "
+        "WHERE sandbox_id = ?") +
+        (pendingOnly ? " AND state = 'pending'" : "") +
+        " ORDER BY id DESC LIMIT ?");
+    SQLite::Statement& q = *qUse;
     q.bind(1, sandboxId);
     q.bind(2, limit);
     std::vector<OperationRecord> out;
@@ -459,7 +476,9 @@ StatusOr<std::vector<OperationRecord>> SqliteRegistryImpl::listOperations(
 StatusOr<std::set<std::string>> SqliteRegistryImpl::sandboxesWithPendingOperations() {
   std::lock_guard<std::mutex> lock(mu_);
   try {
-    SQLite::Statement q(*db_, "SELECT DISTINCT sandbox_id FROM operations WHERE state = 'pending'");
+    auto qUse =
+        statements_.get("SELECT DISTINCT sandbox_id FROM operations WHERE state = 'pending'");
+    SQLite::Statement& q = *qUse;
     std::set<std::string> out;
     while (q.executeStep()) {
       out.insert(q.getColumn(0).getString());
@@ -479,10 +498,11 @@ Status SqliteRegistryImpl::putBlob(const std::string& kind, const std::string& n
   std::lock_guard<std::mutex> lock(mu_);
   try {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement q(*db_,
-                        "INSERT INTO blobs (kind, name, value, updated_at) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT (kind, name) DO UPDATE SET value = excluded.value, "
-                        "updated_at = excluded.updated_at");
+    auto qUse = statements_.get(
+        "INSERT INTO blobs (kind, name, value, updated_at) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (kind, name) DO UPDATE SET value = excluded.value, "
+        "updated_at = excluded.updated_at");
+    SQLite::Statement& q = *qUse;
     q.bind(1, kind);
     q.bind(2, name);
     // bind(const void*, size) stores a BLOB: any bytes round-trip. data() is never null, so
@@ -501,7 +521,8 @@ StatusOr<std::string> SqliteRegistryImpl::getBlob(const std::string& kind,
                                                   const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   try {
-    SQLite::Statement q(*db_, "SELECT value FROM blobs WHERE kind = ? AND name = ?");
+    auto qUse = statements_.get("SELECT value FROM blobs WHERE kind = ? AND name = ?");
+    SQLite::Statement& q = *qUse;
     q.bind(1, kind);
     q.bind(2, name);
     if (!q.executeStep()) {
@@ -517,7 +538,8 @@ Status SqliteRegistryImpl::deleteBlob(const std::string& kind, const std::string
   std::lock_guard<std::mutex> lock(mu_);
   try {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement q(*db_, "DELETE FROM blobs WHERE kind = ? AND name = ?");
+    auto qUse = statements_.get("DELETE FROM blobs WHERE kind = ? AND name = ?");
+    SQLite::Statement& q = *qUse;
     q.bind(1, kind);
     q.bind(2, name);
     if (q.exec() == 0) {
@@ -533,7 +555,8 @@ Status SqliteRegistryImpl::deleteBlob(const std::string& kind, const std::string
 Status SqliteRegistryImpl::ping() {
   std::lock_guard<std::mutex> lock(mu_);
   try {
-    SQLite::Statement q(*db_, "SELECT 1");
+    auto qUse = statements_.get("SELECT 1");
+    SQLite::Statement& q = *qUse;
     q.executeStep();
     return Status::ok();
   } catch (const std::exception& e) {

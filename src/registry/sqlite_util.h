@@ -6,7 +6,10 @@
 #include <SQLiteCpp/Exception.h>
 #include <sqlite3.h>
 
+#include <SQLiteCpp/Statement.h>
+
 #include <chrono>
+#include <map>
 #include <exception>
 #include <memory>
 #include <string>
@@ -64,5 +67,65 @@ inline std::unique_ptr<SQLite::Database> openConnection(const std::string& path,
   db->exec("PRAGMA synchronous=NORMAL");
   return db;
 }
+
+// Prepared statements of one connection, kept and reused: preparing (parsing, planning) costs
+// more than running the small queries the registry makes. Not thread-safe: used under the
+// lock that guards the connection. Destroy it before the connection.
+class StatementCache {
+ public:
+  explicit StatementCache(SQLite::Database& db) : db_(db) {}
+
+  // One use of the statement for `sql`: bind, step, read; when it goes out of scope the
+  // statement is reset (ending its read) and its bindings cleared. A statement already in use
+  // further up the stack gets a fresh, unshared one instead.
+  class Use {
+   public:
+    Use(const Use&) = delete;
+    Use& operator=(const Use&) = delete;
+    ~Use() {
+      statement_->tryReset();
+      try {
+        statement_->clearBindings();
+      } catch (const std::exception&) {
+        // Cannot fail for a valid statement; nothing to do about it here anyway.
+      }
+      if (inUse_ != nullptr) {
+        *inUse_ = false;
+      }
+    }
+    SQLite::Statement& operator*() { return *statement_; }
+
+   private:
+    friend class StatementCache;
+    Use(SQLite::Statement* statement, bool* inUse, std::unique_ptr<SQLite::Statement> owned)
+        : statement_(statement), inUse_(inUse), owned_(std::move(owned)) {}
+    SQLite::Statement* statement_;
+    bool* inUse_;                              // null for an unshared statement
+    std::unique_ptr<SQLite::Statement> owned_;  // the unshared statement
+  };
+
+  // Throws SQLite::Exception (as preparing does).
+  Use get(const std::string& sql) {
+    Entry& entry = entries_[sql];
+    if (entry.statement == nullptr) {
+      entry.statement = std::make_unique<SQLite::Statement>(db_, sql);
+    }
+    if (entry.inUse) {
+      auto fresh = std::make_unique<SQLite::Statement>(db_, sql);
+      SQLite::Statement* raw = fresh.get();
+      return Use(raw, nullptr, std::move(fresh));
+    }
+    entry.inUse = true;
+    return Use(entry.statement.get(), &entry.inUse, nullptr);
+  }
+
+ private:
+  struct Entry {
+    std::unique_ptr<SQLite::Statement> statement;
+    bool inUse = false;
+  };
+  SQLite::Database& db_;
+  std::map<std::string, Entry> entries_;
+};
 
 }  // namespace sandboxd::registry

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "sandboxd/service/kubernetes_service.h"
+#include "sandboxd/service/status_index.h"
 #include "sandboxd/status/status_derivation.h"
 
 namespace sandboxd {
@@ -32,8 +33,11 @@ const ResourceType& typeOf(const json& object) {
 class KubernetesServiceImpl : public KubernetesService {
  public:
   KubernetesServiceImpl(KubeClientPtr client, ManifestRendererPtr renderer,
-                        const SandboxConfig& config)
-      : client_(std::move(client)), renderer_(std::move(renderer)), config_(config) {}
+                        const SandboxConfig& config, std::shared_ptr<StatusIndex> index)
+      : client_(std::move(client)),
+        renderer_(std::move(renderer)),
+        config_(config),
+        index_(std::move(index)) {}
 
   // KubernetesService
   Status create(const SandboxSpec& spec) override {
@@ -67,6 +71,11 @@ class KubernetesServiceImpl : public KubernetesService {
   StatusOr<ObservedStatus> status(const SandboxKey& key) override {
     ObservedObjects observed;
     const std::string ns = nsOf(key.nameSpace);
+    if (index_ != nullptr && ns == index_->nameSpace()) {
+      if (auto indexed = index_->get(key.name)) {
+        return std::move(*indexed);
+      }
+    }
     auto sts = client_->get(resources::statefulSets(), ns, key.name);
     if (sts.isOk()) {
       observed.workload = std::move(sts).value();
@@ -100,6 +109,11 @@ class KubernetesServiceImpl : public KubernetesService {
 
   StatusOr<std::map<std::string, ObservedStatus>> statusAll(const std::string& nameSpace) override {
     const std::string ns = nsOf(nameSpace);
+    if (index_ != nullptr && ns == index_->nameSpace()) {
+      if (auto indexed = index_->all()) {
+        return withLegacyDeployments(ns, std::move(*indexed));
+      }
+    }
     std::map<std::string, ObservedObjects> byName;
     ListOptions managed;
     managed.labelSelector = labels::managedSelector();
@@ -138,6 +152,32 @@ class KubernetesServiceImpl : public KubernetesService {
     }
     std::map<std::string, ObservedStatus> out;
     for (const auto& [name, observed] : byName) {
+      out[name] = toObservedStatus(deriveStatus(observed), observed);
+    }
+    return out;
+  }
+
+  // `out` (every sandbox with a StatefulSet) plus the sandboxes that have only a legacy
+  // Deployment (few: they are migrated), whose pods are read by label.
+  StatusOr<std::map<std::string, ObservedStatus>> withLegacyDeployments(
+      const std::string& ns, std::map<std::string, ObservedStatus> out) {
+    ListOptions platform;
+    platform.labelSelector = labels::kAppDeployManager;
+    ASSIGN_OR_RETURN(json deployments, client_->list(resources::deployments(), ns, platform));
+    for (auto& deployment : deployments["items"]) {
+      const std::string name = deployment["metadata"].value("name", "");
+      if (name.empty() || out.count(name) != 0) {
+        continue;
+      }
+      ObservedObjects observed;
+      observed.kind = WorkloadKind::Deployment;
+      observed.workload = std::move(deployment);
+      ListOptions podSelector;
+      podSelector.labelSelector = std::string(labels::kApp) + "=" + name;
+      ASSIGN_OR_RETURN(json pods, client_->list(resources::pods(), ns, podSelector));
+      for (auto& pod : pods["items"]) {
+        observed.pods.push_back(std::move(pod));
+      }
       out[name] = toObservedStatus(deriveStatus(observed), observed);
     }
     return out;
@@ -389,13 +429,16 @@ class KubernetesServiceImpl : public KubernetesService {
   KubeClientPtr client_;
   ManifestRendererPtr renderer_;
   SandboxConfig config_;
+  std::shared_ptr<StatusIndex> index_;  // may be null
 };
 
 }  // namespace
 
 KubernetesServicePtr makeKubernetesService(KubeClientPtr client, ManifestRendererPtr renderer,
-                                           const SandboxConfig& config) {
-  return std::make_shared<KubernetesServiceImpl>(std::move(client), std::move(renderer), config);
+                                           const SandboxConfig& config,
+                                           std::shared_ptr<StatusIndex> statusIndex) {
+  return std::make_shared<KubernetesServiceImpl>(std::move(client), std::move(renderer), config,
+                                                 std::move(statusIndex));
 }
 
 }  // namespace sandboxd

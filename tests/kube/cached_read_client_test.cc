@@ -72,6 +72,42 @@ TEST_F(CachedReadClientTest, CachedObjectsAreReadWithoutAnApiCall) {
   EXPECT_EQ(calls("list"), lists);
 }
 
+// With an index label, a list whose selector names a value of it is answered from the index:
+// the same items as the scan of a cache without one, and no API call either way.
+TEST_F(CachedReadClientTest, AnIndexedListAnswersWhatAScanWould) {
+  for (const std::string name : {"a", "ab", "b"}) {
+    ASSERT_OK(cluster_->create(resources::statefulSets(), kNs, sandboxStatefulSet(name)));
+  }
+  startSynced();
+  ObjectCacheOptions indexed = options_;
+  indexed.indexLabel = "app";
+  auto indexedCache = std::make_shared<ObjectCache>(cluster_, indexed, time_);
+  indexedCache->start();
+  ASSERT_TRUE(indexedCache->waitForSync(5s));
+  KubeClientPtr indexedClient = withCachedReads(cluster_, indexedCache, indexed);
+  const int lists = calls("list");
+  const std::string managed = std::string(testing::kManagedBy) + "=sandboxd";
+  for (const auto& [type, selector] : std::vector<std::pair<const ResourceType*, std::string>>{
+           {&resources::pods(), "app=a"},
+           {&resources::pods(), "app=ab"},
+           {&resources::pods(), "app=zz"},
+           {&resources::pods(), "app"},
+           {&resources::statefulSets(), managed + ",app=b"},
+           {&resources::statefulSets(), managed + ",app=a,sandboxd.io/sandbox=b"}}) {
+    auto scan = client_->list(*type, kNs, ListOptions{selector});
+    auto byIndex = indexedClient->list(*type, kNs, ListOptions{selector});
+    ASSERT_OK(scan);
+    ASSERT_OK(byIndex);
+    EXPECT_EQ((*byIndex)["items"], (*scan)["items"]) << type->plural << " " << selector;
+  }
+  auto pods = indexedClient->list(resources::pods(), kNs, ListOptions{"app=ab"});
+  ASSERT_OK(pods);
+  ASSERT_EQ((*pods)["items"].size(), 1u);
+  EXPECT_EQ((*pods)["items"][0]["metadata"]["name"], "ab-0");
+  EXPECT_EQ(calls("list"), lists + 0);
+  indexedCache->stop();
+}
+
 TEST_F(CachedReadClientTest, WhatTheCacheCannotAnswerExactlyGoesToTheApiServer) {
   startSynced();
   int gets = calls("get");

@@ -230,6 +230,58 @@ TEST_F(ObjectCacheTest, TheListenerHearsChangesIncludingWhatARelistFound) {
   EXPECT_EQ(heard.size(), before) << "a removed listener hears nothing";
 }
 
+// listIndexed answers from the label index: it follows additions, label changes, deletions
+// and what a relist after 410 Gone found, and agrees with a full scan.
+TEST_F(ObjectCacheTest, TheLabelIndexFollowsEventsAndRelists) {
+  options_.indexLabel = "app";
+  createSandbox("alpha");
+  createSandbox("alphabet");  // a name that extends another one is a different value
+  auto cache = startCache();
+  auto names = [&](const ResourceType& type, const std::string& app) {
+    std::vector<std::string> out;
+    for (const auto& o : cache->listIndexed(type, kNs, app, [](const json&) { return true; })) {
+      out.push_back(o["metadata"]["name"]);
+    }
+    return out;
+  };
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(names(resources::pods(), "alpha"), Names{"alpha-0"});
+  EXPECT_EQ(names(resources::statefulSets(), "alphabet"), Names{"alphabet"});
+  EXPECT_EQ(names(resources::persistentVolumeClaims(), "alpha"), Names{"vn-homevn-agent-alpha-0"});
+  EXPECT_TRUE(names(resources::pods(), "alph").empty());
+  EXPECT_TRUE(cache->listIndexed(resources::pods(), kNs, "alpha", [](const json& o) {
+                  return o["metadata"]["name"] != "alpha-0";
+                }).empty())
+      << "the filter still applies";
+
+  // A label change moves the object from one value to the other.
+  ASSERT_OK(cluster_->patch(resources::statefulSets(), kNs, "alphabet", PatchType::Merge,
+                            {{"metadata", {{"labels", {{"app", "renamed"}}}}}}));
+  ASSERT_TRUE(eventually([&] { return names(resources::statefulSets(), "renamed").size() == 1; }));
+  EXPECT_TRUE(names(resources::statefulSets(), "alphabet").empty());
+
+  // Deleted in a gap that ends in 410 Gone: the relist drops it from the index too.
+  openGap();
+  ASSERT_OK(cluster_->remove(resources::statefulSets(), kNs, "alpha"));
+  createSandbox("gamma");
+  cluster_->expireWatchHistoryForTest();
+  gate_->release();
+  ASSERT_TRUE(eventually([&] {
+    return names(resources::statefulSets(), "alpha").empty() &&
+           names(resources::pods(), "alpha").empty() &&
+           names(resources::pods(), "gamma") == Names{"gamma-0"};
+  }));
+  // Every answer equals the scan over all cached objects.
+  for (const std::string app : {"alpha", "alphabet", "renamed", "gamma"}) {
+    for (const auto* type : {&resources::statefulSets(), &resources::pods(),
+                             &resources::persistentVolumeClaims()}) {
+      EXPECT_EQ(cache->listIndexed(*type, kNs, app, [](const json&) { return true; }),
+                cache->list(*type, kNs, {{"app", app}}))
+          << type->plural << " app=" << app;
+    }
+  }
+}
+
 TEST_F(ObjectCacheTest, AForcedGoneOnOneResumeRelistsThatType) {
   createSandbox("a");
   auto cache = startCache();

@@ -349,6 +349,42 @@ TEST_F(SqliteRegistryTest, TokenCreatedByAnotherInstanceIsAcceptedAtOnce) {
   EXPECT_OK(registry_->getSandbox("from-other"));
 }
 
+// The registry keeps its prepared statements: a statement run before must neither keep an
+// old read snapshot (another process's writes show at once) nor stay broken after an error.
+TEST_F(SqliteRegistryTest, ReusedStatementsSeeOtherWritersAndSurviveErrors) {
+  ASSERT_OK(registry_->insertSandbox(record("a", "alice")));
+  EXPECT_KIND(registry_->getSandbox("b"), NotFound);
+  auto listed = registry_->listSandboxes(std::nullopt);
+  ASSERT_OK(listed);
+  EXPECT_EQ(listed->size(), 1u);
+
+  auto other = openSqliteRegistry(path_, time_);
+  ASSERT_OK(other);
+  ASSERT_OK((*other)->insertSandbox(record("b", "bob")));
+  EXPECT_OK(registry_->getSandbox("b"));
+  listed = registry_->listSandboxes(std::nullopt);
+  ASSERT_OK(listed);
+  EXPECT_EQ(listed->size(), 2u);
+
+  // A failed insert (duplicate) leaves the statement usable for the next one.
+  EXPECT_KIND(registry_->insertSandbox(record("a", "alice")), AlreadyExists);
+  ASSERT_OK(registry_->insertSandbox(record("c", "carol")));
+  auto c = registry_->getSandbox("c");
+  ASSERT_OK(c);
+  EXPECT_EQ(c->user, "carol") << "no binding left over from the failed insert";
+
+  // A compare-and-set that lost leaves the update statement usable too.
+  SandboxRecord stale = *c;
+  stale.version = 99;
+  EXPECT_KIND(registry_->updateSandbox(stale), Aborted);
+  SandboxRecord fresh = *c;
+  fresh.image = "ghcr.io/example/runtime:2";
+  ASSERT_OK(registry_->updateSandbox(fresh));
+  auto seen = (*other)->getSandbox("c");
+  ASSERT_OK(seen);
+  EXPECT_EQ(seen->image, "ghcr.io/example/runtime:2");
+}
+
 TEST_F(SqliteRegistryTest, BlobsPutGetOverwriteDelete) {
   EXPECT_KIND(registry_->getBlob("deployment", "demo"), NotFound);
   ASSERT_OK(registry_->putBlob("deployment", "demo", R"({"kind":"Deployment"})"));

@@ -5,7 +5,10 @@
 // Ready `readyDelay` after it was created; scaling to 0 removes the pod and keeps the PVC;
 // a Deployment likewise gets a pod; deleting a workload deletes its pods (not its PVCs).
 // Controllers run lazily, on every call, up to the injected clock's monotonic now (open
-// watches also run them every `watchPollInterval`, so watchers see pods turn Ready).
+// watches also run them every `watchPollInterval`, so watchers see pods turn Ready), and only
+// for workloads with work left: one a write touched (itself, a pod it owns, one of its claims)
+// or whose pod is not Ready yet (visited again once its readyDelay is up). So a call costs
+// O(log objects) whatever the number of sandboxes.
 //
 // Watches: every change gets the next resourceVersion and is kept in a history of the last
 // `watchHistory` events; a watch resumes from any resourceVersion still in the history, an older

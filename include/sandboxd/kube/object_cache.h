@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -39,6 +40,14 @@ struct ObjectCacheOptions {
   // StatefulSet controller labels the claims it makes only with the StatefulSet's
   // spec.selector.matchLabels, not with the object's own labels.
   std::map<std::string, std::string> labelSelectorFor;
+  // A label key whose value indexes the cached objects (e.g. "app": every object of a
+  // sandbox carries app=<name>), so listIndexed finds a sandbox's objects without visiting the
+  // others. Empty: no index.
+  std::string indexLabel;
+  // Applied to every object before it is stored (as client-go's SetTransform): drop what no
+  // reader of the cache needs, to save memory and copying. What the cache then serves
+  // (get, list, CachedReadClient) is the transformed object. Null: objects kept whole.
+  std::function<void(const ResourceType& type, json& object)> transform;
   int64_t watchTimeoutSeconds = 300;
   std::chrono::milliseconds minBackoff{250};
   std::chrono::milliseconds maxBackoff{30000};
@@ -88,6 +97,15 @@ class ObjectCache {
   std::vector<json> listIf(const ResourceType& type, const std::string& ns,
                            const std::function<bool(const json&)>& keep) const;
 
+  // listIf restricted to the objects whose options.indexLabel label equals `value`: visits only
+  // those (an index lookup), so its cost does not grow with the number of cached objects.
+  // With `ns` empty it scans (listIf with that condition); without an index label it finds
+  // nothing.
+  std::vector<json> listIndexed(const ResourceType& type, const std::string& ns,
+                                const std::string& value,
+                                const std::function<bool(const json&)>& keep) const;
+  const std::string& indexLabel() const { return options_.indexLabel; }
+
   // Replaces the listener (nullptr: none). Safe at any time; once it returns, the previous
   // listener is never called again.
   void setListener(ObjectListener listener);
@@ -127,8 +145,14 @@ class ObjectCache {
   const ObjectCacheOptions options_;
   const TimeSourcePtr time_;
 
+  // Keeps index_ in step with objects_; called under objectsMu_ held for writing.
+  void indexAdd(const Key& key, const json& object);
+  void indexRemove(const Key& key, const json& object);
+
   mutable std::shared_mutex objectsMu_;
   std::map<Key, json> objects_;
+  // (plural, ns, indexLabel value, name) of every cached object carrying the index label.
+  std::set<std::tuple<std::string, std::string, std::string, std::string>> index_;
 
   mutable std::mutex stateMu_;
   mutable std::condition_variable stateChanged_;

@@ -67,7 +67,12 @@ class KubernetesService {
 
 using KubernetesServicePtr = std::shared_ptr<KubernetesService>;
 
+class StatusIndex;
+
+// With `statusIndex` (serve: kept from the watch cache), status reads of sandboxes it holds
+// are answered from it; the others (and every read without one) read the objects.
 KubernetesServicePtr makeKubernetesService(KubeClientPtr client, ManifestRendererPtr renderer,
-                                           const SandboxConfig& config);
+                                           const SandboxConfig& config,
+                                           std::shared_ptr<StatusIndex> statusIndex = nullptr);
 
 }  // namespace sandboxd

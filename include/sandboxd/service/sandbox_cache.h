@@ -9,6 +9,14 @@ namespace sandboxd {
 
 // StatefulSets carrying sandboxd's label, and the pods and home volumes (which carry only the
 // `app` label, like legacy Deployment pods) in the sandbox namespace.
+// Objects are stored trimmed (trimForStatus), indexed by their `app` label.
 ObjectCacheOptions sandboxCacheOptions(const std::string& nameSpace);
+
+// What the cache keeps of an object: what status derivation, drift detection and the
+// reconciler read, nothing else. Drops metadata.managedFields and the last-applied annotation;
+// of a workload's spec keeps replicas and selector (not the pod template or claim templates);
+// of a pod's spec keeps nodeName. Claims (small) and every status are kept whole. Whoever
+// needs a whole object reads it from the API server.
+void trimForStatus(const ResourceType& type, json& object);
 
 }  // namespace sandboxd

@@ -1,0 +1,186 @@
+// What serve's watch cache keeps (sandboxCacheOptions: trimmed objects, indexed by `app`) and
+// the StatusIndex kept from it are enough: status read through the cache, and status answered
+// by the index, equal status read from the cluster's whole objects, in every state a sandbox
+// goes through; for one sandbox and for all of them.
+#include "sandboxd/service/sandbox_cache.h"
+
+#include <gtest/gtest.h>
+
+#include "fakes/status_matchers.h"
+#include "kube/kube_test_objects.h"
+#include "sandboxd/kube/cached_read_client.h"
+#include "sandboxd/service/status_index.h"
+#include "service_fixture.h"
+
+namespace sandboxd {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string describeStatus(const ObservedStatus& s) {
+  return std::string(toString(s.phase)) + "/" + s.reason + " \"" + s.message + "\" " +
+         std::to_string(s.readyReplicas) + "/" + std::to_string(s.desiredReplicas) +
+         (s.exists ? " exists" : " missing");
+}
+
+class SandboxCacheTest : public testing::ServiceFixture {
+ protected:
+  void SetUp() override {
+    ServiceFixture::SetUp();
+    ObjectCacheOptions options = sandboxCacheOptions("default");
+    cache_ = std::make_shared<ObjectCache>(cluster_, options, time_);
+    cache_->start();
+    ASSERT_TRUE(cache_->waitForSync(5s));
+    KubeClientPtr reads = withCachedReads(cluster_, cache_, options);
+    cached_ = makeKubernetesService(reads, renderer_, config_.sandbox);
+    index_ = std::make_shared<StatusIndex>(cache_, "default");
+    cache_->setListener([this](const ResourceType& type, const json& object, bool deleted) {
+      index_->objectChanged(type, object, deleted);
+    });
+    ASSERT_TRUE(index_->rebuild());
+    indexed_ = makeKubernetesService(reads, renderer_, config_.sandbox, index_);
+  }
+  void TearDown() override { cache_->stop(); }
+
+  // The status through the cache and from the index become the status from the cluster (the
+  // cache follows by watch, so it may lag for a moment); for this sandbox and for all.
+  void expectSameStatus(const std::string& name, const std::string& when) {
+    std::string direct;
+    std::string viaCache;
+    std::string viaIndex;
+    const bool same = testing::eventually([&] {
+      auto a = service_->status({"default", name});
+      auto b = cached_->status({"default", name});
+      auto c = indexed_->status({"default", name});
+      if (!a.isOk() || !b.isOk() || !c.isOk()) {
+        return false;
+      }
+      direct = describeStatus(*a);
+      viaCache = describeStatus(*b);
+      viaIndex = describeStatus(*c);
+      return direct == viaCache && direct == viaIndex;
+    });
+    EXPECT_TRUE(same) << when << ": from the cluster " << direct << ", through the cache "
+                      << viaCache << ", from the index " << viaIndex;
+    std::string allDirect;
+    std::string allIndexed;
+    EXPECT_TRUE(testing::eventually([&] {
+      auto a = service_->statusAll("default");
+      auto c = indexed_->statusAll("default");
+      if (!a.isOk() || !c.isOk()) {
+        return false;
+      }
+      allDirect.clear();
+      allIndexed.clear();
+      for (const auto& [n, st] : *a) {
+        allDirect += n + "=" + describeStatus(st) + "\n";
+      }
+      for (const auto& [n, st] : *c) {
+        allIndexed += n + "=" + describeStatus(st) + "\n";
+      }
+      return allDirect == allIndexed;
+    })) << when << ": statusAll from the cluster\n"
+        << allDirect << "from the index\n"
+        << allIndexed;
+  }
+
+  std::shared_ptr<ObjectCache> cache_;
+  KubernetesServicePtr cached_;
+  std::shared_ptr<StatusIndex> index_;
+  KubernetesServicePtr indexed_;
+};
+
+TEST_F(SandboxCacheTest, StatusThroughTheTrimmedCacheEqualsStatusFromWholeObjects) {
+  ASSERT_OK(service_->create(spec("demo")));
+  expectSameStatus("demo", "just created");
+  waitReady();
+  expectSameStatus("demo", "ready");
+  ASSERT_OK(service_->stop({"default", "demo"}));
+  expectSameStatus("demo", "stopped");
+  ASSERT_OK(service_->start({"default", "demo"}));
+  expectSameStatus("demo", "starting again");
+
+  cluster_->setPodFailureForTest("crash", "CrashLoopBackOff");
+  ASSERT_OK(service_->create(spec("crash")));
+  waitReady();
+  expectSameStatus("crash", "crash looping");
+
+  cluster_->setPvcPendingForTest(true);
+  ASSERT_OK(service_->create(spec("nodisk")));
+  expectSameStatus("nodisk", "claim pending");
+  expectSameStatus("nosuch", "never created");
+
+  // A sandbox from before the migration (a Deployment: not in the index) is still answered.
+  json legacy = {
+      {"apiVersion", "apps/v1"},
+      {"kind", "Deployment"},
+      {"metadata",
+       {{"name", "old"},
+        {"labels", {{"app", "old"}, {"cloud.sealos.io/app-deploy-manager", "old"}}}}},
+      {"spec",
+       {{"replicas", 1},
+        {"selector", {{"matchLabels", {{"app", "old"}}}}},
+        {"template",
+         {{"metadata", {{"labels", {{"app", "old"}}}}},
+          {"spec", {{"containers", json::array({{{"name", "old"}, {"image", "nginx"}}})}}}}}}}};
+  ASSERT_OK(cluster_->create(resources::deployments(), "default", legacy).status());
+  waitReady();
+  expectSameStatus("old", "legacy Deployment");
+
+  // Deleted: the index drops it, and the reads that fall back agree.
+  ASSERT_OK(service_->remove({"default", "demo"}, /*purge=*/true));
+  expectSameStatus("demo", "deleted");
+  EXPECT_FALSE(index_->get("demo").has_value());
+  EXPECT_TRUE(index_->get("crash").has_value());
+}
+
+// Before the cache has synced the index does not answer (reads fall back to the objects);
+// once it has, rebuild() derives every sandbox that existed before the first list.
+TEST_F(SandboxCacheTest, TheIndexAnswersOnlyOnceBuiltFromASyncedCache) {
+  ASSERT_OK(service_->create(spec("early")));
+  waitReady();
+  auto cache = std::make_shared<ObjectCache>(cluster_, sandboxCacheOptions("default"), time_);
+  StatusIndex index(cache, "default");
+  EXPECT_FALSE(index.rebuild()) << "not started, so not synced";
+  EXPECT_FALSE(index.get("early").has_value());
+  EXPECT_FALSE(index.all().has_value());
+  cache->start();
+  ASSERT_TRUE(cache->waitForSync(5s));
+  auto got = index.get("early");  // builds on first use
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->phase, Phase::Running);
+  ASSERT_TRUE(index.all().has_value());
+  EXPECT_EQ(index.all()->size(), 1u);
+  cache->stop();
+}
+
+TEST(TrimForStatusTest, KeepsWhatStatusReadsAndDropsTheRest) {
+  json sts = testing::sandboxStatefulSet("demo");
+  sts["metadata"]["managedFields"] = json::array({{{"manager", "sandboxd"}}});
+  sts["metadata"]["annotations"] = {{"kubectl.kubernetes.io/last-applied-configuration", "{}"},
+                                    {"sandboxd.io/keep", "yes"}};
+  sts["status"] = {{"replicas", 1}, {"readyReplicas", 1}};
+  json trimmed = sts;
+  trimForStatus(resources::statefulSets(), trimmed);
+  EXPECT_FALSE(trimmed["metadata"].contains("managedFields"));
+  EXPECT_EQ(trimmed["metadata"]["annotations"], json({{"sandboxd.io/keep", "yes"}}));
+  EXPECT_EQ(trimmed["metadata"]["labels"], sts["metadata"]["labels"]);
+  EXPECT_EQ(trimmed["spec"], json({{"replicas", 1}, {"selector", sts["spec"]["selector"]}}));
+  EXPECT_EQ(trimmed["status"], sts["status"]);
+
+  json pod = {{"metadata", {{"name", "demo-0"}}},
+              {"spec", {{"nodeName", "n1"}, {"containers", json::array({{{"name", "x"}}})}}},
+              {"status", {{"phase", "Running"}}}};
+  trimForStatus(resources::pods(), pod);
+  EXPECT_EQ(pod["spec"], json({{"nodeName", "n1"}}));
+  EXPECT_EQ(pod["status"], json({{"phase", "Running"}}));
+
+  json pvc = {{"metadata", {{"name", "home"}}},
+              {"spec", {{"storageClassName", "fast"}, {"volumeName", "pv-1"}}}};
+  const json whole = pvc;
+  trimForStatus(resources::persistentVolumeClaims(), pvc);
+  EXPECT_EQ(pvc, whole) << "claims are small and kept whole";
+}
+
+}  // namespace
+}  // namespace sandboxd
