@@ -56,8 +56,9 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kReadChunk = 16 * 1024;
-// Lists at least this long are followed by malloc_trim (see ListSandboxes).
+// Lists at least this long are followed by malloc_trim, kTrimDelay later (see scheduleTrim).
 constexpr size_t kTrimAfterListItems = 1000;
+constexpr std::chrono::milliseconds kTrimDelay{1000};
 // How long a client that declared a body too large to read may go on sending before the
 // request is completed from our side (see BodyReader::completeNow).
 constexpr std::chrono::milliseconds kStalledBodyGrace{1000};
@@ -579,11 +580,9 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
           return;
         }
         const size_t items = result.value().size();
-        replyJson(ctx, 200, api::sandboxListToJson(result.value()));
+        replyText(ctx, 200, api::sandboxListText(result.value()), "application/json");
         if (items >= kTrimAfterListItems) {
-          // Building a large list freed many small blocks; hand the free pages back to the
-          // system instead of keeping them resident until the next large list.
-          malloc_trim(0);
+          scheduleTrim();
         }
         return;
       }
@@ -830,6 +829,20 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
     return text;
   }
 
+  // Building a large list frees many small blocks; hand the free pages back to the system
+  // rather than keep them resident until the next large list. On the timer thread a moment
+  // later, at most once per delay: malloc_trim holds the allocator's locks while it walks the
+  // heap, which would otherwise stall the requests that follow.
+  void scheduleTrim() {
+    if (trimScheduled_.exchange(true)) {
+      return;
+    }
+    timer_.schedule(Clock::now() + kTrimDelay, [this] {
+      trimScheduled_ = false;
+      malloc_trim(0);
+    });
+  }
+
   // --- answering ----------------------------------------------------------------------------
 
   void replyError(const RequestContextPtr& ctx, const ApiError& error) {
@@ -927,6 +940,7 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
   const RegistryPtr registry_;
   api::WorkerPool workers_;
   api::DeadlineTimer timer_;
+  std::atomic<bool> trimScheduled_{false};
   const int64_t drainCap_;
   api::ApiMetrics metrics_;
   RandomGeneratorImpl random_;

@@ -1,6 +1,8 @@
 #include "api/sandbox_json.h"
 
 #include <algorithm>
+#include <map>
+#include <string>
 
 namespace sandboxd::api {
 
@@ -39,12 +41,119 @@ nlohmann::json sandboxToJson(const SandboxView& view) {
   };
 }
 
-nlohmann::json sandboxListToJson(const std::vector<SandboxView>& views) {
-  nlohmann::json items = nlohmann::json::array();
-  for (const SandboxView& v : views) {
-    items.push_back(sandboxToJson(v));
+namespace {
+
+// `value` as a JSON string, as nlohmann's dump writes it (ensure_ascii off, invalid UTF-8
+// replaced). Printable ASCII, the common case, is written here; anything else (control
+// characters, which need \u escapes, and non-ASCII, which needs UTF-8 validation) goes
+// through nlohmann itself.
+void appendString(std::string& out, const std::string& value) {
+  bool escapes = false;
+  for (unsigned char c : value) {
+    if (c < 0x20 || c >= 0x80) {
+      out += nlohmann::json(value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      return;
+    }
+    escapes = escapes || c == '"' || c == '\\';
   }
-  return nlohmann::json{{"items", std::move(items)}};
+  out += '"';
+  if (!escapes) {
+    out += value;
+  } else {
+    for (char c : value) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+      }
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+void appendKey(std::string& out, const char* key) {
+  out += '"';
+  out += key;
+  out += "\":";
+}
+
+void appendMap(std::string& out, const std::map<std::string, std::string>& map) {
+  out += '{';
+  bool first = true;
+  for (const auto& [key, value] : map) {
+    if (!first) {
+      out += ',';
+    }
+    first = false;
+    appendString(out, key);
+    out += ':';
+    appendString(out, value);
+  }
+  out += '}';
+}
+
+// One Sandbox, keys in the order nlohmann (std::map) writes them.
+void appendSandbox(std::string& out, const SandboxView& view) {
+  const SandboxRecord& r = view.record;
+  const ObservedStatus& o = view.observed;
+  std::vector<std::string> secretKeys = r.secretEnvKeys;
+  std::sort(secretKeys.begin(), secretKeys.end());
+  secretKeys.erase(std::unique(secretKeys.begin(), secretKeys.end()), secretKeys.end());
+
+  // Fields in the order nlohmann (std::map) writes them; each but the last followed by ','.
+  const auto text = [&out](const char* key, const std::string& value) {
+    appendKey(out, key);
+    appendString(out, value);
+    out += ',';
+  };
+  const auto map = [&out](const char* key, const std::map<std::string, std::string>& value) {
+    appendKey(out, key);
+    appendMap(out, value);
+    out += ',';
+  };
+  out += '{';
+  text("createdAt", formatRfc3339(r.createdAt));
+  map("env", r.env);
+  text("image", r.image);
+  text("message", o.message);
+  text("name", r.name);
+  text("namespace", r.nameSpace);
+  text("reason", o.reason);
+  appendKey(out, "replicas");
+  out += "{\"desired\":" + std::to_string(o.desiredReplicas) +
+         ",\"ready\":" + std::to_string(o.readyReplicas) + "},";
+  appendKey(out, "secretEnvKeys");
+  out += '[';
+  for (size_t i = 0; i < secretKeys.size(); ++i) {
+    if (i > 0) {
+      out += ',';
+    }
+    appendString(out, secretKeys[i]);
+  }
+  out += "],";
+  text("status", toString(o.phase));
+  text("storage", r.storage);
+  text("updatedAt", formatRfc3339(r.updatedAt));
+  map("urls", view.urls);
+  text("user", r.user);
+  appendKey(out, "workload");
+  appendString(out, toString(o.workload));
+  out += '}';
+}
+
+}  // namespace
+
+std::string sandboxListText(const std::vector<SandboxView>& views) {
+  std::string out;
+  out.reserve(64 + views.size() * 512);
+  out += "{\"items\":[";
+  for (size_t i = 0; i < views.size(); ++i) {
+    if (i > 0) {
+      out += ',';
+    }
+    appendSandbox(out, views[i]);
+  }
+  out += "]}";
+  return out;
 }
 
 nlohmann::json operationListToJson(const std::vector<OperationRecord>& operations) {

@@ -162,8 +162,52 @@ TEST(SandboxJsonTest, HasExactlyTheContractFields) {
   EXPECT_EQ(j["replicas"], json({{"desired", 1}, {"ready", 1}}));
   EXPECT_EQ(j["createdAt"], "1970-01-01T00:00:00Z");
   EXPECT_EQ(j["updatedAt"], "1970-01-02T00:00:00Z");
-  EXPECT_EQ(sandboxListToJson({v, v})["items"].size(), 2u);
-  EXPECT_EQ(sandboxListToJson({}), json({{"items", json::array()}}));
+  EXPECT_EQ(json::parse(sandboxListText({v, v}))["items"].size(), 2u);
+  EXPECT_EQ(json::parse(sandboxListText({})), json({{"items", json::array()}}));
+}
+
+// The list is written without a JSON tree: it must be byte for byte what nlohmann writes for
+// the same Sandboxes, for any text in any field (quotes, backslashes, control characters,
+// non-ASCII, invalid UTF-8).
+TEST(SandboxJsonTest, TheListTextIsWhatTheJsonTreeWouldDump) {
+  const std::vector<std::string> texts = {
+      "",      "plain",          "quote \" and \\ backslash", "tab\tnew\nline\x01\x1f",
+      "\x7f",  "caf\xc3\xa9 \xe2\x82\xac", "bad \xff\xfe utf8",     "/slash/",
+      "{\"json\": [1]}"};
+  std::vector<SandboxView> views;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    SandboxView v;
+    const std::string& t = texts[i];
+    const std::string& u = texts[(i + 3) % texts.size()];
+    v.record.name = "sb-" + std::to_string(i);
+    v.record.user = t;
+    v.record.nameSpace = u;
+    v.record.image = t + u;
+    v.record.env = {{t.empty() ? "EMPTY" : t, u}, {"PLAIN", t}};
+    v.record.secretEnvKeys = {u, t, u};
+    v.record.storage = "5Gi";
+    v.record.createdAt = SystemTime(std::chrono::milliseconds(1700000000123LL + i));
+    v.record.updatedAt = SystemTime(std::chrono::seconds(86400 * i));
+    v.observed.phase = i % 2 == 0 ? Phase::Running : Phase::Error;
+    v.observed.reason = t;
+    v.observed.message = u + " " + t;
+    v.observed.desiredReplicas = static_cast<int>(i % 2);
+    v.observed.readyReplicas = -1 + static_cast<int>(i % 3);
+    v.observed.workload = i % 2 == 0 ? WorkloadKind::StatefulSet : WorkloadKind::Deployment;
+    if (i % 3 != 0) {
+      v.urls = {{"app", "https://x/" + t}, {"ide", u}};
+    }
+    views.push_back(v);
+  }
+  for (size_t n : {size_t{0}, size_t{1}, views.size()}) {
+    const std::vector<SandboxView> some(views.begin(), views.begin() + n);
+    json tree = {{"items", json::array()}};
+    for (const auto& v : some) {
+      tree["items"].push_back(sandboxToJson(v));
+    }
+    EXPECT_EQ(sandboxListText(some), tree.dump(-1, ' ', false, json::error_handler_t::replace))
+        << n << " items";
+  }
 }
 
 TEST(ErrorsTest, EnvelopeAndMapping) {
