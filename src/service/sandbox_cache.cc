@@ -6,41 +6,46 @@
 
 namespace sandboxd {
 
+namespace {
+
+// Keeps only `keep` of the object `field` of `object` (absent or not an object: untouched).
+void keepOnly(json& object, const char* field, const std::vector<const char*>& keep) {
+  const auto it = object.find(field);
+  if (it == object.end() || !it->is_object()) {
+    return;
+  }
+  json kept = json::object();
+  for (const char* key : keep) {
+    const auto k = it->find(key);
+    if (k != it->end()) {
+      kept[key] = std::move(*k);
+    }
+  }
+  *it = std::move(kept);
+}
+
+}  // namespace
+
 void trimForStatus(const ResourceType& type, json& object) {
   if (!object.is_object()) {
     return;
   }
-  const auto meta = object.find("metadata");
-  if (meta != object.end() && meta->is_object()) {
-    meta->erase("managedFields");
-    const auto annotations = meta->find("annotations");
-    if (annotations != meta->end() && annotations->is_object()) {
-      annotations->erase("kubectl.kubernetes.io/last-applied-configuration");
-    }
-  }
-  const auto spec = object.find("spec");
-  if (spec == object.end() || !spec->is_object()) {
-    return;
-  }
+  // Identity, labels (selectors, ownership, the index), and what status derivation reads.
+  static const std::vector<const char*> kMetadata = {
+      "name",       "namespace",         "uid",   "resourceVersion", "generation",
+      "creationTimestamp", "deletionTimestamp", "labels"};
   static const std::vector<const char*> kWorkloadSpec = {"replicas", "selector"};
   static const std::vector<const char*> kPodSpec = {"nodeName"};
-  const std::vector<const char*>* keep = nullptr;
+  static const std::vector<const char*> kPodStatus = {
+      "phase", "reason", "message", "conditions", "containerStatuses", "initContainerStatuses"};
+  keepOnly(object, "metadata", kMetadata);
   if (type.plural == resources::statefulSets().plural ||
       type.plural == resources::deployments().plural) {
-    keep = &kWorkloadSpec;
+    keepOnly(object, "spec", kWorkloadSpec);
   } else if (type.plural == resources::pods().plural) {
-    keep = &kPodSpec;
-  } else {
-    return;
+    keepOnly(object, "spec", kPodSpec);
+    keepOnly(object, "status", kPodStatus);
   }
-  json trimmed = json::object();
-  for (const char* key : *keep) {
-    const auto it = spec->find(key);
-    if (it != spec->end()) {
-      trimmed[key] = std::move(*it);
-    }
-  }
-  *spec = std::move(trimmed);
 }
 
 ObjectCacheOptions sandboxCacheOptions(const std::string& nameSpace) {

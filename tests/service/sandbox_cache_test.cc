@@ -163,23 +163,34 @@ TEST(TrimForStatusTest, KeepsWhatStatusReadsAndDropsTheRest) {
   json trimmed = sts;
   trimForStatus(resources::statefulSets(), trimmed);
   EXPECT_FALSE(trimmed["metadata"].contains("managedFields"));
-  EXPECT_EQ(trimmed["metadata"]["annotations"], json({{"sandboxd.io/keep", "yes"}}));
+  EXPECT_FALSE(trimmed["metadata"].contains("annotations"));
   EXPECT_EQ(trimmed["metadata"]["labels"], sts["metadata"]["labels"]);
+  EXPECT_EQ(trimmed["metadata"]["name"], "demo");
   EXPECT_EQ(trimmed["spec"], json({{"replicas", 1}, {"selector", sts["spec"]["selector"]}}));
   EXPECT_EQ(trimmed["status"], sts["status"]);
 
-  json pod = {{"metadata", {{"name", "demo-0"}}},
+  json pod = {{"metadata",
+               {{"name", "demo-0"},
+                {"ownerReferences", json::array({{{"kind", "StatefulSet"}}})},
+                {"deletionTimestamp", "2026-01-01T00:00:00Z"}}},
               {"spec", {{"nodeName", "n1"}, {"containers", json::array({{{"name", "x"}}})}}},
-              {"status", {{"phase", "Running"}}}};
+              {"status",
+               {{"phase", "Running"},
+                {"podIP", "10.0.0.1"},
+                {"conditions", json::array({{{"type", "Ready"}, {"status", "True"}}})}}}};
   trimForStatus(resources::pods(), pod);
+  EXPECT_EQ(pod["metadata"], json({{"name", "demo-0"},
+                                   {"deletionTimestamp", "2026-01-01T00:00:00Z"}}));
   EXPECT_EQ(pod["spec"], json({{"nodeName", "n1"}}));
-  EXPECT_EQ(pod["status"], json({{"phase", "Running"}}));
+  EXPECT_EQ(pod["status"],
+            json({{"phase", "Running"},
+                  {"conditions", json::array({{{"type", "Ready"}, {"status", "True"}}})}}));
 
   json pvc = {{"metadata", {{"name", "home"}}},
               {"spec", {{"storageClassName", "fast"}, {"volumeName", "pv-1"}}}};
   const json whole = pvc;
   trimForStatus(resources::persistentVolumeClaims(), pvc);
-  EXPECT_EQ(pvc, whole) << "claims are small and kept whole";
+  EXPECT_EQ(pvc, whole) << "a claim keeps its spec and status";
 }
 
 }  // namespace

@@ -13,10 +13,12 @@ namespace sandboxd {
 ObjectCacheOptions sandboxCacheOptions(const std::string& nameSpace);
 
 // What the cache keeps of an object: what status derivation, drift detection and the
-// reconciler read, nothing else. Drops metadata.managedFields and the last-applied annotation;
-// of a workload's spec keeps replicas and selector (not the pod template or claim templates);
-// of a pod's spec keeps nodeName. Claims (small) and every status are kept whole. Whoever
-// needs a whole object reads it from the API server.
+// reconciler read, nothing else. Of metadata: identity (name, namespace, uid,
+// resourceVersion, generation, timestamps) and labels; annotations, ownerReferences and
+// managedFields go. Of a workload's spec: replicas and selector (not the pod template or claim
+// templates); of a pod's spec: nodeName; of a pod's status: phase, reason, message, conditions
+// and container statuses. Claims keep spec and status. Whoever needs a whole object reads it
+// from the API server.
 void trimForStatus(const ResourceType& type, json& object);
 
 }  // namespace sandboxd
