@@ -429,7 +429,7 @@ def bench_memory(args, work):
         # serve --kube memory holds the simulated cluster in its own process: measure what that
         # cluster takes for the same sandboxes (same options, config and renderer) and report
         # serve's own memory as the difference.
-        time.sleep(1.5)  # serve trims its heap a moment after a large list (scheduleTrim)
+        time.sleep(7)  # serve trims its heap 5 s after a large list (scheduleTrim)
         process_mb = srv.rss_mb()
         out = subprocess.run([args.memory_cluster_rss, "--config", config, "--count", str(total)],
                              check=True, capture_output=True, text=True, timeout=1800)
