@@ -1,4 +1,5 @@
 #include "sandboxd/service/drift.h"
+#include "sandboxd/service/sandbox_cache.h"
 
 #include <algorithm>
 #include <map>
@@ -206,13 +207,21 @@ StatusOr<std::vector<json>> listSandboxObjects(KubeClient& client,
       page.limit = 500;
       page.continueToken = continueToken;
       ASSIGN_OR_RETURN(json list, client.list(type, ns, page));
-      for (json item : list.value("items", json::array())) {
+      for (json& item : list["items"]) {
         if (homeVolumesOnly && sandboxOfPvc(metaString(item, "name")).empty()) {
           continue;
         }
-        item["apiVersion"] = type.apiVersion;  // list items may omit them
-        item["kind"] = type.kind;
-        objects.push_back(std::move(item));
+        // Kept: what drift and the reconciler read (identity, labels, deletion, replicas),
+        // not whole objects: at 10,000 sandboxes a pass lists ~50,000 of them.
+        json compact = {{"apiVersion", type.apiVersion},  // list items may omit them
+                        {"kind", type.kind},
+                        {"metadata", std::move(item["metadata"])}};
+        trimMetadata(compact);
+        const auto spec = item.find("spec");
+        if (spec != item.end() && spec->is_object() && spec->contains("replicas")) {
+          compact["spec"]["replicas"] = std::move((*spec)["replicas"]);
+        }
+        objects.push_back(std::move(compact));
       }
       continueToken = list.contains("metadata") ? list["metadata"].value("continue", "") : "";
     } while (!continueToken.empty());

@@ -26,19 +26,25 @@ void keepOnly(json& object, const char* field, const std::vector<const char*>& k
 
 }  // namespace
 
-void trimForStatus(const ResourceType& type, json& object) {
-  if (!object.is_object()) {
-    return;
-  }
+void trimMetadata(json& object) {
   // Identity, labels (selectors, ownership, the index), and what status derivation reads.
   static const std::vector<const char*> kMetadata = {
       "name",       "namespace",         "uid",   "resourceVersion", "generation",
       "creationTimestamp", "deletionTimestamp", "labels"};
+  if (object.is_object()) {
+    keepOnly(object, "metadata", kMetadata);
+  }
+}
+
+void trimForStatus(const ResourceType& type, json& object) {
+  if (!object.is_object()) {
+    return;
+  }
   static const std::vector<const char*> kWorkloadSpec = {"replicas", "selector"};
   static const std::vector<const char*> kPodSpec = {"nodeName"};
   static const std::vector<const char*> kPodStatus = {
       "phase", "reason", "message", "conditions", "containerStatuses", "initContainerStatuses"};
-  keepOnly(object, "metadata", kMetadata);
+  trimMetadata(object);
   if (type.plural == resources::statefulSets().plural ||
       type.plural == resources::deployments().plural) {
     keepOnly(object, "spec", kWorkloadSpec);

@@ -21,4 +21,8 @@ ObjectCacheOptions sandboxCacheOptions(const std::string& nameSpace);
 // from the API server.
 void trimForStatus(const ResourceType& type, json& object);
 
+// Of metadata, only what trimForStatus keeps: name, namespace, uid, resourceVersion,
+// generation, creation and deletion timestamps, labels.
+void trimMetadata(json& object);
+
 }  // namespace sandboxd
