@@ -24,23 +24,6 @@ std::string metadataString(const json& object, const char* key) {
   return it != meta->end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
-// The value of label `key` of `object`; null when it has none (or `key` is empty).
-const std::string* labelValue(const json& object, const std::string& key) {
-  if (key.empty()) {
-    return nullptr;
-  }
-  const auto meta = object.find("metadata");
-  if (meta == object.end() || !meta->is_object()) {
-    return nullptr;
-  }
-  const auto labels = meta->find("labels");
-  if (labels == meta->end() || !labels->is_object()) {
-    return nullptr;
-  }
-  const auto v = labels->find(key);
-  return v != labels->end() && v->is_string() ? &v->get_ref<const std::string&>() : nullptr;
-}
-
 }  // namespace
 
 ObjectCache::ObjectCache(KubeClientPtr client, ObjectCacheOptions options, TimeSourcePtr time)
@@ -88,7 +71,7 @@ std::vector<json> ObjectCache::list(const ResourceType& type, const std::string&
                                     const std::map<std::string, std::string>& labels) const {
   return listIf(type, ns, [&labels](const json& object) {
     for (const auto& [key, value] : labels) {
-      const std::string* v = labelValue(object, key);
+      const std::string* v = findLabel(object, key);
       if (v == nullptr || *v != value) {
         return false;
       }
@@ -119,7 +102,7 @@ std::vector<json> ObjectCache::listIndexed(const ResourceType& type, const std::
   const std::string& label = options_.indexLabel;
   if (label.empty() || ns.empty()) {
     return listIf(type, ns, [&](const json& object) {
-      const std::string* v = labelValue(object, label);
+      const std::string* v = findLabel(object, label);
       return v != nullptr && *v == value && keep(object);
     });
   }
@@ -138,13 +121,13 @@ std::vector<json> ObjectCache::listIndexed(const ResourceType& type, const std::
 }
 
 void ObjectCache::indexAdd(const Key& key, const json& object) {
-  if (const std::string* value = labelValue(object, options_.indexLabel)) {
+  if (const std::string* value = findLabel(object, options_.indexLabel)) {
     index_.insert({std::get<0>(key), std::get<1>(key), *value, std::get<2>(key)});
   }
 }
 
 void ObjectCache::indexRemove(const Key& key, const json& object) {
-  if (const std::string* value = labelValue(object, options_.indexLabel)) {
+  if (const std::string* value = findLabel(object, options_.indexLabel)) {
     index_.erase({std::get<0>(key), std::get<1>(key), *value, std::get<2>(key)});
   }
 }

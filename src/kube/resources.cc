@@ -98,4 +98,26 @@ const char* contentTypeOf(PatchType type) {
   return "application/merge-patch+json";
 }
 
+const std::string* findLabel(const json& object, const std::string& key) {
+  if (!object.is_object()) {
+    return nullptr;
+  }
+  const auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) {
+    return nullptr;
+  }
+  const auto labels = meta->find("labels");
+  if (labels == meta->end() || !labels->is_object()) {
+    return nullptr;
+  }
+  const auto value = labels->find(key);
+  return value != labels->end() && value->is_string() ? &value->get_ref<const std::string&>()
+                                                      : nullptr;
+}
+
+std::string labelOf(const json& object, const std::string& key) {
+  const std::string* value = findLabel(object, key);
+  return value != nullptr ? *value : std::string();
+}
+
 }  // namespace sandboxd

@@ -56,15 +56,6 @@ std::string MigrationReport::summary() const {
 
 namespace {
 
-std::string labelOf(const json& object, const std::string& key) {
-  if (!object.contains("metadata")) {
-    return "";
-  }
-  const json& labels = object["metadata"].value("labels", json::object());
-  auto it = labels.find(key);
-  return it != labels.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 std::string nameOf(const json& object) { return object["metadata"].value("name", ""); }
 std::string uidOf(const json& object) { return object["metadata"].value("uid", ""); }
 

@@ -47,18 +47,6 @@ namespace {
 constexpr const char* kPvcPrefix = "vn-homevn-agent-";
 constexpr const char* kPvcSuffix = "-0";
 
-std::string label(const json& object, const char* key) {
-  const json* labels = nullptr;
-  if (object.contains("metadata") && object["metadata"].contains("labels")) {
-    labels = &object["metadata"]["labels"];
-  }
-  if (labels == nullptr || !labels->is_object() || !labels->contains(key) ||
-      !(*labels)[key].is_string()) {
-    return "";
-  }
-  return (*labels)[key].get<std::string>();
-}
-
 std::string metaString(const json& object, const char* key) {
   if (!object.contains("metadata") || !object["metadata"].is_object()) {
     return "";
@@ -135,7 +123,7 @@ DriftReport computeDrift(const std::vector<SandboxRecord>& records,
     }
     const bool legacy = kind == "Deployment";
     const std::string sandbox =
-        legacy ? label(object, labels::kAppDeployManager) : label(object, labels::kApp);
+        legacy ? labelOf(object, labels::kAppDeployManager) : labelOf(object, labels::kApp);
     auto it = byName.find({ns, sandbox});
     if (it == byName.end()) {
       report.items.push_back(
@@ -152,7 +140,7 @@ DriftReport computeDrift(const std::vector<SandboxRecord>& records,
                               "(an interrupted migration: run sandboxd migrate again)"});
       continue;
     }
-    const std::string id = label(object, labels::kSandboxId);
+    const std::string id = labelOf(object, labels::kSandboxId);
     if (!id.empty() && !r.sandboxId.empty() && id != r.sandboxId) {
       report.items.push_back({DriftItem::Kind::Orphan, kind, ns, name, sandbox,
                               "belongs to sandbox id " + id + ", the registry's is " +

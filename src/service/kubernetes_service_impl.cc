@@ -12,12 +12,6 @@
 namespace sandboxd {
 namespace {
 
-std::string labelOf(const json& object, const std::string& key) {
-  const json& labels = object["metadata"].value("labels", json::object());
-  auto it = labels.find(key);
-  return it != labels.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
 // Pods that are a sandbox's by their labels, for when no workload is left to select them by.
 bool isSandboxPod(const json& pod) {
   return !labelOf(pod, labels::kManagedBy).empty() ||

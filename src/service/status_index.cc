@@ -6,23 +6,6 @@
 #include "sandboxd/status/status_derivation.h"
 
 namespace sandboxd {
-namespace {
-
-std::string appOf(const json& object) {
-  const auto meta = object.find("metadata");
-  if (meta == object.end() || !meta->is_object()) {
-    return "";
-  }
-  const auto labels = meta->find("labels");
-  if (labels == meta->end() || !labels->is_object()) {
-    return "";
-  }
-  const auto app = labels->find(labels::kApp);
-  return app != labels->end() && app->is_string() ? app->get<std::string>() : "";
-}
-
-}  // namespace
-
 StatusIndex::StatusIndex(std::shared_ptr<ObjectCache> cache, std::string nameSpace)
     : cache_(std::move(cache)), nameSpace_(std::move(nameSpace)) {}
 
@@ -35,7 +18,7 @@ void StatusIndex::objectChanged(const ResourceType& type, const json& object, bo
     }
   } else if (type.plural == resources::pods().plural ||
              type.plural == resources::persistentVolumeClaims().plural) {
-    name = appOf(object);
+    name = labelOf(object, labels::kApp);
   }
   if (!name.empty()) {
     refresh(name);

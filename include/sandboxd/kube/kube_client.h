@@ -39,6 +39,12 @@ const ResourceType& namespaces();
 const ResourceType* forKind(const std::string& apiVersion, const std::string& kind);
 }  // namespace resources
 
+// The string value of label `key` in `object`'s metadata.labels; null when the object has no
+// such label (or it is not a string). Safe on any JSON value.
+const std::string* findLabel(const json& object, const std::string& key);
+// The same, copied; "" when absent.
+std::string labelOf(const json& object, const std::string& key);
+
 enum class PatchType {
   Merge,           // application/merge-patch+json
   StrategicMerge,  // application/strategic-merge-patch+json (lists merge by key, e.g. env by name)
