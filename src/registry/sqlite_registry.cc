@@ -3,15 +3,22 @@
 // One connection keeps this simple and correct: HTTP handler threads serialise on mu_, and
 // every write runs in a BEGIN IMMEDIATE transaction so another process writing the same file
 // (the CLI's `token create`) makes us wait up to the busy timeout instead of failing a
-// read-then-write upgrade. Nothing is cached, so rows written by another process are seen by
-// the next call. Statements are prepared per call and destroyed before the call returns, so
-// none outlives the Database.
+// read-then-write upgrade. Prepared statements are kept (StatementCache) and destroyed before
+// the Database.
+//
+// The sandboxes table is also held in memory (SandboxRows below), so that reads of sandboxes,
+// a list of 10,000 above all, do not parse every row again. It can never answer older than the
+// file: before each read, PRAGMA data_version tells whether another connection (another
+// process, or another registry on the same file) has committed since the rows were read, and
+// then they are read again; this connection's own writes re-read the row they wrote.
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
 #include <chrono>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "registry/migrations.h"
@@ -148,13 +155,79 @@ class SqliteRegistryImpl : public Registry {
   int schemaVersion() override;
 
  private:
+  // The sandboxes table as of the file now (mu_ held). Throws SQLite::Exception.
+  const std::map<std::string, SandboxRecord>& freshRows();
+  // After this connection committed a write of `name`'s row (mu_ held): the row read again.
+  void rowWritten(const std::string& name);
+  // The error of a row that cannot be read, as reading it would return.
+  static Status corruptRow(const std::string& name, const std::string& error);
+
   std::mutex mu_;
   std::unique_ptr<SQLite::Database> db_;  // guarded by mu_
   registry::StatementCache statements_;   // of db_, guarded by mu_; destroyed before db_
   TimeSourcePtr time_;
   RandomGeneratorImpl random_;
   int version_;
+  // The sandboxes table (guarded by mu_): readable rows by name, and the read error of any
+  // other row. Valid while PRAGMA data_version equals rowsDataVersion_ (nullopt: not read).
+  std::map<std::string, SandboxRecord> rows_;
+  std::map<std::string, std::string> corruptRows_;
+  std::optional<int64_t> rowsDataVersion_;
 };
+
+const std::map<std::string, SandboxRecord>& SqliteRegistryImpl::freshRows() {
+  int64_t dataVersion = 0;
+  {
+    auto qUse = statements_.get("PRAGMA data_version");
+    SQLite::Statement& q = *qUse;
+    q.executeStep();
+    dataVersion = q.getColumn(0).getInt64();
+  }
+  if (rowsDataVersion_ == dataVersion) {
+    return rows_;
+  }
+  // Read before the rows: a commit in between only costs another read next time.
+  rowsDataVersion_.reset();
+  rows_.clear();
+  corruptRows_.clear();
+  auto qUse = statements_.get(std::string("SELECT ") + kSandboxColumns + " FROM sandboxes");
+  SQLite::Statement& q = *qUse;
+  while (q.executeStep()) {
+    std::string name = q.getColumn(0).getString();
+    try {
+      rows_.emplace(name, readSandbox(q));
+    } catch (const SQLite::Exception&) {
+      throw;
+    } catch (const std::exception& e) {
+      corruptRows_.emplace(std::move(name), e.what());  // only its own reads fail
+    }
+  }
+  rowsDataVersion_ = dataVersion;
+  return rows_;
+}
+
+void SqliteRegistryImpl::rowWritten(const std::string& name) {
+  if (!rowsDataVersion_) {
+    return;  // not read yet: the next read reads them all
+  }
+  try {
+    rows_.erase(name);
+    corruptRows_.erase(name);
+    auto qUse = statements_.get(std::string("SELECT ") + kSandboxColumns +
+                                " FROM sandboxes WHERE name = ?");
+    SQLite::Statement& q = *qUse;
+    q.bind(1, name);
+    if (q.executeStep()) {
+      rows_.emplace(name, readSandbox(q));
+    }
+  } catch (const std::exception&) {
+    rowsDataVersion_.reset();  // the write stands; the next read reads every row again
+  }
+}
+
+Status SqliteRegistryImpl::corruptRow(const std::string& name, const std::string& error) {
+  return internalError("reading sandbox " + name + ": " + error);
+}
 
 Status SqliteRegistryImpl::insertSandbox(const SandboxRecord& record) {
   RETURN_IF_ERROR(validateRecord(record));
@@ -193,8 +266,10 @@ Status SqliteRegistryImpl::insertSandbox(const SandboxRecord& record) {
       throw;
     }
     tx.commit();
+    rowWritten(record.name);
     return Status::ok();
   } catch (const std::exception& e) {
+    rowsDataVersion_.reset();
     return statusFromException(e, "inserting sandbox " + record.name);
   }
 }
@@ -202,15 +277,16 @@ Status SqliteRegistryImpl::insertSandbox(const SandboxRecord& record) {
 StatusOr<SandboxRecord> SqliteRegistryImpl::getSandbox(const std::string& name) {
   std::lock_guard<std::mutex> lock(mu_);
   try {
-    auto qUse = statements_.get(
-        std::string("SELECT ") + kSandboxColumns +
-        " FROM sandboxes WHERE name = ?");
-    SQLite::Statement& q = *qUse;
-    q.bind(1, name);
-    if (!q.executeStep()) {
-      return notFound("sandbox " + name + " not found");
+    const auto& rows = freshRows();
+    const auto it = rows.find(name);
+    if (it != rows.end()) {
+      return it->second;
     }
-    return readSandbox(q);
+    const auto corrupt = corruptRows_.find(name);
+    if (corrupt != corruptRows_.end()) {
+      return corruptRow(name, corrupt->second);
+    }
+    return notFound("sandbox " + name + " not found");
   } catch (const std::exception& e) {
     return statusFromException(e, "reading sandbox " + name);
   }
@@ -220,19 +296,17 @@ StatusOr<std::vector<SandboxRecord>> SqliteRegistryImpl::listSandboxes(
     const std::optional<std::string>& user) {
   std::lock_guard<std::mutex> lock(mu_);
   try {
-    std::string sql = std::string("SELECT ") + kSandboxColumns + " FROM sandboxes";
-    if (user) {
-      sql += " WHERE user = ?";
-    }
-    sql += " ORDER BY name";
-    auto qUse = statements_.get(sql);
-    SQLite::Statement& q = *qUse;
-    if (user) {
-      q.bind(1, *user);
+    const auto& rows = freshRows();  // ordered by name as SQLite's BINARY collation orders it
+    if (!corruptRows_.empty()) {
+      const auto& [name, error] = *corruptRows_.begin();
+      return internalError("listing sandboxes: sandbox " + name + ": " + error);
     }
     std::vector<SandboxRecord> out;
-    while (q.executeStep()) {
-      out.push_back(readSandbox(q));
+    out.reserve(user ? 0 : rows.size());
+    for (const auto& [name, record] : rows) {
+      if (!user || record.user == *user) {
+        out.push_back(record);
+      }
     }
     return out;
   } catch (const std::exception& e) {
@@ -273,6 +347,7 @@ StatusOr<int64_t> SqliteRegistryImpl::updateSandbox(const SandboxRecord& record)
     q.bind(16, static_cast<int64_t>(record.version));
     if (q.exec() == 1) {
       tx.commit();
+      rowWritten(record.name);
       return record.version + 1;
     }
     // No row matched: tell a vanished row from a stale version.
@@ -286,6 +361,7 @@ StatusOr<int64_t> SqliteRegistryImpl::updateSandbox(const SandboxRecord& record)
                    std::to_string(current.getColumn(0).getInt64()) + ", expected " +
                    std::to_string(record.version) + ")");
   } catch (const std::exception& e) {
+    rowsDataVersion_.reset();
     return statusFromException(e, "updating sandbox " + record.name);
   }
 }
@@ -301,8 +377,10 @@ Status SqliteRegistryImpl::deleteSandbox(const std::string& name) {
       return notFound("sandbox " + name + " not found");
     }
     tx.commit();
+    rowWritten(name);
     return Status::ok();
   } catch (const std::exception& e) {
+    rowsDataVersion_.reset();
     return statusFromException(e, "deleting sandbox " + name);
   }
 }

@@ -123,11 +123,14 @@ class SandboxManagerImpl : public SandboxManager {
     ASSIGN_OR_RETURN(std::vector<SandboxRecord> records, registry_->listSandboxes(filter));
     auto statuses = kube_->statusAll(config_.sandbox.nameSpace);
     std::vector<SandboxView> out;
+    out.reserve(records.size());
     for (auto& record : records) {
       SandboxView view;
       if (statuses.isOk()) {
         auto it = statuses->find(record.name);
-        view.observed = it != statuses->end() ? it->second : ObservedStatus{};
+        if (it != statuses->end()) {
+          view.observed = std::move(it->second);  // each name is listed once
+        }
         if (record.desired == DesiredState::Deleted && !view.observed.exists) {
           continue;  // finished deleting: not shown (the tombstone only reserves the name)
         }

@@ -385,6 +385,89 @@ TEST_F(SqliteRegistryTest, ReusedStatementsSeeOtherWritersAndSurviveErrors) {
   EXPECT_EQ(seen->image, "ghcr.io/example/runtime:2");
 }
 
+// Reads of sandboxes are answered from rows held in memory; they must never be older than the
+// file, whoever wrote it: this registry, another registry on the same file (another process),
+// or plain SQL.
+TEST_F(SqliteRegistryTest, ReadsFollowEveryWriterOfTheFile) {
+  ASSERT_OK(registry_->insertSandbox(record("a", "alice")));
+  ASSERT_OK(registry_->insertSandbox(record("b", "bob")));
+  ASSERT_OK(registry_->listSandboxes(std::nullopt));  // rows now held
+
+  const auto names = [&](const std::optional<std::string>& user) {
+    std::vector<std::string> out;
+    auto listed = registry_->listSandboxes(user);
+    EXPECT_OK(listed);
+    if (listed.isOk()) {
+      for (const auto& r : *listed) {
+        out.push_back(r.name);
+      }
+    }
+    return out;
+  };
+  using Names = std::vector<std::string>;
+
+  // This registry's own writes.
+  auto a = registry_->getSandbox("a");
+  ASSERT_OK(a);
+  a->phase = Phase::Running;
+  a->env["NEW"] = "1";
+  ASSERT_OK(registry_->updateSandbox(*a));
+  auto a2 = registry_->getSandbox("a");
+  ASSERT_OK(a2);
+  EXPECT_EQ(a2->phase, Phase::Running);
+  EXPECT_EQ(a2->env.at("NEW"), "1");
+  EXPECT_EQ(a2->version, 2);
+  ASSERT_OK(registry_->deleteSandbox("b"));
+  EXPECT_KIND(registry_->getSandbox("b"), NotFound);
+  EXPECT_EQ(names(std::nullopt), (Names{"a"}));
+
+  // Another registry on the file: insert, update, delete.
+  auto other = openSqliteRegistry(path_, time_);
+  ASSERT_OK(other);
+  ASSERT_OK((*other)->insertSandbox(record("c", "alice")));
+  EXPECT_EQ(names("alice"), (Names{"a", "c"}));
+  auto c = (*other)->getSandbox("c");
+  ASSERT_OK(c);
+  c->image = "ghcr.io/example/runtime:2";
+  ASSERT_OK((*other)->updateSandbox(*c));
+  auto seen = registry_->getSandbox("c");
+  ASSERT_OK(seen);
+  EXPECT_EQ(seen->image, "ghcr.io/example/runtime:2");
+  EXPECT_EQ(seen->version, 2);
+  // A write of ours based on the row we read before the other's update loses, as it must.
+  SandboxRecord stale = *registry_->getSandbox("a");
+  ASSERT_OK((*other)->updateSandbox(*(*other)->getSandbox("a")));
+  EXPECT_KIND(registry_->updateSandbox(stale), Aborted);
+  ASSERT_OK((*other)->deleteSandbox("a"));
+  EXPECT_KIND(registry_->getSandbox("a"), NotFound);
+  EXPECT_EQ(names(std::nullopt), (Names{"c"}));
+
+  // Plain SQL from another connection, including a row this version cannot read (a phase
+  // from a newer sandboxd): only reads that need that row fail, and recover with it.
+  {
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE, 5000);
+    db.exec("UPDATE sandboxes SET message = 'from sql', version = version + 1 WHERE name = 'c'");
+    db.exec("INSERT INTO sandboxes (name, user, namespace, sandbox_id, image, env, "
+            "secret_env_keys, storage, desired, purge, phase, reason, message, workload, "
+            "created_at, updated_at, version) SELECT 'd', user, namespace, 'id-d', image, env, "
+            "secret_env_keys, storage, desired, purge, 'Hibernating', reason, message, workload, "
+            "created_at, updated_at, 1 FROM sandboxes WHERE name = 'c'");
+  }
+  auto fromSql = registry_->getSandbox("c");
+  ASSERT_OK(fromSql);
+  EXPECT_EQ(fromSql->message, "from sql");
+  EXPECT_KIND(registry_->getSandbox("d"), Internal);
+  EXPECT_KIND(registry_->listSandboxes(std::nullopt), Internal);
+  {
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE, 5000);
+    db.exec("UPDATE sandboxes SET phase = 'STOPPED' WHERE name = 'd'");
+  }
+  auto d = registry_->getSandbox("d");
+  ASSERT_OK(d);
+  EXPECT_EQ(d->phase, Phase::Stopped);
+  EXPECT_EQ(names(std::nullopt), (Names{"c", "d"}));
+}
+
 TEST_F(SqliteRegistryTest, BlobsPutGetOverwriteDelete) {
   EXPECT_KIND(registry_->getBlob("deployment", "demo"), NotFound);
   ASSERT_OK(registry_->putBlob("deployment", "demo", R"({"kind":"Deployment"})"));

@@ -28,8 +28,9 @@ class WatchRecoveryTest : public ServedClusterTest {
     }
     ASSERT_FALSE(stateDir().empty()) << "this test runs against the test control plane";
     ASSERT_TRUE(proxy_.start(dir_, connection_.server)) << proxy_.log();
-    // Before the server starts: the proxy decides a watch's fault when the watch begins, and
-    // the first watches would otherwise stay up for their whole timeout. With every stream cut
+    // Before the server starts: the proxy decides a watch's fault (and the time limit of a
+    // cut) when the watch begins, and the first watches would otherwise stay up for their
+    // whole timeout. With every stream cut
     // within seconds, a new fault config reaches every type soon.
     faultWatches(cutEveryWatch());
     if (HasFatalFailure()) {
@@ -159,7 +160,8 @@ TEST_F(WatchRecoveryTest, GoneOnResumeRelistsAndPicksUpWhatChangedMeanwhile) {
                 {"latency_ms", {200, 200}},
                 {"gone_on_watch_resume", true}});
   ASSERT_TRUE(eventually([&] { return everyTypeGotGoneSince(mark); }, std::chrono::seconds(60)))
-      << proxy_.log().substr(mark);
+      << proxy_.log().substr(mark)
+      << "^ the proxy's log since 410s were switched on: not every cached type got one in 60 s";
   ASSERT_TRUE(lifecycle("gone", "stop"));
   ASSERT_FALSE(waitStatus("gone", "STOPPED").is_null());
   ASSERT_TRUE(lifecycle("gone", "start"));

@@ -33,7 +33,8 @@ re-seeds the random generator, so a run is deterministic given seed and request 
    "methods": ["GET", "POST"], "path_regex": "^/api/v1/namespaces/[^/]+/configmaps",
    "gone_on_watch_resume": false,   # true = every resumed watch; an integer N = the next N only
    "truncate_watch_max_ms": null}   # optional: cut a truncate_watch stream after this long even
-                                    # if the chosen number of events did not arrive
+                                    # if the chosen number of events did not arrive (the limit
+                                    # of the config in force when the watch began)
   `rate` is the probability that a request matching methods/path_regex gets a fault; the fault is
   then drawn by weight among those applicable (truncate_watch only applies to watch requests).
   Sources, last writer wins: --config FILE (re-read when its mtime/size changes, checked on every
@@ -179,9 +180,13 @@ class Injector:
         if kind == "latency":
             return ("latency", rng.uniform(*c.latency))
         if kind == "truncate_watch":
+            # The time limit is the one in force now: a config loaded while the request is
+            # forwarded must not leave this stream without one (it would stay up until the
+            # watch's own timeout, minutes, on a quiet collection).
             if rng.random() < 0.5:     # after 1-3 complete events
-                return ("truncate_watch", rng.randint(1, 3), None)
-            return ("truncate_watch", rng.randint(0, 2), rng.uniform(0.05, 0.95))   # mid-event
+                return ("truncate_watch", rng.randint(1, 3), None, c.truncate_max)
+            return ("truncate_watch", rng.randint(0, 2), rng.uniform(0.05, 0.95),   # mid-event
+                    c.truncate_max)
         return (kind,)
 
 
@@ -337,8 +342,9 @@ async def read_to_eof(reader):
 class WatchCutter:
     """Passes whole watch events (newline-delimited JSON) and says when to cut the stream."""
 
-    def __init__(self, events, frac):
+    def __init__(self, events, frac, max_s):
         self.left, self.frac, self.buf = events, frac, bytearray()
+        self.max_s = max_s     # cut after this long even without events (None: no limit)
 
     def feed(self, data):
         self.buf += data
@@ -491,7 +497,7 @@ class Connection:
         cutter = None
         if kind == "truncate_watch":
             if status == 200:
-                cutter = WatchCutter(plan[1], plan[2])
+                cutter = WatchCutter(plan[1], plan[2], plan[3])
             else:
                 p.stats.fault("truncate_watch_missed")
         return await self.relay_response(method, status, phrase, rheaders, keep, cutter, what)
@@ -587,8 +593,8 @@ class Connection:
         monitor = asyncio.ensure_future(self.cr.fill())
         monitor.add_done_callback(self.client_gone)
         deadline = None
-        if cutter is not None and self.p.inj.cfg.truncate_max is not None:
-            deadline = asyncio.get_running_loop().time() + self.p.inj.cfg.truncate_max
+        if cutter is not None and cutter.max_s is not None:
+            deadline = asyncio.get_running_loop().time() + cutter.max_s
         try:
             while True:
                 try:
