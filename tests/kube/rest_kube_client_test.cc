@@ -743,6 +743,42 @@ TEST_F(RestKubeClientTest, WatchDeliversEventsWhileTheStreamIsStillOpen) {
             "timeoutSeconds=60");
 }
 
+// The body is read a whole arrival at a time: an event larger than one read (here ~200 KB,
+// written in 7 KB pieces), blank and CRLF-ended lines, and a last event without its newline.
+TEST_F(RestKubeClientTest, WatchAssemblesLargeEventsAndALastLineWithoutNewline) {
+  TestHttpsServer server(pki().server);
+  SeenEvents seen;
+  json big = podAt("big", "20");
+  big["metadata"]["annotations"]["note"] = std::string(200 * 1024, 'x');
+  ScriptedResponse r;
+  r.stream = [&](const std::function<bool(const std::string&)>& write) {
+    const std::string line = watchLine("MODIFIED", big);
+    for (size_t at = 0; at < line.size(); at += 7000) {
+      write(line.substr(at, 7000));
+    }
+    std::string crlf = watchLine("ADDED", podAt("p2", "21"));
+    crlf.insert(crlf.size() - 1, "\r");
+    write("\n" + crlf);
+    std::string last = watchLine("DELETED", podAt("p2", "22"));
+    last.pop_back();
+    write(last);
+  };
+  server.enqueue(r);
+  WatchOptions options;
+  options.resourceVersion = "19";
+  Status st = client(configFor(server))
+                  ->watch(resources::pods(), "ns1", options, seen.callback(), nullptr);
+  EXPECT_OK(st);
+  const auto events = seen.snapshot();
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].type, WatchEventType::Modified);
+  EXPECT_EQ(events[0].object, big);
+  EXPECT_EQ(events[1].type, WatchEventType::Added);
+  EXPECT_EQ(events[1].object["metadata"]["resourceVersion"], "21");
+  EXPECT_EQ(events[2].type, WatchEventType::Deleted);
+  EXPECT_EQ(events[2].object["metadata"]["resourceVersion"], "22");
+}
+
 TEST_F(RestKubeClientTest, WatchErrorEvent410IsGone) {
   TestHttpsServer server(pki().server);
   ScriptedResponse r;
