@@ -569,7 +569,7 @@ class RestKubeClientImpl : public KubeClient {
       std::string pending;
       size_t scanned = 0;  // pending[0, scanned) holds no newline
       std::vector<uint8_t> chunk(64 * 1024);
-      // The event in `text`: Status::ok() to go on, or what watch() returns now.
+      // The event in `text`: nullopt to go on, or what watch() returns now.
       const auto handleLine = [&](const std::string& text) -> std::optional<Status> {
         json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
         WatchEvent event;

@@ -6,7 +6,7 @@
 // read-then-write upgrade. Prepared statements are kept (StatementCache) and destroyed before
 // the Database.
 //
-// The sandboxes table is also held in memory (SandboxRows below), so that reads of sandboxes,
+// The sandboxes table is also held in memory (rows_, freshRows below), so that reads of sandboxes,
 // a list of 10,000 above all, do not parse every row again. It can never answer older than the
 // file: before each read, PRAGMA data_version tells whether another connection (another
 // process, or another registry on the same file) has committed since the rows were read, and
