@@ -34,7 +34,10 @@ TARGETS = {
     "k8s_calls_per_env": "= 1",
     "k8s_calls_per_status_single": "= 0",
     "rss_mb_10k": "<= 64",
+    "rss_mb_10k_real": "<= 64",
     "startup_ms_10k": "<= 2000",
+    "startup_ms_10k_real": "<= 2000",
+    "list_ms_10k_real": "<= 50",
     "overhead_p50_ms": "<= 1",
     "overhead_p99_ms": "<= 5",
     "render_us": "",
@@ -99,6 +102,7 @@ class Server:
         self.port = None
         self.conn = None
         self.logf = None
+        self.last_kube_ms = None
 
     def start(self, timeout=300):
         last = None
@@ -167,6 +171,7 @@ class Server:
                 self.conn.request(method, path, body=data, headers=headers)
                 r = self.conn.getresponse()
                 payload = r.read()
+                self.last_kube_ms = server_timing_kube_ms(r.getheader("Server-Timing", ""))
                 return r.status, payload
             except (OSError, http.client.HTTPException):
                 self.conn = None
@@ -185,6 +190,18 @@ class Server:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) / 1024.0
         return None
+
+
+def server_timing_kube_ms(value):
+    """The kube;dur=MS entry of a Server-Timing header (sandboxd's time in Kubernetes calls
+    for that request), or None."""
+    for part in (value or "").split(","):
+        fields = [f.strip() for f in part.split(";")]
+        if fields and fields[0] == "kube":
+            for f in fields[1:]:
+                if f.startswith("dur="):
+                    return float(f[4:])
+    return None
 
 
 def parse_metrics(text):
@@ -591,12 +608,13 @@ def bench_real(args, work):
         direct_create(manifests[0])
 
         # Interleave the two clients in rounds so that a noisy neighbour hits both alike.
-        api_s = direct_s = 0.0
+        api_s = direct_s = kube_s = 0.0
         m0 = srv.metrics()
         for i in range(n):
             t0 = time.monotonic()
             st, body = srv.request("POST", "/api/v1/sandboxes", tok, {"name": f"api-{i}"})
             api_s += time.monotonic() - t0
+            kube_s += (srv.last_kube_ms or 0.0) / 1000.0
             expect(st, body, (201,), f"api create api-{i}")
             t0 = time.monotonic()
             direct_create(manifests[i + 1])
@@ -606,6 +624,10 @@ def bench_real(args, work):
                f"{len(manifests[1])} POSTs per sandbox")
         m1 = srv.metrics()
         figure("create_ratio", round(direct_s / api_s, 3), f"{n} creates each, sequential")
+        figure("real_create_kube_ms", round(kube_s * 1000 / n, 3),
+               "sandboxd's own Kubernetes call time per create (Server-Timing kube)")
+        figure("real_create_overhead_ms", round((api_s - kube_s) * 1000 / n, 3),
+               "API latency minus sandboxd's Kubernetes call time, per create")
         figure("real_k8s_calls_per_create", round((k8s_calls(m1) - k8s_calls(m0)) / n, 2),
                ", ".join(f"{k}={v / n:.2f}" for k, v in sorted(k8s_by_call(m0, m1).items())))
 
@@ -614,12 +636,14 @@ def bench_real(args, work):
                                  {"spec": {"replicas": replicas}}, "application/merge-patch+json")
             expect(st, body, (200,), f"direct scale {name}")
 
-        api_s = direct_s = 0.0
+        api_s = direct_s = kube_s = 0.0
         m0 = srv.metrics()
         for i in range(n):
             t0 = time.monotonic()
             expect(*srv.request("POST", f"/api/v1/sandboxes/api-{i}/stop", tok), (202,), "stop")
+            kube_s += (srv.last_kube_ms or 0.0) / 1000.0
             expect(*srv.request("POST", f"/api/v1/sandboxes/api-{i}/start", tok), (202,), "start")
+            kube_s += (srv.last_kube_ms or 0.0) / 1000.0
             api_s += time.monotonic() - t0
             t0 = time.monotonic()
             scale(f"direct-{i}", 0)
@@ -629,6 +653,12 @@ def bench_real(args, work):
         figure("stopstart_direct_pairs_per_s", round(n / direct_s, 2))
         m1 = srv.metrics()
         figure("stopstart_ratio", round(direct_s / api_s, 3), f"{n} stop+start pairs each")
+        figure("real_stopstart_kube_ms_per_op", round(kube_s * 1000 / (2 * n), 3),
+               "sandboxd's own Kubernetes call time per stop or start (Server-Timing kube)")
+        figure("real_stopstart_direct_ms_per_op", round(direct_s * 1000 / (2 * n), 3),
+               "one scale PATCH by the direct client")
+        figure("real_stopstart_overhead_ms_per_op", round((api_s - kube_s) * 1000 / (2 * n), 3),
+               "API latency minus sandboxd's Kubernetes call time, per stop or start")
         figure("real_k8s_calls_per_stopstart", round((k8s_calls(m1) - k8s_calls(m0)) / n, 2),
                ", ".join(f"{k}={v / n:.2f}" for k, v in sorted(k8s_by_call(m0, m1).items())))
 
@@ -648,11 +678,194 @@ def bench_real(args, work):
         figure("real_status_api_ms", round(api_ms, 2), f"mean of {n} sequential reads")
         figure("real_status_direct_3gets_ms", round(direct_ms, 2),
                "GET StatefulSet + GET PVC + LIST pods, directly")
+        srv.stop()
+        srv = None
+        if args.real_sandboxes > 0:
+            bench_real_scale(args, work, state, kube)
     finally:
         if srv:
             srv.stop()
         subprocess.run(["bash", os.path.join(ROOT, "tools/k8s/down.sh"), state],
                        capture_output=True, timeout=300)
+
+
+def stop_controllers(state):
+    """Stops the control plane's controllers, scheduler, KWOK and provisioner (up.sh's pids
+    file), leaving etcd and kube-apiserver: objects created from now on stay as written."""
+    with open(os.path.join(state, "pids")) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] not in ("etcd", "kube-apiserver"):
+                try:
+                    os.kill(int(parts[1]), signal.SIGTERM)
+                except (ProcessLookupError, ValueError):
+                    pass
+
+
+def parallel(fn, items, threads=4):
+    """fn(item) for every item on `threads` threads (each its own connection); re-raises the
+    first error."""
+    import threading
+    errors, it, lock = [], iter(items), threading.Lock()
+
+    def worker():
+        local = {}
+        while not errors:
+            with lock:
+                item = next(it, None)
+            if item is None:
+                return
+            try:
+                fn(item, local)
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+    ts = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+def bench_real_scale(args, work, state, kube):
+    """serve's own memory, start-up and list time with N sandboxes in a real API server (the
+    simulated cluster of --kube memory lives in serve's process, so only a real one separates
+    serve's memory). The controllers are stopped first: the API creates N sandboxes (StatefulSet,
+    Service, 2 Ingresses each), and this client adds what the StatefulSet controller and a
+    kubelet would (a Running, Ready pod and a claim per sandbox, the StatefulSet's status)."""
+    print(f"real control plane: {args.real_sandboxes} sandboxes (controllers stopped)",
+          flush=True)
+    config, db, admin = populate_real_scale(args, work, state, kube)
+    measure_real_scale(args, work, state, config, db, admin)
+
+
+def populate_real_scale(args, work, state, kube):
+    """Stops the controllers and makes args.real_sandboxes sandboxes (see bench_real_scale);
+    returns serve's config, database and an admin token. serve is stopped again."""
+    n = args.real_sandboxes
+    stop_controllers(state)
+    ns = "scale-" + uuid.uuid4().hex[:8]
+    expect(*kube.call("POST", "/api/v1/namespaces",
+                      {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+           (201,), "create namespace")
+    # The service account controller is stopped too: pods need the namespace's default one.
+    expect(*kube.call("POST", f"/api/v1/namespaces/{ns}/serviceaccounts",
+                      {"apiVersion": "v1", "kind": "ServiceAccount",
+                       "metadata": {"name": "default"}}), (201, 409), "create service account")
+    config = os.path.join(work, "real-scale.yaml")
+    write_config(config, namespace=ns)
+    db = os.path.join(work, "real-scale.db")
+    srv = Server(args, work, config, db, kube=os.path.join(state, "kubeconfig"))
+    srv.start()
+    try:
+        tok = token(args, config, db, "bench")
+        admin = token(args, config, db, "bench-admin", admin=True)
+        secs = create_via_api(args, srv, tok, n, "sc-")
+        figure("real_populate_api_creates_per_s", round(n / secs, 1),
+               f"{n} creates through the API, 8 concurrent, {secs:.0f}s")
+        con = sqlite3.connect(db, timeout=60)
+        rows = con.execute("SELECT name, sandbox_id, user FROM sandboxes").fetchall()
+        con.close()
+
+        def pod_and_claim(row, local):
+            name, sandbox_id, user = row
+            if "kube" not in local:
+                local["kube"] = Kube(state)
+            k = local["kube"]
+            labels = {"app": name, "cloud.sealos.io/app-deploy-manager": name,
+                      "app.kubernetes.io/managed-by": "sandboxd",
+                      "sandboxd.io/sandbox-id": sandbox_id, "sandboxd.io/owner": user}
+            pvc = {"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                   "metadata": {"name": f"vn-homevn-agent-{name}-0", "labels": {"app": name},
+                                "annotations": {"path": "/home/agent", "value": "5"}},
+                   "spec": {"accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": "5Gi"}}}}
+            expect(*k.call("POST", f"/api/v1/namespaces/{ns}/persistentvolumeclaims", pvc),
+                   (201,), "create claim")
+            pod = {"apiVersion": "v1", "kind": "Pod",
+                   "metadata": {"name": f"{name}-0", "labels": dict(labels, **{
+                       "controller-revision-hash": f"{name}-5d8f7c9b4",
+                       "statefulset.kubernetes.io/pod-name": f"{name}-0",
+                       "apps.kubernetes.io/pod-index": "0"})},
+                   "spec": {"nodeName": "kwok-node-0", "hostname": f"{name}-0",
+                            "subdomain": f"{name}-service",
+                            "containers": [{"name": "sandbox", "image": "sandbox:latest",
+                                            "volumeMounts": [{"name": "vn-homevn-agent",
+                                                              "mountPath": "/home/agent"}]}],
+                            "volumes": [{"name": "vn-homevn-agent", "persistentVolumeClaim": {
+                                "claimName": f"vn-homevn-agent-{name}-0"}}]}}
+            expect(*k.call("POST", f"/api/v1/namespaces/{ns}/pods", pod), (201,), "create pod")
+            now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            cond = [{"type": t, "status": "True", "lastTransitionTime": now}
+                    for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")]
+            status = {"status": {"phase": "Running", "conditions": cond, "podIP": "10.0.0.1",
+                                 "startTime": now, "containerStatuses": [{
+                                     "name": "sandbox", "ready": True, "started": True,
+                                     "restartCount": 0, "image": "sandbox:latest",
+                                     "imageID": "", "state": {"running": {"startedAt": now}}}]}}
+            expect(*k.call("PATCH", f"/api/v1/namespaces/{ns}/pods/{name}-0/status", status,
+                           "application/merge-patch+json"), (200,), "pod status")
+            revision = f"{name}-5d8f7c9b4"
+            sts = {"status": {"observedGeneration": 1, "replicas": 1, "readyReplicas": 1,
+                              "currentReplicas": 1, "updatedReplicas": 1, "availableReplicas": 1,
+                              "currentRevision": revision, "updateRevision": revision}}
+            expect(*k.call("PATCH", f"/apis/apps/v1/namespaces/{ns}/statefulsets/{name}/status",
+                           sts, "application/merge-patch+json"), (200,), "statefulset status")
+        t0 = time.monotonic()
+        parallel(pod_and_claim, rows)
+        log(f"scale: {len(rows)} pods, claims and statuses written directly in "
+            f"{time.monotonic() - t0:.0f}s")
+        # Until serve's cache has seen them all (every sandbox RUNNING).
+        deadline = time.monotonic() + 600
+        while True:
+            st, body = srv.request("GET", "/api/v1/sandboxes", admin)
+            expect(st, body, (200,), "list")
+            items = json.loads(body)["items"]
+            running = sum(1 for i in items if i["status"] == "RUNNING")
+            if running >= len(rows) or time.monotonic() > deadline:
+                break
+            time.sleep(1)
+    finally:
+        srv.stop()
+    return config, db, admin
+
+
+def measure_real_scale(args, work, state, config, db, admin):
+    srv = Server(args, work, config, db, kube=os.path.join(state, "kubeconfig"))
+    srv.start()
+    try:
+        st, body = srv.request("GET", "/api/v1/sandboxes", admin)
+        expect(st, body, (200,), "list")
+        items = json.loads(body)["items"]
+        running = sum(1 for i in items if i["status"] == "RUNNING")
+        lr = http_load(args, srv.port, "--connections", 1, "--count", args.list_reps, "--path",
+                       "/api/v1/sandboxes", "--header", f"Authorization: Bearer {admin}")
+        figure("list_ms_10k_real", lr["p50_ms"],
+               f"median of {args.list_reps}, {len(items)} items, {running} RUNNING")
+        time.sleep(7)  # serve trims its heap 5 s after a large list
+        figure("rss_mb_10k_real", round(srv.rss_mb(), 1),
+               f"VmRSS of serve with {len(items)} sandboxes in a real API server, after a list")
+    finally:
+        srv.stop()
+    times = []
+    for _ in range(args.startup_reps):
+        srv = Server(args, work, config, db, kube=os.path.join(state, "kubeconfig"))
+        try:
+            times.append(srv.start())
+            st, body = srv.request("GET", "/api/v1/sandboxes", admin)
+            expect(st, body, (200,), "list after restart")
+            running = sum(1 for i in json.loads(body)["items"] if i["status"] == "RUNNING")
+            time.sleep(12)  # the first reconcile pass lists every type
+            rss_after = srv.rss_mb()
+        finally:
+            srv.stop()
+    figure("startup_ms_10k_real", round(statistics.median(times), 1),
+           f"start -> first 200 on /readyz (every list of the cache done), median of "
+           f"{len(times)}: " + ", ".join(f"{t:.0f}" for t in times) +
+           f"; then {running} RUNNING in the first list")
+    figure("rss_mb_10k_real_after_restart", round(rss_after, 1),
+           "restarted, after one list and the first reconcile pass")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -663,6 +876,8 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--no-real", action="store_true", help="skip the real control plane figures")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
+    ap.add_argument("--only", choices=["render", "memory", "real"], default=None,
+                    help="run one group of figures (the others are left out of results.json)")
     args = ap.parse_args()
 
     b = args.build
@@ -686,6 +901,7 @@ def main():
         args.status_sandboxes, args.list_sandboxes = 1000, 10000
         args.duration, args.warmup, args.list_reps, args.startup_reps = 10, 1, 7, 3
         args.real_ops = int(os.environ.get("BENCH_REAL_OPS", "30"))
+    args.real_sandboxes = 0 if args.smoke else int(os.environ.get("BENCH_REAL_SANDBOXES", "10000"))
 
     work = tempfile.mkdtemp(prefix="sandboxd-bench-")
     # A private copy: a rebuild of build/sandboxd during the run must not change the subject.
@@ -698,12 +914,16 @@ def main():
     results["bench_list_sandboxes"] = args.list_sandboxes
     failed = []
     for name, fn in [("render", bench_render), ("memory", bench_memory)]:
+        if args.only and args.only != name:
+            continue
         try:
             fn(args, work) if name != "render" else fn(args)
         except Exception as e:  # keep going; report at the end
             failed.append(f"{name}: {e}")
             log(f"{name} failed: {e}")
-    if args.smoke or args.no_real:
+    if args.only and args.only != "real":
+        pass
+    elif args.smoke or args.no_real:
         for k in REAL_ONLY:
             results.setdefault(k, None)
         notes.append("create_ratio/stopstart_ratio: not measured (smoke mode or --no-real)")
@@ -721,7 +941,8 @@ def main():
     print(f"results: {args.out}")
     for n in notes:
         print(f"note: {n}")
-    missing = [k for k in REQUIRED if k not in results or
+    required = [] if args.only else REQUIRED
+    missing = [k for k in required if k not in results or
                (results[k] is None and not (k in REAL_ONLY and (args.smoke or args.no_real)))]
     if not args.keep and not failed:
         shutil.rmtree(work, ignore_errors=True)

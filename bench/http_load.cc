@@ -7,11 +7,20 @@
 //
 // Request i: "{i}" in --path and --body is replaced by i. With --count N exactly N requests are
 // made (i = 0..N-1, e.g. to create N sandboxes concurrently); otherwise the run lasts
-// --duration seconds; with --range R, i cycles through 0..R-1 (in either mode).
+// --duration seconds; with --range R, i cycles through 0..R-1 (in either mode). --path may be
+// given more than once, each optionally as "METHOD /path": request n uses path number
+// (n / R) % paths, so with R sandboxes every sandbox gets the first path, then the second, ...
+// (e.g. stop all, then start all, in turn).
+//
+// When the server answers with a W3C Server-Timing header carrying "kube;dur=MS" (sandboxd
+// does), each request's latency minus that duration is also collected: the time the server and
+// the network to it added to the Kubernetes API's.
 //
 // Prints one JSON object on stdout:
 //   {"requests", "errors", "codes": {"200": n, ...}, "seconds", "rps",
-//    "p50_ms", "p90_ms", "p99_ms", "max_ms", "mean_ms"}
+//    "p50_ms", "p90_ms", "p99_ms", "max_ms", "mean_ms",
+//    "timed": n, "kube_mean_ms", "overhead_p50_ms", "overhead_p90_ms", "overhead_p99_ms",
+//    "overhead_mean_ms"}   ("timed": answers that carried kube;dur, the overhead's sample)
 // Exit status 0 when the run completed (whatever the answers were), 2 on usage errors,
 // 1 when no request could be made at all.
 #include <arpa/inet.h>
@@ -54,7 +63,7 @@ struct Options {
   long long range = 0;  // > 0: i cycles through 0..range-1 (a timed run needs it)
   double rate = 0;  // total requests/s over all connections; 0 = closed loop
   std::string method = "GET";
-  std::string path = "/";
+  std::vector<std::pair<std::string, std::string>> paths;  // (method, path)
   std::string body;
   std::vector<std::string> headers;
 };
@@ -87,13 +96,25 @@ Options parse(int argc, char** argv) {
     else if (a == "--range") o.range = std::atoll(next().c_str());
     else if (a == "--rate") o.rate = std::atof(next().c_str());
     else if (a == "--method") o.method = next();
-    else if (a == "--path") o.path = next();
+    else if (a == "--path") {
+      std::string v = next();
+      auto sp = v.find(' ');
+      if (!v.empty() && v[0] != '/' && sp != std::string::npos) {
+        o.paths.emplace_back(v.substr(0, sp), v.substr(sp + 1));
+      } else {
+        o.paths.emplace_back("", v);
+      }
+    }
     else if (a == "--body") o.body = next();
     else if (a == "--header") o.headers.push_back(next());
     else usage(("unknown argument " + a).c_str());
   }
   if (o.port <= 0 || o.connections <= 0 || o.threads <= 0 || o.range < 0) usage("bad numbers");
   if (o.count < 0 && o.range == 0) o.range = 1;
+  if (o.paths.empty()) o.paths.emplace_back("", "/");
+  for (auto& [method, path] : o.paths) {
+    if (method.empty()) method = o.method;
+  }
   o.threads = std::min(o.threads, o.connections);
   return o;
 }
@@ -125,6 +146,8 @@ struct Shared {
   Clock::time_point end;
   std::mutex mu;
   std::vector<uint32_t> latUs;  // merged at the end
+  std::vector<int64_t> overUs;  // latency minus Server-Timing kube, where given
+  double kubeUsTotal = 0;
   std::map<int, long long> codes;
   long long errors = 0;
   long long completed = 0;
@@ -146,6 +169,8 @@ struct Conn {
   bool chunked = false;
   bool closeAfter = false;
   int code = 0;
+  bool isHead = false;
+  long long kubeUs = -1;  // Server-Timing kube;dur, -1 = none
 };
 
 class Worker {
@@ -168,7 +193,9 @@ class Worker {
     while (true) {
       now = Clock::now();
       bool anyBusy = false;
-      int timeoutMs = 100;
+      // Until the next scheduled send (--rate), at most 100 ms: a nanosecond timeout
+      // (epoll_pwait2), so a paced run neither sleeps past its schedule nor spins.
+      Clock::duration timeout = std::chrono::milliseconds(100);
       for (auto& c : conns_) {
         if (c.busy) {
           anyBusy = true;
@@ -181,12 +208,13 @@ class Worker {
           startRequest(c, now);
           anyBusy = anyBusy || c.busy;
         } else {
-          auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(c.due - now).count();
-          timeoutMs = std::min<int>(timeoutMs, std::max<int>(0, ms));
+          timeout = std::min(timeout, c.due - now);
         }
       }
       if (!anyBusy && finished()) break;
-      int n = epoll_wait(ep_, events.data(), events.size(), timeoutMs);
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(timeout).count();
+      timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
+      int n = epoll_pwait2(ep_, events.data(), static_cast<int>(events.size()), &ts, nullptr);
       if (n < 0 && errno != EINTR) break;
       for (int i = 0; i < n; ++i) {
         Conn& c = conns_[events[i].data.u64];
@@ -201,6 +229,8 @@ class Worker {
     close(ep_);
     std::lock_guard<std::mutex> lock(s_.mu);
     s_.latUs.insert(s_.latUs.end(), lat_.begin(), lat_.end());
+    s_.overUs.insert(s_.overUs.end(), over_.begin(), over_.end());
+    s_.kubeUsTotal += kubeUs_;
     for (auto& [k, v] : codes_) s_.codes[k] += v;
     s_.errors += errors_;
     s_.completed += completed_;
@@ -251,15 +281,17 @@ class Worker {
   void startRequest(Conn& c, Clock::time_point now) {
     long long i = s_.nextIndex.fetch_add(1);
     if (s_.opt.count >= 0 && i >= s_.opt.count) return;
+    const auto& [method, pathTemplate] =
+        s_.opt.paths[s_.opt.range > 0 ? (i / s_.opt.range) % s_.opt.paths.size() : 0];
     if (s_.opt.range > 0) i %= s_.opt.range;
     std::string idx = std::to_string(i);
-    std::string path = replaceAll(s_.opt.path, "{i}", idx);
+    std::string path = replaceAll(pathTemplate, "{i}", idx);
     std::string body = replaceAll(s_.opt.body, "{i}", idx);
-    std::string req = s_.opt.method + " " + path + " HTTP/1.1\r\nHost: " + s_.opt.host + ":" +
+    std::string req = method + " " + path + " HTTP/1.1\r\nHost: " + s_.opt.host + ":" +
                       std::to_string(s_.opt.port) + "\r\n";
     for (auto& h : s_.opt.headers) req += h + "\r\n";
-    if (!body.empty() || s_.opt.method == "POST" || s_.opt.method == "PATCH" ||
-        s_.opt.method == "PUT") {
+    c.isHead = method == "HEAD";
+    if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT") {
       if (!body.empty()) req += "Content-Type: application/json\r\n";
       req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     }
@@ -272,6 +304,7 @@ class Worker {
     c.chunked = false;
     c.closeAfter = false;
     c.code = 0;
+    c.kubeUs = -1;
     c.busy = true;
     // With --rate, latency counts from the scheduled time; otherwise from now.
     c.sentAt = perConnRate_ > 0 ? c.due : now;
@@ -358,6 +391,12 @@ class Worker {
           std::string v(line + 18, len - 18);
           for (auto& ch : v) ch = std::tolower(static_cast<unsigned char>(ch));
           c.chunked = v.find("chunked") != std::string::npos;
+        } else if (iequalsPrefix(line, len, "server-timing:")) {
+          std::string v(line + 14, len - 14);
+          auto k = v.find("kube;dur=");
+          if (k != std::string::npos) {
+            c.kubeUs = static_cast<long long>(std::atof(v.c_str() + k + 9) * 1000.0 + 0.5);
+          }
         } else if (iequalsPrefix(line, len, "connection:")) {
           std::string v(line + 11, len - 11);
           for (auto& ch : v) ch = std::tolower(static_cast<unsigned char>(ch));
@@ -365,7 +404,7 @@ class Worker {
         }
         pos = eol + 2;
       }
-      if (s_.opt.method == "HEAD" || c.code == 204 || c.code == 304) {
+      if (c.isHead || c.code == 204 || c.code == 304) {
         c.contentLength = 0;
         c.chunked = false;
       }
@@ -394,6 +433,10 @@ class Worker {
     if (now >= s_.measureStart && (s_.opt.count >= 0 || now <= s_.end)) {
       auto us = std::chrono::duration_cast<std::chrono::microseconds>(now - c.sentAt).count();
       lat_.push_back(static_cast<uint32_t>(std::min<long long>(us, UINT32_MAX)));
+      if (c.kubeUs >= 0) {
+        over_.push_back(std::max<long long>(0, us - c.kubeUs));
+        kubeUs_ += c.kubeUs;
+      }
       ++codes_[c.code];
       ++completed_;
     }
@@ -407,12 +450,15 @@ class Worker {
   int ep_ = -1;
   bool reconnectLater_ = false;
   std::vector<uint32_t> lat_;
+  std::vector<int64_t> over_;
+  double kubeUs_ = 0;
   std::map<int, long long> codes_;
   long long errors_ = 0;
   long long completed_ = 0;
 };
 
-double percentile(const std::vector<uint32_t>& sorted, double p) {
+template <typename T>
+double percentile(const std::vector<T>& sorted, double p) {
   if (sorted.empty()) return 0;
   size_t idx = static_cast<size_t>(p / 100.0 * (sorted.size() - 1) + 0.5);
   return sorted[std::min(idx, sorted.size() - 1)] / 1000.0;
@@ -460,6 +506,12 @@ int main(int argc, char** argv) {
   double mean = 0;
   for (auto v : s.latUs) mean += v;
   mean = s.latUs.empty() ? 0 : mean / s.latUs.size() / 1000.0;
+  std::sort(s.overUs.begin(), s.overUs.end());
+  double overMean = 0;
+  for (auto v : s.overUs) overMean += v;
+  const size_t timed = s.overUs.size();
+  overMean = timed ? overMean / timed / 1000.0 : 0;
+  const double kubeMean = timed ? s.kubeUsTotal / timed / 1000.0 : 0;
   std::string codes;
   for (auto& [k, v] : s.codes) {
     if (!codes.empty()) codes += ", ";
@@ -468,9 +520,11 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"requests\": %lld, \"errors\": %lld, \"codes\": {%s}, \"seconds\": %.3f, "
       "\"rps\": %.1f, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, \"max_ms\": %.3f, "
-      "\"mean_ms\": %.3f}\n",
+      "\"mean_ms\": %.3f, \"timed\": %zu, \"kube_mean_ms\": %.3f, \"overhead_p50_ms\": %.3f, "
+      "\"overhead_p90_ms\": %.3f, \"overhead_p99_ms\": %.3f, \"overhead_mean_ms\": %.3f}\n",
       s.completed, s.errors, codes.c_str(), seconds, seconds > 0 ? s.completed / seconds : 0.0,
       percentile(s.latUs, 50), percentile(s.latUs, 90), percentile(s.latUs, 99),
-      s.latUs.empty() ? 0.0 : s.latUs.back() / 1000.0, mean);
+      s.latUs.empty() ? 0.0 : s.latUs.back() / 1000.0, mean, timed, kubeMean,
+      percentile(s.overUs, 50), percentile(s.overUs, 90), percentile(s.overUs, 99), overMean);
   return s.completed > 0 ? 0 : 1;
 }

@@ -16,11 +16,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -40,6 +42,7 @@
 #include "api/worker_pool.h"
 #include "sandboxd/api/api_server.h"
 #include "sandboxd/common/random_generator.h"
+#include "sandboxd/kube/kube_call_metrics.h"
 
 namespace sandboxd {
 namespace {
@@ -128,6 +131,16 @@ struct RequestContext {
   std::atomic<bool> replied{false};
   std::string body;
   api::InFlight::Token inFlight;  // released once the answer is written (or dropped)
+  // Time spent in Kubernetes API calls for this request (Server-Timing), counted while a
+  // worker runs one of its steps (see guarded): the calls are synchronous on that thread.
+  std::chrono::nanoseconds kubeTime{0};
+  std::optional<std::pair<std::thread::id, std::chrono::nanoseconds>> kubeMark;
+  std::chrono::nanoseconds kubeTimeNow() const {
+    if (kubeMark && kubeMark->first == std::this_thread::get_id()) {
+      return kubeTime + (KubeCallMetrics::threadCallTime() - kubeMark->second);
+    }
+    return kubeTime;
+  }
 };
 using RequestContextPtr = std::shared_ptr<RequestContext>;
 
@@ -655,8 +668,11 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
 
   // --- helpers ------------------------------------------------------------------------------
 
+  // Runs one worker step of a request: an exception becomes a 500, and the Kubernetes calls
+  // the step makes on this thread count towards the request's kube time.
   template <typename F>
   void guarded(const RequestContextPtr& ctx, F&& f) {
+    ctx->kubeMark.emplace(std::this_thread::get_id(), KubeCallMetrics::threadCallTime());
     try {
       f();
     } catch (const std::exception& e) {
@@ -664,6 +680,8 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
     } catch (...) {
       fail(ctx, "unknown exception");
     }
+    ctx->kubeTime = ctx->kubeTimeNow();
+    ctx->kubeMark.reset();
   }
 
   // An exception escaped a step: 500 with the request id, details only in the log.
@@ -820,7 +838,8 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
     }
     std::string text = metrics_.render(counts, failed);
     if (options_.observability.kubeCalls) {
-      text += api::renderKubeCalls(options_.observability.kubeCalls->snapshot());
+      text += api::renderKubeCalls(options_.observability.kubeCalls->snapshot(),
+                                   options_.observability.kubeCalls->timings());
     }
     if (options_.observability.cache) {
       text += api::renderCacheHealth(options_.observability.cache->health());
@@ -847,6 +866,13 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
   }
 
   // --- answering ----------------------------------------------------------------------------
+
+  static std::string serverTiming(std::chrono::nanoseconds kube, double totalSeconds) {
+    char text[96];
+    std::snprintf(text, sizeof(text), "kube;dur=%.3f, total;dur=%.3f",
+                  std::chrono::duration<double, std::milli>(kube).count(), totalSeconds * 1000.0);
+    return text;
+  }
 
   void replyError(const RequestContextPtr& ctx, const ApiError& error) {
     http_response response(static_cast<web::http::status_code>(error.httpStatus));
@@ -916,6 +942,9 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
     // /metrics.
     const double seconds =
         std::chrono::duration<double>(Clock::now() - ctx->started).count();
+    // How much of that was the Kubernetes API's (W3C Server-Timing; durations in ms): a
+    // client's latency minus kube is what sandboxd (and the network to it) added.
+    response.headers().add("Server-Timing", serverTiming(ctx->kubeTimeNow(), seconds));
     metrics_.recordRequest(ctx->routeLabel, methodLabel(ctx->method), status, seconds);
     spdlog::info("http {} {} {} {:.1f}ms user={} request_id={}", ctx->method, ctx->routeLabel,
                  status, seconds * 1000.0, ctx->caller ? ctx->caller->user : "-",

@@ -180,7 +180,9 @@ std::string renderReconciler(const ReconcilerStats& stats, MonotonicTime now) {
   return out.str();
 }
 
-std::string renderKubeCalls(const std::map<KubeCallMetrics::Key, uint64_t>& calls) {
+std::string renderKubeCalls(
+    const std::map<KubeCallMetrics::Key, uint64_t>& calls,
+    const std::map<KubeCallMetrics::TimingKey, KubeCallMetrics::Timing>& timings) {
   std::ostringstream out;
   out << "# HELP sandboxd_kubernetes_calls_total Kubernetes API calls, by verb, resource and "
          "answer code (one per call, after the client's retries).\n"
@@ -190,6 +192,17 @@ std::string renderKubeCalls(const std::map<KubeCallMetrics::Key, uint64_t>& call
     out << "sandboxd_kubernetes_calls_total{verb=\"" << escapeLabelValue(verb)
         << "\",resource=\"" << escapeLabelValue(resource) << "\",code=\"" << code << "\"} "
         << count << "\n";
+  }
+  out << "# HELP sandboxd_kubernetes_call_duration_seconds Time spent in Kubernetes API calls "
+         "(retries included), by verb and resource; watches are not timed.\n"
+      << "# TYPE sandboxd_kubernetes_call_duration_seconds summary\n";
+  for (const auto& [key, timing] : timings) {
+    const std::string labels = "{verb=\"" + escapeLabelValue(key.first) + "\",resource=\"" +
+                               escapeLabelValue(key.second) + "\"}";
+    out << "sandboxd_kubernetes_call_duration_seconds_sum" << labels << " "
+        << formatDouble(std::chrono::duration<double>(timing.total).count()) << "\n"
+        << "sandboxd_kubernetes_call_duration_seconds_count" << labels << " " << timing.count
+        << "\n";
   }
   return out.str();
 }

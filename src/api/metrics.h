@@ -44,8 +44,11 @@ class ApiMetrics {
   std::map<std::pair<std::string, std::string>, uint64_t> lifecycle_;
 };
 
-// The Kubernetes API call counters (sandboxd_kubernetes_calls_total{verb,resource,code}).
-std::string renderKubeCalls(const std::map<KubeCallMetrics::Key, uint64_t>& calls);
+// The Kubernetes API call counters (sandboxd_kubernetes_calls_total{verb,resource,code})
+// and the time they took (sandboxd_kubernetes_call_duration_seconds{verb,resource}).
+std::string renderKubeCalls(
+    const std::map<KubeCallMetrics::Key, uint64_t>& calls,
+    const std::map<KubeCallMetrics::TimingKey, KubeCallMetrics::Timing>& timings);
 
 // The watch cache's health (sandboxd_watch_cache_*).
 std::string renderCacheHealth(const ObjectCacheHealth& health);

@@ -4,10 +4,31 @@
 
 namespace sandboxd {
 
+namespace {
+// Per thread: time spent in timed calls (see KubeCallMetrics::threadCallTime).
+thread_local std::chrono::nanoseconds tlsCallTime{0};
+}  // namespace
+
 void KubeCallMetrics::record(const std::string& verb, const std::string& resource, int code) {
   std::lock_guard<std::mutex> lock(mu_);
   ++calls_[Key{verb, resource, code}];
 }
+
+void KubeCallMetrics::recordTimed(const std::string& verb, const std::string& resource, int code,
+                                  std::chrono::nanoseconds elapsed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++calls_[Key{verb, resource, code}];
+  Timing& t = timings_[TimingKey{verb, resource}];
+  t.total += elapsed;
+  ++t.count;
+}
+
+std::map<KubeCallMetrics::TimingKey, KubeCallMetrics::Timing> KubeCallMetrics::timings() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return timings_;
+}
+
+std::chrono::nanoseconds KubeCallMetrics::threadCallTime() { return tlsCallTime; }
 
 std::map<KubeCallMetrics::Key, uint64_t> KubeCallMetrics::snapshot() const {
   std::lock_guard<std::mutex> lock(mu_);
@@ -27,40 +48,49 @@ class CountingKubeClient : public KubeClient {
 
   StatusOr<json> get(const ResourceType& type, const std::string& ns, const std::string& name,
                      const std::string& subresource) override {
-    return counted("get", type, 200, inner_->get(type, ns, name, subresource));
+    const auto started = Clock::now();
+    return counted("get", type, 200, inner_->get(type, ns, name, subresource), started);
   }
 
   StatusOr<json> list(const ResourceType& type, const std::string& ns,
                       const ListOptions& options) override {
-    return counted("list", type, 200, inner_->list(type, ns, options));
+    const auto started = Clock::now();
+    return counted("list", type, 200, inner_->list(type, ns, options), started);
   }
 
   StatusOr<json> create(const ResourceType& type, const std::string& ns, const json& object,
                         const WriteOptions& options) override {
-    return counted("create", type, 201, inner_->create(type, ns, object, options));
+    const auto started = Clock::now();
+    return counted("create", type, 201, inner_->create(type, ns, object, options), started);
   }
 
   StatusOr<json> replace(const ResourceType& type, const std::string& ns,
                          const std::string& name, const json& object,
                          const WriteOptions& options) override {
-    return counted("update", type, 200, inner_->replace(type, ns, name, object, options));
+    const auto started = Clock::now();
+    return counted("update", type, 200, inner_->replace(type, ns, name, object, options),
+                   started);
   }
 
   StatusOr<json> patch(const ResourceType& type, const std::string& ns, const std::string& name,
                        PatchType patchType, const json& patch, const WriteOptions& options,
                        const std::string& subresource) override {
+    const auto started = Clock::now();
     return counted("patch", type, 200,
-                   inner_->patch(type, ns, name, patchType, patch, options, subresource));
+                   inner_->patch(type, ns, name, patchType, patch, options, subresource),
+                   started);
   }
 
   StatusOr<json> remove(const ResourceType& type, const std::string& ns, const std::string& name,
                         const DeleteOptions& options) override {
-    return counted("delete", type, 200, inner_->remove(type, ns, name, options));
+    const auto started = Clock::now();
+    return counted("delete", type, 200, inner_->remove(type, ns, name, options), started);
   }
 
   Status ping() override {
+    const auto started = Clock::now();
     Status status = inner_->ping();
-    metrics_->record("ping", "", codeOf(status, 200));
+    finished("ping", "", codeOf(status, 200), started);
     return status;
   }
 
@@ -73,10 +103,20 @@ class CountingKubeClient : public KubeClient {
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
+
   StatusOr<json> counted(const char* verb, const ResourceType& type, int okCode,
-                         StatusOr<json> result) {
-    metrics_->record(verb, type.plural, codeOf(result.status(), okCode));
+                         StatusOr<json> result, Clock::time_point started) {
+    finished(verb, type.plural, codeOf(result.status(), okCode), started);
     return result;
+  }
+
+  void finished(const char* verb, const std::string& resource, int code,
+                Clock::time_point started) {
+    const auto elapsed =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started);
+    tlsCallTime += elapsed;
+    metrics_->recordTimed(verb, resource, code, elapsed);
   }
 
   KubeClientPtr inner_;

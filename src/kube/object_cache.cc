@@ -64,8 +64,23 @@ std::optional<json> ObjectCache::get(const ResourceType& type, const std::string
   if (it == objects_.end()) {
     return std::nullopt;
   }
-  return it->second;
+  return unpack(it->second);
 }
+
+ObjectCache::Stored ObjectCache::pack(const json& object, const std::string& indexLabel) {
+  Stored stored;
+  json::to_msgpack(object, stored.packed);
+  stored.packed.shrink_to_fit();
+  if (!indexLabel.empty()) {
+    if (const std::string* value = findLabel(object, indexLabel)) {
+      stored.indexValue = *value;
+      stored.indexed = true;
+    }
+  }
+  return stored;
+}
+
+json ObjectCache::unpack(const Stored& stored) { return json::from_msgpack(stored.packed); }
 
 std::vector<json> ObjectCache::list(const ResourceType& type, const std::string& ns,
                                     const std::map<std::string, std::string>& labels) const {
@@ -89,8 +104,9 @@ std::vector<json> ObjectCache::listIf(const ResourceType& type, const std::strin
     if (!ns.empty() && std::get<1>(it->first) != ns) {
       break;
     }
-    if (keep(it->second)) {
-      out.push_back(it->second);  // only what is kept is copied
+    json object = unpack(it->second);
+    if (keep(object)) {
+      out.push_back(std::move(object));
     }
   }
   return out;
@@ -112,23 +128,27 @@ std::vector<json> ObjectCache::listIndexed(const ResourceType& type, const std::
        it != index_.end() && std::get<0>(*it) == type.plural && std::get<1>(*it) == ns &&
        std::get<2>(*it) == value;
        ++it) {
-    const auto object = objects_.find(Key{type.plural, ns, std::get<3>(*it)});
-    if (object != objects_.end() && keep(object->second)) {
-      out.push_back(object->second);
+    const auto stored = objects_.find(Key{type.plural, ns, std::get<3>(*it)});
+    if (stored == objects_.end()) {
+      continue;
+    }
+    json object = unpack(stored->second);
+    if (keep(object)) {
+      out.push_back(std::move(object));
     }
   }
   return out;
 }
 
-void ObjectCache::indexAdd(const Key& key, const json& object) {
-  if (const std::string* value = findLabel(object, options_.indexLabel)) {
-    index_.insert({std::get<0>(key), std::get<1>(key), *value, std::get<2>(key)});
+void ObjectCache::indexAdd(const Key& key, const Stored& stored) {
+  if (stored.indexed) {
+    index_.insert({std::get<0>(key), std::get<1>(key), stored.indexValue, std::get<2>(key)});
   }
 }
 
-void ObjectCache::indexRemove(const Key& key, const json& object) {
-  if (const std::string* value = findLabel(object, options_.indexLabel)) {
-    index_.erase({std::get<0>(key), std::get<1>(key), *value, std::get<2>(key)});
+void ObjectCache::indexRemove(const Key& key, const Stored& stored) {
+  if (stored.indexed) {
+    index_.erase({std::get<0>(key), std::get<1>(key), stored.indexValue, std::get<2>(key)});
   }
 }
 
@@ -310,8 +330,18 @@ StatusOr<std::string> ObjectCache::relist(const ResourceType& type,
       options_.transform(type, item);
     }
   }
+  // Packed outside the lock.
+  std::vector<std::pair<Key, Stored>> packed;
+  packed.reserve(items.size());
+  for (const auto& item : items) {
+    const std::string name = metadataString(item, "name");
+    if (!name.empty()) {
+      packed.emplace_back(Key{type.plural, metadataString(item, "namespace"), name},
+                          pack(item, options_.indexLabel));
+    }
+  }
   std::unique_lock<std::shared_mutex> lock(objectsMu_);
-  std::map<Key, json> previous;
+  std::map<Key, Stored> previous;
   auto it = objects_.lower_bound(Key{type.plural, "", ""});
   while (it != objects_.end() && std::get<0>(it->first) == type.plural) {
     auto next = std::next(it);
@@ -319,28 +349,27 @@ StatusOr<std::string> ObjectCache::relist(const ResourceType& type,
     previous.insert(objects_.extract(it));
     it = next;
   }
-  for (auto& item : items) {
-    const std::string name = metadataString(item, "name");
-    if (name.empty()) {
+  for (size_t i = 0, p = 0; i < items.size(); ++i) {
+    if (metadataString(items[i], "name").empty()) {
       continue;
     }
-    const Key key{type.plural, metadataString(item, "namespace"), name};
+    auto& [key, stored] = packed[p++];
     if (changes != nullptr) {
+      // The packed objects carry their resourceVersion: equal bytes, no change.
       auto old = previous.find(key);
-      if (old == previous.end() || metadataString(old->second, "resourceVersion") !=
-                                       metadataString(item, "resourceVersion")) {
-        changes->push_back({item, false});
+      if (old == previous.end() || old->second.packed != stored.packed) {
+        changes->push_back({std::move(items[i]), false});
       }
       if (old != previous.end()) {
         previous.erase(old);
       }
     }
-    indexAdd(key, item);
-    objects_[key] = std::move(item);
+    indexAdd(key, stored);
+    objects_[key] = std::move(stored);
   }
   if (changes != nullptr) {
-    for (auto& [key, object] : previous) {
-      changes->push_back({std::move(object), true});  // gone while the watch was down
+    for (auto& [key, stored] : previous) {
+      changes->push_back({unpack(stored), true});  // gone while the watch was down
     }
   }
   return resourceVersion;
@@ -366,12 +395,13 @@ void ObjectCache::apply(const ResourceType& type, const WatchEvent& event,
     const std::string ns = metadataString(event.object, "namespace");
     if (!name.empty()) {
       const Key key{type.plural, ns, name};
-      json object;
+      Stored stored;
       if (event.type != WatchEventType::Deleted) {
-        object = event.object;
+        json object = event.object;
         if (options_.transform) {
           options_.transform(type, object);
         }
+        stored = pack(object, options_.indexLabel);
       }
       std::unique_lock<std::shared_mutex> lock(objectsMu_);
       const auto old = objects_.find(key);
@@ -383,11 +413,11 @@ void ObjectCache::apply(const ResourceType& type, const WatchEvent& event,
           objects_.erase(old);
         }
       } else {
-        indexAdd(key, object);
+        indexAdd(key, stored);
         if (old != objects_.end()) {
-          old->second = std::move(object);
+          old->second = std::move(stored);
         } else {
-          objects_.emplace(key, std::move(object));
+          objects_.emplace(key, std::move(stored));
         }
       }
     }

@@ -143,6 +143,8 @@ class SqliteRegistryImpl : public Registry {
   StatusOr<std::string> createToken(const std::string& user, bool admin) override;
   StatusOr<TokenInfo> authenticate(const std::string& token) override;
   StatusOr<int64_t> addOperation(const OperationRecord& op) override;
+  StatusOr<IntentWritten> updateSandboxWithOperation(const SandboxRecord& record,
+                                                     const OperationRecord& op) override;
   Status finishOperation(int64_t id, OperationState state, const std::string& error) override;
   StatusOr<std::vector<OperationRecord>> listOperations(const std::string& sandboxId, int limit,
                                                         bool pendingOnly) override;
@@ -155,6 +157,13 @@ class SqliteRegistryImpl : public Registry {
   int schemaVersion() override;
 
  private:
+  // The UPDATE of updateSandbox, inside the caller's transaction (mu_ held). Throws
+  // SQLite::Exception.
+  StatusOr<int64_t> updateRow(const SandboxRecord& record, const EncodedEnv& encoded);
+  // The INSERT (and superseding, pruning) of addOperation, inside the caller's transaction
+  // (mu_ held); returns the new id. Throws SQLite::Exception.
+  int64_t insertOperation(const OperationRecord& op);
+  static Status validateOperation(const OperationRecord& op);
   // The sandboxes table as of the file now (mu_ held). Throws SQLite::Exception.
   const std::map<std::string, SandboxRecord>& freshRows();
   // After this connection committed a write of `name`'s row (mu_ held): the row read again.
@@ -317,10 +326,43 @@ StatusOr<std::vector<SandboxRecord>> SqliteRegistryImpl::listSandboxes(
 StatusOr<int64_t> SqliteRegistryImpl::updateSandbox(const SandboxRecord& record) {
   RETURN_IF_ERROR(validateRecord(record));
   ASSIGN_OR_RETURN(EncodedEnv encoded, encodeEnv(record));
-  const SystemTime now = time_->systemTime();
   std::lock_guard<std::mutex> lock(mu_);
   try {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    ASSIGN_OR_RETURN(int64_t version, updateRow(record, encoded));
+    tx.commit();
+    rowWritten(record.name);
+    return version;
+  } catch (const std::exception& e) {
+    rowsDataVersion_.reset();
+    return statusFromException(e, "updating sandbox " + record.name);
+  }
+}
+
+StatusOr<Registry::IntentWritten> SqliteRegistryImpl::updateSandboxWithOperation(
+    const SandboxRecord& record, const OperationRecord& op) {
+  RETURN_IF_ERROR(validateRecord(record));
+  RETURN_IF_ERROR(validateOperation(op));
+  ASSIGN_OR_RETURN(EncodedEnv encoded, encodeEnv(record));
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    IntentWritten written;
+    ASSIGN_OR_RETURN(written.version, updateRow(record, encoded));
+    written.operation = insertOperation(op);
+    tx.commit();
+    rowWritten(record.name);
+    return written;
+  } catch (const std::exception& e) {
+    rowsDataVersion_.reset();
+    return statusFromException(e, "updating sandbox " + record.name);
+  }
+}
+
+StatusOr<int64_t> SqliteRegistryImpl::updateRow(const SandboxRecord& record,
+                                                const EncodedEnv& encoded) {
+  const SystemTime now = time_->systemTime();
+  {
     // created_at is immutable; updated_at is the time of this write.
     auto qUse = statements_.get(
         "UPDATE sandboxes SET user = ?, namespace = ?, sandbox_id = ?, "
@@ -346,8 +388,6 @@ StatusOr<int64_t> SqliteRegistryImpl::updateSandbox(const SandboxRecord& record)
     q.bind(15, record.name);
     q.bind(16, static_cast<int64_t>(record.version));
     if (q.exec() == 1) {
-      tx.commit();
-      rowWritten(record.name);
       return record.version + 1;
     }
     // No row matched: tell a vanished row from a stale version.
@@ -360,9 +400,6 @@ StatusOr<int64_t> SqliteRegistryImpl::updateSandbox(const SandboxRecord& record)
     return aborted("sandbox " + record.name + " was modified concurrently (stored version " +
                    std::to_string(current.getColumn(0).getInt64()) + ", expected " +
                    std::to_string(record.version) + ")");
-  } catch (const std::exception& e) {
-    rowsDataVersion_.reset();
-    return statusFromException(e, "updating sandbox " + record.name);
   }
 }
 
@@ -440,15 +477,30 @@ StatusOr<TokenInfo> SqliteRegistryImpl::authenticate(const std::string& token) {
 
 bool isLifecycle(OperationKind kind) { return kind != OperationKind::UpdateEnv; }
 
-StatusOr<int64_t> SqliteRegistryImpl::addOperation(const OperationRecord& op) {
+Status SqliteRegistryImpl::validateOperation(const OperationRecord& op) {
   if (op.sandbox.empty() || op.sandboxId.empty()) {
     return invalidArgument("an operation needs its sandbox's name and id");
   }
-  const SystemTime requested = op.requestedAt == SystemTime{} ? time_->systemTime()
-                                                                : op.requestedAt;
+  return Status::ok();
+}
+
+StatusOr<int64_t> SqliteRegistryImpl::addOperation(const OperationRecord& op) {
+  RETURN_IF_ERROR(validateOperation(op));
   std::lock_guard<std::mutex> lock(mu_);
   try {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    const int64_t id = insertOperation(op);
+    tx.commit();
+    return id;
+  } catch (const std::exception& e) {
+    return statusFromException(e, "recording an operation on sandbox " + op.sandbox);
+  }
+}
+
+int64_t SqliteRegistryImpl::insertOperation(const OperationRecord& op) {
+  const SystemTime requested = op.requestedAt == SystemTime{} ? time_->systemTime()
+                                                                : op.requestedAt;
+  {
     const int64_t now = toUnixMillis(time_->systemTime());
     if (isLifecycle(op.kind)) {
       auto supersededUse = statements_.get(
@@ -479,10 +531,7 @@ StatusOr<int64_t> SqliteRegistryImpl::addOperation(const OperationRecord& op) {
     prune.bind(2, op.sandboxId);
     prune.bind(3, kOperationHistory);
     prune.exec();
-    tx.commit();
     return id;
-  } catch (const std::exception& e) {
-    return statusFromException(e, "recording an operation on sandbox " + op.sandbox);
   }
 }
 

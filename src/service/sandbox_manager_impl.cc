@@ -233,8 +233,11 @@ class SandboxManagerImpl : public SandboxManager {
       record.message = record.purge ? "deleting the sandbox and its home volume"
                                     : "deleting the sandbox; its home volume is kept";
       record.updatedAt = time_->systemTime();
-      ASSIGN_OR_RETURN(record.version, registry_->updateSandbox(record));
-      operation = recordOperation(record, OperationKind::Delete, caller);
+      ASSIGN_OR_RETURN(auto written, registry_->updateSandboxWithOperation(
+                                         record, operationOf(record, OperationKind::Delete,
+                                                             caller)));
+      record.version = written.version;
+      operation = written.operation;
     }
     // Recorded above, so accepted: a failed cluster call is retried by the reconciler.
     Status removed = kube_->remove(keyOf(record), record.purge);
@@ -278,14 +281,19 @@ class SandboxManagerImpl : public SandboxManager {
   // The operation record is written after the intent and before any cluster call. It is an
   // account of requests, not the intent itself: if it cannot be written the request still
   // goes ahead (0 = not recorded).
-  int64_t recordOperation(const SandboxRecord& record, OperationKind kind, const Caller& caller) {
+  OperationRecord operationOf(const SandboxRecord& record, OperationKind kind,
+                              const Caller& caller) const {
     OperationRecord op;
     op.sandbox = record.name;
     op.sandboxId = record.sandboxId;
     op.kind = kind;
     op.user = caller.user;
     op.requestedAt = time_->systemTime();
-    auto id = registry_->addOperation(op);
+    return op;
+  }
+
+  int64_t recordOperation(const SandboxRecord& record, OperationKind kind, const Caller& caller) {
+    auto id = registry_->addOperation(operationOf(record, kind, caller));
     if (!id.isOk()) {
       spdlog::warn("sandbox {}: could not record the {} operation: {}", record.name,
                    toString(kind), id.status().toString());
@@ -419,15 +427,21 @@ class SandboxManagerImpl : public SandboxManager {
     RETURN_IF_ERROR(notBeingDeleted(record));
     // Intent first: once recorded, the request is accepted; if the cluster call below fails
     // (or the process dies before it), the reconciler carries it out.
+    const OperationKind kind =
+        desired == DesiredState::Stopped ? OperationKind::Stop : OperationKind::Start;
+    int64_t operation = 0;
     if (record.desired != desired || isReconcileError(record)) {
       clearReconcileError(record);
       record.desired = desired;
       record.updatedAt = time_->systemTime();
-      ASSIGN_OR_RETURN(record.version, registry_->updateSandbox(record));
+      // The intent and its operation record in one commit.
+      ASSIGN_OR_RETURN(auto written, registry_->updateSandboxWithOperation(
+                                         record, operationOf(record, kind, caller)));
+      record.version = written.version;
+      operation = written.operation;
+    } else {
+      operation = recordOperation(record, kind, caller);
     }
-    const int64_t operation = recordOperation(
-        record, desired == DesiredState::Stopped ? OperationKind::Stop : OperationKind::Start,
-        caller);
     Status scaled = desired == DesiredState::Stopped ? kube_->stop(keyOf(record))
                                                      : kube_->start(keyOf(record));
     if (!scaled.isOk()) {

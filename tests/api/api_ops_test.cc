@@ -13,6 +13,10 @@
 
 #include "api/api_test_support.h"
 #include "api/router.h"
+#include "fakes/simulated_time_source.h"
+#include "sandboxd/kube/forwarding_kube_client.h"
+#include "sandboxd/kube/kube_call_metrics.h"
+#include "sandboxd/kube/memory_cluster.h"
 
 namespace sandboxd::testing {
 namespace {
@@ -69,6 +73,63 @@ TEST_F(ApiCorsTest, SimpleRequestFromAConfiguredOriginGetsAllowOriginAndVary) {
                     {{"Origin", "https://evil.example.com"}});
   EXPECT_EQ(other.status, 200);
   EXPECT_FALSE(other.hasHeader("access-control-allow-origin"));
+}
+
+// A KubeClient whose gets take at least `delay` (a slow API server).
+class SlowGets : public ForwardingKubeClient {
+ public:
+  SlowGets(KubeClientPtr inner, std::chrono::milliseconds delay)
+      : ForwardingKubeClient(std::move(inner)), delay_(delay) {}
+  StatusOr<json> get(const ResourceType& type, const std::string& ns, const std::string& name,
+                     const std::string& subresource) override {
+    std::this_thread::sleep_for(delay_);
+    return ForwardingKubeClient::get(type, ns, name, subresource);
+  }
+
+ private:
+  std::chrono::milliseconds delay_;
+};
+
+// Server-Timing "kube;dur=MS, total;dur=MS" tells a client how much of a request was spent in
+// Kubernetes API calls (those the request's manager call made on its thread).
+double timing(const std::string& header, const std::string& metric) {
+  const auto at = header.find(metric + ";dur=");
+  return at == std::string::npos ? -1.0 : std::stod(header.substr(at + metric.size() + 5));
+}
+
+TEST_F(ApiOpsTest, ServerTimingCountsTheRequestsKubernetesCalls) {
+  ASSERT_EQ(createAs(kAliceToken, "demo").status, 201);
+  auto none = call("GET", "/api/v1/sandboxes/demo");
+  EXPECT_EQ(timing(none.header("server-timing"), "kube"), 0.0) << none.header("server-timing");
+  EXPECT_GE(timing(none.header("server-timing"), "total"), 0.0);
+
+  // Each manager call now makes two Kubernetes calls of at least 30 ms each.
+  auto metrics = std::make_shared<KubeCallMetrics>();
+  auto cluster = std::make_shared<MemoryCluster>(std::make_shared<SimulatedTimeSource>());
+  KubeClientPtr kube = withCallMetrics(
+      std::make_shared<SlowGets>(cluster, std::chrono::milliseconds(30)), metrics);
+  manager_->setClusterWork([kube] {
+    (void)kube->get(resources::statefulSets(), "ns", "demo");
+    (void)kube->get(resources::pods(), "ns", "demo-0");
+  });
+  auto stopped = call("POST", "/api/v1/sandboxes/demo/stop");
+  ASSERT_EQ(stopped.status, 202);
+  const std::string header = stopped.header("server-timing");
+  const double kubeMs = timing(header, "kube");
+  EXPECT_GE(kubeMs, 60.0) << header;
+  EXPECT_LE(kubeMs, timing(header, "total")) << header;
+  // The same calls, as /metrics counts and times them.
+  const auto timings = metrics->timings();
+  ASSERT_EQ(timings.count({"get", "statefulsets"}), 1u);
+  EXPECT_EQ(timings.at({"get", "statefulsets"}).count, 1u);
+  EXPECT_GE(timings.at({"get", "statefulsets"}).total, std::chrono::milliseconds(30));
+
+  // Nothing carries over to the next request on the same worker thread.
+  manager_->setClusterWork(nullptr);
+  for (int i = 0; i < 8; ++i) {
+    auto again = call("GET", "/api/v1/sandboxes/demo");
+    EXPECT_EQ(timing(again.header("server-timing"), "kube"), 0.0) << again.header("server-timing");
+  }
 }
 
 TEST_F(ApiOpsTest, OptionsWithoutCorsConfigListsAllowedMethods) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -97,6 +98,12 @@ class FakeSandboxManager : public SandboxManager {
   }
   // Every call sleeps this long (to overlap concurrent requests).
   void setDelay(std::chrono::milliseconds d) { delayMs_ = static_cast<int>(d.count()); }
+  // Called by every manager call on the request's thread, as a real manager makes its
+  // Kubernetes calls (e.g. through withCallMetrics, for the Server-Timing header).
+  void setClusterWork(std::function<void()> work) {
+    std::lock_guard<std::mutex> lock(mu_);
+    clusterWork_ = std::move(work);
+  }
   int calls() const { return calls_; }
   std::optional<CreateRequest> lastCreate() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -274,6 +281,14 @@ class FakeSandboxManager : public SandboxManager {
     if (delayMs_ > 0) {
       std::this_thread::sleep_for(std::chrono::milliseconds(delayMs_.load()));
     }
+    std::function<void()> work;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      work = clusterWork_;
+    }
+    if (work) {
+      work();
+    }
     if (throwNext_.exchange(false)) {
       throw std::runtime_error("simulated bug in the manager");
     }
@@ -343,6 +358,7 @@ class FakeSandboxManager : public SandboxManager {
   Status ready_;
   std::atomic<bool> throwNext_{false};
   std::optional<Status> failNext_;
+  std::function<void()> clusterWork_;
   std::atomic<int> delayMs_{0};
   std::atomic<int> calls_{0};
   std::optional<CreateRequest> lastCreate_;

@@ -2,6 +2,8 @@
 // answer code, and the answer passes through unchanged.
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "fakes/simulated_time_source.h"
 #include "fakes/status_matchers.h"
 #include "sandboxd/kube/kube_call_metrics.h"
@@ -41,6 +43,35 @@ TEST(KubeCallMetricsTest, CountsEachCallByVerbResourceAndCode) {
       {{"delete", "secrets", 200}, 1},
   };
   EXPECT_EQ(metrics->snapshot(), expected);
+}
+
+TEST(KubeCallMetricsTest, TimesEachCallAndKeepsEachThreadsTotal) {
+  auto time = std::make_shared<testing::SimulatedTimeSource>();
+  auto metrics = std::make_shared<KubeCallMetrics>();
+  KubeClientPtr client = withCallMetrics(std::make_shared<MemoryCluster>(time), metrics);
+
+  const auto before = KubeCallMetrics::threadCallTime();
+  ASSERT_OK(client->create(resources::secrets(), "ns", aSecret("a")));
+  EXPECT_KIND(client->get(resources::secrets(), "ns", "missing"), NotFound);
+  ASSERT_OK(client->get(resources::secrets(), "ns", "a"));
+  const auto mine = KubeCallMetrics::threadCallTime() - before;
+
+  // Calls on another thread count in the metrics, not in this thread's total.
+  std::thread([&] {
+    EXPECT_OK(client->list(resources::pods(), "ns"));
+  }).join();
+  EXPECT_EQ(KubeCallMetrics::threadCallTime() - before, mine);
+
+  const auto timings = metrics->timings();
+  ASSERT_EQ(timings.size(), 3u);
+  EXPECT_EQ(timings.at({"create", "secrets"}).count, 1u);
+  EXPECT_EQ(timings.at({"get", "secrets"}).count, 2u) << "found and not found alike";
+  EXPECT_EQ(timings.at({"list", "pods"}).count, 1u);
+  // This thread's total is exactly what its calls recorded.
+  EXPECT_EQ(mine, timings.at({"create", "secrets"}).total + timings.at({"get", "secrets"}).total);
+  EXPECT_GT(mine.count(), 0);
+  // Timed calls are counted as before.
+  EXPECT_EQ(metrics->snapshot().at({"get", "secrets", 404}), 1u);
 }
 
 TEST(KubeCallMetricsTest, CountsAWatchOnceWhenItEnds) {

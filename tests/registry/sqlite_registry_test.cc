@@ -667,6 +667,46 @@ TEST_F(SqliteRegistryTest, OperationsAreRecordedPendingFinishedAndListedNewestFi
   EXPECT_KIND(registry_->finishOperation(*stop, OperationState::Superseded), InvalidArgument);
 }
 
+TEST_F(SqliteRegistryTest, AnIntentAndItsOperationAreWrittenTogetherOrNotAtAll) {
+  ASSERT_OK(registry_->insertSandbox(record("demo", "alice")));
+  auto current = registry_->getSandbox("demo");
+  ASSERT_OK(current);
+  auto pendingStart = registry_->addOperation(operation("id-demo", OperationKind::Start));
+  ASSERT_OK(pendingStart);
+
+  SandboxRecord stopped = *current;
+  stopped.desired = DesiredState::Stopped;
+  auto written =
+      registry_->updateSandboxWithOperation(stopped, operation("id-demo", OperationKind::Stop));
+  ASSERT_OK(written);
+  EXPECT_EQ(written->version, 2);
+  EXPECT_EQ(registry_->getSandbox("demo")->desired, DesiredState::Stopped);
+  auto ops = registry_->listOperations("id-demo", 10);
+  ASSERT_OK(ops);
+  ASSERT_EQ(ops->size(), 2u);
+  EXPECT_EQ((*ops)[0].id, written->operation);
+  EXPECT_EQ((*ops)[0].kind, OperationKind::Stop);
+  EXPECT_EQ((*ops)[0].state, OperationState::Pending);
+  EXPECT_EQ((*ops)[1].state, OperationState::Superseded) << "as addOperation does";
+
+  // A stale version: the row is not changed, and no operation is recorded.
+  SandboxRecord stale = *current;
+  stale.desired = DesiredState::Deleted;
+  EXPECT_KIND(registry_->updateSandboxWithOperation(stale,
+                                                    operation("id-demo", OperationKind::Delete)),
+              Aborted);
+  EXPECT_EQ(registry_->getSandbox("demo")->desired, DesiredState::Stopped);
+  EXPECT_EQ(registry_->listOperations("id-demo", 10)->size(), 2u);
+  EXPECT_EQ((*registry_->listOperations("id-demo", 10))[0].state, OperationState::Pending)
+      << "the failed request superseded nothing";
+  // An operation without a sandbox id: nothing written either.
+  SandboxRecord next = *registry_->getSandbox("demo");
+  next.desired = DesiredState::Running;
+  EXPECT_KIND(registry_->updateSandboxWithOperation(next, operation("", OperationKind::Start)),
+              InvalidArgument);
+  EXPECT_EQ(registry_->getSandbox("demo")->version, 2);
+}
+
 TEST_F(SqliteRegistryTest, ANewerLifecycleRequestSupersedesPendingOnesButNotEnvUpdates) {
   auto stop = registry_->addOperation(operation("id-1", OperationKind::Stop));
   auto env = registry_->addOperation(operation("id-1", OperationKind::UpdateEnv));

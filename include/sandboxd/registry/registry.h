@@ -62,6 +62,20 @@ class Registry {
   virtual StatusOr<std::vector<OperationRecord>> listOperations(const std::string& sandboxId,
                                                                 int limit,
                                                                 bool pendingOnly = false) = 0;
+  // updateSandbox(record) and addOperation(op) in one transaction: a request's intent and its
+  // operation record are stored together or not at all (and cost one commit, not two).
+  // Returns the new version and the operation's id. This default is the two calls in turn,
+  // for registries without transactions.
+  struct IntentWritten {
+    int64_t version = 0;
+    int64_t operation = 0;
+  };
+  virtual StatusOr<IntentWritten> updateSandboxWithOperation(const SandboxRecord& record,
+                                                             const OperationRecord& op) {
+    ASSIGN_OR_RETURN(int64_t version, updateSandbox(record));
+    ASSIGN_OR_RETURN(int64_t operation, addOperation(op));
+    return IntentWritten{version, operation};
+  }
   // The sandbox ids that have a pending operation.
   virtual StatusOr<std::set<std::string>> sandboxesWithPendingOperations() = 0;
 
