@@ -40,6 +40,8 @@ TARGETS = {
     "list_ms_10k_real": "<= 50",
     "overhead_p50_ms": "<= 1",
     "overhead_p99_ms": "<= 5",
+    "overhead_lifecycle_p50_ms": "<= 1",
+    "overhead_lifecycle_p99_ms": "<= 5",
     "render_us": "",
     "create_ratio": ">= 0.8",
     "stopstart_ratio": ">= 0.8",
@@ -51,7 +53,9 @@ REQUIRED = [
     "k8s_calls_per_create", "k8s_writes_per_create", "objects_per_create",
     "k8s_calls_per_stop", "k8s_calls_per_start", "k8s_calls_per_env",
     "k8s_calls_per_status_single", "overhead_p50_ms", "overhead_p99_ms",
-    "overhead_paced_p50_ms", "overhead_paced_p99_ms", "populate_api_creates_per_s",
+    "overhead_paced_p50_ms", "overhead_paced_p99_ms", "overhead_lifecycle_p50_ms",
+    "overhead_lifecycle_p99_ms", "overhead_lifecycle_paced_p50_ms",
+    "overhead_lifecycle_paced_p99_ms", "populate_api_creates_per_s",
     "list_ms_10k", "rss_mb_10k", "startup_ms_10k", "create_ratio", "stopstart_ratio",
     "status_rps_after_restart", "overhead_p50_ms_after_restart", "overhead_p99_ms_after_restart",
 ]
@@ -458,6 +462,26 @@ def bench_memory(args, work):
                f"the simulated cluster alone with {fake['count']} sandboxes (bench_memory_cluster_rss)")
         figure("rss_mb_10k", round(process_mb - fake_mb, 1),
                "serve's own: process minus simulated cluster (watch cache, status index, registry, server)")
+        # Lifecycle operations: what sandboxd adds to its Kubernetes calls, from each answer's
+        # Server-Timing (latency minus kube;dur), stop and start of every sandbox in turn. Last:
+        # every write grows the simulated cluster's watch history (in serve's memory).
+        print("API overhead: 32 clients, stop/start, latency minus Kubernetes call time",
+              flush=True)
+        lifecycle = ["--connections", 32, "--duration", args.duration, "--warmup", args.warmup,
+                     "--range", n_status, "--path", "POST /api/v1/sandboxes/sb-{i}/stop",
+                     "--path", "POST /api/v1/sandboxes/sb-{i}/start",
+                     "--header", f"Authorization: Bearer {user_tok}"]
+        r = http_load(args, srv.port, *lifecycle)
+        figure("overhead_lifecycle_p50_ms", r["overhead_p50_ms"],
+               f"closed loop, {r['rps']:.0f} ops/s, {r['timed']} timed, codes={r['codes']}; "
+               f"latency p50 {r['p50_ms']:.2f} ms, Kubernetes calls {r['kube_mean_ms']:.2f} ms mean")
+        figure("overhead_lifecycle_p99_ms", r["overhead_p99_ms"])
+        rate = max(2.0, round(r["rps"] * 0.5, 1))
+        r = http_load(args, srv.port, *lifecycle, "--rate", rate)
+        figure("overhead_lifecycle_paced_p50_ms", r["overhead_p50_ms"],
+               f"paced at half the closed-loop rate ({rate} ops/s), latency from scheduled send "
+               f"time minus Kubernetes call time ({r['kube_mean_ms']:.2f} ms mean)")
+        figure("overhead_lifecycle_paced_p99_ms", r["overhead_p99_ms"])
     finally:
         srv.stop()
 

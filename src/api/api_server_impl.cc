@@ -8,7 +8,6 @@
 //   worker thread:   400 (JSON) / 422 (fields), then the application layer.
 // Whatever answers early still drains (and discards) a pending body, because cpprestsdk holds
 // the response back until the request body has been read.
-#include <malloc.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -41,6 +40,7 @@
 #include "api/sandbox_json.h"
 #include "api/worker_pool.h"
 #include "sandboxd/api/api_server.h"
+#include "sandboxd/common/heap.h"
 #include "sandboxd/common/random_generator.h"
 #include "sandboxd/kube/kube_call_metrics.h"
 
@@ -861,7 +861,7 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
     }
     timer_.schedule(Clock::now() + kTrimDelay, [this] {
       trimScheduled_ = false;
-      malloc_trim(0);
+      releaseFreedHeap();
     });
   }
 

@@ -18,6 +18,7 @@
 #include "cli/migrate_command.h"
 #include "cli/wiring.h"
 #include "sandboxd/api/api_server.h"
+#include "sandboxd/common/heap.h"
 #include "sandboxd/config/config.h"
 #include "sandboxd/registry/registry.h"
 #include "sandboxd/render/manifest_renderer.h"
@@ -179,6 +180,7 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
     }
   });
   statusIndex->rebuild();  // after the listener is set: no change falls between the two
+  releaseFreedHeap();  // what the first lists parsed (see common/heap.h)
   auto server = makeApiServer(config.server, manager, *registry, {kubeCalls, cache, reconciler});
   if (Status s = server->start(); !s.isOk()) {
     return fail(s);

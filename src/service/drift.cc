@@ -180,6 +180,36 @@ std::vector<std::string> namespacesOf(const std::vector<SandboxRecord>& records,
   return {namespaces.begin(), namespaces.end()};
 }
 
+json compactForDrift(const ResourceType& type, json& item) {
+  json compact = {{"apiVersion", type.apiVersion},  // list items may omit them
+                  {"kind", type.kind}};
+  json& meta = compact["metadata"] = json::object();
+  const auto from = item.find("metadata");
+  if (from != item.end() && from->is_object()) {
+    for (const char* key : {"name", "namespace", "deletionTimestamp"}) {
+      const auto v = from->find(key);
+      if (v != from->end()) {
+        meta[key] = std::move(*v);
+      }
+    }
+    const auto labels = from->find("labels");
+    if (labels != from->end() && labels->is_object()) {
+      json& kept = meta["labels"] = json::object();
+      for (const char* key : {labels::kApp, labels::kAppDeployManager, labels::kSandboxId}) {
+        const auto v = labels->find(key);
+        if (v != labels->end()) {
+          kept[key] = std::move(*v);
+        }
+      }
+    }
+  }
+  const auto spec = item.find("spec");
+  if (spec != item.end() && spec->is_object() && spec->contains("replicas")) {
+    compact["spec"]["replicas"] = std::move((*spec)["replicas"]);
+  }
+  return compact;
+}
+
 StatusOr<std::vector<json>> listSandboxObjects(KubeClient& client,
                                                const std::vector<std::string>& namespaces) {
   ListOptions managed;
@@ -199,17 +229,7 @@ StatusOr<std::vector<json>> listSandboxObjects(KubeClient& client,
         if (homeVolumesOnly && sandboxOfPvc(metaString(item, "name")).empty()) {
           continue;
         }
-        // Kept: what drift and the reconciler read (identity, labels, deletion, replicas),
-        // not whole objects: at 10,000 sandboxes a pass lists ~50,000 of them.
-        json compact = {{"apiVersion", type.apiVersion},  // list items may omit them
-                        {"kind", type.kind},
-                        {"metadata", std::move(item["metadata"])}};
-        trimMetadata(compact);
-        const auto spec = item.find("spec");
-        if (spec != item.end() && spec->is_object() && spec->contains("replicas")) {
-          compact["spec"]["replicas"] = std::move((*spec)["replicas"]);
-        }
-        objects.push_back(std::move(compact));
+        objects.push_back(compactForDrift(type, item));
       }
       continueToken = list.contains("metadata") ? list["metadata"].value("continue", "") : "";
     } while (!continueToken.empty());

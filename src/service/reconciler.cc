@@ -10,12 +10,17 @@
 #include <thread>
 #include <tuple>
 
+#include "sandboxd/common/heap.h"
 #include "sandboxd/render/manifest_renderer.h"
 #include "sandboxd/service/deletion_rules.h"
 #include "sandboxd/service/drift.h"
 #include "sandboxd/service/reconcile_errors.h"
 
 namespace sandboxd {
+
+// A pass over this many sandboxes lists enough objects (about six per sandbox) that the heap
+// they leave behind is worth handing back.
+constexpr int kReleaseHeapAfterSandboxes = 1000;
 namespace {
 
 using ObjectKey = std::tuple<std::string, std::string, std::string>;  // kind, namespace, name
@@ -102,6 +107,9 @@ class ReconcilerImpl : public Reconciler {
   StatusOr<ReconcilePass> reconcileOnce() override {
     auto pass = runPass();
     record(pass);
+    if (pass.isOk() && pass->sandboxes >= kReleaseHeapAfterSandboxes) {
+      releaseFreedHeap();  // the pass's listed objects (see common/heap.h)
+    }
     return pass;
   }
 
