@@ -21,7 +21,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -131,18 +130,29 @@ struct RequestContext {
   std::atomic<bool> replied{false};
   std::string body;
   api::InFlight::Token inFlight;  // released once the answer is written (or dropped)
-  // Time spent in Kubernetes API calls for this request (Server-Timing), counted while a
-  // worker runs one of its steps (see guarded): the calls are synchronous on that thread.
-  std::chrono::nanoseconds kubeTime{0};
-  std::optional<std::pair<std::thread::id, std::chrono::nanoseconds>> kubeMark;
-  std::chrono::nanoseconds kubeTimeNow() const {
-    if (kubeMark && kubeMark->first == std::this_thread::get_id()) {
-      return kubeTime + (KubeCallMetrics::threadCallTime() - kubeMark->second);
-    }
-    return kubeTime;
-  }
+  // Time spent in Kubernetes API calls by this request's finished worker steps (see
+  // WorkerStep); the calls are synchronous on the worker's thread.
+  std::atomic<int64_t> kubeNanos{0};
 };
 using RequestContextPtr = std::shared_ptr<RequestContext>;
+
+// The worker step running on this thread (nullptr: none) and the thread's Kubernetes call
+// time when it began: per thread, so a step on one thread and an answer sent from another
+// (a body reader's callback) never share it.
+struct WorkerStep {
+  const RequestContext* ctx = nullptr;
+  std::chrono::nanoseconds kubeAtStart{0};
+};
+thread_local WorkerStep tlsStep;
+
+// The request's Kubernetes call time so far, including the step running on this thread.
+std::chrono::nanoseconds kubeTimeOf(const RequestContext& ctx) {
+  std::chrono::nanoseconds total{ctx.kubeNanos.load()};
+  if (tlsStep.ctx == &ctx) {
+    total += KubeCallMetrics::threadCallTime() - tlsStep.kubeAtStart;
+  }
+  return total;
+}
 
 // Reads a request body with a byte count. `limit` < 0 discards everything (drain only);
 // otherwise `done` is called once: with the body, with TooLarge as soon as the count passes
@@ -672,7 +682,8 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
   // the step makes on this thread count towards the request's kube time.
   template <typename F>
   void guarded(const RequestContextPtr& ctx, F&& f) {
-    ctx->kubeMark.emplace(std::this_thread::get_id(), KubeCallMetrics::threadCallTime());
+    const WorkerStep outer = tlsStep;
+    tlsStep = WorkerStep{ctx.get(), KubeCallMetrics::threadCallTime()};
     try {
       f();
     } catch (const std::exception& e) {
@@ -680,8 +691,8 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
     } catch (...) {
       fail(ctx, "unknown exception");
     }
-    ctx->kubeTime = ctx->kubeTimeNow();
-    ctx->kubeMark.reset();
+    ctx->kubeNanos += (KubeCallMetrics::threadCallTime() - tlsStep.kubeAtStart).count();
+    tlsStep = outer;
   }
 
   // An exception escaped a step: 500 with the request id, details only in the log.
@@ -944,7 +955,7 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
         std::chrono::duration<double>(Clock::now() - ctx->started).count();
     // How much of that was the Kubernetes API's (W3C Server-Timing; durations in ms): a
     // client's latency minus kube is what sandboxd (and the network to it) added.
-    response.headers().add("Server-Timing", serverTiming(ctx->kubeTimeNow(), seconds));
+    response.headers().add("Server-Timing", serverTiming(kubeTimeOf(*ctx), seconds));
     metrics_.recordRequest(ctx->routeLabel, methodLabel(ctx->method), status, seconds);
     spdlog::info("http {} {} {} {:.1f}ms user={} request_id={}", ctx->method, ctx->routeLabel,
                  status, seconds * 1000.0, ctx->caller ? ctx->caller->user : "-",

@@ -19,8 +19,11 @@
 namespace sandboxd {
 
 // A pass over this many sandboxes lists enough objects (about six per sandbox) that the heap
-// they leave behind is worth handing back.
+// they leave behind may be worth handing back: when at least half the heap is free, at least
+// 64 MB, and not more often than every 30 s (see common/heap.h).
 constexpr int kReleaseHeapAfterSandboxes = 1000;
+constexpr std::chrono::seconds kReleaseHeapInterval{30};
+constexpr size_t kReleaseHeapMinFree = size_t{64} << 20;
 namespace {
 
 using ObjectKey = std::tuple<std::string, std::string, std::string>;  // kind, namespace, name
@@ -108,7 +111,7 @@ class ReconcilerImpl : public Reconciler {
     auto pass = runPass();
     record(pass);
     if (pass.isOk() && pass->sandboxes >= kReleaseHeapAfterSandboxes) {
-      releaseFreedHeap();  // the pass's listed objects (see common/heap.h)
+      heap_.maybeRelease(time_->monotonicTime());  // the pass's listed objects (common/heap.h)
     }
     return pass;
   }
@@ -414,6 +417,7 @@ class ReconcilerImpl : public Reconciler {
 
   std::mutex passMu_;  // one pass at a time; guards backoff_
   std::map<std::string, Backoff> backoff_;
+  HeapReleaser heap_{kReleaseHeapInterval, kReleaseHeapMinFree};
 
   std::mutex threadMu_;
   std::thread thread_;
