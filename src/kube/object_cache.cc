@@ -310,6 +310,10 @@ StatusOr<std::string> ObjectCache::relist(const ResourceType& type,
   ListOptions listOptions;
   listOptions.labelSelector = selectorFor(type);
   listOptions.limit = kListPageSize;
+  if (const auto fields = options_.listFieldsFor.find(type.plural);
+      fields != options_.listFieldsFor.end()) {
+    listOptions.itemFields = fields->second;
+  }
   do {
     ASSIGN_OR_RETURN(json page, client_->list(type, options_.nameSpace, listOptions));
     if (resourceVersion.empty()) {

@@ -413,7 +413,8 @@ class RestKubeClientImpl : public KubeClient {
     if (!options.continueToken.empty()) {
       q.add("continue", options.continueToken);
     }
-    return send({http::methods::GET, resourcePath(type, ns) + q.str(), std::nullopt});
+    return send({http::methods::GET, resourcePath(type, ns) + q.str(), std::nullopt},
+                options.itemFields.get());
   }
 
   StatusOr<json> create(const ResourceType& type, const std::string& ns, const json& object,
@@ -663,8 +664,9 @@ class RestKubeClientImpl : public KubeClient {
     return Status::ok();
   }
 
-  // Sends with retries and parses the JSON answer.
-  StatusOr<json> send(RequestSpec spec) {
+  // Sends with retries and parses the JSON answer (a list's items only as far as `itemFields`
+  // when given).
+  StatusOr<json> send(RequestSpec spec, const FieldMask* itemFields = nullptr) {
     auto raw = execute(spec);
     if (!raw.isOk()) {
       return raw.status();
@@ -672,7 +674,9 @@ class RestKubeClientImpl : public KubeClient {
     if (raw->body.empty()) {
       return json::object();
     }
-    json parsed = json::parse(raw->body, nullptr, /*allow_exceptions=*/false);
+    json parsed = itemFields != nullptr
+                      ? parseListKeeping(raw->body, *itemFields)
+                      : json::parse(raw->body, nullptr, /*allow_exceptions=*/false);
     if (parsed.is_discarded()) {
       return internalError(spec.describe() + ": the API server answered with invalid JSON: " +
                            truncated(raw->body, 200));

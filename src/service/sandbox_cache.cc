@@ -2,56 +2,55 @@
 
 #include "sandboxd/render/manifest_renderer.h"
 
+#include <memory>
 #include <vector>
 
 namespace sandboxd {
 
 namespace {
 
-// Keeps only `keep` of the object `field` of `object` (absent or not an object: untouched).
-void keepOnly(json& object, const char* field, const std::vector<const char*>& keep) {
-  const auto it = object.find(field);
-  if (it == object.end() || !it->is_object()) {
-    return;
-  }
-  json kept = json::object();
-  for (const char* key : keep) {
-    const auto k = it->find(key);
-    if (k != it->end()) {
-      kept[key] = std::move(*k);
-    }
-  }
-  *it = std::move(kept);
+const FieldMask& metadataFields() {
+  // Identity, labels (selectors, ownership, the index), and what status derivation reads.
+  static const FieldMask mask =
+      FieldMask::keys({"name", "namespace", "uid", "resourceVersion", "generation",
+                       "creationTimestamp", "deletionTimestamp", "labels"});
+  return mask;
 }
 
 }  // namespace
 
+std::shared_ptr<const FieldMask> statusFieldsFor(const ResourceType& type) {
+  static const auto workload = std::make_shared<const FieldMask>(
+      FieldMask{{"apiVersion", {}},
+                {"kind", {}},
+                {"metadata", metadataFields()},
+                {"spec", FieldMask::keys({"replicas", "selector"})},
+                {"status", {}}});
+  static const auto pod = std::make_shared<const FieldMask>(
+      FieldMask{{"apiVersion", {}},
+                {"kind", {}},
+                {"metadata", metadataFields()},
+                {"spec", FieldMask::keys({"nodeName"})},
+                {"status", FieldMask::keys({"phase", "reason", "message", "conditions",
+                                            "containerStatuses", "initContainerStatuses"})}});
+  static const auto other = std::make_shared<const FieldMask>(FieldMask{
+      {"apiVersion", {}}, {"kind", {}}, {"metadata", metadataFields()}, {"spec", {}},
+      {"status", {}}});
+  if (type.plural == resources::statefulSets().plural ||
+      type.plural == resources::deployments().plural) {
+    return workload;
+  }
+  return type.plural == resources::pods().plural ? pod : other;
+}
+
 void trimMetadata(json& object) {
-  // Identity, labels (selectors, ownership, the index), and what status derivation reads.
-  static const std::vector<const char*> kMetadata = {
-      "name",       "namespace",         "uid",   "resourceVersion", "generation",
-      "creationTimestamp", "deletionTimestamp", "labels"};
-  if (object.is_object()) {
-    keepOnly(object, "metadata", kMetadata);
+  if (object.is_object() && object.contains("metadata")) {
+    applyFieldMask(object["metadata"], metadataFields());
   }
 }
 
 void trimForStatus(const ResourceType& type, json& object) {
-  if (!object.is_object()) {
-    return;
-  }
-  static const std::vector<const char*> kWorkloadSpec = {"replicas", "selector"};
-  static const std::vector<const char*> kPodSpec = {"nodeName"};
-  static const std::vector<const char*> kPodStatus = {
-      "phase", "reason", "message", "conditions", "containerStatuses", "initContainerStatuses"};
-  trimMetadata(object);
-  if (type.plural == resources::statefulSets().plural ||
-      type.plural == resources::deployments().plural) {
-    keepOnly(object, "spec", kWorkloadSpec);
-  } else if (type.plural == resources::pods().plural) {
-    keepOnly(object, "spec", kPodSpec);
-    keepOnly(object, "status", kPodStatus);
-  }
+  applyFieldMask(object, *statusFieldsFor(type));
 }
 
 ObjectCacheOptions sandboxCacheOptions(const std::string& nameSpace) {
@@ -67,6 +66,9 @@ ObjectCacheOptions sandboxCacheOptions(const std::string& nameSpace) {
   // A status read lists the pods with app=<name>: found by index, not by visiting every pod.
   options.indexLabel = labels::kApp;
   options.transform = trimForStatus;
+  for (const auto& type : options.types) {
+    options.listFieldsFor[type.plural] = statusFieldsFor(type);  // parsed only that far
+  }
   return options;
 }
 

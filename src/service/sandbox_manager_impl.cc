@@ -278,9 +278,10 @@ class SandboxManagerImpl : public SandboxManager {
     return locks_->forName(name);
   }
 
-  // The operation record is written after the intent and before any cluster call. It is an
-  // account of requests, not the intent itself: if it cannot be written the request still
-  // goes ahead (0 = not recorded).
+  // The operation record is written with the intent (one transaction, when the request changes
+  // the intent: updateSandboxWithOperation) or right after it, and before any cluster call.
+  // It is an account of requests, not the intent itself: when it is written alone and that
+  // fails, the request still goes ahead (0 = not recorded).
   OperationRecord operationOf(const SandboxRecord& record, OperationKind kind,
                               const Caller& caller) const {
     OperationRecord op;

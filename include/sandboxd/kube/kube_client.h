@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sandboxd/common/status.h"
+#include "sandboxd/kube/field_mask.h"
 #include "sandboxd/kube/watch.h"
 
 namespace sandboxd {
@@ -57,6 +58,9 @@ struct ListOptions {
   std::string fieldSelector;
   int64_t limit = 0;  // 0 = no limit
   std::string continueToken;
+  // The fields of each item the caller reads (null: all). A client may return more (a caller
+  // that needs the items trimmed trims them); the REST client parses only these.
+  std::shared_ptr<const FieldMask> itemFields;
 };
 
 struct WriteOptions {

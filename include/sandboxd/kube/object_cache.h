@@ -48,6 +48,9 @@ struct ObjectCacheOptions {
   // reader of the cache needs, to save memory and copying. What the cache then serves
   // (get, list, CachedReadClient) is the transformed object. Null: objects kept whole.
   std::function<void(const ResourceType& type, json& object)> transform;
+  // Per type (by plural), the fields the transform keeps at most: lists ask the client for only
+  // these (ListOptions::itemFields), so the rest is never parsed. The transform still runs.
+  std::map<std::string, std::shared_ptr<const FieldMask>> listFieldsFor;
   int64_t watchTimeoutSeconds = 300;
   std::chrono::milliseconds minBackoff{250};
   std::chrono::milliseconds maxBackoff{30000};

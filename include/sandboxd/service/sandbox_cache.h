@@ -1,6 +1,7 @@
 // What sandboxd keeps in its watch cache (see sandboxd/kube/object_cache.h).
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "sandboxd/kube/object_cache.h"
@@ -20,6 +21,9 @@ ObjectCacheOptions sandboxCacheOptions(const std::string& nameSpace);
 // and container statuses. Claims keep spec and status. Whoever needs a whole object reads it
 // from the API server.
 void trimForStatus(const ResourceType& type, json& object);
+
+// The fields trimForStatus keeps of an object of `type` (the cache's lists parse only these).
+std::shared_ptr<const FieldMask> statusFieldsFor(const ResourceType& type);
 
 // Of metadata, only what trimForStatus keeps: name, namespace, uid, resourceVersion,
 // generation, creation and deletion timestamps, labels.
