@@ -855,18 +855,31 @@ def populate_real_scale(args, work, state, kube):
     return config, db, admin
 
 
+def reconcile_passes(srv):
+    return sum(v for (name, _), v in srv.metrics().items()
+               if name == "sandboxd_reconcile_passes_total")
+
+
 def measure_real_scale(args, work, state, config, db, admin):
     srv = Server(args, work, config, db, kube=os.path.join(state, "kubeconfig"))
     srv.start()
     try:
+        t0 = time.monotonic()
         st, body = srv.request("GET", "/api/v1/sandboxes", admin)
+        first_ms = (time.monotonic() - t0) * 1000
         expect(st, body, (200,), "list")
         items = json.loads(body)["items"]
         running = sum(1 for i in items if i["status"] == "RUNNING")
+        # The first reconcile pass (it lists every type from the API server) runs right after
+        # start-up; the list figure is taken after it, at rest, as in steady state.
+        deadline = time.monotonic() + 120
+        while reconcile_passes(srv) < 1 and time.monotonic() < deadline:
+            time.sleep(0.2)
         lr = http_load(args, srv.port, "--connections", 1, "--count", args.list_reps, "--path",
                        "/api/v1/sandboxes", "--header", f"Authorization: Bearer {admin}")
         figure("list_ms_10k_real", lr["p50_ms"],
-               f"median of {args.list_reps}, {len(items)} items, {running} RUNNING")
+               f"median of {args.list_reps} after the first reconcile pass, {len(items)} items, "
+               f"{running} RUNNING; first list, during that pass: {first_ms:.0f} ms")
         time.sleep(7)  # serve trims its heap 5 s after a large list
         figure("rss_mb_10k_real", round(srv.rss_mb(), 1),
                f"VmRSS of serve with {len(items)} sandboxes in a real API server, after a list")
