@@ -157,6 +157,8 @@ class SqliteRegistryImpl : public Registry {
   int schemaVersion() override;
 
  private:
+  // updateSandbox, and with `op` also addOperation, in one transaction.
+  StatusOr<IntentWritten> writeSandbox(const SandboxRecord& record, const OperationRecord* op);
   // The UPDATE of updateSandbox, inside the caller's transaction (mu_ held). Throws
   // SQLite::Exception.
   StatusOr<int64_t> updateRow(const SandboxRecord& record, const EncodedEnv& encoded);
@@ -324,32 +326,28 @@ StatusOr<std::vector<SandboxRecord>> SqliteRegistryImpl::listSandboxes(
 }
 
 StatusOr<int64_t> SqliteRegistryImpl::updateSandbox(const SandboxRecord& record) {
-  RETURN_IF_ERROR(validateRecord(record));
-  ASSIGN_OR_RETURN(EncodedEnv encoded, encodeEnv(record));
-  std::lock_guard<std::mutex> lock(mu_);
-  try {
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    ASSIGN_OR_RETURN(int64_t version, updateRow(record, encoded));
-    tx.commit();
-    rowWritten(record.name);
-    return version;
-  } catch (const std::exception& e) {
-    rowsDataVersion_.reset();
-    return statusFromException(e, "updating sandbox " + record.name);
-  }
+  ASSIGN_OR_RETURN(IntentWritten written, writeSandbox(record, nullptr));
+  return written.version;
 }
 
 StatusOr<Registry::IntentWritten> SqliteRegistryImpl::updateSandboxWithOperation(
     const SandboxRecord& record, const OperationRecord& op) {
-  RETURN_IF_ERROR(validateRecord(record));
   RETURN_IF_ERROR(validateOperation(op));
+  return writeSandbox(record, &op);
+}
+
+StatusOr<Registry::IntentWritten> SqliteRegistryImpl::writeSandbox(const SandboxRecord& record,
+                                                                   const OperationRecord* op) {
+  RETURN_IF_ERROR(validateRecord(record));
   ASSIGN_OR_RETURN(EncodedEnv encoded, encodeEnv(record));
   std::lock_guard<std::mutex> lock(mu_);
   try {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     IntentWritten written;
     ASSIGN_OR_RETURN(written.version, updateRow(record, encoded));
-    written.operation = insertOperation(op);
+    if (op != nullptr) {
+      written.operation = insertOperation(*op);
+    }
     tx.commit();
     rowWritten(record.name);
     return written;
@@ -362,45 +360,43 @@ StatusOr<Registry::IntentWritten> SqliteRegistryImpl::updateSandboxWithOperation
 StatusOr<int64_t> SqliteRegistryImpl::updateRow(const SandboxRecord& record,
                                                 const EncodedEnv& encoded) {
   const SystemTime now = time_->systemTime();
-  {
-    // created_at is immutable; updated_at is the time of this write.
-    auto qUse = statements_.get(
-        "UPDATE sandboxes SET user = ?, namespace = ?, sandbox_id = ?, "
-        "image = ?, env = ?, secret_env_keys = ?, storage = ?, desired = ?, "
-        "purge = ?, phase = ?, reason = ?, message = ?, workload = ?, "
-        "updated_at = ?, version = version + 1 "
-        "WHERE name = ? AND version = ?");
-    SQLite::Statement& q = *qUse;
-    q.bind(1, record.user);
-    q.bind(2, record.nameSpace);
-    q.bind(3, record.sandboxId);
-    q.bind(4, record.image);
-    q.bind(5, encoded.env);
-    q.bind(6, encoded.keys);
-    q.bind(7, record.storage);
-    q.bind(8, toString(record.desired));
-    q.bind(9, record.purge ? 1 : 0);
-    q.bind(10, toString(record.phase));
-    q.bind(11, record.reason);
-    q.bind(12, record.message);
-    q.bind(13, toString(record.workload));
-    q.bind(14, static_cast<int64_t>(toUnixMillis(now)));
-    q.bind(15, record.name);
-    q.bind(16, static_cast<int64_t>(record.version));
-    if (q.exec() == 1) {
-      return record.version + 1;
-    }
-    // No row matched: tell a vanished row from a stale version.
-    auto currentUse = statements_.get("SELECT version FROM sandboxes WHERE name = ?");
-    SQLite::Statement& current = *currentUse;
-    current.bind(1, record.name);
-    if (!current.executeStep()) {
-      return notFound("sandbox " + record.name + " not found");
-    }
-    return aborted("sandbox " + record.name + " was modified concurrently (stored version " +
-                   std::to_string(current.getColumn(0).getInt64()) + ", expected " +
-                   std::to_string(record.version) + ")");
+  // created_at is immutable; updated_at is the time of this write.
+  auto qUse = statements_.get(
+      "UPDATE sandboxes SET user = ?, namespace = ?, sandbox_id = ?, "
+      "image = ?, env = ?, secret_env_keys = ?, storage = ?, desired = ?, "
+      "purge = ?, phase = ?, reason = ?, message = ?, workload = ?, "
+      "updated_at = ?, version = version + 1 "
+      "WHERE name = ? AND version = ?");
+  SQLite::Statement& q = *qUse;
+  q.bind(1, record.user);
+  q.bind(2, record.nameSpace);
+  q.bind(3, record.sandboxId);
+  q.bind(4, record.image);
+  q.bind(5, encoded.env);
+  q.bind(6, encoded.keys);
+  q.bind(7, record.storage);
+  q.bind(8, toString(record.desired));
+  q.bind(9, record.purge ? 1 : 0);
+  q.bind(10, toString(record.phase));
+  q.bind(11, record.reason);
+  q.bind(12, record.message);
+  q.bind(13, toString(record.workload));
+  q.bind(14, static_cast<int64_t>(toUnixMillis(now)));
+  q.bind(15, record.name);
+  q.bind(16, static_cast<int64_t>(record.version));
+  if (q.exec() == 1) {
+    return record.version + 1;
   }
+  // No row matched: tell a vanished row from a stale version.
+  auto currentUse = statements_.get("SELECT version FROM sandboxes WHERE name = ?");
+  SQLite::Statement& current = *currentUse;
+  current.bind(1, record.name);
+  if (!current.executeStep()) {
+    return notFound("sandbox " + record.name + " not found");
+  }
+  return aborted("sandbox " + record.name + " was modified concurrently (stored version " +
+                 std::to_string(current.getColumn(0).getInt64()) + ", expected " +
+                 std::to_string(record.version) + ")");
 }
 
 Status SqliteRegistryImpl::deleteSandbox(const std::string& name) {
@@ -500,39 +496,37 @@ StatusOr<int64_t> SqliteRegistryImpl::addOperation(const OperationRecord& op) {
 int64_t SqliteRegistryImpl::insertOperation(const OperationRecord& op) {
   const SystemTime requested = op.requestedAt == SystemTime{} ? time_->systemTime()
                                                                 : op.requestedAt;
-  {
-    const int64_t now = toUnixMillis(time_->systemTime());
-    if (isLifecycle(op.kind)) {
-      auto supersededUse = statements_.get(
-          "UPDATE operations SET state = 'superseded', finished_at = ? "
-          "WHERE sandbox_id = ? AND state = 'pending' AND kind != 'update_env'");
-      SQLite::Statement& superseded = *supersededUse;
-      superseded.bind(1, now);
-      superseded.bind(2, op.sandboxId);
-      superseded.exec();
-    }
-    auto insertUse = statements_.get(
-        "INSERT INTO operations (sandbox, sandbox_id, kind, user, state, "
-        "requested_at) VALUES (?, ?, ?, ?, 'pending', ?)");
-    SQLite::Statement& insert = *insertUse;
-    insert.bind(1, op.sandbox);
-    insert.bind(2, op.sandboxId);
-    insert.bind(3, toString(op.kind));
-    insert.bind(4, op.user);
-    insert.bind(5, static_cast<int64_t>(toUnixMillis(requested)));
-    insert.exec();
-    const int64_t id = db_->getLastInsertRowid();
-    auto pruneUse = statements_.get(
-        "DELETE FROM operations WHERE sandbox_id = ? AND id <= "
-        "(SELECT id FROM operations WHERE sandbox_id = ? "
-        "ORDER BY id DESC LIMIT 1 OFFSET ?)");
-    SQLite::Statement& prune = *pruneUse;
-    prune.bind(1, op.sandboxId);
-    prune.bind(2, op.sandboxId);
-    prune.bind(3, kOperationHistory);
-    prune.exec();
-    return id;
+  const int64_t now = toUnixMillis(time_->systemTime());
+  if (isLifecycle(op.kind)) {
+    auto supersededUse = statements_.get(
+        "UPDATE operations SET state = 'superseded', finished_at = ? "
+        "WHERE sandbox_id = ? AND state = 'pending' AND kind != 'update_env'");
+    SQLite::Statement& superseded = *supersededUse;
+    superseded.bind(1, now);
+    superseded.bind(2, op.sandboxId);
+    superseded.exec();
   }
+  auto insertUse = statements_.get(
+      "INSERT INTO operations (sandbox, sandbox_id, kind, user, state, "
+      "requested_at) VALUES (?, ?, ?, ?, 'pending', ?)");
+  SQLite::Statement& insert = *insertUse;
+  insert.bind(1, op.sandbox);
+  insert.bind(2, op.sandboxId);
+  insert.bind(3, toString(op.kind));
+  insert.bind(4, op.user);
+  insert.bind(5, static_cast<int64_t>(toUnixMillis(requested)));
+  insert.exec();
+  const int64_t id = db_->getLastInsertRowid();
+  auto pruneUse = statements_.get(
+      "DELETE FROM operations WHERE sandbox_id = ? AND id <= "
+      "(SELECT id FROM operations WHERE sandbox_id = ? "
+      "ORDER BY id DESC LIMIT 1 OFFSET ?)");
+  SQLite::Statement& prune = *pruneUse;
+  prune.bind(1, op.sandboxId);
+  prune.bind(2, op.sandboxId);
+  prune.bind(3, kOperationHistory);
+  prune.exec();
+  return id;
 }
 
 Status SqliteRegistryImpl::finishOperation(int64_t id, OperationState state,

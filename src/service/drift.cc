@@ -1,9 +1,7 @@
 #include "sandboxd/service/drift.h"
 
-#include <memory>
-#include "sandboxd/service/sandbox_cache.h"
-
 #include <algorithm>
+#include <memory>
 #include <map>
 #include <set>
 #include <sstream>
@@ -182,32 +180,31 @@ std::vector<std::string> namespacesOf(const std::vector<SandboxRecord>& records,
   return {namespaces.begin(), namespaces.end()};
 }
 
+const std::shared_ptr<const FieldMask>& driftFields() {
+  static const auto fields = std::make_shared<const FieldMask>(FieldMask{
+      {"metadata",
+       FieldMask{{"name", {}},
+                 {"namespace", {}},
+                 {"deletionTimestamp", {}},
+                 {"labels",
+                  FieldMask::keys({labels::kApp, labels::kAppDeployManager, labels::kSandboxId})}}},
+      {"spec", FieldMask::keys({"replicas"})}});
+  return fields;
+}
+
 json compactForDrift(const ResourceType& type, json& item) {
+  applyFieldMask(item, *driftFields());
   json compact = {{"apiVersion", type.apiVersion},  // list items may omit them
                   {"kind", type.kind}};
-  json& meta = compact["metadata"] = json::object();
-  const auto from = item.find("metadata");
-  if (from != item.end() && from->is_object()) {
-    for (const char* key : {"name", "namespace", "deletionTimestamp"}) {
-      const auto v = from->find(key);
-      if (v != from->end()) {
-        meta[key] = std::move(*v);
-      }
-    }
-    const auto labels = from->find("labels");
-    if (labels != from->end() && labels->is_object()) {
-      json& kept = meta["labels"] = json::object();
-      for (const char* key : {labels::kApp, labels::kAppDeployManager, labels::kSandboxId}) {
-        const auto v = labels->find(key);
-        if (v != labels->end()) {
-          kept[key] = std::move(*v);
-        }
-      }
-    }
+  const auto meta = item.find("metadata");
+  json& kept = compact["metadata"] =
+      meta != item.end() && meta->is_object() ? std::move(*meta) : json::object();
+  if (kept.contains("labels") && !kept["labels"].is_object()) {
+    kept.erase("labels");
   }
   const auto spec = item.find("spec");
   if (spec != item.end() && spec->is_object() && spec->contains("replicas")) {
-    compact["spec"]["replicas"] = std::move((*spec)["replicas"]);
+    compact["spec"] = std::move(*spec);
   }
   return compact;
 }
@@ -219,17 +216,13 @@ StatusOr<std::vector<json>> listSandboxObjects(KubeClient& client,
   ListOptions legacy;  // Deployments predate our labels: select them by the platform's
   legacy.labelSelector = labels::kAppDeployManager;
   std::vector<json> objects;
-  // What compactForDrift keeps, so the client parses no more of each item.
-  static const auto fields = std::make_shared<const FieldMask>(FieldMask{
-      {"metadata", FieldMask::keys({"name", "namespace", "deletionTimestamp", "labels"})},
-      {"spec", FieldMask::keys({"replicas"})}});
   auto collect = [&](const ResourceType& type, const std::string& ns,
                      const ListOptions& options, bool homeVolumesOnly) -> Status {
     std::string continueToken;
     do {
       ListOptions page = options;
       page.limit = 500;
-      page.itemFields = fields;
+      page.itemFields = driftFields();  // the client parses no more than compactForDrift keeps
       page.continueToken = continueToken;
       ASSIGN_OR_RETURN(json list, client.list(type, ns, page));
       for (json& item : list["items"]) {

@@ -17,6 +17,7 @@
 #include "sandboxd/service/reconcile_errors.h"
 
 namespace sandboxd {
+namespace {
 
 // A pass over this many sandboxes lists enough objects (about six per sandbox) that the heap
 // they leave behind may be worth handing back: when at least half the heap is free, at least
@@ -24,7 +25,6 @@ namespace sandboxd {
 constexpr int kReleaseHeapAfterSandboxes = 1000;
 constexpr std::chrono::seconds kReleaseHeapInterval{30};
 constexpr size_t kReleaseHeapMinFree = size_t{64} << 20;
-namespace {
 
 using ObjectKey = std::tuple<std::string, std::string, std::string>;  // kind, namespace, name
 using ObjectIndex = std::map<ObjectKey, const json*>;

@@ -3,7 +3,6 @@
 #include "sandboxd/render/manifest_renderer.h"
 
 #include <memory>
-#include <vector>
 
 namespace sandboxd {
 
@@ -19,7 +18,7 @@ const FieldMask& metadataFields() {
 
 }  // namespace
 
-std::shared_ptr<const FieldMask> statusFieldsFor(const ResourceType& type) {
+const std::shared_ptr<const FieldMask>& statusFieldsFor(const ResourceType& type) {
   static const auto workload = std::make_shared<const FieldMask>(
       FieldMask{{"apiVersion", {}},
                 {"kind", {}},
@@ -41,12 +40,6 @@ std::shared_ptr<const FieldMask> statusFieldsFor(const ResourceType& type) {
     return workload;
   }
   return type.plural == resources::pods().plural ? pod : other;
-}
-
-void trimMetadata(json& object) {
-  if (object.is_object() && object.contains("metadata")) {
-    applyFieldMask(object["metadata"], metadataFields());
-  }
 }
 
 void trimForStatus(const ResourceType& type, json& object) {

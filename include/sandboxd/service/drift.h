@@ -4,6 +4,7 @@
 // sandboxd does not know is reported, never deleted). Used by `sandboxd doctor`.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,8 @@ DriftReport computeDrift(const std::vector<SandboxRecord>& records,
 // namespace, deletionTimestamp, the app / app-deploy-manager / sandbox-id labels,
 // spec.replicas), moved out of `item`: a pass at 10,000 sandboxes holds ~60,000 of them.
 json compactForDrift(const ResourceType& type, json& item);
+// Those fields, as a mask (listSandboxObjects asks the client to parse no more).
+const std::shared_ptr<const FieldMask>& driftFields();
 
 // The objects computeDrift compares (compactForDrift), listed in each of `namespaces` (a
 // constant number of list calls per namespace, paged).

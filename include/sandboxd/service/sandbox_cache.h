@@ -23,10 +23,6 @@ ObjectCacheOptions sandboxCacheOptions(const std::string& nameSpace);
 void trimForStatus(const ResourceType& type, json& object);
 
 // The fields trimForStatus keeps of an object of `type` (the cache's lists parse only these).
-std::shared_ptr<const FieldMask> statusFieldsFor(const ResourceType& type);
-
-// Of metadata, only what trimForStatus keeps: name, namespace, uid, resourceVersion,
-// generation, creation and deletion timestamps, labels.
-void trimMetadata(json& object);
+const std::shared_ptr<const FieldMask>& statusFieldsFor(const ResourceType& type);
 
 }  // namespace sandboxd
