@@ -153,8 +153,16 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   // Status reads come from a list+watch cache of StatefulSets, pods and volumes.
   ObjectCacheOptions cacheOptions = sandboxCacheOptions(config.sandbox.nameSpace);
   auto cache = std::make_shared<ObjectCache>(counted, cacheOptions, time);
+  const auto started = std::chrono::steady_clock::now();
+  const auto sinceStart = [&started] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 started)
+        .count();
+  };
   cache->start();
-  if (!cache->waitForSync(std::chrono::seconds(10))) {
+  if (cache->waitForSync(std::chrono::seconds(10))) {
+    spdlog::info("watch cache synced in {} ms", sinceStart());
+  } else {
     spdlog::warn("watch cache not synced yet; reads go to the API server until it is");
   }
   KubeClientPtr reads = withCachedReads(counted, cache, cacheOptions);
@@ -179,7 +187,9 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
       r->objectChanged(type, object, deleted);
     }
   });
-  statusIndex->rebuild();  // after the listener is set: no change falls between the two
+  if (statusIndex->rebuild()) {  // after the listener is set: no change falls between the two
+    spdlog::info("status index built at {} ms", sinceStart());
+  }
   releaseFreedHeap();  // what the first lists parsed (see common/heap.h)
   auto server = makeApiServer(config.server, manager, *registry, {kubeCalls, cache, reconciler});
   if (Status s = server->start(); !s.isOk()) {

@@ -112,6 +112,19 @@ std::vector<json> ObjectCache::listIf(const ResourceType& type, const std::strin
   return out;
 }
 
+std::vector<std::string> ObjectCache::names(const ResourceType& type,
+                                           const std::string& ns) const {
+  std::vector<std::string> out;
+  std::shared_lock<std::shared_mutex> lock(objectsMu_);
+  for (auto it = objects_.lower_bound(Key{type.plural, ns, ""});
+       it != objects_.end() && std::get<0>(it->first) == type.plural &&
+       (ns.empty() || std::get<1>(it->first) == ns);
+       ++it) {
+    out.push_back(std::get<2>(it->first));
+  }
+  return out;
+}
+
 std::vector<json> ObjectCache::listIndexed(const ResourceType& type, const std::string& ns,
                                            const std::string& value,
                                            const std::function<bool(const json&)>& keep) const {
@@ -211,6 +224,7 @@ void ObjectCache::run(size_t index) {
         relisting = types_[index].listed;
       }
       std::vector<Change> changes;
+      const auto listStarted = std::chrono::steady_clock::now();
       auto listed = relist(type, relisting ? &changes : nullptr);
       if (!listed.isOk()) {
         if (cancel_.cancelled()) {
@@ -224,6 +238,11 @@ void ObjectCache::run(size_t index) {
       }
       resourceVersion = *listed;
       needList = false;
+      spdlog::info("kube cache: {} {} listed in {} ms", relisting ? "relist of" : "first list of",
+                   type.plural,
+                   std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::steady_clock::now() - listStarted)
+                       .count());
       failures = 0;
       for (const auto& change : changes) {
         notify(type, change.object, change.deleted);
@@ -310,6 +329,13 @@ StatusOr<std::string> ObjectCache::relist(const ResourceType& type,
   ListOptions listOptions;
   listOptions.labelSelector = selectorFor(type);
   listOptions.limit = kListPageSize;
+  if (changes == nullptr) {
+    // The first list, as client-go's reflector makes it: from the API server's watch cache,
+    // in one answer (pages of 500 from etcd where there is no watch cache). The watch then
+    // resumes from that list's resourceVersion. A relist after 410 Gone must not go back in
+    // time, and reads the latest state.
+    listOptions.resourceVersion = "0";
+  }
   if (const auto fields = options_.listFieldsFor.find(type.plural);
       fields != options_.listFieldsFor.end()) {
     listOptions.itemFields = fields->second;
@@ -320,6 +346,7 @@ StatusOr<std::string> ObjectCache::relist(const ResourceType& type,
       resourceVersion = metadataString(page, "resourceVersion");
     }
     listOptions.continueToken = metadataString(page, "continue");
+    listOptions.resourceVersion.clear();  // a continue token carries it
     const auto pageItems = page.find("items");
     if (pageItems != page.end() && pageItems->is_array()) {
       for (auto& item : *pageItems) {

@@ -1,6 +1,9 @@
 #include "sandboxd/service/status_index.h"
 
+#include <algorithm>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include "sandboxd/render/manifest_renderer.h"
 #include "sandboxd/status/status_derivation.h"
@@ -31,24 +34,28 @@ void StatusIndex::refresh(const std::string& name) {
   // refresh that read older objects must not overwrite one that read newer ones. Every change
   // is applied to the cache before it is reported, so the last refresh sees the latest state.
   std::lock_guard<std::mutex> serial(refreshMu_);
-  ObservedObjects observed;
-  auto sts = cache_->get(resources::statefulSets(), nameSpace_, name);
-  std::optional<ObservedStatus> status;
-  if (sts) {
-    observed.workload = std::move(*sts);
-    observed.pods = cache_->listIndexed(resources::pods(), nameSpace_, name,
-                                        [](const json&) { return true; });
-    if (auto pvc = cache_->get(resources::persistentVolumeClaims(), nameSpace_, names::pvc(name))) {
-      observed.pvc = std::move(*pvc);
-    }
-    status = toObservedStatus(deriveStatus(observed), observed);
-  }
+  std::optional<ObservedStatus> status = derive(name);
   std::unique_lock<std::shared_mutex> lock(mu_);
   if (status) {
     byName_[name] = std::move(*status);
   } else {
     byName_.erase(name);
   }
+}
+
+std::optional<ObservedStatus> StatusIndex::derive(const std::string& name) const {
+  auto sts = cache_->get(resources::statefulSets(), nameSpace_, name);
+  if (!sts) {
+    return std::nullopt;
+  }
+  ObservedObjects observed;
+  observed.workload = std::move(*sts);
+  observed.pods = cache_->listIndexed(resources::pods(), nameSpace_, name,
+                                      [](const json&) { return true; });
+  if (auto pvc = cache_->get(resources::persistentVolumeClaims(), nameSpace_, names::pvc(name))) {
+    observed.pvc = std::move(*pvc);
+  }
+  return toObservedStatus(deriveStatus(observed), observed);
 }
 
 bool StatusIndex::rebuild() {
@@ -62,12 +69,38 @@ bool StatusIndex::rebuild() {
       return true;
     }
   }
-  // Changes reported while this runs re-derive their sandbox again: both orders end in the
-  // cache's current state.
-  for (const json& sts : cache_->list(resources::statefulSets(), nameSpace_)) {
-    refresh(sts["metadata"].value("name", ""));
+  // Refreshes wait meanwhile (the cache's threads with them), so that none is overwritten by
+  // an older derivation; the changes they carry are in the cache already, so what this
+  // derives is at least as new.
+  std::lock_guard<std::mutex> serial(refreshMu_);
+  const std::vector<std::string> names = cache_->names(resources::statefulSets(), nameSpace_);
+  // At start-up with thousands of sandboxes this is most of the wait for /readyz: spread it.
+  const size_t threads = names.size() < 1000
+                             ? 1
+                             : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
+  std::vector<std::vector<std::optional<ObservedStatus>>> derived(threads);
+  const auto work = [&](size_t part) {
+    for (size_t i = part; i < names.size(); i += threads) {
+      derived[part].push_back(derive(names[i]));
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (size_t part = 1; part < threads; ++part) {
+    helpers.emplace_back(work, part);
+  }
+  work(0);
+  for (auto& t : helpers) {
+    t.join();
   }
   std::unique_lock<std::shared_mutex> lock(mu_);
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto& status = derived[i % threads][i / threads];
+    if (status) {
+      byName_[names[i]] = std::move(*status);
+    } else {
+      byName_.erase(names[i]);
+    }
+  }
   built_ = true;
   return true;
 }

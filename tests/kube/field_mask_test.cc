@@ -65,9 +65,66 @@ TEST(FieldMaskTest, AnEmptyMaskKeepsEverything) {
   EXPECT_EQ(copy, whole);
 }
 
+// Every kind of value, and the types nlohmann gives them (the cache packs what it is given, so a
+// number that changed type would be a change).
+void expectSameTree(const json& got, const json& want, const std::string& at) {
+  ASSERT_EQ(got.type(), want.type()) << at;
+  if (got.is_object()) {
+    ASSERT_EQ(got.size(), want.size()) << at;
+    for (auto it = want.begin(); it != want.end(); ++it) {
+      ASSERT_TRUE(got.contains(it.key())) << at << "." << it.key();
+      expectSameTree(got[it.key()], it.value(), at + "." + it.key());
+    }
+  } else if (got.is_array()) {
+    ASSERT_EQ(got.size(), want.size()) << at;
+    for (size_t i = 0; i < got.size(); ++i) {
+      expectSameTree(got[i], want[i], at + "[" + std::to_string(i) + "]");
+    }
+  } else {
+    EXPECT_EQ(got, want) << at;
+  }
+}
+
+TEST(FieldMaskTest, ValuesComeOutAsParsingWholeGivesThem) {
+  const std::string list = R"({"kind": "List", "metadata": {"resourceVersion": "7"}, "items": [
+    {"metadata": {"name": "caf\u00e9 \"q\" \n\t\\ \ud83d\ude00", "labels": {}},
+     "spec": {"nodeName": ""},
+     "status": {"phase": "Running", "conditions": [
+       {"n": 0, "neg": -12, "max": 18446744073709551615, "min": -9223372036854775808,
+        "d": 1.5, "e": 1e3, "z": -0.0, "t": true, "f": false, "nil": null, "a": [[], {}]}]}}],
+    "ignored": {"deep": [1, 2, {"x": "y"}]}} )";
+  json expected = json::parse(list);
+  expected.erase("ignored");
+  applyFieldMask(expected["items"], podMask());
+  expectSameTree(parseListKeeping(list, podMask()), expected, "$");
+}
+
+TEST(FieldMaskTest, NumbersBeyondSixtyFourBitsParseAsWhole) {
+  // No 64-bit integer holds them; nlohmann makes them doubles, and so does parseListKeeping.
+  const std::string list =
+      R"({"items": [{"status": {"phase": "P", "conditions": [{"big": 123456789012345678901234567890}]}}]})";
+  json expected = json::parse(list);
+  applyFieldMask(expected["items"], podMask());
+  expectSameTree(parseListKeeping(list, podMask()), expected, "$");
+}
+
 TEST(FieldMaskTest, InvalidJsonIsDiscarded) {
   EXPECT_TRUE(parseListKeeping(R"({"items": [{"metadata": )", podMask()).is_discarded());
   EXPECT_TRUE(parseListKeeping("", podMask()).is_discarded());
+  EXPECT_TRUE(parseListKeeping(R"({"items": []} {"items": []})", podMask()).is_discarded());
+  EXPECT_TRUE(parseListKeeping(R"({"items": [{"metadata": {"name": "a"}}],})", podMask())
+                  .is_discarded());
+  EXPECT_TRUE(parseListKeeping("{\"items\": [{\"metadata\": {\"name\": \"\xff\"}}]}", podMask())
+                  .is_discarded())
+      << "not UTF-8";
+  EXPECT_TRUE(parseListKeeping(R"({"items": [{"metadata": {"name": tru}}]})", podMask())
+                  .is_discarded());
+  // Also where the mask drops the field: the whole text is checked, not only what is kept.
+  for (const char* text : {R"({"items": [{"spec": {"containers": tru}}]})",
+                           R"({"items": [{"spec": {"x": 1.2.3}}]})",
+                           R"({"items": [{"spec": {"x" 1}}]})", R"({"items": [], "x": [}])"}) {
+    EXPECT_TRUE(parseListKeeping(text, podMask()).is_discarded()) << text;
+  }
 }
 
 }  // namespace

@@ -62,10 +62,25 @@ inline bool eventually(const std::function<bool()>& condition,
 }
 
 // Forwards everything to `inner`; while held, watch() calls wait (until released or
-// cancelled) before they reach `inner`. Records the resourceVersion each watch resumed from.
+// cancelled) before they reach `inner`. Records the resourceVersion each watch resumed from,
+// and each list's.
 class GatedKubeClient : public ForwardingKubeClient {
  public:
   explicit GatedKubeClient(KubeClientPtr inner) : ForwardingKubeClient(std::move(inner)) {}
+
+  StatusOr<json> list(const ResourceType& type, const std::string& ns,
+                      const ListOptions& options) override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      listedAt_[type.plural].push_back(options.resourceVersion);
+    }
+    return inner()->list(type, ns, options);
+  }
+  // The resourceVersion of each list of `plural` so far, in order.
+  std::vector<std::string> listedAt(const std::string& plural) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return listedAt_[plural];
+  }
 
   Status watch(const ResourceType& type, const std::string& ns, const WatchOptions& options,
                const WatchCallback& onEvent, WatchCancellation* cancel) override {
@@ -114,6 +129,7 @@ class GatedKubeClient : public ForwardingKubeClient {
   bool held_ = false;
   int waiting_ = 0;
   std::map<std::string, std::string> resumedFrom_;
+  std::map<std::string, std::vector<std::string>> listedAt_;
 };
 
 }  // namespace sandboxd::testing

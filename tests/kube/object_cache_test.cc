@@ -1,5 +1,6 @@
 // ObjectCache against MemoryCluster: the initial list, events, relist after 410 Gone, resume
 // after a stream ends, bookmarks, failures and health, stop().
+#include <atomic>
 #include <chrono>
 #include <algorithm>
 #include <memory>
@@ -165,6 +166,10 @@ TEST_F(ObjectCacheTest, GoneOnResumeRelistsAndDropsObjectsDeletedInTheGap) {
            cache->get(resources::statefulSets(), kNs, "newcomer") &&
            cache->get(resources::pods(), kNs, "newcomer-0");
   }));
+  // The first lists came from the API server's watch cache (any recent state); a relist must
+  // not go back in time, so it reads the latest.
+  EXPECT_EQ(gate_->listedAt("statefulsets"), (std::vector<std::string>{"0", ""}));
+  EXPECT_EQ(gate_->listedAt("pods"), (std::vector<std::string>{"0", ""}));
   auto keep = cache->get(resources::statefulSets(), kNs, "keep");
   ASSERT_TRUE(keep.has_value());
   EXPECT_EQ((*keep)["metadata"]["annotations"]["note"], "changed");
@@ -176,6 +181,53 @@ TEST_F(ObjectCacheTest, GoneOnResumeRelistsAndDropsObjectsDeletedInTheGap) {
   ASSERT_OK(cluster_->remove(resources::statefulSets(), kNs, "newcomer"));
   EXPECT_TRUE(eventually([&] { return !cache->get(resources::statefulSets(), kNs, "newcomer"); }));
   EXPECT_TRUE(cache->health().healthy);
+}
+
+// Answers lists in pages of `limit` as an API server without a watch cache does, and as it
+// does refuses a continue token with a resourceVersion.
+class PagingKubeClient : public ForwardingKubeClient {
+ public:
+  using ForwardingKubeClient::ForwardingKubeClient;
+  StatusOr<json> list(const ResourceType& type, const std::string& ns,
+                      const ListOptions& options) override {
+    if (!options.continueToken.empty() && !options.resourceVersion.empty()) {
+      return invalidArgument("specifying resource version is not allowed when using continue");
+    }
+    ASSIGN_OR_RETURN(json whole, inner()->list(type, ns, options));
+    const size_t from = options.continueToken.empty() ? 0 : std::stoul(options.continueToken);
+    const size_t size = whole["items"].size();
+    const size_t to = options.limit > 0 ? std::min(size, from + options.limit) : size;
+    json page = json::array();
+    for (size_t i = from; i < to; ++i) {
+      page.push_back(whole["items"][i]);
+    }
+    whole["items"] = std::move(page);
+    if (to < size) {
+      whole["metadata"]["continue"] = std::to_string(to);
+    }
+    pages_++;
+    return whole;
+  }
+  std::atomic<int> pages_{0};
+};
+
+TEST_F(ObjectCacheTest, AFirstListInPagesCarriesItsResourceVersionOnlyOnTheFirstPage) {
+  for (int i = 0; i < 1100; ++i) {  // three pages of 500
+    ASSERT_OK(cluster_->create(resources::persistentVolumeClaims(), kNs,
+                               {{"apiVersion", "v1"},
+                                {"kind", "PersistentVolumeClaim"},
+                                {"metadata", {{"name", "claim-" + std::to_string(i)},
+                                              {"labels", {{"app", "a" + std::to_string(i)}}}}}}));
+  }
+  auto paging = std::make_shared<PagingKubeClient>(cluster_);
+  options_.types = {resources::persistentVolumeClaims()};
+  ObjectCache cache(paging, options_, time_);
+  cache.start();
+  ASSERT_TRUE(cache.waitForSync(5s));
+  EXPECT_EQ(paging->pages_.load(), 3);
+  EXPECT_EQ(cache.names(resources::persistentVolumeClaims(), kNs).size(), 1100u);
+  EXPECT_TRUE(cache.get(resources::persistentVolumeClaims(), kNs, "claim-1099").has_value());
+  EXPECT_EQ(cache.health().lastError, "");
 }
 
 // What the listener hears: watch changes, and what a relist after 410 Gone found changed or

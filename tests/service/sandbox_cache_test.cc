@@ -154,6 +154,41 @@ TEST_F(SandboxCacheTest, TheIndexAnswersOnlyOnceBuiltFromASyncedCache) {
   cache->stop();
 }
 
+// With a thousand sandboxes or more the rebuild is spread over threads; every status still
+// equals the one derived from the cluster's whole objects.
+TEST_F(SandboxCacheTest, ARebuildOverThousandsOfSandboxesDerivesEachOne) {
+  cluster_->setPodFailureForTest("crash-7", "CrashLoopBackOff");
+  constexpr int kSandboxes = 1100;
+  for (int i = 0; i < kSandboxes; ++i) {
+    ASSERT_OK(service_->create(spec((i % 100 == 7 ? "crash-" : "s-") + std::to_string(i))));
+  }
+  waitReady();
+  for (int i = 0; i < kSandboxes; i += 3) {
+    if (i % 100 != 7) {
+      ASSERT_OK(service_->stop({"default", "s-" + std::to_string(i)}));
+    }
+  }
+  auto cache = std::make_shared<ObjectCache>(cluster_, sandboxCacheOptions("default"), time_);
+  cache->start();
+  ASSERT_TRUE(cache->waitForSync(5s));
+  StatusIndex index(cache, "default");
+  ASSERT_TRUE(index.rebuild());
+  auto all = index.all();
+  ASSERT_TRUE(all.has_value());
+  auto direct = service_->statusAll("default");
+  ASSERT_OK(direct.status());
+  ASSERT_EQ(all->size(), static_cast<size_t>(kSandboxes));
+  std::map<std::string, int> phases;
+  for (const auto& [name, status] : *direct) {
+    const auto it = all->find(name);
+    ASSERT_NE(it, all->end()) << name;
+    EXPECT_EQ(describeStatus(it->second), describeStatus(status)) << name;
+    phases[toString(status.phase)]++;
+  }
+  EXPECT_GE(phases.size(), 3u) << "running, stopped and failing sandboxes among them";
+  cache->stop();
+}
+
 TEST(TrimForStatusTest, KeepsWhatStatusReadsAndDropsTheRest) {
   json sts = testing::sandboxStatefulSet("demo");
   sts["metadata"]["managedFields"] = json::array({{{"manager", "sandboxd"}}});

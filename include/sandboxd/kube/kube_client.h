@@ -58,6 +58,10 @@ struct ListOptions {
   std::string fieldSelector;
   int64_t limit = 0;  // 0 = no limit
   std::string continueToken;
+  // "" = the latest state (a consistent read). "0" = any recent state: the API server answers
+  // from its watch cache, all of it in one answer whatever the limit (client-go's informers
+  // list so at start; at 10,000 pods about a third of the time of pages of 500).
+  std::string resourceVersion;
   // The fields of each item the caller reads (null: all). A client may return more (a caller
   // that needs the items trimmed trims them); the REST client parses only these.
   std::shared_ptr<const FieldMask> itemFields;

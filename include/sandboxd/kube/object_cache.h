@@ -100,6 +100,10 @@ class ObjectCache {
   std::vector<json> listIf(const ResourceType& type, const std::string& ns,
                            const std::function<bool(const json&)>& keep) const;
 
+  // The names of the cached objects of `type` in `ns` (empty = any), in order; nothing is
+  // unpacked.
+  std::vector<std::string> names(const ResourceType& type, const std::string& ns) const;
+
   // listIf restricted to the objects whose options.indexLabel label equals `value`: visits only
   // those (an index lookup), so its cost does not grow with the number of cached objects.
   // With `ns` empty it scans (listIf with that condition); without an index label it finds
@@ -133,7 +137,8 @@ class ObjectCache {
     bool deleted = false;
   };
   // Lists `type` and replaces its cached objects; returns the list's resourceVersion. With
-  // `changes`, also what differs from the objects it replaced.
+  // `changes` (a relist), also what differs from the objects it replaced; without (the first
+  // list), from the API server's watch cache (resourceVersion 0).
   StatusOr<std::string> relist(const ResourceType& type, std::vector<Change>* changes);
   void apply(const ResourceType& type, const WatchEvent& event, std::string& resourceVersion);
   void notify(const ResourceType& type, const json& object, bool deleted);

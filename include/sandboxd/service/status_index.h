@@ -40,6 +40,8 @@ class StatusIndex {
 
  private:
   void refresh(const std::string& name);
+  // The status of `name` from the cache's current objects; nullopt without a StatefulSet.
+  std::optional<ObservedStatus> derive(const std::string& name) const;
   bool ready();
 
   const std::shared_ptr<ObjectCache> cache_;
