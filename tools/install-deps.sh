@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git curl openssl python3
   libcpprest-dev libssl-dev nlohmann-json3-dev libsqlitecpp-dev libsqlite3-dev
-  libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev libsimdjson-dev
+  libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev libsimdjson-dev libjemalloc-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
 )
 missing=()

@@ -3,7 +3,6 @@
 #include "cli/cli.h"
 
 #include <pplx/threadpool.h>
-#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <spdlog/spdlog.h>
@@ -97,11 +96,6 @@ rlim_t raiseOpenFileLimit() {
 }
 
 int serve(const CommonOptions& common, const ServeOptions& flags) {
-  // glibc gives each thread that allocates its own arena (up to 8 per core) and keeps what is
-  // freed in it: with cpprestsdk's thread pool and our workers, large answers (a 10,000-item
-  // list is ~5 MB of JSON built from ~100 MB of nodes) left hundreds of MB resident. Two
-  // arenas keep that in check; measured status reads did not get slower (bench/README.md).
-  mallopt(M_ARENA_MAX, 2);
   auto loaded = loadWithOverrides(common);
   if (!loaded.isOk()) {
     return fail(loaded.status());

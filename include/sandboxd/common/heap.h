@@ -1,12 +1,14 @@
 // Handing freed heap memory back to the system.
 //
-// glibc keeps what a thread frees in its arena; after a burst of short-lived allocations (a
-// reconcile pass over 10,000 sandboxes parses ~60,000 listed objects; the watch cache's first
-// lists parse as many), the freed pages stay resident for good because live blocks are
-// scattered among them: measured at 10,000 sandboxes, 46 MB in use and 190 MB resident.
-// malloc_trim returns every whole free page, but it walks the heap holding the arenas' locks,
-// stalling every thread that allocates meanwhile (about a second on a 900 MB heap): use it
-// after such bursts, off the request path, and not often.
+// sandboxd allocates with jemalloc (CMake links it; not in sanitizer builds), which returns
+// pages freed and left unused by itself, about a second later, from a background thread
+// (src/common/heap.cc). It replaced glibc's malloc, measured: glibc kept what a burst of
+// short-lived allocations freed (a reconcile pass over 10,000 sandboxes parses ~60,000 listed
+// objects; the watch cache's first lists as many) resident for good, 46 MB in use and 190 MB
+// resident, and only malloc_trim gave it back, walking the heap under the arenas' locks and
+// stalling every thread that allocated meanwhile (about a second on a 900 MB heap). jemalloc
+// is also faster where malloc, free and malloc_consolidate topped the profiles (bench/README.md).
+// These calls remain for the moments a burst has just ended: at once rather than a second later.
 #pragma once
 
 #include <chrono>
@@ -18,7 +20,7 @@
 
 namespace sandboxd {
 
-// malloc_trim(0), unconditionally.
+// Returns the allocator's unused pages now (jemalloc: purges every arena; glibc: malloc_trim).
 void releaseFreedHeap();
 
 // Releases only when it is worth a stall: the heap's free bytes are at least `minFreeBytes` and
