@@ -25,13 +25,22 @@ const std::shared_ptr<const FieldMask>& statusFieldsFor(const ResourceType& type
                 {"metadata", metadataFields()},
                 {"spec", FieldMask::keys({"replicas", "selector"})},
                 {"status", {}}});
+  // Of a pod's conditions and container statuses, what derivation reads (not the timestamps,
+  // images, IDs, mounts and resources that are most of their bytes).
+  static const FieldMask podCondition = FieldMask::keys({"type", "status", "reason", "message"});
+  static const FieldMask containerStatus =
+      FieldMask::keys({"name", "ready", "started", "restartCount", "state"});
   static const auto pod = std::make_shared<const FieldMask>(
       FieldMask{{"apiVersion", {}},
                 {"kind", {}},
                 {"metadata", metadataFields()},
                 {"spec", FieldMask::keys({"nodeName"})},
-                {"status", FieldMask::keys({"phase", "reason", "message", "conditions",
-                                            "containerStatuses", "initContainerStatuses"})}});
+                {"status", FieldMask{{"phase", {}},
+                                     {"reason", {}},
+                                     {"message", {}},
+                                     {"conditions", podCondition},
+                                     {"containerStatuses", containerStatus},
+                                     {"initContainerStatuses", containerStatus}}}});
   static const auto other = std::make_shared<const FieldMask>(FieldMask{
       {"apiVersion", {}}, {"kind", {}}, {"metadata", metadataFields()}, {"spec", {}},
       {"status", {}}});

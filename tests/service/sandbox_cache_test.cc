@@ -212,14 +212,30 @@ TEST(TrimForStatusTest, KeepsWhatStatusReadsAndDropsTheRest) {
               {"status",
                {{"phase", "Running"},
                 {"podIP", "10.0.0.1"},
-                {"conditions", json::array({{{"type", "Ready"}, {"status", "True"}}})}}}};
+                {"conditions", json::array({{{"type", "Ready"},
+                                             {"status", "True"},
+                                             {"lastTransitionTime", "2026-01-01T00:00:00Z"}}})},
+                {"containerStatuses",
+                 json::array({{{"name", "x"},
+                               {"ready", false},
+                               {"restartCount", 3},
+                               {"image", "img:v1"},
+                               {"imageID", "sha256:abc"},
+                               {"containerID", "containerd://abc"},
+                               {"state", {{"waiting", {{"reason", "CrashLoopBackOff"}}}}},
+                               {"lastState", {{"terminated", {{"exitCode", 1}}}}}}})}}}};
   trimForStatus(resources::pods(), pod);
   EXPECT_EQ(pod["metadata"], json({{"name", "demo-0"},
                                    {"deletionTimestamp", "2026-01-01T00:00:00Z"}}));
   EXPECT_EQ(pod["spec"], json({{"nodeName", "n1"}}));
   EXPECT_EQ(pod["status"],
             json({{"phase", "Running"},
-                  {"conditions", json::array({{{"type", "Ready"}, {"status", "True"}}})}}));
+                  {"conditions", json::array({{{"type", "Ready"}, {"status", "True"}}})},
+                  {"containerStatuses",
+                   json::array({{{"name", "x"},
+                                 {"ready", false},
+                                 {"restartCount", 3},
+                                 {"state", {{"waiting", {{"reason", "CrashLoopBackOff"}}}}}}})}}));
 
   json pvc = {{"metadata", {{"name", "home"}}},
               {"spec", {{"storageClassName", "fast"}, {"volumeName", "pv-1"}}}};
