@@ -60,11 +60,56 @@ void ObjectCache::stop() {
 std::optional<json> ObjectCache::get(const ResourceType& type, const std::string& ns,
                                      const std::string& name) const {
   std::shared_lock<std::shared_mutex> lock(objectsMu_);
-  const auto it = objects_.find(Key{type.plural, ns, name});
-  if (it == objects_.end()) {
+  const auto byType = objects_.find(type.plural);
+  if (byType == objects_.end()) {
+    return std::nullopt;
+  }
+  const auto byNs = byType->second.find(ns);
+  if (byNs == byType->second.end()) {
+    return std::nullopt;
+  }
+  const auto it = byNs->second.byName.find(name);
+  if (it == byNs->second.byName.end()) {
     return std::nullopt;
   }
   return unpack(it->second);
+}
+
+void ObjectCache::NamespaceObjects::add(std::string name, Stored stored) {
+  if (const auto existing = byName.find(name); existing != byName.end()) {
+    erase(existing);
+  }
+  const auto it = byName.emplace(std::move(name), std::move(stored)).first;
+  if (it->second.indexed) {
+    byIndex.emplace(it->second.indexValue, &it->first);
+  }
+}
+
+void ObjectCache::NamespaceObjects::erase(std::map<std::string, Stored, std::less<>>::iterator it) {
+  if (it->second.indexed) {
+    auto [from, to] = byIndex.equal_range(it->second.indexValue);
+    for (; from != to; ++from) {
+      if (from->second == &it->first) {
+        byIndex.erase(from);
+        break;
+      }
+    }
+  }
+  byName.erase(it);
+}
+
+template <typename Visit>
+void ObjectCache::forEach(const ResourceType& type, const std::string& ns, Visit visit) const {
+  const auto byType = objects_.find(type.plural);
+  if (byType == objects_.end()) {
+    return;
+  }
+  for (auto byNs = ns.empty() ? byType->second.begin() : byType->second.find(ns);
+       byNs != byType->second.end() && (ns.empty() || byNs->first == ns); ++byNs) {
+    for (const auto& [name, stored] : byNs->second.byName) {
+      visit(name, stored);
+    }
+  }
 }
 
 ObjectCache::Stored ObjectCache::pack(const json& object, const std::string& indexLabel) {
@@ -99,16 +144,12 @@ std::vector<json> ObjectCache::listIf(const ResourceType& type, const std::strin
                                       const std::function<bool(const json&)>& keep) const {
   std::vector<json> out;
   std::shared_lock<std::shared_mutex> lock(objectsMu_);
-  auto it = objects_.lower_bound(Key{type.plural, ns, ""});
-  for (; it != objects_.end() && std::get<0>(it->first) == type.plural; ++it) {
-    if (!ns.empty() && std::get<1>(it->first) != ns) {
-      break;
-    }
-    json object = unpack(it->second);
+  forEach(type, ns, [&](const std::string&, const Stored& stored) {
+    json object = unpack(stored);
     if (keep(object)) {
       out.push_back(std::move(object));
     }
-  }
+  });
   return out;
 }
 
@@ -116,12 +157,7 @@ std::vector<std::string> ObjectCache::names(const ResourceType& type,
                                            const std::string& ns) const {
   std::vector<std::string> out;
   std::shared_lock<std::shared_mutex> lock(objectsMu_);
-  for (auto it = objects_.lower_bound(Key{type.plural, ns, ""});
-       it != objects_.end() && std::get<0>(it->first) == type.plural &&
-       (ns.empty() || std::get<1>(it->first) == ns);
-       ++it) {
-    out.push_back(std::get<2>(it->first));
-  }
+  forEach(type, ns, [&](const std::string& name, const Stored&) { out.push_back(name); });
   return out;
 }
 
@@ -137,12 +173,23 @@ std::vector<json> ObjectCache::listIndexed(const ResourceType& type, const std::
   }
   std::vector<json> out;
   std::shared_lock<std::shared_mutex> lock(objectsMu_);
-  for (auto it = index_.lower_bound({type.plural, ns, value, ""});
-       it != index_.end() && std::get<0>(*it) == type.plural && std::get<1>(*it) == ns &&
-       std::get<2>(*it) == value;
-       ++it) {
-    const auto stored = objects_.find(Key{type.plural, ns, std::get<3>(*it)});
-    if (stored == objects_.end()) {
+  const auto byType = objects_.find(type.plural);
+  if (byType == objects_.end()) {
+    return out;
+  }
+  const auto byNs = byType->second.find(ns);
+  if (byNs == byType->second.end()) {
+    return out;
+  }
+  std::vector<const std::string*> names;
+  for (auto [it, end] = byNs->second.byIndex.equal_range(value); it != end; ++it) {
+    names.push_back(it->second);
+  }
+  std::sort(names.begin(), names.end(),
+            [](const std::string* a, const std::string* b) { return *a < *b; });
+  for (const std::string* name : names) {
+    const auto stored = byNs->second.byName.find(*name);
+    if (stored == byNs->second.byName.end()) {
       continue;
     }
     json object = unpack(stored->second);
@@ -151,18 +198,6 @@ std::vector<json> ObjectCache::listIndexed(const ResourceType& type, const std::
     }
   }
   return out;
-}
-
-void ObjectCache::indexAdd(const Key& key, const Stored& stored) {
-  if (stored.indexed) {
-    index_.insert({std::get<0>(key), std::get<1>(key), stored.indexValue, std::get<2>(key)});
-  }
-}
-
-void ObjectCache::indexRemove(const Key& key, const Stored& stored) {
-  if (stored.indexed) {
-    index_.erase({std::get<0>(key), std::get<1>(key), stored.indexValue, std::get<2>(key)});
-  }
 }
 
 bool ObjectCache::synced() const { return health().synced; }
@@ -324,7 +359,7 @@ StatusOr<std::string> ObjectCache::relist(const ResourceType& type,
                                           std::vector<Change>* changes) {
   // Each page is transformed and packed as it arrives: at 10,000 objects the whole list as
   // json trees is ~50 MB, packed ~6 MB.
-  std::vector<std::pair<Key, Stored>> packed;
+  TypeObjects fresh;
   std::string resourceVersion;
   ListOptions listOptions;
   listOptions.labelSelector = selectorFor(type);
@@ -357,8 +392,7 @@ StatusOr<std::string> ObjectCache::relist(const ResourceType& type,
         if (options_.transform) {
           options_.transform(type, item);
         }
-        packed.emplace_back(Key{type.plural, metadataString(item, "namespace"), name},
-                            pack(item, options_.indexLabel));
+        fresh[metadataString(item, "namespace")].add(name, pack(item, options_.indexLabel));
       }
     }
   } while (!listOptions.continueToken.empty());
@@ -366,32 +400,35 @@ StatusOr<std::string> ObjectCache::relist(const ResourceType& type,
     return internalError("list " + type.plural + ": the answer has no resourceVersion");
   }
 
-  std::unique_lock<std::shared_mutex> lock(objectsMu_);
-  std::map<Key, Stored> previous;
-  auto it = objects_.lower_bound(Key{type.plural, "", ""});
-  while (it != objects_.end() && std::get<0>(it->first) == type.plural) {
-    auto next = std::next(it);
-    indexRemove(it->first, it->second);
-    previous.insert(objects_.extract(it));
-    it = next;
-  }
-  for (auto& [key, stored] : packed) {
-    if (changes != nullptr) {
-      // The packed objects carry their resourceVersion: equal bytes, no change.
-      auto old = previous.find(key);
-      if (old == previous.end() || old->second.packed != stored.packed) {
-        changes->push_back({unpack(stored), false});
-      }
-      if (old != previous.end()) {
-        previous.erase(old);
-      }
-    }
-    indexAdd(key, stored);
-    objects_[key] = std::move(stored);
+  TypeObjects previous;
+  {
+    std::unique_lock<std::shared_mutex> lock(objectsMu_);
+    previous = std::exchange(objects_[type.plural], std::move(fresh));
   }
   if (changes != nullptr) {
-    for (auto& [key, stored] : previous) {
-      changes->push_back({unpack(stored), true});  // gone while the watch was down
+    std::shared_lock<std::shared_mutex> lock(objectsMu_);
+    const TypeObjects& now = objects_[type.plural];
+    for (const auto& [ns, objects] : now) {
+      const auto before = previous.find(ns);
+      for (const auto& [name, stored] : objects.byName) {
+        // The packed objects carry their resourceVersion: equal bytes, no change.
+        const Stored* old = nullptr;
+        if (before != previous.end()) {
+          const auto it = before->second.byName.find(name);
+          old = it != before->second.byName.end() ? &it->second : nullptr;
+        }
+        if (old == nullptr || old->packed != stored.packed) {
+          changes->push_back({unpack(stored), false});
+        }
+      }
+    }
+    for (const auto& [ns, objects] : previous) {
+      const auto after = now.find(ns);
+      for (const auto& [name, stored] : objects.byName) {
+        if (after == now.end() || after->second.byName.count(name) == 0) {
+          changes->push_back({unpack(stored), true});  // gone while the watch was down
+        }
+      }
     }
   }
   return resourceVersion;
@@ -416,7 +453,6 @@ void ObjectCache::apply(const ResourceType& type, const WatchEvent& event,
     const std::string name = metadataString(event.object, "name");
     const std::string ns = metadataString(event.object, "namespace");
     if (!name.empty()) {
-      const Key key{type.plural, ns, name};
       Stored stored;
       if (event.type != WatchEventType::Deleted) {
         json object = event.object;
@@ -426,20 +462,20 @@ void ObjectCache::apply(const ResourceType& type, const WatchEvent& event,
         stored = pack(object, options_.indexLabel);
       }
       std::unique_lock<std::shared_mutex> lock(objectsMu_);
-      const auto old = objects_.find(key);
-      if (old != objects_.end()) {
-        indexRemove(key, old->second);
+      TypeObjects& objects = objects_[type.plural];
+      auto byNs = objects.find(ns);
+      if (byNs == objects.end() && event.type != WatchEventType::Deleted) {
+        byNs = objects.emplace(ns, NamespaceObjects{}).first;
       }
-      if (event.type == WatchEventType::Deleted) {
-        if (old != objects_.end()) {
-          objects_.erase(old);
+      if (byNs != objects.end()) {
+        const auto old = byNs->second.byName.find(name);
+        if (old != byNs->second.byName.end()) {
+          byNs->second.erase(old);
         }
-      } else {
-        indexAdd(key, stored);
-        if (old != objects_.end()) {
-          old->second = std::move(stored);
-        } else {
-          objects_.emplace(key, std::move(stored));
+        if (event.type != WatchEventType::Deleted) {
+          byNs->second.add(name, std::move(stored));
+        } else if (byNs->second.byName.empty()) {
+          objects.erase(byNs);
         }
       }
     }

@@ -20,11 +20,9 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
 #include <shared_mutex>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <vector>
 
 #include "sandboxd/common/time_source.h"
@@ -125,7 +123,6 @@ class ObjectCache {
   ObjectCacheHealth health() const;
 
  private:
-  using Key = std::tuple<std::string, std::string, std::string>;  // plural, ns, name
   struct TypeState {
     bool listed = false;
     std::optional<MonotonicTime> failingSince;
@@ -164,14 +161,25 @@ class ObjectCache {
   static Stored pack(const json& object, const std::string& indexLabel);
   static json unpack(const Stored& stored);
 
-  // Keeps index_ in step with objects_; called under objectsMu_ held for writing.
-  void indexAdd(const Key& key, const Stored& stored);
-  void indexRemove(const Key& key, const Stored& stored);
+  // The objects of one type in one namespace, by name, and by index label value (pointing at
+  // the name, the key in byName). Nested maps rather than one keyed by (type, namespace, name):
+  // at 30,000 objects the repeated type and namespace strings and a second copy of each key
+  // in the index came to ~5 MB.
+  struct NamespaceObjects {
+    std::map<std::string, Stored, std::less<>> byName;
+    std::multimap<std::string, const std::string*, std::less<>> byIndex;
+    void add(std::string name, Stored stored);
+    // Erases `it` and its index entry.
+    void erase(std::map<std::string, Stored, std::less<>>::iterator it);
+  };
+  using TypeObjects = std::map<std::string, NamespaceObjects, std::less<>>;  // by namespace
+  // Calls visit(name, stored) for the objects of `type` in `ns` (empty = every namespace),
+  // ordered by namespace and name; under objectsMu_.
+  template <typename Visit>
+  void forEach(const ResourceType& type, const std::string& ns, Visit visit) const;
 
   mutable std::shared_mutex objectsMu_;
-  std::map<Key, Stored> objects_;
-  // (plural, ns, indexLabel value, name) of every cached object carrying the index label.
-  std::set<std::tuple<std::string, std::string, std::string, std::string>> index_;
+  std::map<std::string, TypeObjects, std::less<>> objects_;  // by plural
 
   mutable std::mutex stateMu_;
   mutable std::condition_variable stateChanged_;
