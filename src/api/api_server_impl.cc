@@ -58,11 +58,12 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 constexpr size_t kReadChunk = 16 * 1024;
-// Lists at least this long are followed by malloc_trim, kTrimDelay later (see scheduleTrim).
+// Lists at least this long are followed by a heap release, kTrimDelay later (see
+// scheduleTrim; common/heap.h).
 constexpr size_t kTrimAfterListItems = 1000;
-// malloc_trim walks the whole heap holding the allocator's locks (a few hundred ms at 10,000
-// sandboxes, measured): not more often than this, and not right behind a list, when the
-// next list of a client paging through or polling is likely.
+// Not more often than this, and not right behind a list, when the next list of a client paging
+// through or polling is likely. (With glibc's malloc_trim, which walks the whole heap holding
+// the allocator's locks, a release cost a few hundred ms at 10,000 sandboxes.)
 constexpr std::chrono::milliseconds kTrimDelay{5000};
 // How long a client that declared a body too large to read may go on sending before the
 // request is completed from our side (see BodyReader::completeNow).
@@ -864,8 +865,7 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
 
   // Building a large list frees many small blocks; hand the free pages back to the system
   // rather than keep them resident until the next large list. On the timer thread, kTrimDelay
-  // later and at most once per kTrimDelay: malloc_trim holds the allocator's locks while it
-  // walks the heap, stalling whatever allocates meanwhile.
+  // later and at most once per kTrimDelay.
   void scheduleTrim() {
     if (trimScheduled_.exchange(true)) {
       return;

@@ -407,7 +407,7 @@ StatusOr<std::string> ObjectCache::relist(const ResourceType& type,
   }
   if (changes != nullptr) {
     std::shared_lock<std::shared_mutex> lock(objectsMu_);
-    const TypeObjects& now = objects_[type.plural];
+    const TypeObjects& now = objects_.at(type.plural);
     for (const auto& [ns, objects] : now) {
       const auto before = previous.find(ns);
       for (const auto& [name, stored] : objects.byName) {
