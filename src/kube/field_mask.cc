@@ -105,7 +105,7 @@ json toJson(simdjson::dom::element element, const FieldMask* mask) {
       for (const auto [key, value] : simdjson::dom::object(element)) {
         const FieldMask* child = nullptr;
         if (mask != nullptr) {
-          const auto kept = mask->fields.find(std::string(key));
+          const auto kept = mask->fields.find(key);
           if (kept == mask->fields.end()) {
             continue;
           }

@@ -56,6 +56,27 @@ struct EncodedEnv {
   std::string keys;  // JSON array
 };
 
+// Binds the row's writable columns, user … workload in kSandboxColumns' order, to parameters
+// `first`, `first` + 1, …; returns the next parameter's index. One list for INSERT and UPDATE.
+int bindWritableColumns(SQLite::Statement& q, int first, const SandboxRecord& record,
+                        const EncodedEnv& encoded) {
+  int i = first;
+  q.bind(i++, record.user);
+  q.bind(i++, record.nameSpace);
+  q.bind(i++, record.sandboxId);
+  q.bind(i++, record.image);
+  q.bind(i++, encoded.env);
+  q.bind(i++, encoded.keys);
+  q.bind(i++, record.storage);
+  q.bind(i++, toString(record.desired));
+  q.bind(i++, record.purge ? 1 : 0);
+  q.bind(i++, toString(record.phase));
+  q.bind(i++, record.reason);
+  q.bind(i++, record.message);
+  q.bind(i++, toString(record.workload));
+  return i;
+}
+
 // The JSON column encodings. Strict: a value that is not UTF-8 is refused rather than
 // silently altered (env values are validated upstream; this is the backstop).
 StatusOr<EncodedEnv> encodeEnv(const SandboxRecord& record) {
@@ -253,21 +274,9 @@ Status SqliteRegistryImpl::insertSandbox(const SandboxRecord& record) {
         ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)");
     SQLite::Statement& q = *qUse;
     q.bind(1, record.name);
-    q.bind(2, record.user);
-    q.bind(3, record.nameSpace);
-    q.bind(4, record.sandboxId);
-    q.bind(5, record.image);
-    q.bind(6, encoded.env);
-    q.bind(7, encoded.keys);
-    q.bind(8, record.storage);
-    q.bind(9, toString(record.desired));
-    q.bind(10, record.purge ? 1 : 0);
-    q.bind(11, toString(record.phase));
-    q.bind(12, record.reason);
-    q.bind(13, record.message);
-    q.bind(14, toString(record.workload));
-    q.bind(15, static_cast<int64_t>(toUnixMillis(created)));
-    q.bind(16, static_cast<int64_t>(toUnixMillis(now)));
+    const int next = bindWritableColumns(q, 2, record, encoded);
+    q.bind(next, static_cast<int64_t>(toUnixMillis(created)));
+    q.bind(next + 1, static_cast<int64_t>(toUnixMillis(now)));
     try {
       q.exec();
     } catch (const SQLite::Exception& e) {
@@ -368,22 +377,10 @@ StatusOr<int64_t> SqliteRegistryImpl::updateRow(const SandboxRecord& record,
       "updated_at = ?, version = version + 1 "
       "WHERE name = ? AND version = ?");
   SQLite::Statement& q = *qUse;
-  q.bind(1, record.user);
-  q.bind(2, record.nameSpace);
-  q.bind(3, record.sandboxId);
-  q.bind(4, record.image);
-  q.bind(5, encoded.env);
-  q.bind(6, encoded.keys);
-  q.bind(7, record.storage);
-  q.bind(8, toString(record.desired));
-  q.bind(9, record.purge ? 1 : 0);
-  q.bind(10, toString(record.phase));
-  q.bind(11, record.reason);
-  q.bind(12, record.message);
-  q.bind(13, toString(record.workload));
-  q.bind(14, static_cast<int64_t>(toUnixMillis(now)));
-  q.bind(15, record.name);
-  q.bind(16, static_cast<int64_t>(record.version));
+  const int next = bindWritableColumns(q, 1, record, encoded);
+  q.bind(next, static_cast<int64_t>(toUnixMillis(now)));
+  q.bind(next + 1, record.name);
+  q.bind(next + 2, static_cast<int64_t>(record.version));
   if (q.exec() == 1) {
     return record.version + 1;
   }

@@ -18,7 +18,9 @@ namespace sandboxd {
 using json = nlohmann::json;
 
 struct FieldMask {
-  std::map<std::string, FieldMask> fields;  // empty: the whole value
+  // Empty: the whole value. Ordered with std::less<> so that a parser's string_view key is
+  // looked up without building a string.
+  std::map<std::string, FieldMask, std::less<>> fields;
 
   FieldMask() = default;
   FieldMask(std::initializer_list<std::pair<const std::string, FieldMask>> keep)
