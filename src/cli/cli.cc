@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include "cli/client_commands.h"
 #include "cli/logging.h"
@@ -120,7 +121,8 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
                  static_cast<unsigned long long>(openFiles));
   }
   // Must precede any other cpprest use: the pool cannot be resized once it exists.
-  crossplat::threadpool::initialize_with_threads(static_cast<size_t>(config.server.threads));
+  crossplat::threadpool::initialize_with_threads(
+      static_cast<size_t>(ioThreadsFor(config.server, std::thread::hardware_concurrency())));
 
   // Block the termination signals in every thread; the main thread waits for them below.
   sigset_t signals;

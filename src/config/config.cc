@@ -7,6 +7,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -224,6 +225,7 @@ class Parser {
         {"maxBodyBytes", integer(s.maxBodyBytes)},
         {"maxHeaderBytes", integer(s.maxHeaderBytes)},
         {"threads", integer(s.threads)},
+        {"ioThreads", integer(s.ioThreads)},
         {"logFormat", str(s.logFormat)},
         {"logLevel", str(s.logLevel)},
         {"memoryReadyDelayMs", integer(s.memoryReadyDelayMs)},
@@ -340,6 +342,9 @@ Status validateConfig(const Config& c) {
   }
   if (s.threads < 1 || s.threads > 256) {
     return bad("server.threads", "must be between 1 and 256");
+  }
+  if (s.ioThreads < 0 || s.ioThreads > 256) {
+    return bad("server.ioThreads", "must be between 0 (one per core) and 256");
   }
   if (s.logFormat != "text" && s.logFormat != "json") {
     return bad("server.logFormat", "must be text or json, got \"" + s.logFormat + "\"");
@@ -510,6 +515,13 @@ StatusOr<Config> loadConfig(const std::string& path) {
     }
   }
   return config;
+}
+
+int ioThreadsFor(const ServerConfig& server, unsigned cores) {
+  if (server.ioThreads > 0) {
+    return server.ioThreads;
+  }
+  return std::max(2, static_cast<int>(std::min(cores, 256u)));
 }
 
 }  // namespace sandboxd

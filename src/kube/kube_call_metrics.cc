@@ -58,6 +58,14 @@ class CountingKubeClient : public KubeClient {
     return counted("list", type, 200, inner_->list(type, ns, options), started);
   }
 
+  StatusOr<std::string> listText(const ResourceType& type, const std::string& ns,
+                                 const ListOptions& options) override {
+    const auto started = Clock::now();
+    auto text = inner_->listText(type, ns, options);
+    finished("list", type.plural, codeOf(text.status(), 200), started);
+    return text;
+  }
+
   StatusOr<json> create(const ResourceType& type, const std::string& ns, const json& object,
                         const WriteOptions& options) override {
     const auto started = Clock::now();

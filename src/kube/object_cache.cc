@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sandboxd/kube/packed_list.h"
+
 #include <algorithm>
 #include <random>
 #include <utility>
@@ -357,8 +359,8 @@ void ObjectCache::run(size_t index) {
 
 StatusOr<std::string> ObjectCache::relist(const ResourceType& type,
                                           std::vector<Change>* changes) {
-  // Each page is transformed and packed as it arrives: at 10,000 objects the whole list as
-  // json trees is ~50 MB, packed ~6 MB.
+  // Each page is packed as it arrives, straight from its text (no json tree is built): at
+  // 10,000 pods the answer is ~45 MB of JSON, the kept fields packed ~6 MB.
   TypeObjects fresh;
   std::string resourceVersion;
   ListOptions listOptions;
@@ -371,29 +373,34 @@ StatusOr<std::string> ObjectCache::relist(const ResourceType& type,
     // time, and reads the latest state.
     listOptions.resourceVersion = "0";
   }
-  if (const auto fields = options_.listFieldsFor.find(type.plural);
-      fields != options_.listFieldsFor.end()) {
-    listOptions.itemFields = fields->second;
+  const FieldMask* keep = keepFieldsOf(type);
+  if (keep != nullptr) {
+    listOptions.itemFields = options_.keepFieldsFor.at(type.plural);
   }
   do {
-    ASSIGN_OR_RETURN(json page, client_->list(type, options_.nameSpace, listOptions));
-    if (resourceVersion.empty()) {
-      resourceVersion = metadataString(page, "resourceVersion");
+    ASSIGN_OR_RETURN(std::string text,
+                     client_->listText(type, options_.nameSpace, listOptions));
+    auto page = packListItems(text, keep, options_.indexLabel);
+    if (!page.isOk()) {
+      return internalError("list " + type.plural + ": " + page.status().message());
     }
-    listOptions.continueToken = metadataString(page, "continue");
+    text = std::string();  // before the next page arrives
+    if (resourceVersion.empty()) {
+      resourceVersion = page->resourceVersion;
+    }
+    listOptions.continueToken = page->continueToken;
     listOptions.resourceVersion.clear();  // a continue token carries it
-    const auto pageItems = page.find("items");
-    if (pageItems != page.end() && pageItems->is_array()) {
-      for (auto& item : *pageItems) {
-        const std::string name = metadataString(item, "name");
-        if (name.empty()) {
-          continue;
-        }
-        if (options_.transform) {
-          options_.transform(type, item);
-        }
-        fresh[metadataString(item, "namespace")].add(name, pack(item, options_.indexLabel));
+    for (PackedListItem& item : page->items) {
+      if (item.name.empty()) {
+        continue;
       }
+      Stored stored;
+      stored.packed = std::move(item.packed);
+      if (!options_.indexLabel.empty() && item.label) {
+        stored.indexValue = std::move(*item.label);
+        stored.indexed = true;
+      }
+      fresh[item.nameSpace].add(std::move(item.name), std::move(stored));
     }
   } while (!listOptions.continueToken.empty());
   if (resourceVersion.empty()) {
@@ -455,11 +462,13 @@ void ObjectCache::apply(const ResourceType& type, const WatchEvent& event,
     if (!name.empty()) {
       Stored stored;
       if (event.type != WatchEventType::Deleted) {
-        json object = event.object;
-        if (options_.transform) {
-          options_.transform(type, object);
+        if (const FieldMask* keep = keepFieldsOf(type)) {
+          json object = event.object;
+          applyFieldMask(object, *keep);
+          stored = pack(object, options_.indexLabel);
+        } else {
+          stored = pack(event.object, options_.indexLabel);
         }
-        stored = pack(object, options_.indexLabel);
       }
       std::unique_lock<std::shared_mutex> lock(objectsMu_);
       TypeObjects& objects = objects_[type.plural];
@@ -498,6 +507,11 @@ void ObjectCache::recordFailure(size_t index, const Status& status) {
 void ObjectCache::recordSuccess(size_t index) {
   std::lock_guard<std::mutex> lock(stateMu_);
   types_[index].failingSince.reset();
+}
+
+const FieldMask* ObjectCache::keepFieldsOf(const ResourceType& type) const {
+  const auto it = options_.keepFieldsFor.find(type.plural);
+  return it != options_.keepFieldsFor.end() && it->second != nullptr ? it->second.get() : nullptr;
 }
 
 const std::string& ObjectCache::selectorFor(const ResourceType& type) const {

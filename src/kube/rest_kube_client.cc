@@ -400,24 +400,13 @@ class RestKubeClientImpl : public KubeClient {
 
   StatusOr<json> list(const ResourceType& type, const std::string& ns,
                       const ListOptions& options) override {
-    Query q;
-    if (!options.labelSelector.empty()) {
-      q.add("labelSelector", options.labelSelector);
-    }
-    if (!options.fieldSelector.empty()) {
-      q.add("fieldSelector", options.fieldSelector);
-    }
-    if (options.limit > 0) {
-      q.add("limit", std::to_string(options.limit));
-    }
-    if (!options.continueToken.empty()) {
-      q.add("continue", options.continueToken);
-    }
-    if (!options.resourceVersion.empty()) {
-      q.add("resourceVersion", options.resourceVersion);
-    }
-    return send({http::methods::GET, resourcePath(type, ns) + q.str(), std::nullopt},
-                options.itemFields.get());
+    return send(listRequest(type, ns, options), options.itemFields.get());
+  }
+
+  StatusOr<std::string> listText(const ResourceType& type, const std::string& ns,
+                                 const ListOptions& options) override {
+    ASSIGN_OR_RETURN(RawResponse raw, execute(listRequest(type, ns, options)));
+    return std::move(raw.body);  // its caller parses it, and judges it
   }
 
   StatusOr<json> create(const ResourceType& type, const std::string& ns, const json& object,
@@ -665,6 +654,27 @@ class RestKubeClientImpl : public KubeClient {
       return invalidArgument("a resource name is required");
     }
     return Status::ok();
+  }
+
+  static RequestSpec listRequest(const ResourceType& type, const std::string& ns,
+                                 const ListOptions& options) {
+    Query q;
+    if (!options.labelSelector.empty()) {
+      q.add("labelSelector", options.labelSelector);
+    }
+    if (!options.fieldSelector.empty()) {
+      q.add("fieldSelector", options.fieldSelector);
+    }
+    if (options.limit > 0) {
+      q.add("limit", std::to_string(options.limit));
+    }
+    if (!options.continueToken.empty()) {
+      q.add("continue", options.continueToken);
+    }
+    if (!options.resourceVersion.empty()) {
+      q.add("resourceVersion", options.resourceVersion);
+    }
+    return {http::methods::GET, resourcePath(type, ns) + q.str(), std::nullopt};
   }
 
   // Sends with retries and parses the JSON answer (a list's items only as far as `itemFields`

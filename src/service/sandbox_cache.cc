@@ -18,11 +18,12 @@ const FieldMask& metadataFields() {
 
 }  // namespace
 
+// Not apiVersion and kind: the API server leaves them out of list items, and watch events
+// carry them, so an object kept with them would look changed to a relist whenever a watch
+// event had packed it last. The cache holds one type per map anyway.
 const std::shared_ptr<const FieldMask>& statusFieldsFor(const ResourceType& type) {
   static const auto workload = std::make_shared<const FieldMask>(
-      FieldMask{{"apiVersion", {}},
-                {"kind", {}},
-                {"metadata", metadataFields()},
+      FieldMask{{"metadata", metadataFields()},
                 {"spec", FieldMask::keys({"replicas", "selector"})},
                 {"status", {}}});
   // Of a pod's conditions and container statuses, what derivation reads (not the timestamps,
@@ -31,9 +32,7 @@ const std::shared_ptr<const FieldMask>& statusFieldsFor(const ResourceType& type
   static const FieldMask containerStatus =
       FieldMask::keys({"name", "ready", "started", "restartCount", "state"});
   static const auto pod = std::make_shared<const FieldMask>(
-      FieldMask{{"apiVersion", {}},
-                {"kind", {}},
-                {"metadata", metadataFields()},
+      FieldMask{{"metadata", metadataFields()},
                 {"spec", FieldMask::keys({"nodeName"})},
                 {"status", FieldMask{{"phase", {}},
                                      {"reason", {}},
@@ -41,9 +40,8 @@ const std::shared_ptr<const FieldMask>& statusFieldsFor(const ResourceType& type
                                      {"conditions", podCondition},
                                      {"containerStatuses", containerStatus},
                                      {"initContainerStatuses", containerStatus}}}});
-  static const auto other = std::make_shared<const FieldMask>(FieldMask{
-      {"apiVersion", {}}, {"kind", {}}, {"metadata", metadataFields()}, {"spec", {}},
-      {"status", {}}});
+  static const auto other = std::make_shared<const FieldMask>(
+      FieldMask{{"metadata", metadataFields()}, {"spec", {}}, {"status", {}}});
   if (type.plural == resources::statefulSets().plural ||
       type.plural == resources::deployments().plural) {
     return workload;
@@ -67,9 +65,8 @@ ObjectCacheOptions sandboxCacheOptions(const std::string& nameSpace) {
                               {resources::persistentVolumeClaims().plural, labels::kApp}};
   // A status read lists the pods with app=<name>: found by index, not by visiting every pod.
   options.indexLabel = labels::kApp;
-  options.transform = trimForStatus;
   for (const auto& type : options.types) {
-    options.listFieldsFor[type.plural] = statusFieldsFor(type);  // parsed only that far
+    options.keepFieldsFor[type.plural] = statusFieldsFor(type);  // what trimForStatus keeps
   }
   return options;
 }

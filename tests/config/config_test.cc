@@ -38,7 +38,7 @@ bool operator==(const ServerConfig& a, const ServerConfig& b) {
   return a.listen == b.listen && a.db == b.db && a.kube == b.kube &&
          a.kubeContext == b.kubeContext && a.corsOrigins == b.corsOrigins &&
          a.maxBodyBytes == b.maxBodyBytes && a.maxHeaderBytes == b.maxHeaderBytes &&
-         a.threads == b.threads && a.logFormat == b.logFormat && a.logLevel == b.logLevel &&
+         a.threads == b.threads && a.ioThreads == b.ioThreads && a.logFormat == b.logFormat && a.logLevel == b.logLevel &&
          a.memoryReadyDelayMs == b.memoryReadyDelayMs &&
          a.reconcileIntervalMs == b.reconcileIntervalMs && a.templatesDir == b.templatesDir;
 }
@@ -117,6 +117,7 @@ TEST_F(ConfigTest, FileOverridesOnlyTheKeysPresent) {
 server:
   listen: 0.0.0.0:9090
   threads: 4
+  ioThreads: 3
   corsOrigins: [https://a.example.com, "https://b.example.com"]
   maxBodyBytes: 5000000000
   logFormat: json
@@ -144,6 +145,7 @@ sandbox:
   ASSERT_OK(c);
   EXPECT_EQ(c->server.listen, "0.0.0.0:9090");
   EXPECT_EQ(c->server.threads, 4);
+  EXPECT_EQ(c->server.ioThreads, 3);
   EXPECT_EQ(c->server.corsOrigins,
             (std::vector<std::string>{"https://a.example.com", "https://b.example.com"}));
   EXPECT_EQ(c->server.maxBodyBytes, 5000000000LL);
@@ -174,6 +176,17 @@ TEST_F(ConfigTest, AppliesOverTheGivenBase) {
   ASSERT_OK(c);
   EXPECT_EQ(c->server.db, "/var/lib/sandboxd/db.sqlite");
   EXPECT_EQ(c->server.threads, 2);
+}
+
+TEST(IoThreadsTest, OnePerCoreAtLeastTwoUnlessGiven) {
+  ServerConfig server;
+  EXPECT_EQ(ioThreadsFor(server, 2), 2);
+  EXPECT_EQ(ioThreadsFor(server, 16), 16);
+  EXPECT_EQ(ioThreadsFor(server, 1), 2);
+  EXPECT_EQ(ioThreadsFor(server, 0), 2) << "cores unknown";
+  server.ioThreads = 5;
+  EXPECT_EQ(ioThreadsFor(server, 2), 5);
+  EXPECT_EQ(ioThreadsFor(server, 64), 5);
 }
 
 TEST_F(ConfigTest, UnknownKeysAreErrorsNamingTheKey) {
@@ -256,6 +269,8 @@ TEST_F(ConfigTest, ValidationNamesTheKey) {
       {"log level", "server:\n  logLevel: loud\n", "server.logLevel"},
       {"threads zero", "server:\n  threads: 0\n", "server.threads"},
       {"threads too many", "server:\n  threads: 257\n", "server.threads"},
+      {"ioThreads negative", "server:\n  ioThreads: -1\n", "server.ioThreads"},
+      {"ioThreads too many", "server:\n  ioThreads: 257\n", "server.ioThreads"},
       {"listen without port", "server:\n  listen: localhost\n", "server.listen"},
       {"listen bad port", "server:\n  listen: localhost:70000\n", "server.listen"},
       {"listen no host", "server:\n  listen: :8080\n", "server.listen"},

@@ -282,6 +282,62 @@ TEST_F(ObjectCacheTest, TheListenerHearsChangesIncludingWhatARelistFound) {
   EXPECT_EQ(heard.size(), before) << "a removed listener hears nothing";
 }
 
+// keepFieldsFor: the cache holds only the kept fields, of listed objects and of watched ones
+// alike, and packs both the same way (a relist finds an object changed by a watch event equal).
+TEST_F(ObjectCacheTest, OnlyTheKeptFieldsAreCachedWhetherListedOrWatched) {
+  options_.keepFieldsFor["statefulsets"] = std::make_shared<const FieldMask>(FieldMask{
+      {"metadata", FieldMask::keys({"name", "namespace", "resourceVersion", "labels"})},
+      {"spec", FieldMask::keys({"replicas"})}});
+  createSandbox("listed");
+  std::atomic<int> heard{0};
+  auto cache = std::make_unique<ObjectCache>(gate_, options_, time_);
+  cache->setListener([&](const ResourceType& type, const json&, bool) {
+    if (type.plural == "statefulsets") {
+      ++heard;
+    }
+  });
+  cache->start();
+  ASSERT_TRUE(cache->waitForSync(5s));
+  ASSERT_TRUE(eventually([&] { return cluster_->openWatchesForTest() == 3; }));
+  const auto expectTrimmed = [&](const std::string& name) {
+    const auto cached = cache->get(resources::statefulSets(), kNs, name);
+    ASSERT_TRUE(cached.has_value()) << name;
+    const auto whole = cluster_->get(resources::statefulSets(), kNs, name);
+    ASSERT_OK(whole);
+    json expected = *whole;
+    applyFieldMask(expected, *options_.keepFieldsFor["statefulsets"]);
+    EXPECT_EQ(*cached, expected) << name;
+    EXPECT_FALSE(cached->contains("status")) << name;
+    EXPECT_FALSE((*cached)["spec"].contains("template")) << name;
+  };
+  expectTrimmed("listed");
+  createSandbox("watched");
+  ASSERT_OK(cluster_->patch(resources::statefulSets(), kNs, "listed", PatchType::Merge,
+                            {{"spec", {{"replicas", 0}}}}));
+  ASSERT_TRUE(eventually([&] {
+    auto listed = cache->get(resources::statefulSets(), kNs, "listed");
+    return listed && (*listed)["spec"]["replicas"] == 0;
+  }));
+  ASSERT_TRUE(eventually(
+      [&] { return cache->get(resources::statefulSets(), kNs, "watched").has_value(); }));
+  expectTrimmed("listed");
+  expectTrimmed("watched");
+  const int before = heard;
+
+  // A relist after 410 Gone packs from the list's text what the watch events packed from
+  // their objects: only what changed in the gap is news.
+  openGap();
+  ASSERT_OK(cluster_->patch(resources::statefulSets(), kNs, "watched", PatchType::Merge,
+                            {{"spec", {{"replicas", 0}}}}));
+  cluster_->expireWatchHistoryForTest();
+  gate_->release();
+  ASSERT_TRUE(eventually([&] { return cluster_->callCountsForTest()["list"] == 6; }));
+  ASSERT_TRUE(eventually([&] { return cluster_->openWatchesForTest() == 3; }));
+  EXPECT_EQ(heard, before + 1) << "the relist reports the changed object, not the unchanged";
+  expectTrimmed("listed");
+  expectTrimmed("watched");
+}
+
 // listIndexed answers from the label index: it follows additions, label changes, deletions
 // and what a relist after 410 Gone found, and agrees with a full scan.
 TEST_F(ObjectCacheTest, TheLabelIndexFollowsEventsAndRelists) {

@@ -203,6 +203,8 @@ TEST(TrimForStatusTest, KeepsWhatStatusReadsAndDropsTheRest) {
   EXPECT_EQ(trimmed["metadata"]["name"], "demo");
   EXPECT_EQ(trimmed["spec"], json({{"replicas", 1}, {"selector", sts["spec"]["selector"]}}));
   EXPECT_EQ(trimmed["status"], sts["status"]);
+  EXPECT_FALSE(trimmed.contains("kind")) << "as in the API server's list items";
+  EXPECT_FALSE(trimmed.contains("apiVersion"));
 
   json pod = {{"metadata",
                {{"name", "demo-0"},

@@ -21,6 +21,8 @@ class ForwardingKubeClient : public KubeClient {
                       const ListOptions& options) override {
     return inner_->list(type, ns, options);
   }
+  // listText is not forwarded: it stays the serialized answer of this client's list(), so that
+  // a decorator overriding list() sees list texts too.
   StatusOr<json> create(const ResourceType& type, const std::string& ns, const json& object,
                         const WriteOptions& options) override {
     return inner_->create(type, ns, object, options);

@@ -96,6 +96,12 @@ class KubeClient {
   virtual StatusOr<json> list(const ResourceType& type, const std::string& ns,
                               const ListOptions& options = {}) = 0;
 
+  // The same GET of a collection, answered as the JSON text the server sent, for a caller that
+  // parses it itself (the watch cache packs each item straight from the text). `itemFields` is
+  // a hint the text may ignore. The default serializes list()'s answer.
+  virtual StatusOr<std::string> listText(const ResourceType& type, const std::string& ns,
+                                         const ListOptions& options = {});
+
   // POST a new object; returns the created object. Not retried on ambiguous failures unless
   // the implementation can prove the request was not applied.
   virtual StatusOr<json> create(const ResourceType& type, const std::string& ns,

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "sandboxd/common/time_source.h"
+#include "sandboxd/kube/field_mask.h"
 #include "sandboxd/kube/kube_client.h"
 
 namespace sandboxd {
@@ -42,13 +43,13 @@ struct ObjectCacheOptions {
   // sandbox carries app=<name>), so listIndexed finds a sandbox's objects without visiting the
   // others. Empty: no index.
   std::string indexLabel;
-  // Applied to every object before it is stored (as client-go's SetTransform): drop what no
-  // reader of the cache needs, to save memory and copying. What the cache then serves
-  // (get, list, CachedReadClient) is the transformed object. Null: objects kept whole.
-  std::function<void(const ResourceType& type, json& object)> transform;
-  // Per type (by plural), the fields the transform keeps at most: lists ask the client for only
-  // these (ListOptions::itemFields), so the rest is never parsed. The transform still runs.
-  std::map<std::string, std::shared_ptr<const FieldMask>> listFieldsFor;
+  // Per type (by plural), the fields of each object the cache keeps (as a transform given to
+  // client-go's SetTransform): what no reader needs is dropped, to save memory and copying.
+  // Lists pack only these fields, straight from the answer's text; watch events are trimmed
+  // with applyFieldMask. What the cache serves (get, list, CachedReadClient) is the trimmed
+  // object. Types not named are kept whole. (The API server leaves apiVersion and kind out of
+  // list items; a mask that keeps them keeps them only where a watch event packed the object.)
+  std::map<std::string, std::shared_ptr<const FieldMask>> keepFieldsFor;
   int64_t watchTimeoutSeconds = 300;
   std::chrono::milliseconds minBackoff{250};
   std::chrono::milliseconds maxBackoff{30000};
@@ -145,6 +146,8 @@ class ObjectCache {
   bool waitBeforeRetry(std::chrono::milliseconds delay);
   std::chrono::milliseconds backoff(int failures) const;
   const std::string& selectorFor(const ResourceType& type) const;
+  // The fields kept of objects of `type`; null: all.
+  const FieldMask* keepFieldsOf(const ResourceType& type) const;
 
   const KubeClientPtr client_;
   const ObjectCacheOptions options_;

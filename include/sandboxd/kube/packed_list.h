@@ -1,0 +1,41 @@
+// Packing a list answer's items straight from its JSON text into MessagePack, the form the watch
+// cache stores them in, keeping only the fields of a FieldMask. No json tree is built: at
+// 10,000 pods building the kept fields as trees, packing them and freeing the trees cost more
+// than parsing the 45 MB text.
+//
+// The bytes are exactly those of json::to_msgpack(item) after applyFieldMask(item, keep), as
+// if the text had been parsed whole with nlohmann (keys in order, the last of repeated keys,
+// the same integer and float encodings): the cache compares packed bytes to tell what a relist
+// changed, and objects packed from watch events take that path.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sandboxd/common/status.h"
+#include "sandboxd/kube/field_mask.h"
+
+namespace sandboxd {
+
+struct PackedListItem {
+  std::string nameSpace;  // metadata.namespace ("" if none)
+  std::string name;       // metadata.name ("" if none)
+  std::string packed;     // MessagePack of the kept fields
+  // The value of metadata.labels[label] (the label asked for), when the item has it as a string.
+  std::optional<std::string> label;
+};
+
+struct PackedList {
+  std::string resourceVersion;  // metadata.resourceVersion of the list
+  std::string continueToken;    // metadata.continue ("" on the last page)
+  std::vector<PackedListItem> items;
+};
+
+// Parses a list answer ({"metadata": {...}, "items": [...]}) and packs each item, keeping the
+// fields of `keep` (null or empty: the whole item). Internal error when `text` is not valid JSON or not
+// a list (an object whose items, if present, are an array).
+StatusOr<PackedList> packListItems(const std::string& text, const FieldMask* keep,
+                                   const std::string& label);
+
+}  // namespace sandboxd
