@@ -114,10 +114,10 @@ void ObjectCache::forEach(const ResourceType& type, const std::string& ns, Visit
   }
 }
 
-ObjectCache::Stored ObjectCache::pack(const json& object, const std::string& indexLabel) {
+ObjectCache::Stored ObjectCache::pack(const json& object, const FieldMask* keep,
+                                      const std::string& indexLabel) {
   Stored stored;
-  json::to_msgpack(object, stored.packed);
-  stored.packed.shrink_to_fit();
+  stored.packed = packKeeping(object, keep);  // the kept fields only, without a copy
   if (!indexLabel.empty()) {
     if (const std::string* value = findLabel(object, indexLabel)) {
       stored.indexValue = *value;
@@ -462,13 +462,7 @@ void ObjectCache::apply(const ResourceType& type, const WatchEvent& event,
     if (!name.empty()) {
       Stored stored;
       if (event.type != WatchEventType::Deleted) {
-        if (const FieldMask* keep = keepFieldsOf(type)) {
-          json object = event.object;
-          applyFieldMask(object, *keep);
-          stored = pack(object, options_.indexLabel);
-        } else {
-          stored = pack(event.object, options_.indexLabel);
-        }
+        stored = pack(event.object, keepFieldsOf(type), options_.indexLabel);
       }
       std::unique_lock<std::shared_mutex> lock(objectsMu_);
       TypeObjects& objects = objects_[type.plural];

@@ -228,6 +228,65 @@ class ItemPacker {
   std::vector<Member> members_;
 };
 
+// The same for a value already parsed: nlohmann's objects have their keys in order, once.
+void packJson(const json& value, const FieldMask* mask, MsgpackWriter& writer,
+              std::string& out) {
+  switch (value.type()) {
+    case json::value_t::object: {
+      if (mask == nullptr) {
+        writer.mapHeader(value.size());
+        for (auto it = value.begin(); it != value.end(); ++it) {
+          writer.string(it.key());
+          packJson(it.value(), nullptr, writer, out);
+        }
+        return;
+      }
+      size_t kept = 0;
+      for (auto it = value.begin(); it != value.end(); ++it) {
+        kept += mask->fields.count(it.key());
+      }
+      writer.mapHeader(kept);
+      for (auto it = value.begin(); it != value.end(); ++it) {
+        const auto field = mask->fields.find(it.key());
+        if (field != mask->fields.end()) {
+          writer.string(it.key());
+          packJson(it.value(), field->second.fields.empty() ? nullptr : &field->second, writer,
+                   out);
+        }
+      }
+      return;
+    }
+    case json::value_t::array:
+      writer.arrayHeader(value.size());
+      for (const json& item : value) {
+        packJson(item, mask, writer, out);
+      }
+      return;
+    case json::value_t::string:
+      writer.string(value.get_ref<const std::string&>());
+      return;
+    case json::value_t::number_integer:
+      writer.integer(value.get<int64_t>());
+      return;
+    case json::value_t::number_unsigned:
+      writer.unsignedInteger(value.get<uint64_t>());
+      return;
+    case json::value_t::number_float:
+      writer.number(value.get<double>());
+      return;
+    case json::value_t::boolean:
+      writer.boolean(value.get<bool>());
+      return;
+    case json::value_t::null:
+      writer.nil();
+      return;
+    case json::value_t::binary:
+    case json::value_t::discarded:
+      json::to_msgpack(value, out);  // never parsed from JSON; as nlohmann writes them
+      return;
+  }
+}
+
 std::string stringAt(element object, std::string_view key) {
   std::string_view value;
   if (object[key].get(value) != simdjson::SUCCESS) {
@@ -315,6 +374,15 @@ StatusOr<PackedList> packListItems(const std::string& text, const FieldMask* kee
     packed.packed.shrink_to_fit();
     out.items.push_back(std::move(packed));
   }
+  return out;
+}
+
+std::string packKeeping(const json& value, const FieldMask* keep) {
+  std::string out;
+  MsgpackWriter writer;
+  writer.setOutput(&out);
+  packJson(value, keep != nullptr && !keep->fields.empty() ? keep : nullptr, writer, out);
+  out.shrink_to_fit();
   return out;
 }
 

@@ -32,6 +32,9 @@ TEST(KubeCallMetricsTest, CountsEachCallByVerbResourceAndCode) {
   EXPECT_EQ((*got)["metadata"]["name"], "a");  // the answer passes through
   EXPECT_KIND(client->get(resources::secrets(), "ns", "missing"), NotFound);
   ASSERT_OK(client->list(resources::pods(), "ns"));
+  auto text = client->listText(resources::pods(), "ns");  // a list too
+  ASSERT_OK(text);
+  EXPECT_EQ(json::parse(*text)["kind"], "PodList");
   ASSERT_OK(client->patch(resources::secrets(), "ns", "a", PatchType::Merge,
                           json{{"metadata", {{"labels", {{"x", "y"}}}}}}));
   ASSERT_OK(client->remove(resources::secrets(), "ns", "a"));
@@ -39,7 +42,7 @@ TEST(KubeCallMetricsTest, CountsEachCallByVerbResourceAndCode) {
   const std::map<KubeCallMetrics::Key, uint64_t> expected = {
       {{"create", "secrets", 201}, 1}, {{"create", "secrets", 409}, 1},
       {{"get", "secrets", 200}, 1},    {{"get", "secrets", 404}, 1},
-      {{"list", "pods", 200}, 1},      {{"patch", "secrets", 200}, 1},
+      {{"list", "pods", 200}, 2},      {{"patch", "secrets", 200}, 1},
       {{"delete", "secrets", 200}, 1},
   };
   EXPECT_EQ(metrics->snapshot(), expected);

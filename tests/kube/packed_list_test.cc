@@ -26,7 +26,13 @@ std::vector<std::string> packedByNlohmann(const std::string& text, const FieldMa
   return out;
 }
 
+// Also packKeeping, item by item from the parsed list (as a watch event's object is packed).
 void expectSameBytes(const std::string& text, const FieldMask* keep) {
+  const json items = json::parse(text)["items"];
+  const std::vector<std::string> fromNlohmann = packedByNlohmann(text, keep);
+  for (size_t i = 0; i < items.size(); ++i) {
+    EXPECT_EQ(packKeeping(items[i], keep), fromNlohmann[i]) << "packKeeping, item " << i;
+  }
   auto packed = packListItems(text, keep, "app");
   ASSERT_TRUE(packed.isOk()) << packed.status().toString() << "\n" << text;
   const std::vector<std::string> want = packedByNlohmann(text, keep);

@@ -548,6 +548,25 @@ TEST_F(RestKubeClientTest, ListEncodesSelectorsLimitAndContinue) {
             "&fieldSelector=status.phase%21%3DRunning&limit=50&continue=abc%2F%2B%3D");
 }
 
+TEST_F(RestKubeClientTest, ListTextIsTheSameRequestAnsweredWithTheServersText) {
+  TestHttpsServer server(pki().server);
+  const std::string body = R"({"kind":"PodList","items":[{"metadata":{"name":"a"},"spec":{}}],
+                              "metadata":{"resourceVersion":"9"}})";
+  server.enqueue(answer(200, body));
+  ListOptions options;
+  options.labelSelector = "app";
+  options.resourceVersion = "0";
+  options.itemFields = std::make_shared<const FieldMask>(FieldMask::keys({"metadata"}));
+  auto text = client(configFor(server))->listText(resources::pods(), "ns1", options);
+  ASSERT_OK(text);
+  EXPECT_EQ(*text, body) << "as sent: the mask is left to whoever parses it";
+  EXPECT_EQ(server.lastRequest().target,
+            "/api/v1/namespaces/ns1/pods?labelSelector=app&resourceVersion=0");
+  server.enqueue(answer(403, R"({"kind":"Status","reason":"Forbidden","message":"no"})"));
+  EXPECT_KIND(client(configFor(server))->listText(resources::pods(), "ns1", options),
+              PermissionDenied);
+}
+
 TEST_F(RestKubeClientTest, ListAcrossNamespaces) {
   TestHttpsServer server(pki().server);
   EXPECT_OK(client(configFor(server))->list(resources::statefulSets(), ""));

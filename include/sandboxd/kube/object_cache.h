@@ -161,7 +161,8 @@ class ObjectCache {
     std::string indexValue;  // the options.indexLabel label's value ("" if none)
     bool indexed = false;
   };
-  static Stored pack(const json& object, const std::string& indexLabel);
+  // The index value is read from the whole object, as a list's is from its text.
+  static Stored pack(const json& object, const FieldMask* keep, const std::string& indexLabel);
   static json unpack(const Stored& stored);
 
   // The objects of one type in one namespace, by name, and by index label value (pointing at

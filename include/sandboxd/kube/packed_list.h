@@ -38,4 +38,8 @@ struct PackedList {
 StatusOr<PackedList> packListItems(const std::string& text, const FieldMask* keep,
                                    const std::string& label);
 
+// The same packing for an object already parsed (a watch event's): what
+// json::to_msgpack(value) gives after applyFieldMask(value, keep), without copying `value`.
+std::string packKeeping(const json& value, const FieldMask* keep);
+
 }  // namespace sandboxd
