@@ -240,7 +240,11 @@ class ReconcilerImpl : public Reconciler {
   void loop() {
     bool triggered = false;
     for (;;) {
+      const auto started = std::chrono::steady_clock::now();
       auto pass = reconcileOnce();
+      const auto delay = delayAfterPass(
+          options_, std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - started));
       if (triggered) {
         std::lock_guard<std::mutex> lock(statsMu_);
         ++stats_.triggeredPasses;
@@ -255,7 +259,7 @@ class ReconcilerImpl : public Reconciler {
                      pass->orphans);
       }
       std::unique_lock<std::mutex> lock(wakeMu_);
-      wake_.wait_for(lock, options_.interval, [this] { return stopping_ || poked_; });
+      wake_.wait_for(lock, delay, [this] { return stopping_ || poked_; });
       if (stopping_) {
         return;
       }
@@ -431,6 +435,17 @@ class ReconcilerImpl : public Reconciler {
 };
 
 }  // namespace
+
+std::chrono::milliseconds delayAfterPass(const ReconcilerOptions& options,
+                                         std::chrono::milliseconds lastPass) {
+  const double share = options.maxPassShare;
+  if (!(share > 0.0 && share < 1.0)) {
+    return options.interval;  // no limit asked for
+  }
+  const auto spread = std::chrono::milliseconds(
+      static_cast<int64_t>(static_cast<double>(lastPass.count()) * (1.0 - share) / share));
+  return std::max(options.interval, spread);
+}
 
 ReconcilerPtr makeReconciler(RegistryPtr registry, KubernetesServicePtr kube,
                              KubeClientPtr client, const Config& config, TimeSourcePtr time,

@@ -55,6 +55,21 @@ class ReconcilerTest : public ManagerFixture {
   ReconcilerPtr reconciler_;
 };
 
+TEST(DelayAfterPassTest, PeriodicPassesTakeAtMostTheirShareOfTheTime) {
+  using std::chrono::milliseconds;
+  ReconcilerOptions options;
+  options.interval = milliseconds(10000);
+  options.maxPassShare = 0.1;
+  EXPECT_EQ(delayAfterPass(options, milliseconds(40)), milliseconds(10000))
+      << "a quick pass: the interval";
+  EXPECT_EQ(delayAfterPass(options, milliseconds(2000)), milliseconds(18000))
+      << "a 2 s pass (10,000 sandboxes): 2 s of every 20";
+  options.maxPassShare = 0.5;
+  EXPECT_EQ(delayAfterPass(options, milliseconds(30000)), milliseconds(30000));
+  options.maxPassShare = 0;  // no limit
+  EXPECT_EQ(delayAfterPass(options, milliseconds(60000)), milliseconds(10000));
+}
+
 TEST_F(ReconcilerTest, AConsistentClusterNeedsNothing) {
   create("calm");
   ReconcilePass p = pass();
