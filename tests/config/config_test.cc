@@ -38,7 +38,8 @@ bool operator==(const ServerConfig& a, const ServerConfig& b) {
   return a.listen == b.listen && a.db == b.db && a.kube == b.kube &&
          a.kubeContext == b.kubeContext && a.corsOrigins == b.corsOrigins &&
          a.maxBodyBytes == b.maxBodyBytes && a.maxHeaderBytes == b.maxHeaderBytes &&
-         a.threads == b.threads && a.ioThreads == b.ioThreads && a.logFormat == b.logFormat && a.logLevel == b.logLevel &&
+         a.threads == b.threads && a.ioThreads == b.ioThreads && a.logFormat == b.logFormat &&
+         a.logLevel == b.logLevel &&
          a.memoryReadyDelayMs == b.memoryReadyDelayMs &&
          a.reconcileIntervalMs == b.reconcileIntervalMs && a.templatesDir == b.templatesDir;
 }

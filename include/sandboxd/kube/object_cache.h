@@ -45,10 +45,11 @@ struct ObjectCacheOptions {
   std::string indexLabel;
   // Per type (by plural), the fields of each object the cache keeps (as a transform given to
   // client-go's SetTransform): what no reader needs is dropped, to save memory and copying.
-  // Lists pack only these fields, straight from the answer's text; watch events are trimmed
-  // with applyFieldMask. What the cache serves (get, list, CachedReadClient) is the trimmed
-  // object. Types not named are kept whole. (The API server leaves apiVersion and kind out of
-  // list items; a mask that keeps them keeps them only where a watch event packed the object.)
+  // Lists pack only these fields, straight from the answer's text, and watch events' objects
+  // are packed keeping the same (packed_list.h). What the cache serves (get, list,
+  // CachedReadClient) is the trimmed object. Types not named are kept whole. (The API server
+  // leaves apiVersion and kind out of list items; a mask that keeps them keeps them only where
+  // a watch event packed the object.)
   std::map<std::string, std::shared_ptr<const FieldMask>> keepFieldsFor;
   int64_t watchTimeoutSeconds = 300;
   std::chrono::milliseconds minBackoff{250};
