@@ -52,7 +52,7 @@ FieldMask listMask(const FieldMask& item) {
 
 // nlohmann's parser with a callback that skips what `mask` drops: the fallback for what
 // simdjson cannot take (numbers beyond 64 bits) and the judge of invalid text.
-json parseKeepingWithNlohmann(const std::string& text, const FieldMask& root) {
+json parseMaskedWithNlohmann(const std::string& text, const FieldMask& root) {
   // By depth: the mask of the container there (nullptr: keep everything), and the mask the
   // next container starting there gets (set by its key, or by the array holding it).
   std::vector<const FieldMask*> containers;
@@ -157,7 +157,11 @@ json parseListKeeping(const std::string& text, const FieldMask& item) {
     }
   } catch (const simdjson::simdjson_error&) {
   }
-  return parseKeepingWithNlohmann(text, root);
+  return parseMaskedWithNlohmann(text, root);
+}
+
+json parseListKeepingWithNlohmann(const std::string& text, const FieldMask& item) {
+  return parseMaskedWithNlohmann(text, listMask(item));
 }
 
 }  // namespace sandboxd

@@ -299,7 +299,7 @@ std::string stringAt(element object, std::string_view key) {
 // floats) and the judge of invalid text.
 StatusOr<PackedList> packWithNlohmann(const std::string& text, const FieldMask* keep,
                                       const std::string& label) {
-  json list = parseListKeeping(text, keep != nullptr ? *keep : FieldMask{});
+  json list = parseListKeepingWithNlohmann(text, keep != nullptr ? *keep : FieldMask{});
   if (list.is_discarded() || !list.is_object()) {
     return internalError("the list answer is not a JSON object");
   }

@@ -40,4 +40,8 @@ void applyFieldMask(json& value, const FieldMask& mask);
 // ~0.75 s for nlohmann's parser with a callback).
 json parseListKeeping(const std::string& text, const FieldMask& item);
 
+// The same with nlohmann's parser only: for a caller whose own simdjson parse refused the text
+// (numbers beyond 64 bits, which it reads as floats; invalid text: discarded).
+json parseListKeepingWithNlohmann(const std::string& text, const FieldMask& item);
+
 }  // namespace sandboxd
