@@ -27,6 +27,8 @@
 #include "sandboxd/service/sandbox_cache.h"
 #include "sandboxd/service/status_index.h"
 #include "sandboxd/kube/cached_read_client.h"
+#include "sandboxd/kube/kube_connection.h"
+#include "sandboxd/kube/recent_contact_client.h"
 #include "sandboxd/service/sandbox_manager.h"
 #include "sandboxd/validation/validation.h"
 
@@ -97,6 +99,7 @@ rlim_t raiseOpenFileLimit() {
 }
 
 int serve(const CommonOptions& common, const ServeOptions& flags) {
+  deferSystemTrustStore();  // first: no other thread may read the environment meanwhile
   auto loaded = loadWithOverrides(common);
   if (!loaded.isOk()) {
     return fail(loaded.status());
@@ -145,7 +148,9 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
     return fail(renderer.status());
   }
   auto kubeCalls = std::make_shared<KubeCallMetrics>();
-  KubeClientPtr counted = withCallMetrics(*client, kubeCalls);
+  // Counted for /metrics; each answer noted, so that /readyz need not ask the API server while
+  // other calls reach it.
+  KubeClientPtr counted = withRecentContactPing(withCallMetrics(*client, kubeCalls), time);
   // Status reads come from a list+watch cache of StatefulSets, pods and volumes.
   ObjectCacheOptions cacheOptions = sandboxCacheOptions(config.sandbox.nameSpace);
   auto cache = std::make_shared<ObjectCache>(counted, cacheOptions, time);
@@ -156,6 +161,12 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
         .count();
   };
   cache->start();
+  // While the lists run: the registry reads its rows once (10,000 take ~30 ms), so that the
+  // reconciler's first pass, which starts with the server, does not hold the database for
+  // that long while the first probes of /readyz wait for it.
+  if (auto rows = (*registry)->listSandboxes(); !rows.isOk()) {
+    spdlog::warn("database: reading the sandboxes failed: {}", rows.status().toString());
+  }
   if (cache->waitForSync(std::chrono::seconds(10))) {
     spdlog::info("watch cache synced in {} ms", sinceStart());
   } else {

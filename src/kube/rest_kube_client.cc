@@ -4,6 +4,7 @@
 // synchronous: it builds the request, sends it with retries, and maps the answer to a Status in
 // one place (mapHttpError / mapTransportError). cpprestsdk throws; nothing thrown here leaves
 // this file.
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -17,6 +18,8 @@
 #include <chrono>
 #include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -116,6 +119,22 @@ struct TlsSettings {
   bool verify = true;
 };
 
+// SSL_CERT_FILE while deferSystemTrustStore() is in effect: a path that cannot exist (under a
+// device file), so that OpenSSL's default load finds nothing.
+constexpr const char* kDeferredCertFile = "/dev/null/sandboxd-deferred-system-trust";
+
+// The bundle the default load would have read: SSL_CERT_FILE as it was, or OpenSSL's built-in
+// path. Written once by deferSystemTrustStore(), before any other thread runs.
+std::string& deferredSystemBundle() {
+  static std::string path;
+  return path;
+}
+
+bool systemTrustDeferred() {
+  const char* file = std::getenv("SSL_CERT_FILE");
+  return file != nullptr && std::strcmp(file, kDeferredCertFile) == 0;
+}
+
 // Applies our TLS settings to a context cpprestsdk creates for each new connection. Returns
 // an error instead of throwing; makeRestKubeClient runs it once on a probe context so that bad
 // PEM data is reported at construction rather than on the first request.
@@ -131,6 +150,11 @@ Status configureSslContext(ssl::context& ctx, const TlsSettings& tls, VerifyFail
       return invalidArgument("cannot load the certificate authority (certificate-authority data): " +
                              ec.message());
     }
+  } else if (tls.verify && systemTrustDeferred()) {
+    // No CA configured: the system bundle, as set_default_verify_paths would have loaded it
+    // (a missing file is no error there either; the hashed directory is still searched).
+    SSL_CTX_load_verify_locations(native, deferredSystemBundle().c_str(), nullptr);
+    ERR_clear_error();
   }
   if (!tls.clientCertPem.empty()) {
     ctx.use_certificate_chain(boost::asio::buffer(tls.clientCertPem), ec);
@@ -899,6 +923,15 @@ class RestKubeClientImpl : public KubeClient {
 };
 
 }  // namespace
+
+void deferSystemTrustStore() {
+  const char* current = std::getenv("SSL_CERT_FILE");
+  if (current != nullptr && std::strcmp(current, kDeferredCertFile) == 0) {
+    return;  // already deferred
+  }
+  deferredSystemBundle() = current != nullptr ? current : X509_get_default_cert_file();
+  setenv("SSL_CERT_FILE", kDeferredCertFile, 1);
+}
 
 namespace kube_internal {
 

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -184,6 +185,71 @@ TEST_F(RestKubeClientTest, InsecureSkipTlsVerifyWorksWithoutACa) {
   config.insecureSkipTlsVerify = true;
   EXPECT_OK(client(config)->get(resources::pods(), "ns1", "p1"));
   EXPECT_EQ(server.requestCount(), 1u);
+}
+
+// deferSystemTrustStore() changes the environment of this process: each test restores it.
+class DeferredSystemTrustTest : public RestKubeClientTest {
+ protected:
+  DeferredSystemTrustTest() {
+    const char* before = std::getenv("SSL_CERT_FILE");
+    before_ = before != nullptr ? std::optional<std::string>(before) : std::nullopt;
+  }
+  ~DeferredSystemTrustTest() override {
+    if (before_) {
+      setenv("SSL_CERT_FILE", before_->c_str(), 1);
+    } else {
+      unsetenv("SSL_CERT_FILE");
+    }
+  }
+
+  // How many certificates OpenSSL's default load (what cpprestsdk does for every connection)
+  // puts into a fresh context's store.
+  static int defaultLoadCertificates() {
+    std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
+                                                         SSL_CTX_free);
+    SSL_CTX_set_default_verify_paths(ctx.get());
+    return sk_X509_OBJECT_num(X509_STORE_get0_objects(SSL_CTX_get_cert_store(ctx.get())));
+  }
+
+  std::optional<std::string> before_;
+  TempDir dir_;
+};
+
+TEST_F(DeferredSystemTrustTest, TheDefaultLoadFindsNothingAndAConfiguredCaIsStillTrusted) {
+  // The "system bundle" is the test CA: a client without a CA trusts its server only if it
+  // loads the bundle itself.
+  setenv("SSL_CERT_FILE", dir_.file("bundle.pem", pki().ca.certPem).c_str(), 1);
+  ASSERT_EQ(defaultLoadCertificates(), 1);
+  deferSystemTrustStore();
+  deferSystemTrustStore();  // a second call changes nothing
+  EXPECT_EQ(defaultLoadCertificates(), 0) << "cpprestsdk's per-connection load is now empty";
+
+  TestHttpsServer server(pki().server);
+  EXPECT_OK(client(configFor(server))->get(resources::pods(), "ns1", "p1"));
+  EXPECT_EQ(server.requestCount(), 1u);
+  // Only the configured CA, as before: not the bundle.
+  TestHttpsServer other(pki().otherServer);
+  KubeConnectionConfig config = configFor(other);
+  setenv("SSL_CERT_FILE", dir_.file("other.pem", pki().otherCa.certPem).c_str(), 1);
+  deferSystemTrustStore();
+  EXPECT_KIND(client(config)->get(resources::pods(), "ns1", "p1"), Unavailable);
+  EXPECT_EQ(other.requestCount(), 0u);
+}
+
+TEST_F(DeferredSystemTrustTest, WithoutACaTheBundleTheDefaultLoadWouldHaveReadIsTrusted) {
+  setenv("SSL_CERT_FILE", dir_.file("bundle.pem", pki().ca.certPem).c_str(), 1);
+  deferSystemTrustStore();
+  TestHttpsServer server(pki().server);
+  KubeConnectionConfig config = configFor(server);
+  config.caPem.clear();
+  EXPECT_OK(client(config)->get(resources::pods(), "ns1", "p1"));
+  EXPECT_EQ(server.requestCount(), 1u);
+
+  TestHttpsServer other(pki().otherServer);  // signed by a CA the bundle does not hold
+  config = configFor(other);
+  config.caPem.clear();
+  EXPECT_KIND(client(config)->get(resources::pods(), "ns1", "p1"), Unavailable);
+  EXPECT_EQ(other.requestCount(), 0u);
 }
 
 TEST_F(RestKubeClientTest, TlsServerNameIsAcceptedWithAWarning) {

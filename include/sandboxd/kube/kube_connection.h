@@ -50,4 +50,15 @@ struct RetryPolicy {
 StatusOr<KubeClientPtr> makeRestKubeClient(const KubeConnectionConfig& config,
                                            const RetryPolicy& retry = {});
 
+// cpprestsdk gives every new TLS connection a context with OpenSSL's default trust loaded
+// (set_default_verify_paths): the system bundle, 144 certificates here and ~50 ms of CPU per
+// connection, which a configured cluster CA then replaces. At start-up (three lists, three
+// watches, the first reconcile pass) that was a fifth of serve's CPU. Call once at process
+// start, before any other thread exists: SSL_CERT_FILE then names no file, so the default load
+// finds nothing, and a connection without a configured CA loads the bundle SSL_CERT_FILE named
+// before (or OpenSSL's built-in one) itself. Trust is unchanged either way; the hashed
+// directory (SSL_CERT_DIR) is left alone. Child processes would inherit the variable (serve
+// starts none).
+void deferSystemTrustStore();
+
 }  // namespace sandboxd
