@@ -323,22 +323,33 @@ def expect(status, body, codes, what):
 
 
 # ---------------------------------------------------------------------------------------------
+def google_benchmarks_us(args, program):
+    """{benchmark name: real time in microseconds} of one Google Benchmark program."""
+    min_time = "0.01" if args.smoke else "1"
+    out = subprocess.run([program, f"--benchmark_min_time={min_time}",
+                          "--benchmark_format=json"], capture_output=True, text=True, check=True,
+                         timeout=600)
+    times = {}
+    for b in json.loads(out.stdout)["benchmarks"]:
+        scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b.get("time_unit", "ns")]
+        times[b["name"]] = b["real_time"] * scale
+    return times
+
+
 def bench_render(args):
     print("render", flush=True)
     if not args.render_bench:
         figure("render_us", None, "render_bench not built (Google Benchmark missing)")
         return
-    min_time = "0.01" if args.smoke else "1"
-    out = subprocess.run([args.render_bench, f"--benchmark_min_time={min_time}",
-                          "--benchmark_format=json"], capture_output=True, text=True, check=True,
-                         timeout=600)
-    data = json.loads(out.stdout)
-    for b in data["benchmarks"]:
-        scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b.get("time_unit", "ns")]
-        if b["name"] == "BM_RenderSandbox":
-            figure("render_us", round(b["real_time"] * scale, 2), "StatefulSet+Service+2 Ingress+Secret")
-        elif b["name"] == "BM_RenderSandboxToYaml":
-            figure("render_yaml_us", round(b["real_time"] * scale, 2), "render + YAML text")
+    us = google_benchmarks_us(args, args.render_bench)
+    figure("render_us", round(us["BM_RenderSandbox"], 2), "StatefulSet+Service+2 Ingress+Secret")
+    figure("render_yaml_us", round(us["BM_RenderSandboxToYaml"], 2), "render + YAML text")
+    if args.watch_event_bench:
+        us = google_benchmarks_us(args, args.watch_event_bench)
+        figure("watch_event_us", round(us["BM_WatchEventKept"], 2),
+               "one 4.5 KB pod watch event parsed keeping the cached fields, then packed")
+        figure("watch_event_whole_us", round(us["BM_WatchEventWhole"], 2),
+               "the same event parsed whole (nlohmann), then packed")
 
 
 def bench_memory(args, work):
@@ -937,6 +948,9 @@ def main():
     args.memory_cluster_rss = os.path.join(b, "bench", "bench_memory_cluster_rss")
     if not os.access(args.render_bench, os.X_OK):
         args.render_bench = None
+    args.watch_event_bench = os.path.join(b, "bench", "watch_event_bench")
+    if not os.access(args.watch_event_bench, os.X_OK):
+        args.watch_event_bench = None
     for p in (args.sandboxd, args.http_load, args.render_json, args.memory_cluster_rss):
         if not os.access(p, os.X_OK):
             sys.exit(f"bench: {p} is missing; build it first (bench/run does)")

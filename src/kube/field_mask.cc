@@ -160,6 +160,29 @@ json parseListKeeping(const std::string& text, const FieldMask& item) {
   return parseMaskedWithNlohmann(text, root);
 }
 
+json parseWatchEventKeeping(const std::string& text, const FieldMask& object) {
+  FieldMask root;
+  root.fields.emplace("type", FieldMask{});
+  root.fields.emplace("object", object);
+  try {
+    // Each watch stream reads its events one at a time on its own thread.
+    thread_local simdjson::dom::parser parser;
+    const simdjson::dom::element document = parser.parse(text);
+    if (document.type() == simdjson::dom::element_type::OBJECT) {
+      std::string_view type;
+      const bool error = document["type"].get(type) == simdjson::SUCCESS && type == "ERROR";
+      return toJson(document, error ? nullptr : &root);
+    }
+  } catch (const simdjson::simdjson_error&) {
+  }
+  json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  const auto type = parsed.is_object() ? parsed.find("type") : parsed.end();
+  if (parsed.is_object() && !(type != parsed.end() && type->is_string() && *type == "ERROR")) {
+    applyFieldMask(parsed, root);
+  }
+  return parsed;
+}
+
 json parseListKeepingWithNlohmann(const std::string& text, const FieldMask& item) {
   return parseMaskedWithNlohmann(text, listMask(item));
 }

@@ -297,6 +297,9 @@ void ObjectCache::run(size_t index) {
     watchOptions.resourceVersion = resourceVersion;
     watchOptions.allowWatchBookmarks = true;
     watchOptions.timeoutSeconds = options_.watchTimeoutSeconds;
+    if (keepFieldsOf(type) != nullptr) {
+      watchOptions.objectFields = options_.keepFieldsFor.at(type.plural);  // what is packed
+    }
     {
       std::lock_guard<std::mutex> lock(stateMu_);
       ++watches_;

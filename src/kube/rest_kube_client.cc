@@ -588,7 +588,9 @@ class RestKubeClientImpl : public KubeClient {
       std::vector<uint8_t> chunk(64 * 1024);
       // The event in `text`: nullopt to go on, or what watch() returns now.
       const auto handleLine = [&](const std::string& text) -> std::optional<Status> {
-        json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
+        json parsed = options.objectFields != nullptr
+                          ? parseWatchEventKeeping(text, *options.objectFields)
+                          : json::parse(text, nullptr, /*allow_exceptions=*/false);
         WatchEvent event;
         if (!parsed.is_object() || !parsed.contains("type") || !parsed["type"].is_string() ||
             !parseWatchEventType(parsed["type"].get<std::string>(), &event.type) ||

@@ -127,5 +127,38 @@ TEST(FieldMaskTest, InvalidJsonIsDiscarded) {
   }
 }
 
+// A watch event, parsed keeping only the masked fields of its object: what parsing it whole
+// and masking the object gives, for every event type but ERROR, whose Status stays whole.
+TEST(FieldMaskTest, ParsingAWatchEventKeepsWhatMaskingItsObjectKeeps) {
+  const json pod = json::parse(kPodList)["items"][0];
+  for (const char* type : {"ADDED", "MODIFIED", "DELETED"}) {
+    const std::string text =
+        json{{"type", type}, {"object", pod}, {"unexpected", {{"x", 1}}}}.dump();
+    json expected = {{"type", type}, {"object", pod}};
+    applyFieldMask(expected["object"], podMask());
+    expectSameTree(parseWatchEventKeeping(text, podMask()), expected, type);
+  }
+  const std::string bookmark =
+      R"({"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"12","annotations":{"k8s.io/initial-events-end":"true"}}}})";
+  expectSameTree(parseWatchEventKeeping(bookmark, podMask()),
+                 json::parse(R"({"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1",
+                                 "metadata":{}}})"),
+                 "bookmark");
+  const std::string error =
+      R"j({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old resource version: 1 (5)"}})j";
+  expectSameTree(parseWatchEventKeeping(error, podMask()), json::parse(error), "error");
+}
+
+TEST(FieldMaskTest, AWatchEventSimdjsonRefusesIsParsedByNlohmann) {
+  const std::string text =
+      R"({"type":"MODIFIED","object":{"metadata":{"name":"a"},"status":{"conditions":[{"big":123456789012345678901234567890}]},"spec":{"x":1}}})";
+  json expected = json::parse(text);
+  applyFieldMask(expected["object"], podMask());
+  expectSameTree(parseWatchEventKeeping(text, podMask()), expected, "$");
+  EXPECT_TRUE(parseWatchEventKeeping(R"({"type":"ADDED","object":{"metadata": )", podMask())
+                  .is_discarded());
+  EXPECT_TRUE(parseWatchEventKeeping("", podMask()).is_discarded());
+}
+
 }  // namespace
 }  // namespace sandboxd

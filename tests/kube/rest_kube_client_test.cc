@@ -883,6 +883,38 @@ TEST_F(RestKubeClientTest, WatchErrorEvent410IsGone) {
   EXPECT_EQ(seen.snapshot()[0].type, WatchEventType::Error);
 }
 
+TEST_F(RestKubeClientTest, WatchBuildsOnlyTheObjectFieldsAskedForAndErrorsWhole) {
+  TestHttpsServer server(pki().server);
+  json big = podAt("big", "20");
+  big["metadata"]["annotations"]["note"] = std::string(200 * 1024, 'x');
+  big["spec"] = {{"nodeName", "n1"}, {"containers", json::array({{{"name", "c"}}})}};
+  const json status = json::parse(statusBody(410, "Expired", "too old resource version"));
+  ScriptedResponse r;
+  r.stream = [&](const std::function<bool(const std::string&)>& write) {
+    const std::string line = watchLine("MODIFIED", big);
+    for (size_t at = 0; at < line.size(); at += 7000) {
+      write(line.substr(at, 7000));
+    }
+    write(watchLine("ERROR", status));
+  };
+  server.enqueue(r);
+  SeenEvents seen;
+  WatchOptions options;
+  options.resourceVersion = "19";
+  options.objectFields = std::make_shared<const FieldMask>(
+      FieldMask{{"metadata", FieldMask::keys({"name", "resourceVersion"})},
+                {"spec", FieldMask::keys({"nodeName"})}});
+  Status st = client(configFor(server))
+                  ->watch(resources::pods(), "ns1", options, seen.callback(), nullptr);
+  EXPECT_TRUE(isGone(st)) << st.toString();
+  const auto events = seen.snapshot();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].object, json::parse(R"({"metadata": {"name": "big", "resourceVersion": "20"},
+                                              "spec": {"nodeName": "n1"}})"));
+  EXPECT_EQ(events[1].type, WatchEventType::Error);
+  EXPECT_EQ(events[1].object, status);
+}
+
 TEST_F(RestKubeClientTest, WatchHttpErrorsMap) {
   TestHttpsServer server(pki().server);
   server.enqueue(answer(410, statusBody(410, "Gone", "too old")));

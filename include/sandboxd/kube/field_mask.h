@@ -40,6 +40,12 @@ void applyFieldMask(json& value, const FieldMask& mask);
 // ~0.75 s for nlohmann's parser with a callback).
 json parseListKeeping(const std::string& text, const FieldMask& item);
 
+// Parses one watch event line ({"type", "object"}), keeping of its object only the fields of
+// `object` and dropping anything else beside type and object; an ERROR event's object (a
+// Status) is kept whole. Discarded when `text` is not valid JSON. simdjson, with one parser
+// per thread reused from event to event; nlohmann's parser where simdjson refuses the text.
+json parseWatchEventKeeping(const std::string& text, const FieldMask& object);
+
 // The same with nlohmann's parser only: for a caller whose own simdjson parse refused the text
 // (numbers beyond 64 bits, which it reads as floats; invalid text: discarded).
 json parseListKeepingWithNlohmann(const std::string& text, const FieldMask& item);

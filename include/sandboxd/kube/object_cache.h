@@ -70,7 +70,9 @@ struct ObjectCacheHealth {
   uint64_t events = 0;    // events and bookmarks applied
 };
 
-// Told of one change: the object as applied (for a deletion, its last known state). Runs on a
+// Told of one change: the object as applied (for a deletion, its last known state), with at
+// least the type's keepFieldsFor fields (a watched object has only those where the client
+// honours WatchOptions::objectFields, as the REST client does). Runs on a
 // cache thread, outside the cache's locks; must be cheap and must not block for long.
 using ObjectListener =
     std::function<void(const ResourceType& type, const json& object, bool deleted)>;

@@ -5,12 +5,15 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "sandboxd/kube/field_mask.h"
 
 namespace sandboxd {
 
@@ -31,6 +34,10 @@ struct WatchOptions {
   // The server ends the stream after this long (0 = the server's default). Clients wait
   // somewhat longer than this for the stream to end before they give up on it.
   int64_t timeoutSeconds = 300;
+  // The fields of each event's object the caller reads (null: all), as ListOptions::itemFields:
+  // a client may deliver more; the REST client builds only these (an ERROR event's Status
+  // whole). A pod event is ~9 KB of JSON, of which the watch cache keeps a tenth.
+  std::shared_ptr<const FieldMask> objectFields;
 };
 
 struct WatchEvent {
