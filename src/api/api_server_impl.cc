@@ -6,6 +6,8 @@
 //                    too), 413 (Content-Length) / 415 (Content-Type), then the body is read
 //                    asynchronously with a byte count (413 for chunked bodies over the limit);
 //   worker thread:   400 (JSON) / 422 (fields), then the application layer.
+// A "worker thread" step runs on the listener's I/O thread itself while another I/O thread is
+// free (runOrSubmit, inline_slots.h), else on a worker of the pool.
 // Whatever answers early still drains (and discards) a pending body, because cpprestsdk holds
 // the response back until the request body has been read.
 #include <netinet/in.h>
@@ -21,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -32,6 +35,7 @@
 #include "api/deadline_timer.h"
 #include "api/errors.h"
 #include "api/in_flight.h"
+#include "api/inline_slots.h"
 #include "api/metrics.h"
 #include "api/openapi.h"
 #include "api/request_parsing.h"
@@ -381,6 +385,7 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
         manager_(std::move(manager)),
         registry_(std::move(registry)),
         workers_(std::max(2, config.threads), options.maxQueuedRequests),
+        inline_(ioThreadsFor(config, std::thread::hardware_concurrency()) - 1),
         drainCap_(std::max<int64_t>(config.maxBodyBytes * 4, 16 << 20)) {}
 
   void shutdown() {
@@ -397,7 +402,7 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
   }
   int inFlightCount() const { return inFlight_->count(); }
 
-  // Listener callback (cpprestsdk thread): cheap checks, then hands over to a worker.
+  // Listener callback (cpprestsdk thread): cheap checks, then the work (runOrSubmit).
   void handle(http_request request) {
     auto ctx = std::make_shared<RequestContext>();
     ctx->started = Clock::now();
@@ -477,9 +482,23 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
       ctx->routeLabel = ctx->match.pathTemplate;
     }
     auto self = shared_from_this();
-    if (!workers_.submit([self, ctx] { self->guarded(ctx, [&] { self->authorizeAndRoute(ctx); }); })) {
+    if (!runOrSubmit([self, ctx] { self->guarded(ctx, [&] { self->authorizeAndRoute(ctx); }); })) {
       replyError(ctx, api::throttled("server busy, retry later"));
     }
+  }
+
+  // A request's work: here, on this I/O thread, while another I/O thread is free
+  // (inline_slots.h), else on a worker. False when the workers' queue is full.
+  bool runOrSubmit(std::function<void()> task) {
+    if (inline_.tryAcquire()) {
+      struct Release {
+        api::InlineSlots& slots;
+        ~Release() { slots.release(); }
+      } release{inline_};
+      task();
+      return true;
+    }
+    return workers_.submit(std::move(task));
   }
 
   // Worker: 401, then 404/405, then 413/415, then the body.
@@ -534,7 +553,7 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
       dispatch(ctx, route);
       return;
     }
-    // Read the body with a count, off this thread; continue on a worker.
+    // Read the body with a count, off this thread; continue with runOrSubmit.
     ctx->bodyReadStarted = true;
     auto self = shared_from_this();
     const Route* routePtr = &route;
@@ -557,7 +576,7 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
               break;
           }
           ctx->body = std::move(body);
-          if (!self->workers_.submit([self, ctx, routePtr] {
+          if (!self->runOrSubmit([self, ctx, routePtr] {
                 self->guarded(ctx, [&] { self->dispatch(ctx, *routePtr); });
               })) {
             self->replyError(ctx, api::throttled("server busy, retry later"));
@@ -982,6 +1001,7 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
   const SandboxManagerPtr manager_;
   const RegistryPtr registry_;
   api::WorkerPool workers_;
+  api::InlineSlots inline_;
   api::DeadlineTimer timer_;
   std::atomic<bool> trimScheduled_{false};
   const int64_t drainCap_;

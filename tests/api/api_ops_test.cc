@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <future>
 #include <set>
 #include <sstream>
@@ -357,6 +358,45 @@ TEST_F(ApiOpsTest, FiftyParallelRequestsAreAllAnswered) {
     ok += status < 300 ? 1 : 0;
   }
   EXPECT_EQ(ok, 50);
+}
+
+// A request may run on the listener's own I/O thread (src/api/inline_slots.h); one blocked in
+// the manager (a slow Kubernetes call) must not hold up the others, nor their answers.
+TEST_F(ApiOpsTest, RequestsBlockedInTheManagerDoNotHoldUpOthers) {
+  for (int i = 0; i < 4; ++i) {
+    manager_->seed("slow" + std::to_string(i), "alice");
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  int blocked = 0;
+  bool release = false;
+  manager_->setClusterWork([&] {
+    std::unique_lock<std::mutex> lock(mu);
+    ++blocked;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+  });
+  std::vector<std::future<int>> stops;
+  for (int i = 0; i < 4; ++i) {
+    stops.push_back(std::async(std::launch::async, [this, i] {
+      return call("POST", "/api/v1/sandboxes/slow" + std::to_string(i) + "/stop").status;
+    }));
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(10), [&] { return blocked == 4; }))
+        << blocked << " of 4 stops reached the manager";
+  }
+  EXPECT_EQ(call("GET", "/healthz", "").status, 200);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  for (auto& stop : stops) {
+    EXPECT_EQ(stop.get(), 202);
+  }
+  manager_->setClusterWork(nullptr);
 }
 
 TEST_F(ApiOpsTest, StopIsIdempotentAndReleasesThePort) {

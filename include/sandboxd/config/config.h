@@ -63,9 +63,10 @@ struct ServerConfig {
   int64_t maxBodyBytes = 1 << 20;
   int64_t maxHeaderBytes = 16 << 10;
   int threads = 8;                // request workers (a request's Kubernetes calls block one)
-  // cpprestsdk's pool: the listener's and the Kubernetes client's I/O, which never blocks.
-  // 0 = one per core, at least 2 (more only adds thread handoffs: at 8 on 2 cores, status
-  // reads were ~30% slower and start-up at 10,000 sandboxes spent ~0.4 s more CPU).
+  // cpprestsdk's pool: the listener's and the Kubernetes client's I/O. All but one of these
+  // threads may also run a request's work (src/api/inline_slots.h); one is always free to move
+  // bytes. 0 = one per core, at least 2 (more only adds thread handoffs: at 8 on 2 cores,
+  // status reads were ~30% slower and start-up at 10,000 sandboxes spent ~0.4 s more CPU).
   int ioThreads = 0;
   std::string logFormat = "text"; // text | json
   std::string logLevel = "info";
