@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -161,23 +162,39 @@ json parseListKeeping(const std::string& text, const FieldMask& item) {
 }
 
 json parseWatchEventKeeping(const std::string& text, const FieldMask& object) {
-  FieldMask root;
-  root.fields.emplace("type", FieldMask{});
-  root.fields.emplace("object", object);
   try {
     // Each watch stream reads its events one at a time on its own thread.
     thread_local simdjson::dom::parser parser;
     const simdjson::dom::element document = parser.parse(text);
     if (document.type() == simdjson::dom::element_type::OBJECT) {
-      std::string_view type;
-      const bool error = document["type"].get(type) == simdjson::SUCCESS && type == "ERROR";
-      return toJson(document, error ? nullptr : &root);
+      // Only type and object are built (the last of a repeated key, as nlohmann takes it).
+      std::optional<simdjson::dom::element> type;
+      std::optional<simdjson::dom::element> body;
+      for (const auto [key, value] : simdjson::dom::object(document)) {
+        if (key == "type") {
+          type = value;
+        } else if (key == "object") {
+          body = value;
+        }
+      }
+      const bool error = type && type->is_string() && std::string_view(*type) == "ERROR";
+      json event = json::object();
+      if (type) {
+        event["type"] = toJson(*type, nullptr);
+      }
+      if (body) {
+        event["object"] = toJson(*body, error || object.fields.empty() ? nullptr : &object);
+      }
+      return event;
     }
   } catch (const simdjson::simdjson_error&) {
   }
   json parsed = json::parse(text, nullptr, /*allow_exceptions=*/false);
   const auto type = parsed.is_object() ? parsed.find("type") : parsed.end();
   if (parsed.is_object() && !(type != parsed.end() && type->is_string() && *type == "ERROR")) {
+    FieldMask root;
+    root.fields.emplace("type", FieldMask{});
+    root.fields.emplace("object", object);
     applyFieldMask(parsed, root);
   }
   return parsed;
