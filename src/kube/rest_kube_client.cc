@@ -868,7 +868,23 @@ class RestKubeClientImpl : public KubeClient {
       if (spec.body) {
         request.set_body(*spec.body, spec.contentType);
       }
-      http::http_response response = client_->request(request).get();
+      // One wait for headers and body: the request's task completes on the headers, and a
+      // second wait here for the body would wake this thread twice per call (the body's
+      // continuation runs on the I/O thread that read the headers).
+      http::http_response response;
+      bool answered = false;
+      auto whole = client_->request(request).then([&](http::http_response r) {
+        response = r;
+        answered = true;
+        return r.content_ready();
+      });
+      try {
+        whole.wait();
+      } catch (const std::exception&) {
+        if (!answered) {
+          throw;  // no response: a transport failure, classified below
+        }
+      }
       a.status = response.status_code();
       a.retryAfter = parseRetryAfter(response.headers());
       try {
