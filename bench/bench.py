@@ -363,6 +363,13 @@ def bench_render(args):
                "one 4.5 KB pod watch event parsed keeping the cached fields, then packed")
         figure("watch_event_whole_us", round(us["BM_WatchEventWhole"], 2),
                "the same event parsed whole (nlohmann), then packed")
+    if args.registry_bench:
+        us = google_benchmarks_us(args, args.registry_bench)
+        figure("registry_intent_us", round(us["BM_IntentFinishLater"], 2),
+               "a stop's registry work on its path: read the row, the intent and its operation "
+               "in one commit, the finish left for later (file database, WAL)")
+        figure("registry_intent_finish_us", round(us["BM_IntentFinishNow"], 2),
+               "the same with the finish stored at once, in a commit of its own")
 
 
 def bench_memory(args, work):
@@ -973,6 +980,9 @@ def main():
     args.watch_event_bench = os.path.join(b, "bench", "watch_event_bench")
     if not os.access(args.watch_event_bench, os.X_OK):
         args.watch_event_bench = None
+    args.registry_bench = os.path.join(b, "bench", "registry_bench")
+    if not os.access(args.registry_bench, os.X_OK):
+        args.registry_bench = None
     for p in (args.sandboxd, args.http_load, args.render_json, args.memory_cluster_rss):
         if not os.access(p, os.X_OK):
             sys.exit(f"bench: {p} is missing; build it first (bench/run does)")

@@ -11,14 +11,22 @@
 // file: before each read, PRAGMA data_version tells whether another connection (another
 // process, or another registry on the same file) has committed since the rows were read, and
 // then they are read again; this connection's own writes re-read the row they wrote.
+//
+// finishOperationSoon queues a finish (finishes_ below). The next operation recorded stores the
+// queue in its own transaction; a finish or read of operations stores it first; and a thread
+// of the registry's own stores what no request took within kFinishGrace, in one commit.
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <optional>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "registry/migrations.h"
@@ -56,24 +64,53 @@ struct EncodedEnv {
   std::string keys;  // JSON array
 };
 
+// The writable columns, in bindWritableColumns' order.
+constexpr const char* kWritableColumns[] = {"user",    "namespace", "sandbox_id", "image",
+                                            "env",     "secret_env_keys", "storage",
+                                            "desired", "purge",     "phase",      "reason",
+                                            "message", "workload"};
+constexpr size_t kWritableCount = sizeof(kWritableColumns) / sizeof(kWritableColumns[0]);
+
+// Which of the writable columns `record` changes from `stored` (kWritableColumns' order).
+std::vector<bool> changedColumns(const SandboxRecord& stored, const SandboxRecord& record) {
+  return {stored.user != record.user,           stored.nameSpace != record.nameSpace,
+          stored.sandboxId != record.sandboxId, stored.image != record.image,
+          stored.env != record.env,             stored.secretEnvKeys != record.secretEnvKeys,
+          stored.storage != record.storage,     stored.desired != record.desired,
+          stored.purge != record.purge,         stored.phase != record.phase,
+          stored.reason != record.reason,       stored.message != record.message,
+          stored.workload != record.workload};
+}
+
+// Binds column `column` (an index into kWritableColumns) of `record` to parameter `at`.
+void bindWritableColumn(SQLite::Statement& q, int at, size_t column, const SandboxRecord& record,
+                        const EncodedEnv& encoded) {
+  switch (column) {
+    case 0: q.bind(at, record.user); return;
+    case 1: q.bind(at, record.nameSpace); return;
+    case 2: q.bind(at, record.sandboxId); return;
+    case 3: q.bind(at, record.image); return;
+    case 4: q.bind(at, encoded.env); return;
+    case 5: q.bind(at, encoded.keys); return;
+    case 6: q.bind(at, record.storage); return;
+    case 7: q.bind(at, toString(record.desired)); return;
+    case 8: q.bind(at, record.purge ? 1 : 0); return;
+    case 9: q.bind(at, toString(record.phase)); return;
+    case 10: q.bind(at, record.reason); return;
+    case 11: q.bind(at, record.message); return;
+    case 12: q.bind(at, toString(record.workload)); return;
+    default: throw std::logic_error("no writable column " + std::to_string(column));
+  }
+}
+
 // Binds the row's writable columns, user … workload in kSandboxColumns' order, to parameters
 // `first`, `first` + 1, …; returns the next parameter's index. One list for INSERT and UPDATE.
 int bindWritableColumns(SQLite::Statement& q, int first, const SandboxRecord& record,
                         const EncodedEnv& encoded) {
   int i = first;
-  q.bind(i++, record.user);
-  q.bind(i++, record.nameSpace);
-  q.bind(i++, record.sandboxId);
-  q.bind(i++, record.image);
-  q.bind(i++, encoded.env);
-  q.bind(i++, encoded.keys);
-  q.bind(i++, record.storage);
-  q.bind(i++, toString(record.desired));
-  q.bind(i++, record.purge ? 1 : 0);
-  q.bind(i++, toString(record.phase));
-  q.bind(i++, record.reason);
-  q.bind(i++, record.message);
-  q.bind(i++, toString(record.workload));
+  for (size_t column = 0; column < kWritableCount; ++column) {
+    bindWritableColumn(q, i++, column, record, encoded);
+  }
   return i;
 }
 
@@ -151,8 +188,14 @@ Status validateRecord(const SandboxRecord& record) {
 
 class SqliteRegistryImpl : public Registry {
  public:
-  SqliteRegistryImpl(std::unique_ptr<SQLite::Database> db, TimeSourcePtr time, int version)
-      : db_(std::move(db)), statements_(*db_), time_(std::move(time)), version_(version) {}
+  SqliteRegistryImpl(std::unique_ptr<SQLite::Database> db, TimeSourcePtr time, int version,
+                     bool finishInBackground)
+      : db_(std::move(db)),
+        statements_(*db_),
+        time_(std::move(time)),
+        version_(version),
+        finishInBackground_(finishInBackground) {}
+  ~SqliteRegistryImpl() override;
 
   // Registry
   Status insertSandbox(const SandboxRecord& record) override;
@@ -167,6 +210,7 @@ class SqliteRegistryImpl : public Registry {
   StatusOr<IntentWritten> updateSandboxWithOperation(const SandboxRecord& record,
                                                      const OperationRecord& op) override;
   Status finishOperation(int64_t id, OperationState state, const std::string& error) override;
+  void finishOperationSoon(int64_t id, OperationState state, const std::string& error) override;
   StatusOr<std::vector<OperationRecord>> listOperations(const std::string& sandboxId, int limit,
                                                         bool pendingOnly) override;
   StatusOr<std::set<std::string>> sandboxesWithPendingOperations() override;
@@ -187,10 +231,26 @@ class SqliteRegistryImpl : public Registry {
   // (mu_ held); returns the new id. Throws SQLite::Exception.
   int64_t insertOperation(const OperationRecord& op);
   static Status validateOperation(const OperationRecord& op);
+  // One finish's UPDATE (mu_ held). Throws SQLite::Exception.
+  struct Finish {
+    int64_t id;
+    OperationState state;
+    std::string error;
+    SystemTime at;
+  };
+  void updateFinish(const Finish& f);
+  // Stores the queued finishes (mu_ held): inside the caller's transaction when `inTransaction`,
+  // else in one of their own. A failure is logged and the queue dropped (those operations stay
+  // pending; the reconciler settles them).
+  void storeQueuedFinishes(bool inTransaction);
+  void finisherLoop();
   // The sandboxes table as of the file now (mu_ held). Throws SQLite::Exception.
   const std::map<std::string, SandboxRecord>& freshRows();
   // After this connection committed a write of `name`'s row (mu_ held): the row read again.
   void rowWritten(const std::string& name);
+  // The stored row `name` at `version` as this connection last read or wrote it, if no other
+  // connection has committed since (mu_ held); else null. Throws SQLite::Exception.
+  const SandboxRecord* storedRow(const std::string& name, int64_t version);
   // The error of a row that cannot be read, as reading it would return.
   static Status corruptRow(const std::string& name, const std::string& error);
 
@@ -205,7 +265,108 @@ class SqliteRegistryImpl : public Registry {
   std::map<std::string, SandboxRecord> rows_;
   std::map<std::string, std::string> corruptRows_;
   std::optional<int64_t> rowsDataVersion_;
+  // Finishes queued by finishOperationSoon (guarded by finishMu_; taken after mu_ when both are
+  // held) and the thread that stores them, started by the first one.
+  std::mutex finishMu_;
+  std::condition_variable finishCv_;
+  std::vector<Finish> finishes_;
+  bool stopping_ = false;
+  const bool finishInBackground_;
+  std::thread finisher_;
 };
+
+// How long a queued finish may wait for a later write to store it (Registry::finishOperationSoon).
+constexpr std::chrono::milliseconds kFinishGrace{10};
+
+SqliteRegistryImpl::~SqliteRegistryImpl() {
+  {
+    std::lock_guard<std::mutex> lock(finishMu_);
+    stopping_ = true;
+  }
+  finishCv_.notify_all();
+  if (finisher_.joinable()) {
+    finisher_.join();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  storeQueuedFinishes(false);
+}
+
+void SqliteRegistryImpl::finishOperationSoon(int64_t id, OperationState state,
+                                             const std::string& error) {
+  if (state != OperationState::Done && state != OperationState::Failed) {
+    spdlog::warn("operation {}: not finished: an operation finishes done or failed", id);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(finishMu_);
+    finishes_.push_back(Finish{id, state, error, time_->systemTime()});
+    if (finishInBackground_ && !finisher_.joinable()) {
+      finisher_ = std::thread([this] { finisherLoop(); });
+    }
+  }
+  finishCv_.notify_one();
+}
+
+void SqliteRegistryImpl::finisherLoop() {
+  std::unique_lock<std::mutex> lock(finishMu_);
+  while (true) {
+    finishCv_.wait(lock, [this] { return stopping_ || !finishes_.empty(); });
+    // A moment's grace: a request that follows soon stores the queue in its own commit (for
+    // one more UPDATE, not a commit), and this thread keeps off the cores while the request
+    // that queued it is answered.
+    finishCv_.wait_for(lock, kFinishGrace, [this] { return stopping_; });
+    if (stopping_) {
+      return;  // the destructor stores what is left
+    }
+    lock.unlock();
+    {
+      std::lock_guard<std::mutex> db(mu_);
+      storeQueuedFinishes(false);
+    }
+    lock.lock();
+  }
+}
+
+void SqliteRegistryImpl::updateFinish(const Finish& f) {
+  auto qUse = statements_.get(
+      "UPDATE operations SET state = ?, error = ?, finished_at = ? "
+      "WHERE id = ? AND state = 'pending'");
+  SQLite::Statement& q = *qUse;
+  q.bind(1, toString(f.state));
+  q.bind(2, f.error);
+  q.bind(3, static_cast<int64_t>(toUnixMillis(f.at)));
+  q.bind(4, f.id);
+  q.exec();
+}
+
+void SqliteRegistryImpl::storeQueuedFinishes(bool inTransaction) {
+  std::vector<Finish> queued;
+  {
+    std::lock_guard<std::mutex> lock(finishMu_);
+    queued.swap(finishes_);
+  }
+  if (queued.empty()) {
+    return;
+  }
+  try {
+    std::optional<SQLite::Transaction> tx;
+    if (!inTransaction) {
+      tx.emplace(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    }
+    for (const Finish& f : queued) {
+      updateFinish(f);
+    }
+    if (tx) {
+      tx->commit();
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("could not finish {} operation(s), left pending for the reconciler: {}",
+                 queued.size(), e.what());
+    if (inTransaction) {
+      throw;  // the caller's transaction is not to be trusted either
+    }
+  }
+}
 
 const std::map<std::string, SandboxRecord>& SqliteRegistryImpl::freshRows() {
   int64_t dataVersion = 0;
@@ -255,6 +416,20 @@ void SqliteRegistryImpl::rowWritten(const std::string& name) {
   } catch (const std::exception&) {
     rowsDataVersion_.reset();  // the write stands; the next read reads every row again
   }
+}
+
+const SandboxRecord* SqliteRegistryImpl::storedRow(const std::string& name, int64_t version) {
+  if (!rowsDataVersion_) {
+    return nullptr;
+  }
+  auto qUse = statements_.get("PRAGMA data_version");
+  SQLite::Statement& q = *qUse;
+  q.executeStep();
+  if (q.getColumn(0).getInt64() != *rowsDataVersion_) {
+    return nullptr;  // another connection wrote: its rows are read again on the next read
+  }
+  auto row = rows_.find(name);
+  return row != rows_.end() && row->second.version == version ? &row->second : nullptr;
 }
 
 Status SqliteRegistryImpl::corruptRow(const std::string& name, const std::string& error) {
@@ -369,15 +544,28 @@ StatusOr<Registry::IntentWritten> SqliteRegistryImpl::writeSandbox(const Sandbox
 StatusOr<int64_t> SqliteRegistryImpl::updateRow(const SandboxRecord& record,
                                                 const EncodedEnv& encoded) {
   const SystemTime now = time_->systemTime();
-  // created_at is immutable; updated_at is the time of this write.
-  auto qUse = statements_.get(
-      "UPDATE sandboxes SET user = ?, namespace = ?, sandbox_id = ?, "
-      "image = ?, env = ?, secret_env_keys = ?, storage = ?, desired = ?, "
-      "purge = ?, phase = ?, reason = ?, message = ?, workload = ?, "
-      "updated_at = ?, version = version + 1 "
-      "WHERE name = ? AND version = ?");
+  // created_at is immutable; updated_at is the time of this write. Only the columns that
+  // change are set when the stored row is known (storedRow): a lifecycle request changes two
+  // or three, and an index whose columns are not set is not rewritten.
+  std::vector<bool> set(kWritableCount, true);
+  if (const SandboxRecord* stored = storedRow(record.name, record.version)) {
+    set = changedColumns(*stored, record);
+  }
+  std::string sql = "UPDATE sandboxes SET ";
+  for (size_t column = 0; column < kWritableCount; ++column) {
+    if (set[column]) {
+      sql += std::string(kWritableColumns[column]) + " = ?, ";
+    }
+  }
+  sql += "updated_at = ?, version = version + 1 WHERE name = ? AND version = ?";
+  auto qUse = statements_.get(sql);
   SQLite::Statement& q = *qUse;
-  const int next = bindWritableColumns(q, 1, record, encoded);
+  int next = 1;
+  for (size_t column = 0; column < kWritableCount; ++column) {
+    if (set[column]) {
+      bindWritableColumn(q, next++, column, record, encoded);
+    }
+  }
   q.bind(next, static_cast<int64_t>(toUnixMillis(now)));
   q.bind(next + 1, record.name);
   q.bind(next + 2, static_cast<int64_t>(record.version));
@@ -491,6 +679,7 @@ StatusOr<int64_t> SqliteRegistryImpl::addOperation(const OperationRecord& op) {
 }
 
 int64_t SqliteRegistryImpl::insertOperation(const OperationRecord& op) {
+  storeQueuedFinishes(true);  // an older request's finish first: it is not to be superseded
   const SystemTime requested = op.requestedAt == SystemTime{} ? time_->systemTime()
                                                                 : op.requestedAt;
   const int64_t now = toUnixMillis(time_->systemTime());
@@ -533,15 +722,8 @@ Status SqliteRegistryImpl::finishOperation(int64_t id, OperationState state,
   }
   std::lock_guard<std::mutex> lock(mu_);
   try {
-    auto qUse = statements_.get(
-        "UPDATE operations SET state = ?, error = ?, finished_at = ? "
-        "WHERE id = ? AND state = 'pending'");
-    SQLite::Statement& q = *qUse;
-    q.bind(1, toString(state));
-    q.bind(2, error);
-    q.bind(3, static_cast<int64_t>(toUnixMillis(time_->systemTime())));
-    q.bind(4, id);
-    q.exec();
+    storeQueuedFinishes(false);
+    updateFinish(Finish{id, state, error, time_->systemTime()});
     return Status::ok();
   } catch (const std::exception& e) {
     return statusFromException(e, "finishing operation " + std::to_string(id));
@@ -552,6 +734,7 @@ StatusOr<std::vector<OperationRecord>> SqliteRegistryImpl::listOperations(
     const std::string& sandboxId, int limit, bool pendingOnly) {
   std::lock_guard<std::mutex> lock(mu_);
   try {
+    storeQueuedFinishes(false);
     auto qUse = statements_.get(
         std::string("SELECT id, sandbox, sandbox_id, kind, user, state, "
         "error, requested_at, finished_at FROM operations "
@@ -594,6 +777,7 @@ StatusOr<std::vector<OperationRecord>> SqliteRegistryImpl::listOperations(
 StatusOr<std::set<std::string>> SqliteRegistryImpl::sandboxesWithPendingOperations() {
   std::lock_guard<std::mutex> lock(mu_);
   try {
+    storeQueuedFinishes(false);
     auto qUse =
         statements_.get("SELECT DISTINCT sandbox_id FROM operations WHERE state = 'pending'");
     SQLite::Statement& q = *qUse;
@@ -716,7 +900,8 @@ StatusOr<RegistryPtr> openSqliteRegistry(const std::string& path, TimeSourcePtr 
   }
   int version = 0;
   ASSIGN_OR_RETURN(auto db, openAndMigrate(path, options, version));
-  return RegistryPtr(std::make_shared<SqliteRegistryImpl>(std::move(db), std::move(time), version));
+  return RegistryPtr(std::make_shared<SqliteRegistryImpl>(std::move(db), std::move(time), version,
+                                                          options.finishInBackground));
 }
 
 StatusOr<int> migrateDatabase(const std::string& path, const SqliteRegistryOptions& options) {

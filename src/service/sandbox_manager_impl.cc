@@ -215,7 +215,7 @@ class SandboxManagerImpl : public SandboxManager {
     }
     record.version = *version;
     finishOperation(operation, OperationState::Done);
-    return viewWithLiveStatus(std::move(record));
+    return viewWithLiveStatus(std::move(record), Observed::JustWritten);
   }
 
   StatusOr<SandboxView> remove(const Caller& caller, const std::string& name,
@@ -307,10 +307,9 @@ class SandboxManagerImpl : public SandboxManager {
     if (id == 0) {
       return;
     }
-    Status finished = registry_->finishOperation(id, state, error);
-    if (!finished.isOk()) {
-      spdlog::warn("could not finish operation {}: {}", id, finished.toString());
-    }
+    // Off the request's path: stored a moment later, before anything reads operations
+    // (Registry::finishOperationSoon).
+    registry_->finishOperationSoon(id, state, error);
   }
 
   static Status ignoreNotFound(const Status& s) {
@@ -451,7 +450,7 @@ class SandboxManagerImpl : public SandboxManager {
     } else {
       finishOperation(operation, OperationState::Done);
     }
-    return viewWithLiveStatus(std::move(record));
+    return viewWithLiveStatus(std::move(record), Observed::JustWritten);
   }
 
   ObservedStatus unknownStatus(const SandboxRecord& record, const Status& error) {
@@ -464,17 +463,25 @@ class SandboxManagerImpl : public SandboxManager {
     return observed;
   }
 
-  // Reads the live status and records it when it changed (best effort: a concurrent writer
-  // wins, the next read records again).
-  StatusOr<SandboxView> viewWithLiveStatus(SandboxRecord record) {
+  // Whether the live status may be recorded as the last known one: not right after this
+  // request changed the cluster, as the watch cache has not seen that change yet, so what it
+  // shows is about to change (and recording it would cost the request another commit).
+  enum class Observed { Settled, JustWritten };
+
+  // Reads the live status and, unless `observed` says otherwise, records it when it changed
+  // (best effort: a concurrent writer wins, the next read records again). The recorded status
+  // is what is shown when the cluster cannot be reached.
+  StatusOr<SandboxView> viewWithLiveStatus(SandboxRecord record,
+                                           Observed when = Observed::Settled) {
     SandboxView view;
     auto observed = kube_->status(keyOf(record));
     if (observed.isOk() && isReconcileError(record)) {
       view.observed = *observed;  // not recorded: the reconciler's verdict stands (finishView)
     } else if (observed.isOk()) {
       view.observed = *observed;
-      if (record.phase != observed->phase || record.reason != observed->reason ||
-          record.workload != observed->workload) {
+      if (when == Observed::Settled &&
+          (record.phase != observed->phase || record.reason != observed->reason ||
+           record.workload != observed->workload)) {
         SandboxRecord updated = record;
         updated.phase = observed->phase;
         updated.reason = observed->reason;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -188,6 +189,67 @@ TEST_F(SqliteRegistryTest, UpdateIsCompareAndSet) {
   auto v3 = registry_->updateSandbox(*after);
   ASSERT_OK(v3);
   EXPECT_EQ(*v3, 3);
+}
+
+// An update writes only the columns it changes when this connection knows the stored row;
+// whatever it knows, the file ends up holding exactly the record written.
+TEST_F(SqliteRegistryTest, EveryFieldAnUpdateChangesIsStoredAndNoOther) {
+  auto other = openSqliteRegistry(path_, time_);
+  ASSERT_OK(other);
+  ASSERT_OK(registry_->insertSandbox(record("demo", "alice")));
+  const std::vector<std::function<void(SandboxRecord&)>> changes = {
+      [](SandboxRecord& r) { r.user = "bob"; },
+      [](SandboxRecord& r) { r.nameSpace = "elsewhere"; },
+      [](SandboxRecord& r) { r.sandboxId = "id-other"; },
+      [](SandboxRecord& r) { r.image = "ghcr.io/example/runtime:2"; },
+      [](SandboxRecord& r) { r.env["NEW"] = "value"; },
+      [](SandboxRecord& r) { r.secretEnvKeys.push_back("TOKEN"); },
+      [](SandboxRecord& r) { r.storage = "10Gi"; },
+      [](SandboxRecord& r) { r.desired = DesiredState::Stopped; },
+      [](SandboxRecord& r) { r.purge = true; },
+      [](SandboxRecord& r) { r.phase = Phase::Stopping; },
+      [](SandboxRecord& r) { r.reason = "ScaledDown"; },
+      [](SandboxRecord& r) { r.message = "stopping"; },
+      [](SandboxRecord& r) { r.workload = WorkloadKind::Deployment; },
+      [](SandboxRecord& r) {  // several at once, as a request clearing an error does
+        r.desired = DesiredState::Running;
+        r.reason.clear();
+        r.message.clear();
+      },
+  };
+  auto expectStored = [&](const SandboxRecord& want, const char* how) {
+    auto got = (*other)->getSandbox("demo");  // a connection of its own: the file's row
+    ASSERT_OK(got);
+    EXPECT_EQ(got->user, want.user) << how;
+    EXPECT_EQ(got->nameSpace, want.nameSpace) << how;
+    EXPECT_EQ(got->sandboxId, want.sandboxId) << how;
+    EXPECT_EQ(got->image, want.image) << how;
+    EXPECT_EQ(got->env, want.env) << how;
+    EXPECT_EQ(got->secretEnvKeys, want.secretEnvKeys) << how;
+    EXPECT_EQ(got->storage, want.storage) << how;
+    EXPECT_EQ(got->desired, want.desired) << how;
+    EXPECT_EQ(got->purge, want.purge) << how;
+    EXPECT_EQ(got->phase, want.phase) << how;
+    EXPECT_EQ(got->reason, want.reason) << how;
+    EXPECT_EQ(got->message, want.message) << how;
+    EXPECT_EQ(got->workload, want.workload) << how;
+    EXPECT_EQ(got->version, want.version + 1) << how;
+  };
+  for (const auto& change : changes) {
+    // Known row: this connection just read it.
+    SandboxRecord r = *registry_->getSandbox("demo");
+    change(r);
+    ASSERT_OK(registry_->updateSandbox(r));
+    expectStored(r, "after a read of its own");
+    // Unknown row: another connection wrote since (the same values, a new version).
+    SandboxRecord theirs = *(*other)->getSandbox("demo");
+    ASSERT_OK((*other)->updateSandbox(theirs));
+    theirs.version += 1;
+    change(theirs);
+    theirs.image += "-x";
+    ASSERT_OK(registry_->updateSandbox(theirs));
+    expectStored(theirs, "after another connection's write");
+  }
 }
 
 TEST_F(SqliteRegistryTest, UpdateOfMissingRowIsNotFound) {
@@ -742,6 +804,79 @@ TEST_F(SqliteRegistryTest, OnlyTheNewestOperationsOfASandboxAreKept) {
   EXPECT_EQ(ops->front().id, last);
   EXPECT_EQ(registry_->listOperations("id-2", 1000)->size(), 1u);
   EXPECT_KIND(registry_->addOperation(operation("", OperationKind::Stop)), InvalidArgument);
+}
+
+// finishOperationSoon with the background thread off: only later calls store the finishes.
+TEST_F(SqliteRegistryTest, AFinishLeftForLaterIsStoredBeforeAnyLaterRequestOrRead) {
+  SqliteRegistryOptions options;
+  options.finishInBackground = false;
+  registry_.reset();
+  {
+    auto opened = openSqliteRegistry(path_, time_, options);
+    ASSERT_OK(opened);
+    registry_ = std::move(*opened);
+  }
+  auto other = openSqliteRegistry(path_, time_);
+  ASSERT_OK(other);
+
+  auto stop = registry_->addOperation(operation("id-1", OperationKind::Stop));
+  ASSERT_OK(stop);
+  const SystemTime finishedAt = time_->systemTime();
+  registry_->finishOperationSoon(*stop, OperationState::Done);
+  time_->advance(std::chrono::seconds(5));
+  EXPECT_EQ((*(*other)->listOperations("id-1", 10))[0].state, OperationState::Pending)
+      << "not stored yet: another connection still sees it pending";
+
+  // A newer lifecycle request supersedes what is pending; the stop is done, not superseded.
+  auto start = registry_->addOperation(operation("id-1", OperationKind::Start));
+  ASSERT_OK(start);
+  auto ops = (*other)->listOperations("id-1", 10);
+  ASSERT_OK(ops);
+  ASSERT_EQ(ops->size(), 2u);
+  EXPECT_EQ((*ops)[1].id, *stop);
+  EXPECT_EQ((*ops)[1].state, OperationState::Done);
+  EXPECT_EQ((*ops)[1].finishedAt, finishedAt) << "the time it was finished, not stored";
+  EXPECT_EQ((*ops)[0].state, OperationState::Pending);
+
+  // Reads of operations store what is queued first.
+  registry_->finishOperationSoon(*start, OperationState::Failed, "cluster said no");
+  EXPECT_TRUE(registry_->sandboxesWithPendingOperations()->empty());
+  auto other2 = registry_->addOperation(operation("id-2", OperationKind::Stop));
+  ASSERT_OK(other2);
+  registry_->finishOperationSoon(*other2, OperationState::Done);
+  auto listed = registry_->listOperations("id-2", 10);
+  ASSERT_OK(listed);
+  EXPECT_EQ((*listed)[0].state, OperationState::Done);
+  EXPECT_EQ((*(*other)->listOperations("id-1", 10))[0].error, "cluster said no");
+
+  // So does a plain finish, and closing the registry.
+  auto env = registry_->addOperation(operation("id-3", OperationKind::UpdateEnv));
+  auto env2 = registry_->addOperation(operation("id-3", OperationKind::UpdateEnv));
+  ASSERT_OK(env2);
+  registry_->finishOperationSoon(*env, OperationState::Done);
+  ASSERT_OK(registry_->finishOperation(*env2, OperationState::Done));
+  EXPECT_EQ((*(*other)->listOperations("id-3", 10))[1].state, OperationState::Done);
+  auto env3 = registry_->addOperation(operation("id-3", OperationKind::UpdateEnv));
+  ASSERT_OK(env3);
+  registry_->finishOperationSoon(*env3, OperationState::Done);
+  registry_.reset();  // the last reference: closed
+  EXPECT_EQ((*(*other)->listOperations("id-3", 10))[0].state, OperationState::Done);
+}
+
+TEST_F(SqliteRegistryTest, AFinishLeftForLaterReachesOtherProcessesWithoutAnotherCall) {
+  auto other = openSqliteRegistry(path_, time_);
+  ASSERT_OK(other);
+  auto stop = registry_->addOperation(operation("id-1", OperationKind::Stop));
+  ASSERT_OK(stop);
+  registry_->finishOperationSoon(*stop, OperationState::Done);
+  registry_->finishOperationSoon(*stop, OperationState::Superseded);  // refused, logged
+  OperationState seen = OperationState::Pending;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (seen == OperationState::Pending && std::chrono::steady_clock::now() < deadline) {
+    seen = (*(*other)->listOperations("id-1", 10))[0].state;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(seen, OperationState::Done);
 }
 
 }  // namespace

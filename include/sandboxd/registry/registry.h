@@ -58,6 +58,17 @@ class Registry {
   // Finishes a pending operation (Done or Failed); one no longer pending is left as it is.
   virtual Status finishOperation(int64_t id, OperationState state,
                                  const std::string& error = "") = 0;
+  // finishOperation off the caller's path: the finish may be stored a moment later, in the
+  // commit of a later request or with other finishes. It is stored before this registry
+  // records, finishes or reads any later operation, and when it is closed, so that nothing
+  // read through it sees operations out of order. Another process may see the operation
+  // pending a moment longer, and a crash before it is stored leaves it pending, as one just
+  // before finishOperation would (the reconciler settles those). Failures are logged. This
+  // default finishes at once.
+  virtual void finishOperationSoon(int64_t id, OperationState state,
+                                   const std::string& error = "") {
+    (void)finishOperation(id, state, error);
+  }
   // A sandbox's operations, newest first, at most `limit`; only pending ones if asked.
   virtual StatusOr<std::vector<OperationRecord>> listOperations(const std::string& sandboxId,
                                                                 int limit,
@@ -98,6 +109,9 @@ using RegistryPtr = std::shared_ptr<Registry>;
 struct SqliteRegistryOptions {
   std::string migrationsDir;  // empty = the migrations embedded in the binary
   int busyTimeoutMs = 5000;
+  // Whether finishOperationSoon's finishes are stored by a thread of the registry's own as soon
+  // as they come, or (false, for tests) only before a later write, operation read or close.
+  bool finishInBackground = true;
 };
 
 // Opens (creating if needed) the SQLite database at `path` (":memory:" allowed), applies
