@@ -128,6 +128,32 @@ TEST_F(SandboxManagerTest, StopStartRecordDesiredStateAndAreIdempotent) {
   EXPECT_OK(manager_->start(alice_, "demo"));
 }
 
+// A stop's one registry write on its path is its intent (with its operation): the status
+// read right after its PATCH is not recorded, and its operation is finished later, yet before
+// anything reads operations.
+TEST_F(SandboxManagerTest, AStopWritesOnlyItsIntentAndItsOperationEndsDone) {
+  ASSERT_OK(manager_->create(alice_, request("demo")));
+  waitReady();
+  ASSERT_OK(manager_->get(alice_, "demo"));  // records the status it reads
+  const SandboxRecord before = *registry_->getSandbox("demo");
+  EXPECT_EQ(before.phase, Phase::Running);
+
+  ASSERT_OK(manager_->stop(alice_, "demo"));
+  const SandboxRecord after = *registry_->getSandbox("demo");
+  EXPECT_EQ(after.version, before.version + 1) << "one write: the intent";
+  EXPECT_EQ(after.desired, DesiredState::Stopped);
+  EXPECT_EQ(after.phase, Phase::Running) << "the last status a read recorded";
+  auto ops = registry_->listOperations(after.sandboxId, 10);
+  ASSERT_OK(ops);
+  ASSERT_FALSE(ops->empty());
+  EXPECT_EQ(ops->front().kind, OperationKind::Stop);
+  EXPECT_EQ(ops->front().state, OperationState::Done);
+
+  auto read = manager_->get(alice_, "demo");  // a read records what it sees
+  ASSERT_OK(read);
+  EXPECT_EQ(registry_->getSandbox("demo")->phase, read->observed.phase);
+}
+
 TEST_F(SandboxManagerTest, UpdateEnvKeepsSecretValuesOutOfTheRegistry) {
   ASSERT_OK(manager_->create(alice_, request("demo")));
   EnvChange change;
