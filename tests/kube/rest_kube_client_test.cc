@@ -453,6 +453,32 @@ TEST_F(RestKubeClientTest, DroppedConnectionIsRetriedForGetButNotForPost) {
   EXPECT_EQ(server.requestCount(), 3u);
 }
 
+// An answer whose headers came but whose body was cut short: the request may have been
+// applied, so a GET is retried and a POST is not.
+TEST_F(RestKubeClientTest, AnAnswerCutShortIsRetriedForGetButNotForPost) {
+  TestHttpsServer server(pki().server);
+  ScriptedResponse cut = answer(200, R"({"kind":"Pod","metadata":{"name":"p1"}})");
+  cut.cutBodyAt = 10;
+  server.enqueue(cut);
+  server.enqueue(answer(200, R"({"kind":"Pod","metadata":{"name":"p1"}})"));
+  auto got = client(configFor(server))->get(resources::pods(), "ns1", "p1");
+  ASSERT_OK(got);
+  EXPECT_EQ((*got)["metadata"]["name"], "p1");
+  EXPECT_EQ(server.requestCount(), 2u);
+
+  server.enqueue(cut);
+  auto created = client(configFor(server))
+                     ->create(resources::secrets(), "ns1", {{"metadata", {{"name", "s"}}}});
+  EXPECT_KIND(created, Unavailable);
+  EXPECT_NE(created.status().message().find("failed to read the response body"),
+            std::string::npos)
+      << created.status().message();
+  EXPECT_NE(created.status().message().find("may or may not have been applied"),
+            std::string::npos)
+      << created.status().message();
+  EXPECT_EQ(server.requestCount(), 3u);
+}
+
 TEST_F(RestKubeClientTest, ConnectionRefusedIsRetriedEvenForPost) {
   // A port nobody listens on.
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);

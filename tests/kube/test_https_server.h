@@ -25,6 +25,7 @@
 #include <map>
 #include <mutex>
 #include <stdexcept>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -136,6 +137,9 @@ struct ScriptedResponse {
   std::string body = "{}";
   std::vector<std::pair<std::string, std::string>> headers;
   bool closeWithoutAnswer = false;  // drop the connection after reading the request
+  // When set: the headers announce `body` whole, then only its first `cutBodyAt` bytes are
+  // sent before the connection is dropped (an answer cut short).
+  std::optional<size_t> cutBodyAt;
   // When set, the body is streamed (Transfer-Encoding: chunked) instead of `body`: the function
   // runs on the connection's thread and sends one chunk per call of `write` (which returns
   // false once the client has gone); the server ends the body and closes the connection when
@@ -296,8 +300,9 @@ class TestHttpsServer {
           SSL_write(ssl, last.data(), static_cast<int>(last.size()));
           break;  // one stream per connection, as a watch
         }
-        out += "Content-Length: " + std::to_string(resp.body.size()) + "\r\n\r\n" + resp.body;
-        if (SSL_write(ssl, out.data(), static_cast<int>(out.size())) <= 0) {
+        out += "Content-Length: " + std::to_string(resp.body.size()) + "\r\n\r\n" +
+               (resp.cutBodyAt ? resp.body.substr(0, *resp.cutBodyAt) : resp.body);
+        if (SSL_write(ssl, out.data(), static_cast<int>(out.size())) <= 0 || resp.cutBodyAt) {
           break;
         }
       }
