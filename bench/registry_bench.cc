@@ -1,9 +1,9 @@
 // registry_intent_us: what a stop or start costs in the registry on its request's path: the
-// intent and its operation in one commit (updateSandboxWithOperation), then the operation's
-// finish left for later (finishOperationSoon, stored by the next intent's commit or the
-// registry's own thread), after reading the sandbox's row. registry_intent_finish_us: the same with the finish stored at once,
-// in a commit of its own (finishOperation), as requests did before. A file database in a temp
-// directory (WAL), 1,000 sandboxes, each request on the next one in turn.
+// sandbox's row read, the intent and its operation in one commit (updateSandboxWithOperation),
+// then the operation's finish left for later (finishOperationSoon, stored by the next
+// intent's commit or the registry's own thread). registry_intent_finish_us: the same with the
+// finish stored at once, in a commit of its own (finishOperation), as requests did before.
+// A file database in a temp directory (WAL), 1,000 sandboxes, each request on the next one.
 // Google Benchmark; bench/run reads its JSON output.
 #include <benchmark/benchmark.h>
 #include <unistd.h>

@@ -468,7 +468,7 @@ class SandboxManagerImpl : public SandboxManager {
   // shows is about to change (and recording it would cost the request another commit).
   enum class Observed { Settled, JustWritten };
 
-  // Reads the live status and, unless `observed` says otherwise, records it when it changed
+  // Reads the live status and, unless `when` is JustWritten, records it when it changed
   // (best effort: a concurrent writer wins, the next read records again). The recorded status
   // is what is shown when the cluster cannot be reached.
   StatusOr<SandboxView> viewWithLiveStatus(SandboxRecord record,
