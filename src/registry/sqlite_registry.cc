@@ -64,52 +64,80 @@ struct EncodedEnv {
   std::string keys;  // JSON array
 };
 
-// The writable columns, in bindWritableColumns' order.
-constexpr const char* kWritableColumns[] = {"user",    "namespace", "sandbox_id", "image",
-                                            "env",     "secret_env_keys", "storage",
-                                            "desired", "purge",     "phase",      "reason",
-                                            "message", "workload"};
-constexpr size_t kWritableCount = sizeof(kWritableColumns) / sizeof(kWritableColumns[0]);
-
-// Which of the writable columns `record` changes from `stored` (kWritableColumns' order).
-std::vector<bool> changedColumns(const SandboxRecord& stored, const SandboxRecord& record) {
-  return {stored.user != record.user,           stored.nameSpace != record.nameSpace,
-          stored.sandboxId != record.sandboxId, stored.image != record.image,
-          stored.env != record.env,             stored.secretEnvKeys != record.secretEnvKeys,
-          stored.storage != record.storage,     stored.desired != record.desired,
-          stored.purge != record.purge,         stored.phase != record.phase,
-          stored.reason != record.reason,       stored.message != record.message,
-          stored.workload != record.workload};
-}
-
-// Binds column `column` (an index into kWritableColumns) of `record` to parameter `at`.
-void bindWritableColumn(SQLite::Statement& q, int at, size_t column, const SandboxRecord& record,
-                        const EncodedEnv& encoded) {
-  switch (column) {
-    case 0: q.bind(at, record.user); return;
-    case 1: q.bind(at, record.nameSpace); return;
-    case 2: q.bind(at, record.sandboxId); return;
-    case 3: q.bind(at, record.image); return;
-    case 4: q.bind(at, encoded.env); return;
-    case 5: q.bind(at, encoded.keys); return;
-    case 6: q.bind(at, record.storage); return;
-    case 7: q.bind(at, toString(record.desired)); return;
-    case 8: q.bind(at, record.purge ? 1 : 0); return;
-    case 9: q.bind(at, toString(record.phase)); return;
-    case 10: q.bind(at, record.reason); return;
-    case 11: q.bind(at, record.message); return;
-    case 12: q.bind(at, toString(record.workload)); return;
-    default: throw std::logic_error("no writable column " + std::to_string(column));
-  }
-}
+// The writable columns, user … workload in kSandboxColumns' order: each column's name, whether
+// a record changes it from the stored one, and how it is bound. One table for INSERT and
+// UPDATE (whole or narrowed to the changed columns).
+struct WritableColumn {
+  const char* name;
+  bool (*changed)(const SandboxRecord& stored, const SandboxRecord& record);
+  void (*bind)(SQLite::Statement& q, int at, const SandboxRecord& record,
+               const EncodedEnv& encoded);
+};
+#define SANDBOXD_FIELD_CHANGED(field) \
+  [](const SandboxRecord& a, const SandboxRecord& b) { return a.field != b.field; }
+const WritableColumn kWritableColumns[] = {
+    {"user", SANDBOXD_FIELD_CHANGED(user),
+     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
+       q.bind(at, r.user);
+     }},
+    {"namespace", SANDBOXD_FIELD_CHANGED(nameSpace),
+     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
+       q.bind(at, r.nameSpace);
+     }},
+    {"sandbox_id", SANDBOXD_FIELD_CHANGED(sandboxId),
+     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
+       q.bind(at, r.sandboxId);
+     }},
+    {"image", SANDBOXD_FIELD_CHANGED(image),
+     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
+       q.bind(at, r.image);
+     }},
+    {"env", SANDBOXD_FIELD_CHANGED(env),
+     [](SQLite::Statement& q, int at, const SandboxRecord&, const EncodedEnv& e) {
+       q.bind(at, e.env);
+     }},
+    {"secret_env_keys", SANDBOXD_FIELD_CHANGED(secretEnvKeys),
+     [](SQLite::Statement& q, int at, const SandboxRecord&, const EncodedEnv& e) {
+       q.bind(at, e.keys);
+     }},
+    {"storage", SANDBOXD_FIELD_CHANGED(storage),
+     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
+       q.bind(at, r.storage);
+     }},
+    {"desired", SANDBOXD_FIELD_CHANGED(desired),
+     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
+       q.bind(at, toString(r.desired));
+     }},
+    {"purge", SANDBOXD_FIELD_CHANGED(purge),
+     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
+       q.bind(at, r.purge ? 1 : 0);
+     }},
+    {"phase", SANDBOXD_FIELD_CHANGED(phase),
+     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
+       q.bind(at, toString(r.phase));
+     }},
+    {"reason", SANDBOXD_FIELD_CHANGED(reason),
+     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
+       q.bind(at, r.reason);
+     }},
+    {"message", SANDBOXD_FIELD_CHANGED(message),
+     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
+       q.bind(at, r.message);
+     }},
+    {"workload", SANDBOXD_FIELD_CHANGED(workload),
+     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
+       q.bind(at, toString(r.workload));
+     }},
+};
+#undef SANDBOXD_FIELD_CHANGED
 
 // Binds the row's writable columns, user … workload in kSandboxColumns' order, to parameters
 // `first`, `first` + 1, …; returns the next parameter's index. One list for INSERT and UPDATE.
 int bindWritableColumns(SQLite::Statement& q, int first, const SandboxRecord& record,
                         const EncodedEnv& encoded) {
   int i = first;
-  for (size_t column = 0; column < kWritableCount; ++column) {
-    bindWritableColumn(q, i++, column, record, encoded);
+  for (const WritableColumn& column : kWritableColumns) {
+    column.bind(q, i++, record, encoded);
   }
   return i;
 }
@@ -547,23 +575,23 @@ StatusOr<int64_t> SqliteRegistryImpl::updateRow(const SandboxRecord& record,
   // created_at is immutable; updated_at is the time of this write. Only the columns that
   // change are set when the stored row is known (storedRow): a lifecycle request changes two
   // or three, and an index whose columns are not set is not rewritten.
-  std::vector<bool> set(kWritableCount, true);
-  if (const SandboxRecord* stored = storedRow(record.name, record.version)) {
-    set = changedColumns(*stored, record);
-  }
+  const SandboxRecord* stored = storedRow(record.name, record.version);
+  const auto set = [&](const WritableColumn& column) {
+    return stored == nullptr || column.changed(*stored, record);
+  };
   std::string sql = "UPDATE sandboxes SET ";
-  for (size_t column = 0; column < kWritableCount; ++column) {
-    if (set[column]) {
-      sql += std::string(kWritableColumns[column]) + " = ?, ";
+  for (const WritableColumn& column : kWritableColumns) {
+    if (set(column)) {
+      sql += std::string(column.name) + " = ?, ";
     }
   }
   sql += "updated_at = ?, version = version + 1 WHERE name = ? AND version = ?";
   auto qUse = statements_.get(sql);
   SQLite::Statement& q = *qUse;
   int next = 1;
-  for (size_t column = 0; column < kWritableCount; ++column) {
-    if (set[column]) {
-      bindWritableColumn(q, next++, column, record, encoded);
+  for (const WritableColumn& column : kWritableColumns) {
+    if (set(column)) {
+      column.bind(q, next++, record, encoded);
     }
   }
   q.bind(next, static_cast<int64_t>(toUnixMillis(now)));
