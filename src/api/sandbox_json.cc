@@ -1,13 +1,14 @@
 #include "api/sandbox_json.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <string>
 
 namespace sandboxd::api {
 
 nlohmann::json sandboxToJson(const SandboxView& view) {
-  const SandboxRecord& r = view.record;
+  const SandboxRecord& r = *view.record;
   const ObservedStatus& o = view.observed;
 
   nlohmann::json env = nlohmann::json::object();
@@ -93,11 +94,18 @@ void appendMap(std::string& out, const std::map<std::string, std::string>& map) 
 
 // One Sandbox, keys in the order nlohmann (std::map) writes them.
 void appendSandbox(std::string& out, const SandboxView& view) {
-  const SandboxRecord& r = view.record;
+  const SandboxRecord& r = *view.record;
   const ObservedStatus& o = view.observed;
-  std::vector<std::string> secretKeys = r.secretEnvKeys;
-  std::sort(secretKeys.begin(), secretKeys.end());
-  secretKeys.erase(std::unique(secretKeys.begin(), secretKeys.end()), secretKeys.end());
+  // Sorted and unique, as sandboxToJson writes them; copied only when they are not already.
+  std::vector<std::string> sortedKeys;
+  const std::vector<std::string>* secretKeys = &r.secretEnvKeys;
+  if (std::adjacent_find(secretKeys->begin(), secretKeys->end(),
+                         std::greater_equal<std::string>()) != secretKeys->end()) {
+    sortedKeys = r.secretEnvKeys;
+    std::sort(sortedKeys.begin(), sortedKeys.end());
+    sortedKeys.erase(std::unique(sortedKeys.begin(), sortedKeys.end()), sortedKeys.end());
+    secretKeys = &sortedKeys;
+  }
 
   // Fields in the order nlohmann (std::map) writes them; each but the last followed by ','.
   const auto text = [&out](const char* key, const std::string& value) {
@@ -119,15 +127,18 @@ void appendSandbox(std::string& out, const SandboxView& view) {
   text("namespace", r.nameSpace);
   text("reason", o.reason);
   appendKey(out, "replicas");
-  out += "{\"desired\":" + std::to_string(o.desiredReplicas) +
-         ",\"ready\":" + std::to_string(o.readyReplicas) + "},";
+  out += "{\"desired\":";
+  out += std::to_string(o.desiredReplicas);
+  out += ",\"ready\":";
+  out += std::to_string(o.readyReplicas);
+  out += "},";
   appendKey(out, "secretEnvKeys");
   out += '[';
-  for (size_t i = 0; i < secretKeys.size(); ++i) {
+  for (size_t i = 0; i < secretKeys->size(); ++i) {
     if (i > 0) {
       out += ',';
     }
-    appendString(out, secretKeys[i]);
+    appendString(out, (*secretKeys)[i]);
   }
   out += "],";
   text("status", toString(o.phase));
@@ -147,6 +158,9 @@ std::string sandboxListText(const std::vector<SandboxView>& views) {
   out.reserve(64 + views.size() * 512);
   out += "{\"items\":[";
   for (size_t i = 0; i < views.size(); ++i) {
+    if (i + kPrefetchAhead < views.size()) {
+      prefetchRecord(views[i + kPrefetchAhead].record.get());
+    }
     if (i > 0) {
       out += ',';
     }

@@ -244,8 +244,9 @@ class MigratorImpl : public Migrator {
       c.deployment = std::move(deployment);
       byKey[{c.nameSpace, c.name}] = std::move(c);
     }
-    ASSIGN_OR_RETURN(std::vector<SandboxRecord> records, registry_->listSandboxes());
-    for (auto& record : records) {
+    ASSIGN_OR_RETURN(std::vector<SandboxRecordPtr> records, registry_->listSandboxes());
+    for (const auto& row : records) {
+      const SandboxRecord& record = *row;
       if (record.workload != WorkloadKind::Deployment) {
         continue;
       }
@@ -256,7 +257,7 @@ class MigratorImpl : public Migrator {
       Candidate& c = byKey[{recordNs, record.name}];
       c.nameSpace = recordNs;
       c.name = record.name;
-      c.record = std::move(record);
+      c.record = record;
     }
     std::vector<Candidate> out;
     for (auto& [key, c] : byKey) {

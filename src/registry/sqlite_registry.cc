@@ -228,7 +228,7 @@ class SqliteRegistryImpl : public Registry {
   // Registry
   Status insertSandbox(const SandboxRecord& record) override;
   StatusOr<SandboxRecord> getSandbox(const std::string& name) override;
-  StatusOr<std::vector<SandboxRecord>> listSandboxes(
+  StatusOr<std::vector<SandboxRecordPtr>> listSandboxes(
       const std::optional<std::string>& user) override;
   StatusOr<int64_t> updateSandbox(const SandboxRecord& record) override;
   Status deleteSandbox(const std::string& name) override;
@@ -273,7 +273,7 @@ class SqliteRegistryImpl : public Registry {
   void storeQueuedFinishes(bool inTransaction);
   void finisherLoop();
   // The sandboxes table as of the file now (mu_ held). Throws SQLite::Exception.
-  const std::map<std::string, SandboxRecord>& freshRows();
+  const std::map<std::string, SandboxRecordPtr>& freshRows();
   // After this connection committed a write of `name`'s row (mu_ held): the row read again.
   void rowWritten(const std::string& name);
   // The stored row `name` at `version` as this connection last read or wrote it, if no other
@@ -290,7 +290,7 @@ class SqliteRegistryImpl : public Registry {
   int version_;
   // The sandboxes table (guarded by mu_): readable rows by name, and the read error of any
   // other row. Valid while PRAGMA data_version equals rowsDataVersion_ (nullopt: not read).
-  std::map<std::string, SandboxRecord> rows_;
+  std::map<std::string, SandboxRecordPtr> rows_;
   std::map<std::string, std::string> corruptRows_;
   std::optional<int64_t> rowsDataVersion_;
   // Finishes queued by finishOperationSoon (guarded by finishMu_; taken after mu_ when both are
@@ -396,7 +396,7 @@ void SqliteRegistryImpl::storeQueuedFinishes(bool inTransaction) {
   }
 }
 
-const std::map<std::string, SandboxRecord>& SqliteRegistryImpl::freshRows() {
+const std::map<std::string, SandboxRecordPtr>& SqliteRegistryImpl::freshRows() {
   int64_t dataVersion = 0;
   {
     auto qUse = statements_.get("PRAGMA data_version");
@@ -416,7 +416,7 @@ const std::map<std::string, SandboxRecord>& SqliteRegistryImpl::freshRows() {
   while (q.executeStep()) {
     std::string name = q.getColumn(0).getString();
     try {
-      rows_.emplace(name, readSandbox(q));
+      rows_.emplace(name, std::make_shared<const SandboxRecord>(readSandbox(q)));
     } catch (const SQLite::Exception&) {
       throw;
     } catch (const std::exception& e) {
@@ -439,7 +439,7 @@ void SqliteRegistryImpl::rowWritten(const std::string& name) {
     SQLite::Statement& q = *qUse;
     q.bind(1, name);
     if (q.executeStep()) {
-      rows_.emplace(name, readSandbox(q));
+      rows_.emplace(name, std::make_shared<const SandboxRecord>(readSandbox(q)));
     }
   } catch (const std::exception&) {
     rowsDataVersion_.reset();  // the write stands; the next read reads every row again
@@ -457,7 +457,7 @@ const SandboxRecord* SqliteRegistryImpl::storedRow(const std::string& name, int6
     return nullptr;  // another connection wrote: its rows are read again on the next read
   }
   auto row = rows_.find(name);
-  return row != rows_.end() && row->second.version == version ? &row->second : nullptr;
+  return row != rows_.end() && row->second->version == version ? row->second.get() : nullptr;
 }
 
 Status SqliteRegistryImpl::corruptRow(const std::string& name, const std::string& error) {
@@ -503,7 +503,7 @@ StatusOr<SandboxRecord> SqliteRegistryImpl::getSandbox(const std::string& name) 
     const auto& rows = freshRows();
     const auto it = rows.find(name);
     if (it != rows.end()) {
-      return it->second;
+      return *it->second;
     }
     const auto corrupt = corruptRows_.find(name);
     if (corrupt != corruptRows_.end()) {
@@ -515,7 +515,7 @@ StatusOr<SandboxRecord> SqliteRegistryImpl::getSandbox(const std::string& name) 
   }
 }
 
-StatusOr<std::vector<SandboxRecord>> SqliteRegistryImpl::listSandboxes(
+StatusOr<std::vector<SandboxRecordPtr>> SqliteRegistryImpl::listSandboxes(
     const std::optional<std::string>& user) {
   std::lock_guard<std::mutex> lock(mu_);
   try {
@@ -524,10 +524,10 @@ StatusOr<std::vector<SandboxRecord>> SqliteRegistryImpl::listSandboxes(
       const auto& [name, error] = *corruptRows_.begin();
       return internalError("listing sandboxes: sandbox " + name + ": " + error);
     }
-    std::vector<SandboxRecord> out;
+    std::vector<SandboxRecordPtr> out;
     out.reserve(user ? 0 : rows.size());
     for (const auto& [name, record] : rows) {
-      if (!user || record.user == *user) {
+      if (!user || record->user == *user) {
         out.push_back(record);
       }
     }

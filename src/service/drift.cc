@@ -96,11 +96,11 @@ std::vector<std::pair<std::string, std::string>> expectedObjects(const SandboxRe
 
 }  // namespace
 
-DriftReport computeDrift(const std::vector<SandboxRecord>& records,
+DriftReport computeDrift(const std::vector<SandboxRecordPtr>& records,
                          const std::vector<json>& objects, const SandboxConfig& config) {
   std::map<std::pair<std::string, std::string>, const SandboxRecord*> byName;  // (ns, name)
   for (const auto& r : records) {
-    byName[{r.nameSpace, r.name}] = &r;
+    byName[{r->nameSpace, r->name}] = r.get();
   }
   std::set<ObjectKey> present;
   DriftReport report;
@@ -152,7 +152,8 @@ DriftReport computeDrift(const std::vector<SandboxRecord>& records,
                               "the sandbox is deleted but this object remains"});
     }
   }
-  for (const auto& r : records) {
+  for (const auto& record : records) {
+    const SandboxRecord& r = *record;
     if (r.desired == DesiredState::Deleted) {
       continue;
     }
@@ -171,11 +172,11 @@ DriftReport computeDrift(const std::vector<SandboxRecord>& records,
   return report;
 }
 
-std::vector<std::string> namespacesOf(const std::vector<SandboxRecord>& records,
+std::vector<std::string> namespacesOf(const std::vector<SandboxRecordPtr>& records,
                                       const SandboxConfig& config) {
   std::set<std::string> namespaces = {config.nameSpace};
   for (const auto& r : records) {
-    namespaces.insert(r.nameSpace);
+    namespaces.insert(r->nameSpace);
   }
   return {namespaces.begin(), namespaces.end()};
 }
@@ -250,7 +251,7 @@ StatusOr<std::vector<json>> listSandboxObjects(KubeClient& client,
 
 StatusOr<DriftReport> inspectDrift(KubeClient& client, Registry& registry,
                                    const SandboxConfig& config) {
-  ASSIGN_OR_RETURN(std::vector<SandboxRecord> records, registry.listSandboxes());
+  ASSIGN_OR_RETURN(std::vector<SandboxRecordPtr> records, registry.listSandboxes());
   ASSIGN_OR_RETURN(std::vector<json> objects,
                    listSandboxObjects(client, namespacesOf(records, config)));
   return computeDrift(records, objects, config);

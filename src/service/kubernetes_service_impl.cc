@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <functional>
+#include <unordered_map>
 
 #include "sandboxd/service/kubernetes_service.h"
 #include "sandboxd/service/status_index.h"
@@ -151,16 +153,60 @@ class KubernetesServiceImpl : public KubernetesService {
     return out;
   }
 
+  StatusOr<std::vector<std::optional<ObservedStatus>>> statusOf(
+      const std::string& nameSpace, const std::vector<std::string>& names) override {
+    const std::string ns = nsOf(nameSpace);
+    if (index_ != nullptr && ns == index_->nameSpace()) {
+      if (auto indexed = index_->get(names)) {
+        // The names the index lacks may be legacy Deployments (those with a StatefulSet are
+        // indexed: a Deployment of the same name is not theirs to show).
+        std::unordered_map<std::string, size_t> missing;
+        for (size_t i = 0; i < names.size(); ++i) {
+          if (!(*indexed)[i]) {
+            missing.emplace(names[i], i);
+          }
+        }
+        if (!missing.empty()) {
+          RETURN_IF_ERROR(eachLegacyDeployment(
+              ns, [&](const std::string& name) { return missing.count(name) != 0; },
+              [&](const std::string& name, ObservedStatus status) {
+                (*indexed)[missing.at(name)] = std::move(status);
+              }));
+        }
+        return std::move(*indexed);
+      }
+    }
+    ASSIGN_OR_RETURN(auto all, statusAll(nameSpace));
+    std::vector<std::optional<ObservedStatus>> out;
+    out.reserve(names.size());
+    for (const std::string& name : names) {
+      const auto it = all.find(name);
+      out.push_back(it == all.end() ? std::nullopt : std::optional<ObservedStatus>(it->second));
+    }
+    return out;
+  }
+
   // `out` (every sandbox with a StatefulSet) plus the sandboxes that have only a legacy
-  // Deployment (few: they are migrated), whose pods are read by label.
+  // Deployment.
   StatusOr<std::map<std::string, ObservedStatus>> withLegacyDeployments(
       const std::string& ns, std::map<std::string, ObservedStatus> out) {
+    RETURN_IF_ERROR(eachLegacyDeployment(
+        ns, [&](const std::string& name) { return out.count(name) == 0; },
+        [&](const std::string& name, ObservedStatus status) { out[name] = std::move(status); }));
+    return out;
+  }
+
+  // The status of each legacy Deployment (few: they are migrated) whose name is `wanted`,
+  // given to `found`; its pods are read by label.
+  Status eachLegacyDeployment(
+      const std::string& ns, const std::function<bool(const std::string&)>& wanted,
+      const std::function<void(const std::string&, ObservedStatus)>& found) {
     ListOptions platform;
     platform.labelSelector = labels::kAppDeployManager;
     ASSIGN_OR_RETURN(json deployments, client_->list(resources::deployments(), ns, platform));
     for (auto& deployment : deployments["items"]) {
       const std::string name = deployment["metadata"].value("name", "");
-      if (name.empty() || out.count(name) != 0) {
+      if (name.empty() || !wanted(name)) {
         continue;
       }
       ObservedObjects observed;
@@ -172,9 +218,9 @@ class KubernetesServiceImpl : public KubernetesService {
       for (auto& pod : pods["items"]) {
         observed.pods.push_back(std::move(pod));
       }
-      out[name] = toObservedStatus(deriveStatus(observed), observed);
+      found(name, toObservedStatus(deriveStatus(observed), observed));
     }
-    return out;
+    return Status::ok();
   }
 
   Status stop(const SandboxKey& key) override { return scale(key, 0); }

@@ -167,7 +167,7 @@ class ReconcilerImpl : public Reconciler {
  private:
   StatusOr<ReconcilePass> runPass() {
     std::lock_guard<std::mutex> passLock(passMu_);
-    ASSIGN_OR_RETURN(std::vector<SandboxRecord> records, registry_->listSandboxes());
+    ASSIGN_OR_RETURN(std::vector<SandboxRecordPtr> records, registry_->listSandboxes());
     ASSIGN_OR_RETURN(std::vector<json> objects,
                      listSandboxObjects(*client_, namespacesOf(records, config_.sandbox)));
     ObjectIndex index;
@@ -196,7 +196,8 @@ class ReconcilerImpl : public Reconciler {
     };
 
     const MonotonicTime now = time_->monotonicTime();
-    for (const auto& record : records) {
+    for (const auto& row : records) {
+      const SandboxRecord& record = *row;
       ++pass.sandboxes;
       SandboxWork work = workFor(record, index, bySandbox[{record.nameSpace, record.name}]);
       if (!work.any()) {

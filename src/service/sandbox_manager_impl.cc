@@ -106,7 +106,7 @@ class SandboxManagerImpl : public SandboxManager {
     view.observed.reason = "Created";
     view.observed.message = "the sandbox's objects are created; waiting for its pod";
     view.observed.workload = WorkloadKind::StatefulSet;
-    view.record = std::move(record);
+    view.record = std::make_shared<const SandboxRecord>(std::move(record));
     finishView(view);
     return view;
   }
@@ -120,16 +120,24 @@ class SandboxManagerImpl : public SandboxManager {
       }
       filter = caller.user;
     }
-    ASSIGN_OR_RETURN(std::vector<SandboxRecord> records, registry_->listSandboxes(filter));
-    auto statuses = kube_->statusAll(config_.sandbox.nameSpace);
+    ASSIGN_OR_RETURN(std::vector<SandboxRecordPtr> records, registry_->listSandboxes(filter));
+    std::vector<std::string> names;
+    names.reserve(records.size());
+    for (const auto& record : records) {
+      names.push_back(record->name);  // in the registry's order: sorted
+    }
+    auto statuses = kube_->statusOf(config_.sandbox.nameSpace, names);
     std::vector<SandboxView> out;
     out.reserve(records.size());
-    for (auto& record : records) {
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (i + kPrefetchAhead < records.size()) {
+        prefetchRecord(records[i + kPrefetchAhead].get());
+      }
+      const SandboxRecord& record = *records[i];
       SandboxView view;
       if (statuses.isOk()) {
-        auto it = statuses->find(record.name);
-        if (it != statuses->end()) {
-          view.observed = std::move(it->second);  // each name is listed once
+        if (auto& status = (*statuses)[i]) {
+          view.observed = std::move(*status);
         }
         if (record.desired == DesiredState::Deleted && !view.observed.exists) {
           continue;  // finished deleting: not shown (the tombstone only reserves the name)
@@ -140,7 +148,7 @@ class SandboxManagerImpl : public SandboxManager {
         }
         view.observed = unknownStatus(record, statuses.status());
       }
-      view.record = std::move(record);
+      view.record = std::move(records[i]);
       finishView(view);
       out.push_back(std::move(view));
     }
@@ -257,7 +265,7 @@ class SandboxManagerImpl : public SandboxManager {
     if (gone.isOk() && purgedRowMayGo(record, *gone, time_->systemTime())) {
       RETURN_IF_ERROR(ignoreNotFound(registry_->deleteSandbox(name)));
     }
-    view.record = std::move(record);
+    view.record = std::make_shared<const SandboxRecord>(std::move(record));
     finishView(view);
     return view;
   }
@@ -496,29 +504,31 @@ class SandboxManagerImpl : public SandboxManager {
     } else {
       view.observed = unknownStatus(record, observed.status());
     }
-    view.record = std::move(record);
+    view.record = std::make_shared<const SandboxRecord>(std::move(record));
     finishView(view);
     return view;
   }
 
   void finishView(SandboxView& view) {
+    const SandboxRecord& record = *view.record;
     // Desired replicas are what the registry asks for (the cache may not have seen the scale
     // yet; "ready" is what the cluster shows).
-    view.observed.desiredReplicas = view.record.desired == DesiredState::Running ? 1 : 0;
-    if (isReconcileError(view.record)) {
+    view.observed.desiredReplicas = record.desired == DesiredState::Running ? 1 : 0;
+    if (isReconcileError(record)) {
       // The reconciler's verdict stands until it succeeds or the user asks for something new.
       view.observed.phase = Phase::Error;
-      view.observed.reason = view.record.reason;
-      view.observed.message = view.record.message;
+      view.observed.reason = record.reason;
+      view.observed.message = record.message;
     }
-    if (view.record.desired == DesiredState::Deleted && view.observed.phase != Phase::Terminated) {
+    if (record.desired == DesiredState::Deleted && view.observed.phase != Phase::Terminated) {
       view.observed.phase = Phase::Deleting;
     }
     view.urls.clear();
     for (const auto& port : config_.sandbox.ports) {
       if (port.ingress) {
-        view.urls[port.name] = config_.sandbox.urlScheme + "://" +
-                               names::host(view.record.name, port.name, config_.sandbox.domain);
+        view.urls.insert_or_assign(port.name,
+                                   names::url(config_.sandbox.urlScheme, record.name,
+                                              port.name, config_.sandbox.domain));
       }
     }
   }

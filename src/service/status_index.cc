@@ -135,4 +135,27 @@ std::optional<std::map<std::string, ObservedStatus>> StatusIndex::all() {
   return byName_;
 }
 
+std::optional<std::vector<std::optional<ObservedStatus>>> StatusIndex::get(
+    const std::vector<std::string>& names) {
+  if (!ready()) {
+    return std::nullopt;
+  }
+  std::vector<std::optional<ObservedStatus>> out;
+  out.reserve(names.size());
+  std::shared_lock<std::shared_mutex> lock(mu_);
+  auto next = byName_.begin();  // where the name after the last one found would be
+  for (const std::string& name : names) {
+    if (next == byName_.end() || next->first != name) {
+      next = byName_.find(name);
+    }
+    if (next == byName_.end()) {
+      out.emplace_back();
+      continue;
+    }
+    out.emplace_back(next->second);
+    ++next;
+  }
+  return out;
+}
+
 }  // namespace sandboxd

@@ -131,15 +131,17 @@ TEST(RequestParsingTest, MalformedJsonIsReported) {
 
 TEST(SandboxJsonTest, HasExactlyTheContractFields) {
   SandboxView v;
-  v.record.name = "demo";
-  v.record.user = "alice";
-  v.record.nameSpace = "ns";
-  v.record.image = "img";
-  v.record.env = {{"A", "1"}};
-  v.record.secretEnvKeys = {"S2", "S1", "S1"};
-  v.record.storage = "5Gi";
-  v.record.createdAt = SystemTime(std::chrono::seconds(0));
-  v.record.updatedAt = SystemTime(std::chrono::seconds(86400));
+  SandboxRecord r;
+  r.name = "demo";
+  r.user = "alice";
+  r.nameSpace = "ns";
+  r.image = "img";
+  r.env = {{"A", "1"}};
+  r.secretEnvKeys = {"S2", "S1", "S1"};
+  r.storage = "5Gi";
+  r.createdAt = SystemTime(std::chrono::seconds(0));
+  r.updatedAt = SystemTime(std::chrono::seconds(86400));
+  v.record = std::make_shared<const SandboxRecord>(r);
   v.observed.phase = Phase::Running;
   v.observed.reason = "Ready";
   v.observed.message = "all good";
@@ -179,15 +181,20 @@ TEST(SandboxJsonTest, TheListTextIsWhatTheJsonTreeWouldDump) {
     SandboxView v;
     const std::string& t = texts[i];
     const std::string& u = texts[(i + 3) % texts.size()];
-    v.record.name = "sb-" + std::to_string(i);
-    v.record.user = t;
-    v.record.nameSpace = u;
-    v.record.image = t + u;
-    v.record.env = {{t.empty() ? "EMPTY" : t, u}, {"PLAIN", t}};
-    v.record.secretEnvKeys = {u, t, u};
-    v.record.storage = "5Gi";
-    v.record.createdAt = SystemTime(std::chrono::milliseconds(1700000000123LL + i));
-    v.record.updatedAt = SystemTime(std::chrono::seconds(86400 * i));
+    SandboxRecord r;
+    r.name = "sb-" + std::to_string(i);
+    r.user = t;
+    r.nameSpace = u;
+    r.image = t + u;
+    r.env = {{t.empty() ? "EMPTY" : t, u}, {"PLAIN", t}};
+    // Unsorted with a repeat, already sorted, none.
+    r.secretEnvKeys = i % 3 == 0   ? std::vector<std::string>{u, t, u}
+                      : i % 3 == 1 ? std::vector<std::string>{"A" + t, "B" + u}
+                                   : std::vector<std::string>{};
+    r.storage = "5Gi";
+    r.createdAt = SystemTime(std::chrono::milliseconds(1700000000123LL + i));
+    r.updatedAt = SystemTime(std::chrono::seconds(86400 * i));
+    v.record = std::make_shared<const SandboxRecord>(r);
     v.observed.phase = i % 2 == 0 ? Phase::Running : Phase::Error;
     v.observed.reason = t;
     v.observed.message = u + " " + t;

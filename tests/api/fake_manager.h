@@ -47,7 +47,8 @@ class FakeRegistry : public Registry {
   }
   Status insertSandbox(const SandboxRecord&) override { return unsupported(); }
   StatusOr<SandboxRecord> getSandbox(const std::string&) override { return unsupported(); }
-  StatusOr<std::vector<SandboxRecord>> listSandboxes(const std::optional<std::string>&) override {
+  StatusOr<std::vector<SandboxRecordPtr>> listSandboxes(
+      const std::optional<std::string>&) override {
     return unsupported();
   }
   StatusOr<int64_t> updateSandbox(const SandboxRecord&) override { return unsupported(); }
@@ -80,6 +81,16 @@ class FakeRegistry : public Registry {
   std::map<std::string, TokenInfo> tokens_;
   std::optional<Status> authFailure_;
   std::atomic<int> authCalls_{0};
+};
+
+// What the fake keeps of a sandbox: a view with a record it changes in place.
+struct FakeSandbox {
+  SandboxRecord record;
+  ObservedStatus observed;
+  std::map<std::string, std::string> urls;
+  SandboxView view() const {
+    return SandboxView{std::make_shared<const SandboxRecord>(record), observed, urls};
+  }
 };
 
 class FakeSandboxManager : public SandboxManager {
@@ -124,7 +135,7 @@ class FakeSandboxManager : public SandboxManager {
   // Puts a sandbox in place directly.
   void seed(const std::string& name, const std::string& user, Phase phase = Phase::Running) {
     std::lock_guard<std::mutex> lock(mu_);
-    SandboxView v = makeView(name, user, CreateRequest{});
+    FakeSandbox v = makeView(name, user, CreateRequest{});
     v.observed.phase = phase;
     sandboxes_[name] = v;
   }
@@ -149,9 +160,9 @@ class FakeSandboxManager : public SandboxManager {
       }
       owner = request.user;
     }
-    SandboxView v = makeView(request.name, owner, request);
+    FakeSandbox v = makeView(request.name, owner, request);
     sandboxes_[request.name] = v;
-    return v;
+    return v.view();
   }
 
   StatusOr<std::vector<SandboxView>> list(const Caller& caller,
@@ -170,7 +181,7 @@ class FakeSandboxManager : public SandboxManager {
       if (user && v.record.user != *user) {
         continue;
       }
-      out.push_back(v);
+      out.push_back(v.view());
     }
     return out;
   }
@@ -182,7 +193,7 @@ class FakeSandboxManager : public SandboxManager {
   }
 
   StatusOr<SandboxView> stop(const Caller& caller, const std::string& name) override {
-    return mutate(caller, name, [](SandboxView& v) -> Status {
+    return mutate(caller, name, [](FakeSandbox& v) -> Status {
       v.record.desired = DesiredState::Stopped;
       v.observed.phase = Phase::Stopping;
       v.observed.desiredReplicas = 0;
@@ -191,7 +202,7 @@ class FakeSandboxManager : public SandboxManager {
   }
 
   StatusOr<SandboxView> start(const Caller& caller, const std::string& name) override {
-    return mutate(caller, name, [](SandboxView& v) -> Status {
+    return mutate(caller, name, [](FakeSandbox& v) -> Status {
       v.record.desired = DesiredState::Running;
       v.observed.phase = Phase::Starting;
       v.observed.desiredReplicas = 1;
@@ -205,7 +216,7 @@ class FakeSandboxManager : public SandboxManager {
       std::lock_guard<std::mutex> lock(mu_);
       lastEnvChange_ = change;
     }
-    return mutate(caller, name, [&change](SandboxView& v) -> Status {
+    return mutate(caller, name, [&change](FakeSandbox& v) -> Status {
       for (const auto& k : change.unset) {
         v.record.env.erase(k);
         auto& keys = v.record.secretEnvKeys;
@@ -230,7 +241,7 @@ class FakeSandboxManager : public SandboxManager {
     }
     return mutate(
         caller, name,
-        [purge](SandboxView& v) -> Status {
+        [purge](FakeSandbox& v) -> Status {
           v.record.desired = DesiredState::Deleted;
           v.record.purge = purge;
           v.observed.phase = Phase::Deleting;
@@ -245,10 +256,11 @@ class FakeSandboxManager : public SandboxManager {
     RETURN_IF_ERROR(enter());
     std::lock_guard<std::mutex> lock(mu_);
     ASSIGN_OR_RETURN(SandboxView v, findOwned(caller, name));
+    const SandboxRecord& record = *v.record;
     OperationRecord op;
     op.id = 1;
-    op.sandbox = v.record.name;
-    op.sandboxId = "id-" + v.record.name;
+    op.sandbox = record.name;
+    op.sandboxId = "id-" + record.name;
     op.kind = OperationKind::Stop;
     op.user = caller.user;
     op.state = OperationState::Done;
@@ -306,7 +318,7 @@ class FakeSandboxManager : public SandboxManager {
     if (it == sandboxes_.end() || (!caller.admin && it->second.record.user != caller.user)) {
       return notFound("sandbox " + name + " not found");
     }
-    return it->second;
+    return it->second.view();
   }
 
   template <typename F>
@@ -318,18 +330,18 @@ class FakeSandboxManager : public SandboxManager {
     if (!found.isOk()) {
       return found.status();
     }
-    SandboxView& v = sandboxes_[name];
+    FakeSandbox& v = sandboxes_[name];
     if (!allowWhileDeleting && v.record.desired == DesiredState::Deleted) {
       return failedPrecondition("sandbox " + name + " is being deleted");
     }
     RETURN_IF_ERROR(f(v));
     v.record.updatedAt += std::chrono::seconds(1);
-    return v;
+    return v.view();
   }
 
-  static SandboxView makeView(const std::string& name, const std::string& user,
+  static FakeSandbox makeView(const std::string& name, const std::string& user,
                               const CreateRequest& request) {
-    SandboxView v;
+    FakeSandbox v;
     v.record.name = name;
     v.record.user = user;
     v.record.nameSpace = "sandboxes";
@@ -354,7 +366,7 @@ class FakeSandboxManager : public SandboxManager {
   }
 
   std::mutex mu_;
-  std::map<std::string, SandboxView> sandboxes_;
+  std::map<std::string, FakeSandbox> sandboxes_;
   Status ready_;
   std::atomic<bool> throwNext_{false};
   std::optional<Status> failNext_;

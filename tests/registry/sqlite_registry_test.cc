@@ -136,15 +136,15 @@ TEST_F(SqliteRegistryTest, ListIsOrderedByNameAndFiltersByUser) {
   ASSERT_OK(all);
   std::vector<std::string> names;
   for (const auto& r : *all) {
-    names.push_back(r.name);
+    names.push_back(r->name);
   }
   EXPECT_EQ(names, (std::vector<std::string>{"alpha", "beta", "mid", "zeta"}));
 
   auto alice = registry_->listSandboxes(std::string("alice"));
   ASSERT_OK(alice);
   ASSERT_EQ(alice->size(), 2u);
-  EXPECT_EQ((*alice)[0].name, "mid");
-  EXPECT_EQ((*alice)[1].name, "zeta");
+  EXPECT_EQ((*alice)[0]->name, "mid");
+  EXPECT_EQ((*alice)[1]->name, "zeta");
 
   auto nobody = registry_->listSandboxes(std::string("dave"));
   ASSERT_OK(nobody);
@@ -461,7 +461,7 @@ TEST_F(SqliteRegistryTest, ReadsFollowEveryWriterOfTheFile) {
     EXPECT_OK(listed);
     if (listed.isOk()) {
       for (const auto& r : *listed) {
-        out.push_back(r.name);
+        out.push_back(r->name);
       }
     }
     return out;

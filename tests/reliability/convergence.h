@@ -19,7 +19,8 @@ inline bool converged(KubernetesService& service, KubeClient& client, Registry& 
     why = records.status().toString();
     return false;
   }
-  for (const auto& r : *records) {
+  for (const auto& row : *records) {
+    const SandboxRecord& r = *row;
     auto observed = service.status({r.nameSpace, r.name});
     if (!observed.isOk()) {
       why = r.name + ": " + observed.status().toString();

@@ -132,7 +132,7 @@ TEST_F(KillTest, EverySandboxConvergesAfterThirtyKills) {
   ASSERT_OK(pvcs);
   size_t live = 0;
   for (const auto& r : *records) {
-    live += r.desired == DesiredState::Deleted ? 0 : 1;
+    live += r->desired == DesiredState::Deleted ? 0 : 1;
   }
   EXPECT_EQ((*sts)["items"].size(), live);
   EXPECT_LE((*pvcs)["items"].size(), records->size());

@@ -6,6 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+#include <vector>
+
 #include "fakes/status_matchers.h"
 #include "kube/kube_test_objects.h"
 #include "sandboxd/kube/cached_read_client.h"
@@ -82,6 +86,41 @@ class SandboxCacheTest : public testing::ServiceFixture {
     })) << when << ": statusAll from the cluster\n"
         << allDirect << "from the index\n"
         << allIndexed;
+    // statusOf: every sandbox, this one and a name no sandbox has, sorted (as a list asks) and
+    // reversed; each as statusAll from the cluster has it, through the index and without.
+    std::string want;
+    std::string got;
+    EXPECT_TRUE(testing::eventually([&] {
+      auto all = service_->statusAll("default");
+      if (!all.isOk()) {
+        return false;
+      }
+      std::set<std::string> wanted = {name, "zz-none"};
+      for (const auto& [n, st] : *all) {
+        wanted.insert(n);
+      }
+      const std::vector<std::string> sorted(wanted.begin(), wanted.end());
+      const std::vector<std::string> reversed(wanted.rbegin(), wanted.rend());
+      want.clear();
+      got.clear();
+      for (const auto* names : {&sorted, &reversed}) {
+        for (const auto& service : {service_, indexed_}) {
+          auto some = service->statusOf("default", *names);
+          if (!some.isOk() || some->size() != names->size()) {
+            return false;
+          }
+          for (size_t i = 0; i < names->size(); ++i) {
+            const auto it = all->find((*names)[i]);
+            want += (*names)[i] + "=" + (it == all->end() ? "none" : describeStatus(it->second)) +
+                    "\n";
+            got += (*names)[i] + "=" + ((*some)[i] ? describeStatus(*(*some)[i]) : "none") + "\n";
+          }
+        }
+      }
+      return want == got;
+    })) << when << ": statusOf, as statusAll has them\n"
+        << want << "answered\n"
+        << got;
   }
 
   std::shared_ptr<ObjectCache> cache_;

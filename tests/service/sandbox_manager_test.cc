@@ -36,9 +36,9 @@ TEST_F(SandboxManagerTest, CreateRecordsAndShowsTheSandbox) {
   EXPECT_EQ(made("create"), 5) << "one write per object: Secret, Service, StatefulSet, 2 Ingresses";
   EXPECT_EQ(made("get") + made("list") + made("patch"), 0) << "no reads around a create";
   EXPECT_EQ(view->observed.phase, Phase::Creating);
-  EXPECT_EQ(view->record.user, "alice");
-  EXPECT_EQ(view->record.storage, "5Gi");
-  EXPECT_EQ(view->record.secretEnvKeys, std::vector<std::string>{"TOKEN"});
+  EXPECT_EQ(view->record->user, "alice");
+  EXPECT_EQ(view->record->storage, "5Gi");
+  EXPECT_EQ(view->record->secretEnvKeys, std::vector<std::string>{"TOKEN"});
   EXPECT_EQ(view->urls.at("app"), "https://demo-app.sandbox.example.com");
   auto stored = registry_->getSandbox("demo");
   ASSERT_OK(stored);
@@ -64,7 +64,7 @@ TEST_F(SandboxManagerTest, UsersSeeOnlyTheirOwnSandboxes) {
   auto bobs = manager_->list(bob_, std::nullopt);
   ASSERT_OK(bobs);
   ASSERT_EQ(bobs->size(), 1u);
-  EXPECT_EQ((*bobs)[0].record.name, "bob-box");
+  EXPECT_EQ((*bobs)[0].record->name, "bob-box");
   EXPECT_KIND(manager_->list(bob_, std::string("alice")), PermissionDenied);
 
   EXPECT_EQ(manager_->list(admin_, std::nullopt)->size(), 2u);
@@ -99,7 +99,7 @@ TEST_F(SandboxManagerTest, OnlyAdminsCreateForOthers) {
   EXPECT_KIND(manager_->create(alice_, r), PermissionDenied);
   auto view = manager_->create(admin_, r);
   ASSERT_OK(view);
-  EXPECT_EQ(view->record.user, "bob");
+  EXPECT_EQ(view->record->user, "bob");
   EXPECT_OK(manager_->get(bob_, "demo"));
 }
 
@@ -161,16 +161,16 @@ TEST_F(SandboxManagerTest, UpdateEnvKeepsSecretValuesOutOfTheRegistry) {
   change.setSecret = {{"KEY", "s3cret"}};
   auto view = manager_->updateEnv(alice_, "demo", change);
   ASSERT_OK(view);
-  EXPECT_EQ(view->record.env, (EnvMap{{"A", "1"}, {"B", "2"}}));
-  EXPECT_EQ(view->record.secretEnvKeys, std::vector<std::string>{"KEY"});
+  EXPECT_EQ(view->record->env, (EnvMap{{"A", "1"}, {"B", "2"}}));
+  EXPECT_EQ(view->record->secretEnvKeys, std::vector<std::string>{"KEY"});
   auto stored = registry_->getSandbox("demo");
   EXPECT_EQ(stored->env.count("KEY"), 0u);
   EnvChange unset;
   unset.unset = {"A", "KEY"};
   view = manager_->updateEnv(alice_, "demo", unset);
   ASSERT_OK(view);
-  EXPECT_EQ(view->record.env, (EnvMap{{"B", "2"}}));
-  EXPECT_TRUE(view->record.secretEnvKeys.empty());
+  EXPECT_EQ(view->record->env, (EnvMap{{"B", "2"}}));
+  EXPECT_TRUE(view->record->secretEnvKeys.empty());
 }
 
 TEST_F(SandboxManagerTest, DeleteKeepsTheNameForItsOwnerAndReattachesTheVolume) {

@@ -2,8 +2,10 @@
 // (SandboxRecord), and what the cluster shows (ObservedStatus).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -90,6 +92,21 @@ struct SandboxRecord {
   SystemTime updatedAt{};
   int64_t version = 0;  // bumped on every update, for compare-and-set
 };
+
+// A registry row as the registry holds it: shared, never changed (a write makes a new one), so
+// that a list of thousands hands out pointers rather than copies.
+using SandboxRecordPtr = std::shared_ptr<const SandboxRecord>;
+
+// Asks for `record`'s memory ahead of its use. A loop over thousands of shared records (each
+// allocated on its own, so the hardware cannot guess the next) calls it a few records ahead
+// rather than waiting on memory for each.
+inline constexpr size_t kPrefetchAhead = 4;  // records ahead
+inline void prefetchRecord(const SandboxRecord* record) {
+  const char* bytes = reinterpret_cast<const char*>(record);
+  for (size_t line = 0; line < sizeof(SandboxRecord); line += 64) {
+    __builtin_prefetch(bytes + line);
+  }
+}
 
 // The identity a request acts as.
 struct Caller {

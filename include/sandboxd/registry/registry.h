@@ -31,8 +31,8 @@ class Registry {
   // NotFound if absent.
   virtual StatusOr<SandboxRecord> getSandbox(const std::string& name) = 0;
 
-  // All sandboxes, or only `user`'s, ordered by name.
-  virtual StatusOr<std::vector<SandboxRecord>> listSandboxes(
+  // All sandboxes, or only `user`'s, ordered by name (never null).
+  virtual StatusOr<std::vector<SandboxRecordPtr>> listSandboxes(
       const std::optional<std::string>& user = std::nullopt) = 0;
 
   // Compare-and-set update: succeeds only if the stored version equals record.version, then

@@ -36,6 +36,9 @@ std::string ingress(const std::string& sandbox, const std::string& port);  // {n
 std::string pvc(const std::string& sandbox);            // vn-homevn-agent-{name}-0
 std::string pod(const std::string& sandbox);            // {name}-0
 std::string host(const std::string& sandbox, const std::string& port, const std::string& domain);
+// {scheme}://{host}
+std::string url(const std::string& scheme, const std::string& sandbox, const std::string& port,
+                const std::string& domain);
 inline constexpr const char* kVolumeClaimTemplate = "vn-homevn-agent";
 inline constexpr const char* kMainContainer = "sandbox";
 }  // namespace names

@@ -46,7 +46,7 @@ struct DriftReport {
 // the Deployments carrying cloud.sealos.io/app-deploy-manager (legacy sandboxes) and the
 // PersistentVolumeClaims named like home volumes, each with kind set. Objects already being
 // deleted are not drift.
-DriftReport computeDrift(const std::vector<SandboxRecord>& records,
+DriftReport computeDrift(const std::vector<SandboxRecordPtr>& records,
                          const std::vector<json>& objects, const SandboxConfig& config);
 
 // What computeDrift and the reconciler read of a listed object (apiVersion, kind, name,
@@ -62,7 +62,7 @@ StatusOr<std::vector<json>> listSandboxObjects(KubeClient& client,
                                                const std::vector<std::string>& namespaces);
 
 // The configured namespace and every namespace a registry entry names.
-std::vector<std::string> namespacesOf(const std::vector<SandboxRecord>& records,
+std::vector<std::string> namespacesOf(const std::vector<SandboxRecordPtr>& records,
                                       const SandboxConfig& config);
 
 // Lists the registry and, in the configured namespace and every namespace a registry entry

@@ -39,6 +39,11 @@ class KubernetesService {
   virtual StatusOr<std::map<std::string, ObservedStatus>> statusAll(
       const std::string& nameSpace) = 0;
 
+  // The statuses of `names` in that order, as statusAll has them (nullopt: no workload), with
+  // no copy of the others: what a list of thousands reads. Fastest with `names` sorted.
+  virtual StatusOr<std::vector<std::optional<ObservedStatus>>> statusOf(
+      const std::string& nameSpace, const std::vector<std::string>& names) = 0;
+
   // Scale to 0 / 1 via the scale subresource. Idempotent. NotFound if no workload.
   virtual Status stop(const SandboxKey& key) = 0;
   virtual Status start(const SandboxKey& key) = 0;

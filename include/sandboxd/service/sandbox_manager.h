@@ -31,7 +31,7 @@ struct CreateRequest {
 
 // A sandbox as the API shows it: the registry record merged with the observed status.
 struct SandboxView {
-  SandboxRecord record;
+  SandboxRecordPtr record;  // never null
   ObservedStatus observed;
   std::map<std::string, std::string> urls;  // port name → URL
 };

@@ -15,6 +15,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <vector>
 
 #include "sandboxd/kube/object_cache.h"
 #include "sandboxd/model/sandbox.h"
@@ -37,6 +38,10 @@ class StatusIndex {
   std::optional<ObservedStatus> get(const std::string& name);
   // Every indexed sandbox; nullopt when the index is not built yet.
   std::optional<std::map<std::string, ObservedStatus>> all();
+  // The status of each of `names`, in that order (nullopt: not indexed); nullopt when the index
+  // is not built yet. Sorted names are found by walking the index rather than searching it.
+  std::optional<std::vector<std::optional<ObservedStatus>>> get(
+      const std::vector<std::string>& names);
 
  private:
   void refresh(const std::string& name);
