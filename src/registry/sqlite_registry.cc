@@ -73,63 +73,30 @@ struct WritableColumn {
   void (*bind)(SQLite::Statement& q, int at, const SandboxRecord& record,
                const EncodedEnv& encoded);
 };
-#define SANDBOXD_FIELD_CHANGED(field) \
-  [](const SandboxRecord& a, const SandboxRecord& b) { return a.field != b.field; }
+// {column, field of SandboxRecord it holds, the value bound (of the record `r` or its encoded
+// env `e`)}.
+#define SANDBOXD_COLUMN(column, field, value)                                                \
+  WritableColumn {                                                                             \
+    column, [](const SandboxRecord& a, const SandboxRecord& b) { return a.field != b.field; }, \
+        [](SQLite::Statement& q, int at, [[maybe_unused]] const SandboxRecord& r,              \
+           [[maybe_unused]] const EncodedEnv& e) { q.bind(at, value); }                        \
+  }
 const WritableColumn kWritableColumns[] = {
-    {"user", SANDBOXD_FIELD_CHANGED(user),
-     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
-       q.bind(at, r.user);
-     }},
-    {"namespace", SANDBOXD_FIELD_CHANGED(nameSpace),
-     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
-       q.bind(at, r.nameSpace);
-     }},
-    {"sandbox_id", SANDBOXD_FIELD_CHANGED(sandboxId),
-     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
-       q.bind(at, r.sandboxId);
-     }},
-    {"image", SANDBOXD_FIELD_CHANGED(image),
-     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
-       q.bind(at, r.image);
-     }},
-    {"env", SANDBOXD_FIELD_CHANGED(env),
-     [](SQLite::Statement& q, int at, const SandboxRecord&, const EncodedEnv& e) {
-       q.bind(at, e.env);
-     }},
-    {"secret_env_keys", SANDBOXD_FIELD_CHANGED(secretEnvKeys),
-     [](SQLite::Statement& q, int at, const SandboxRecord&, const EncodedEnv& e) {
-       q.bind(at, e.keys);
-     }},
-    {"storage", SANDBOXD_FIELD_CHANGED(storage),
-     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
-       q.bind(at, r.storage);
-     }},
-    {"desired", SANDBOXD_FIELD_CHANGED(desired),
-     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
-       q.bind(at, toString(r.desired));
-     }},
-    {"purge", SANDBOXD_FIELD_CHANGED(purge),
-     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
-       q.bind(at, r.purge ? 1 : 0);
-     }},
-    {"phase", SANDBOXD_FIELD_CHANGED(phase),
-     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
-       q.bind(at, toString(r.phase));
-     }},
-    {"reason", SANDBOXD_FIELD_CHANGED(reason),
-     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
-       q.bind(at, r.reason);
-     }},
-    {"message", SANDBOXD_FIELD_CHANGED(message),
-     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
-       q.bind(at, r.message);
-     }},
-    {"workload", SANDBOXD_FIELD_CHANGED(workload),
-     [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
-       q.bind(at, toString(r.workload));
-     }},
+    SANDBOXD_COLUMN("user", user, r.user),
+    SANDBOXD_COLUMN("namespace", nameSpace, r.nameSpace),
+    SANDBOXD_COLUMN("sandbox_id", sandboxId, r.sandboxId),
+    SANDBOXD_COLUMN("image", image, r.image),
+    SANDBOXD_COLUMN("env", env, e.env),
+    SANDBOXD_COLUMN("secret_env_keys", secretEnvKeys, e.keys),
+    SANDBOXD_COLUMN("storage", storage, r.storage),
+    SANDBOXD_COLUMN("desired", desired, toString(r.desired)),
+    SANDBOXD_COLUMN("purge", purge, r.purge ? 1 : 0),
+    SANDBOXD_COLUMN("phase", phase, toString(r.phase)),
+    SANDBOXD_COLUMN("reason", reason, r.reason),
+    SANDBOXD_COLUMN("message", message, r.message),
+    SANDBOXD_COLUMN("workload", workload, toString(r.workload)),
 };
-#undef SANDBOXD_FIELD_CHANGED
+#undef SANDBOXD_COLUMN
 
 // Binds the row's writable columns, user … workload in kSandboxColumns' order, to parameters
 // `first`, `first` + 1, …; returns the next parameter's index. One list for INSERT and UPDATE.
