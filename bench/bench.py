@@ -346,6 +346,9 @@ def google_benchmarks_us(args, program):
     for b in json.loads(out.stdout)["benchmarks"]:
         scale = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b.get("time_unit", "ns")]
         times[b["name"]] = b["real_time"] * scale
+        for counter in ("p99_us", "p999_us"):  # counters of the benchmark's own
+            if counter in b:
+                times[b["name"] + "/" + counter] = b[counter]
     return times
 
 
@@ -370,6 +373,11 @@ def bench_render(args):
                "in one commit, the finish left for later (file database, WAL)")
         figure("registry_intent_finish_us", round(us["BM_IntentFinishNow"], 2),
                "the same with the finish stored at once, in a commit of its own")
+        for name, bm in (("registry_intent", "BM_IntentFinishLater"),
+                         ("registry_intent_finish", "BM_IntentFinishNow")):
+            figure(f"{name}_p99_us", round(us[f"{bm}/p99_us"], 2), f"p99 of {name}_us's requests")
+            figure(f"{name}_p999_us", round(us[f"{bm}/p999_us"], 2),
+                   f"p99.9 (a checkpoint of the write-ahead log, in the commit or not)")
 
 
 def bench_memory(args, work):

@@ -409,7 +409,7 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
     ctx->request = request;
     ctx->inFlight = inFlight_->enter();
     try {
-      ctx->requestId = random_.uuid();
+      ctx->requestId = fastUuid();
     } catch (...) {
       ctx->requestId = "req-" + std::to_string(++counter_);
     }
@@ -1006,7 +1006,6 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
   std::atomic<bool> trimScheduled_{false};
   const int64_t drainCap_;
   api::ApiMetrics metrics_;
-  RandomGeneratorImpl random_;
   std::atomic<uint64_t> counter_{0};
   std::once_flag openApiOnce_;
   json openApi_;

@@ -10,7 +10,12 @@
 // a list of 10,000 above all, do not parse every row again. It can never answer older than the
 // file: before each read, PRAGMA data_version tells whether another connection (another
 // process, or another registry on the same file) has committed since the rows were read, and
-// then they are read again; this connection's own writes re-read the row they wrote.
+// then they are read again; this connection's own writes keep the row they wrote (built from
+// the record, as the tests check against the file), or read it again when they did not know
+// the stored row.
+//
+// A file database's write-ahead log is checkpointed by a thread of the registry's own
+// (registry/wal_checkpointer.h), not inside the request's commit that fills it.
 //
 // finishOperationSoon queues a finish (finishes_ below). The next operation recorded stores the
 // queue in its own transaction; a finish or read of operations stores it first; and a thread
@@ -31,6 +36,7 @@
 
 #include "registry/migrations.h"
 #include "registry/sqlite_util.h"
+#include "registry/wal_checkpointer.h"
 #include "sandboxd/common/random_generator.h"
 #include "sandboxd/registry/registry.h"
 
@@ -183,13 +189,14 @@ Status validateRecord(const SandboxRecord& record) {
 
 class SqliteRegistryImpl : public Registry {
  public:
-  SqliteRegistryImpl(std::unique_ptr<SQLite::Database> db, TimeSourcePtr time, int version,
-                     bool finishInBackground)
+  SqliteRegistryImpl(std::unique_ptr<SQLite::Database> db, const std::string& path,
+                     TimeSourcePtr time, int version, const SqliteRegistryOptions& options)
       : db_(std::move(db)),
+        checkpointer_(startCheckpointer(*db_, path, options)),
         statements_(*db_),
         time_(std::move(time)),
         version_(version),
-        finishInBackground_(finishInBackground) {}
+        finishInBackground_(options.finishInBackground) {}
   ~SqliteRegistryImpl() override;
 
   // Registry
@@ -221,7 +228,9 @@ class SqliteRegistryImpl : public Registry {
   StatusOr<IntentWritten> writeSandbox(const SandboxRecord& record, const OperationRecord* op);
   // The UPDATE of updateSandbox, inside the caller's transaction (mu_ held). Throws
   // SQLite::Exception.
-  StatusOr<int64_t> updateRow(const SandboxRecord& record, const EncodedEnv& encoded);
+  // When the stored row was known (storedRow), `written` is set to the row as now stored.
+  StatusOr<int64_t> updateRow(const SandboxRecord& record, const EncodedEnv& encoded,
+                              SandboxRecordPtr& written);
   // The INSERT (and superseding, pruning) of addOperation, inside the caller's transaction
   // (mu_ held); returns the new id. Throws SQLite::Exception.
   int64_t insertOperation(const OperationRecord& op);
@@ -241,16 +250,23 @@ class SqliteRegistryImpl : public Registry {
   void finisherLoop();
   // The sandboxes table as of the file now (mu_ held). Throws SQLite::Exception.
   const std::map<std::string, SandboxRecordPtr>& freshRows();
-  // After this connection committed a write of `name`'s row (mu_ held): the row read again.
-  void rowWritten(const std::string& name);
+  // After this connection committed a write of `name`'s row (mu_ held): `written`, the row as
+  // stored, when the writer knows it; else the row read again (null: it is gone).
+  void rowWritten(const std::string& name, SandboxRecordPtr written = nullptr);
   // The stored row `name` at `version` as this connection last read or wrote it, if no other
   // connection has committed since (mu_ held); else null. Throws SQLite::Exception.
   const SandboxRecord* storedRow(const std::string& name, int64_t version);
   // The error of a row that cannot be read, as reading it would return.
   static Status corruptRow(const std::string& name, const std::string& error);
 
+  // Null when SQLite checkpoints in the commit (a database in memory, checkpointPages 0, or a
+  // second connection that would not open: logged).
+  static std::unique_ptr<registry::WalCheckpointer> startCheckpointer(
+      SQLite::Database& db, const std::string& path, const SqliteRegistryOptions& options);
+
   std::mutex mu_;
   std::unique_ptr<SQLite::Database> db_;  // guarded by mu_
+  std::unique_ptr<registry::WalCheckpointer> checkpointer_;  // destroyed before db_
   registry::StatementCache statements_;   // of db_, guarded by mu_; destroyed before db_
   TimeSourcePtr time_;
   RandomGeneratorImpl random_;
@@ -269,6 +285,21 @@ class SqliteRegistryImpl : public Registry {
   const bool finishInBackground_;
   std::thread finisher_;
 };
+
+std::unique_ptr<registry::WalCheckpointer> SqliteRegistryImpl::startCheckpointer(
+    SQLite::Database& db, const std::string& path, const SqliteRegistryOptions& options) {
+  if (options.checkpointPages <= 0 || registry::isInMemory(path)) {
+    return nullptr;
+  }
+  try {
+    return std::make_unique<registry::WalCheckpointer>(db, path, options.busyTimeoutMs,
+                                                       options.checkpointPages);
+  } catch (const std::exception& e) {
+    spdlog::warn("registry: the write-ahead log is checkpointed in the commits that fill it ({})",
+                 e.what());
+    return nullptr;
+  }
+}
 
 // How long a queued finish may wait for a later write to store it (Registry::finishOperationSoon).
 constexpr std::chrono::milliseconds kFinishGrace{10};
@@ -394,13 +425,17 @@ const std::map<std::string, SandboxRecordPtr>& SqliteRegistryImpl::freshRows() {
   return rows_;
 }
 
-void SqliteRegistryImpl::rowWritten(const std::string& name) {
+void SqliteRegistryImpl::rowWritten(const std::string& name, SandboxRecordPtr written) {
   if (!rowsDataVersion_) {
     return;  // not read yet: the next read reads them all
   }
   try {
-    rows_.erase(name);
     corruptRows_.erase(name);
+    if (written != nullptr) {
+      rows_[name] = std::move(written);
+      return;
+    }
+    rows_.erase(name);
     auto qUse = statements_.get(std::string("SELECT ") + kSandboxColumns +
                                 " FROM sandboxes WHERE name = ?");
     SQLite::Statement& q = *qUse;
@@ -455,8 +490,13 @@ Status SqliteRegistryImpl::insertSandbox(const SandboxRecord& record) {
       }
       throw;
     }
+    // The row as stored: the record's columns, both times to the millisecond, version 1.
+    auto row = std::make_shared<SandboxRecord>(record);
+    row->createdAt = fromUnixMillis(toUnixMillis(created));
+    row->updatedAt = fromUnixMillis(toUnixMillis(now));
+    row->version = 1;
     tx.commit();
-    rowWritten(record.name);
+    rowWritten(record.name, std::move(row));
     return Status::ok();
   } catch (const std::exception& e) {
     rowsDataVersion_.reset();
@@ -523,12 +563,13 @@ StatusOr<Registry::IntentWritten> SqliteRegistryImpl::writeSandbox(const Sandbox
   try {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     IntentWritten written;
-    ASSIGN_OR_RETURN(written.version, updateRow(record, encoded));
+    SandboxRecordPtr row;
+    ASSIGN_OR_RETURN(written.version, updateRow(record, encoded, row));
     if (op != nullptr) {
       written.operation = insertOperation(*op);
     }
     tx.commit();
-    rowWritten(record.name);
+    rowWritten(record.name, std::move(row));
     return written;
   } catch (const std::exception& e) {
     rowsDataVersion_.reset();
@@ -537,7 +578,8 @@ StatusOr<Registry::IntentWritten> SqliteRegistryImpl::writeSandbox(const Sandbox
 }
 
 StatusOr<int64_t> SqliteRegistryImpl::updateRow(const SandboxRecord& record,
-                                                const EncodedEnv& encoded) {
+                                                const EncodedEnv& encoded,
+                                                SandboxRecordPtr& written) {
   const SystemTime now = time_->systemTime();
   // created_at is immutable; updated_at is the time of this write. Only the columns that
   // change are set when the stored row is known (storedRow): a lifecycle request changes two
@@ -565,6 +607,16 @@ StatusOr<int64_t> SqliteRegistryImpl::updateRow(const SandboxRecord& record,
   q.bind(next + 1, record.name);
   q.bind(next + 2, static_cast<int64_t>(record.version));
   if (q.exec() == 1) {
+    if (stored != nullptr) {
+      // The record's columns over the stored row: the rest is what this statement set. No other
+      // connection can commit before ours (this transaction holds the write lock), so the
+      // rows held stay current.
+      auto row = std::make_shared<SandboxRecord>(record);
+      row->createdAt = stored->createdAt;
+      row->updatedAt = fromUnixMillis(toUnixMillis(now));
+      row->version = record.version + 1;
+      written = std::move(row);
+    }
     return record.version + 1;
   }
   // No row matched: tell a vanished row from a stale version.
@@ -895,8 +947,8 @@ StatusOr<RegistryPtr> openSqliteRegistry(const std::string& path, TimeSourcePtr 
   }
   int version = 0;
   ASSIGN_OR_RETURN(auto db, openAndMigrate(path, options, version));
-  return RegistryPtr(std::make_shared<SqliteRegistryImpl>(std::move(db), std::move(time), version,
-                                                          options.finishInBackground));
+  return RegistryPtr(
+      std::make_shared<SqliteRegistryImpl>(std::move(db), path, std::move(time), version, options));
 }
 
 StatusOr<int> migrateDatabase(const std::string& path, const SqliteRegistryOptions& options) {

@@ -37,6 +37,11 @@ inline Status statusFromException(const std::exception& e, const std::string& co
   return internalError(context + ": " + e.what());
 }
 
+// True for the paths SQLite opens as a database in memory (no file, no write-ahead log).
+inline bool isInMemory(const std::string& path) {
+  return path.empty() || path == ":memory:" || path.rfind("file::memory:", 0) == 0;
+}
+
 // Opens `path` (creating it) and applies the per-connection settings: busy timeout,
 // journal_mode=WAL (files only; it persists in the file), foreign_keys=ON, synchronous=NORMAL.
 // Throws SQLite::Exception.
@@ -44,8 +49,7 @@ inline std::unique_ptr<SQLite::Database> openConnection(const std::string& path,
                                                         int busyTimeoutMs) {
   auto db = std::make_unique<SQLite::Database>(
       path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLITE_OPEN_NOMUTEX, busyTimeoutMs);
-  const bool inMemory = path.empty() || path == ":memory:" || path.rfind("file::memory:", 0) == 0;
-  if (!inMemory) {
+  if (!isInMemory(path)) {
     // Switching a new file to WAL needs an exclusive lock. While another process is creating
     // the same file (its first open, migrations), SQLite answers BUSY at once instead of
     // waiting (deadlock avoidance), so the busy timeout does not cover it: retry within it.

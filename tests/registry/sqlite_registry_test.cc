@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "fakes/simulated_time_source.h"
 #include "fakes/status_matchers.h"
@@ -250,6 +251,64 @@ TEST_F(SqliteRegistryTest, EveryFieldAnUpdateChangesIsStoredAndNoOther) {
     ASSERT_OK(registry_->updateSandbox(theirs));
     expectStored(theirs, "after another connection's write");
   }
+}
+
+// Every field of a row, for comparing two reads of it.
+auto fieldsOf(const SandboxRecord& r) {
+  return std::make_tuple(r.name, r.user, r.nameSpace, r.sandboxId, r.image, r.env,
+                         r.secretEnvKeys, r.storage, r.desired, r.purge, r.phase, r.reason,
+                         r.message, r.workload, r.createdAt.time_since_epoch().count(),
+                         r.updatedAt.time_since_epoch().count(), r.version);
+}
+
+// A write keeps the row it wrote rather than reading it back: what the writer then reads is
+// what the file holds, times cut to the millisecond included.
+TEST_F(SqliteRegistryTest, TheRowsAWriterHoldsAreTheFilesRows) {
+  auto other = openSqliteRegistry(path_, time_);
+  ASSERT_OK(other);
+  auto expectSame = [&](const std::string& name, const char* after) {
+    auto held = registry_->getSandbox(name);
+    auto file = (*other)->getSandbox(name);  // a connection of its own: the file's row
+    ASSERT_OK(held);
+    ASSERT_OK(file);
+    EXPECT_EQ(fieldsOf(*held), fieldsOf(*file)) << after;
+  };
+  ASSERT_OK(registry_->listSandboxes(std::nullopt));  // rows held from here on
+  time_->advance(std::chrono::microseconds(1234567));
+  SandboxRecord in = record("demo", "alice");
+  in.createdAt = SystemTime(std::chrono::microseconds(1700000000123456));
+  ASSERT_OK(registry_->insertSandbox(in));
+  expectSame("demo", "insert");
+
+  SandboxRecord r = *registry_->getSandbox("demo");
+  r.desired = DesiredState::Stopped;
+  r.createdAt = SystemTime{};  // not a column an update writes
+  time_->advance(std::chrono::microseconds(777));
+  OperationRecord op;
+  op.sandbox = r.name;
+  op.sandboxId = r.sandboxId;
+  op.kind = OperationKind::Stop;
+  op.user = r.user;
+  ASSERT_OK(registry_->updateSandboxWithOperation(r, op));
+  expectSame("demo", "intent");
+
+  r = *registry_->getSandbox("demo");
+  r.env["NEW"] = "value";
+  r.secretEnvKeys = {"B_KEY", "A_KEY"};
+  r.phase = Phase::Stopped;
+  r.message = "stopped";
+  time_->advance(std::chrono::microseconds(1500));
+  ASSERT_OK(registry_->updateSandbox(r));
+  expectSame("demo", "update");
+
+  // After another connection's write the writer no longer knows the stored row: read back.
+  SandboxRecord theirs = *(*other)->getSandbox("demo");
+  theirs.reason = "Theirs";
+  ASSERT_OK((*other)->updateSandbox(theirs));
+  theirs = *registry_->getSandbox("demo");
+  theirs.image = "ghcr.io/example/runtime:2";
+  ASSERT_OK(registry_->updateSandbox(theirs));
+  expectSame("demo", "update after another connection's");
 }
 
 TEST_F(SqliteRegistryTest, UpdateOfMissingRowIsNotFound) {

@@ -112,6 +112,10 @@ struct SqliteRegistryOptions {
   // Whether finishOperationSoon's finishes are stored by a thread of the registry's own as soon
   // as they come, or (false, for tests) only before a later write, operation read or close.
   bool finishInBackground = true;
+  // A file database's write-ahead log is checkpointed by a thread of the registry's own once it
+  // holds this many pages (registry/wal_checkpointer.h); 0: by SQLite's automatic checkpoint,
+  // inside the commit that takes it past 1,000.
+  int checkpointPages = 1000;
 };
 
 // Opens (creating if needed) the SQLite database at `path` (":memory:" allowed), applies
