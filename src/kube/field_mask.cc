@@ -39,6 +39,27 @@ void applyFieldMask(json& value, const FieldMask& mask) {
   }
 }
 
+json maskedCopy(const json& value, const FieldMask& mask) {
+  if (mask.fields.empty() || !(value.is_array() || value.is_object())) {
+    return value;
+  }
+  if (value.is_array()) {
+    json out = json::array();
+    for (const json& element : value) {
+      out.push_back(maskedCopy(element, mask));
+    }
+    return out;
+  }
+  json out = json::object();
+  for (const auto& [key, sub] : mask.fields) {
+    const auto it = value.find(key);
+    if (it != value.end()) {
+      out.emplace(key, maskedCopy(*it, sub));
+    }
+  }
+  return out;
+}
+
 namespace {
 
 // The list's own fields are kept whole, its items masked.

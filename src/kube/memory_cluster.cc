@@ -80,38 +80,76 @@ void strategicMerge(json& target, const json& patch) {
   }
 }
 
-// Minimal label selector: comma-separated k=v, k==v, k!=v and bare k (exists).
-bool matchesSelector(const json& object, const std::string& selector) {
-  if (selector.empty()) {
+// A label selector ("k=v", "k==v", "k!=v", "k", comma-separated), parsed once per list or
+// watch rather than for each object it is matched against.
+class LabelSelector {
+ public:
+  explicit LabelSelector(const std::string& selector) {
+    std::stringstream ss(selector);
+    std::string term;
+    while (std::getline(ss, term, ',')) {
+      if (term.empty()) {
+        continue;
+      }
+      const auto ne = term.find("!=");
+      const auto eq = term.find('=');
+      if (ne != std::string::npos) {
+        terms_.push_back({Op::NotEquals, term.substr(0, ne), term.substr(ne + 2)});
+      } else if (eq != std::string::npos) {
+        terms_.push_back({Op::Equals, term.substr(0, eq),
+                          term.substr(term[eq + 1] == '=' ? eq + 2 : eq + 1)});
+      } else {
+        terms_.push_back({Op::Exists, term, ""});
+      }
+    }
+  }
+
+  bool matches(const json& object) const {
+    if (terms_.empty()) {
+      return true;
+    }
+    static const json kNoLabels = json::object();
+    const json* labels = &kNoLabels;
+    const auto meta = object.find("metadata");
+    if (meta != object.end() && meta->is_object()) {
+      const auto found = meta->find("labels");
+      if (found != meta->end() && found->is_object()) {
+        labels = &*found;
+      }
+    }
+    for (const Term& t : terms_) {
+      const auto label = labels->find(t.key);
+      const bool has = label != labels->end();
+      switch (t.op) {
+        case Op::NotEquals:
+          if (has && *label == t.value) {
+            return false;
+          }
+          break;
+        case Op::Equals:
+          if (!has || *label != t.value) {
+            return false;
+          }
+          break;
+        case Op::Exists:
+          if (!has) {
+            return false;
+          }
+          break;
+      }
+    }
     return true;
   }
-  json labels = object["metadata"].value("labels", json::object());
-  std::stringstream ss(selector);
-  std::string term;
-  while (std::getline(ss, term, ',')) {
-    if (term.empty()) {
-      continue;
-    }
-    auto ne = term.find("!=");
-    auto eq = term.find('=');
-    if (ne != std::string::npos) {
-      std::string k = term.substr(0, ne);
-      std::string v = term.substr(ne + 2);
-      if (labels.contains(k) && labels[k] == v) {
-        return false;
-      }
-    } else if (eq != std::string::npos) {
-      std::string k = term.substr(0, eq);
-      std::string v = term.substr(term[eq + 1] == '=' ? eq + 2 : eq + 1);
-      if (!labels.contains(k) || labels[k] != v) {
-        return false;
-      }
-    } else if (!labels.contains(term)) {
-      return false;
-    }
-  }
-  return true;
-}
+
+ private:
+  enum class Op { Equals, NotEquals, Exists };
+  struct Term {
+    Op op;
+    std::string key;
+    std::string value;
+  };
+  std::vector<Term> terms_;
+};
 
 Status apiError(ErrorKind kind, const std::string& message) { return Status(kind, message); }
 
@@ -561,23 +599,56 @@ StatusOr<json> MemoryCluster::get(const ResourceType& type, const std::string& n
   return *object;
 }
 
+// Pages as the API server does: at most `limit` items, and metadata.continue (where the next
+// page starts: the namespace and name of the last item) when more remain; resourceVersion "0"
+// answers everything at once, as the API server's watch cache does. A page is taken under the
+// lock every other call waits on, so a pass listing 10,000 objects of each kind no longer
+// holds up requests for the whole list. Unlike the API server's, a later page shows the
+// objects as they are then rather than as of the first page: an object that exists throughout
+// is listed exactly once; one made or removed in between may be listed or not.
 StatusOr<json> MemoryCluster::list(const ResourceType& type, const std::string& ns,
                                    const ListOptions& options) {
   std::lock_guard<std::mutex> lock(state_->mu);
   RETURN_IF_ERROR(state_->injected("list", type.kind));
   state_->reconcile();
-  json items = json::array();
-  for (auto it = state_->objects.lower_bound({type.plural, ns, ""});
-       it != state_->objects.end() && std::get<0>(it->first) == type.plural &&
-       (ns.empty() || std::get<1>(it->first) == ns);
-       ++it) {
-    if (matchesSelector(it->second, options.labelSelector)) {
-      items.push_back(it->second);
+  auto it = state_->objects.lower_bound({type.plural, ns, ""});
+  if (!options.continueToken.empty()) {
+    const std::string& token = options.continueToken;
+    const auto slash = token.find('/');
+    if (slash == std::string::npos || (!ns.empty() && token.compare(0, slash, ns) != 0)) {
+      return apiError(ErrorKind::InvalidArgument, "invalid continue token \"" + token + "\"");
     }
+    it = state_->objects.upper_bound({type.plural, token.substr(0, slash), token.substr(slash + 1)});
+  }
+  const size_t limit = options.limit > 0 && options.resourceVersion != "0"
+                           ? static_cast<size_t>(options.limit)
+                           : std::numeric_limits<size_t>::max();
+  const LabelSelector selector(options.labelSelector);
+  json items = json::array();
+  std::string next;
+  const Key* last = nullptr;
+  for (; it != state_->objects.end() && std::get<0>(it->first) == type.plural &&
+         (ns.empty() || std::get<1>(it->first) == ns);
+       ++it) {
+    if (!selector.matches(it->second)) {
+      continue;
+    }
+    if (items.size() == limit) {
+      next = std::get<1>(*last) + "/" + std::get<2>(*last);
+      break;
+    }
+    // Only the fields the caller reads, as the REST client parses them.
+    items.push_back(options.itemFields != nullptr ? maskedCopy(it->second, *options.itemFields)
+                                                  : it->second);
+    last = &it->first;
+  }
+  json metadata = {{"resourceVersion", std::to_string(state_->resourceVersion)}};
+  if (!next.empty()) {
+    metadata["continue"] = next;
   }
   return json{{"apiVersion", type.apiVersion},
               {"kind", type.kind + "List"},
-              {"metadata", {{"resourceVersion", std::to_string(state_->resourceVersion)}}},
+              {"metadata", std::move(metadata)},
               {"items", std::move(items)}};
 }
 
@@ -734,12 +805,13 @@ Status MemoryCluster::watch(const ResourceType& type, const std::string& ns,
   auto inScope = [&](const std::string& plural, const std::string& objectNs) {
     return plural == type.plural && (ns.empty() || objectNs == ns);
   };
+  const LabelSelector selector(options.labelSelector);
   std::vector<WatchEvent> pending;
   int64_t from = 0;
   if (options.resourceVersion.empty() || options.resourceVersion == "0") {
     for (const auto& [key, object] : st.objects) {
       if (inScope(std::get<0>(key), std::get<1>(key)) &&
-          matchesSelector(object, options.labelSelector)) {
+          selector.matches(object)) {
         pending.push_back({WatchEventType::Added, object});
       }
     }
@@ -786,9 +858,9 @@ Status MemoryCluster::watch(const ResourceType& type, const std::string& ns,
       if (!inScope(e.plural, e.ns)) {
         continue;
       }
-      const bool matchesNow = matchesSelector(e.object, options.labelSelector);
+      const bool matchesNow = selector.matches(e.object);
       const bool matchedBefore =
-          !e.previous.is_null() && matchesSelector(e.previous, options.labelSelector);
+          !e.previous.is_null() && selector.matches(e.previous);
       if (e.type == WatchEventType::Modified && matchesNow != matchedBefore) {
         // Label changes move objects in or out of a filtered watch.
         pending.push_back({matchesNow ? WatchEventType::Added : WatchEventType::Deleted,

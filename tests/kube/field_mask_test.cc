@@ -57,6 +57,21 @@ TEST(FieldMaskTest, ParsingAListKeepsWhatApplyingTheMaskKeeps) {
   EXPECT_EQ(parsed["items"][2], json::object());
 }
 
+TEST(FieldMaskTest, AMaskedCopyIsWhatApplyingTheMaskToACopyLeaves) {
+  const json whole = json::parse(kPodList);
+  const FieldMask masks[] = {podMask(), FieldMask{}, FieldMask::keys({"metadata"}),
+                             FieldMask{{"metadata", FieldMask{{"labels", FieldMask::keys({"x"})}}}}};
+  for (const FieldMask& mask : masks) {
+    // Each item, the list of items (arrays apply the mask to each element) and scalars.
+    for (const json& value : {whole["items"][0], whole["items"][1], whole["items"][2],
+                              whole["items"], json("text"), json(nullptr), json(7)}) {
+      json expected = value;
+      applyFieldMask(expected, mask);
+      EXPECT_EQ(maskedCopy(value, mask), expected) << value.dump();
+    }
+  }
+}
+
 TEST(FieldMaskTest, AnEmptyMaskKeepsEverything) {
   json whole = json::parse(kPodList);
   EXPECT_EQ(parseListKeeping(kPodList, FieldMask{}), whole);

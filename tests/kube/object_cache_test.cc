@@ -193,7 +193,10 @@ class PagingKubeClient : public ForwardingKubeClient {
     if (!options.continueToken.empty() && !options.resourceVersion.empty()) {
       return invalidArgument("specifying resource version is not allowed when using continue");
     }
-    ASSIGN_OR_RETURN(json whole, inner()->list(type, ns, options));
+    ListOptions all = options;  // the pages are this fake's own
+    all.limit = 0;
+    all.continueToken.clear();
+    ASSIGN_OR_RETURN(json whole, inner()->list(type, ns, all));
     const size_t from = options.continueToken.empty() ? 0 : std::stoul(options.continueToken);
     const size_t size = whole["items"].size();
     const size_t to = options.limit > 0 ? std::min(size, from + options.limit) : size;

@@ -33,6 +33,10 @@ struct FieldMask {
 // recursively; arrays apply the mask to each element.
 void applyFieldMask(json& value, const FieldMask& mask);
 
+// What applyFieldMask would leave of a copy of `value`, built without copying the rest (an
+// in-memory cluster's list of 10,000 objects, of which a reader keeps a few fields each).
+json maskedCopy(const json& value, const FieldMask& mask);
+
 // Parses a list answer ({"apiVersion", "kind", "metadata", "items": [...]}), keeping of each
 // item only the fields of `item` (what applyFieldMask would keep) and of the list everything
 // but the items' other fields. Discarded (is_discarded()) when `text` is not valid JSON, also
