@@ -12,6 +12,7 @@
 #include "registry/migrations.h"
 #include "sandboxd/common/embedded_files.h"
 #include "sandboxd/registry/registry.h"
+#include "support/test_dir.h"
 
 namespace sandboxd {
 namespace {
@@ -57,16 +58,11 @@ int latestEmbedded() {
 class MigrationsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sandboxd-migrations-test-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_ / "migrations");
     path_ = (dir_ / "sandboxd.db").string();
     options_.migrationsDir = (dir_ / "migrations").string();
     time_ = std::make_shared<testing::SimulatedTimeSource>();
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
   void addMigration(const std::string& name, const std::string& sql) {
     std::ofstream(dir_ / "migrations" / name) << sql;
@@ -77,7 +73,7 @@ class MigrationsTest : public ::testing::Test {
     addMigration("0001_init.sql", *init);
   }
 
-  std::filesystem::path dir_;
+  testing::TestDir dir_{"sandboxd-migrations-test"};
   std::string path_;
   SqliteRegistryOptions options_;
   std::shared_ptr<testing::SimulatedTimeSource> time_;

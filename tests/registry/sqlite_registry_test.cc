@@ -16,6 +16,7 @@
 #include "fakes/status_matchers.h"
 #include "sandboxd/common/random_generator.h"
 #include "sandboxd/registry/registry.h"
+#include "support/test_dir.h"
 
 namespace sandboxd {
 namespace {
@@ -31,21 +32,12 @@ std::string readBytes(const std::filesystem::path& path) {
 class SqliteRegistryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sandboxd-registry-test-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "sandboxd.db").string();
     time_ = std::make_shared<testing::SimulatedTimeSource>();
     auto r = openSqliteRegistry(path_, time_);
     ASSERT_OK(r);
     registry_ = *r;
   }
-  void TearDown() override {
-    registry_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void TearDown() override { registry_.reset(); }
 
   static SandboxRecord record(const std::string& name, const std::string& user) {
     SandboxRecord r;
@@ -60,8 +52,8 @@ class SqliteRegistryTest : public ::testing::Test {
     return r;
   }
 
-  std::filesystem::path dir_;
-  std::string path_;
+  testing::TestDir dir_{"sandboxd-registry-test"};
+  const std::string path_ = (dir_ / "sandboxd.db").string();
   std::shared_ptr<testing::SimulatedTimeSource> time_;
   RegistryPtr registry_;
 };

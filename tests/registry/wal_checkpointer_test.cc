@@ -3,7 +3,6 @@
 #include <SQLiteCpp/Database.h>
 #include <SQLiteCpp/Statement.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -11,6 +10,7 @@
 #include <thread>
 
 #include "registry/sqlite_util.h"
+#include "support/test_dir.h"
 
 namespace sandboxd::registry {
 namespace {
@@ -20,18 +20,8 @@ constexpr int kPageBytes = 4096;  // SQLite's default page size
 class WalCheckpointerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sandboxd-wal-test-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "db").string();
     db_ = openConnection(path_, 5000);
     db_->exec("CREATE TABLE t (b BLOB)");
-  }
-  void TearDown() override {
-    db_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   // `commits` commits of 16 KB each: about five pages of the log apiece.
@@ -48,9 +38,9 @@ class WalCheckpointerTest : public ::testing::Test {
     return q.getColumn(0).getInt64();
   }
 
-  std::filesystem::path dir_;
-  std::string path_;
-  std::unique_ptr<SQLite::Database> db_;
+  testing::TestDir dir_{"sandboxd-wal-test"};
+  const std::string path_ = (dir_ / "db").string();
+  std::unique_ptr<SQLite::Database> db_;  // closed before dir_ goes
 };
 
 // With the hook installed, a commit past 1,000 pages no longer checkpoints: the log keeps
