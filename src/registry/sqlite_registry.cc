@@ -248,6 +248,9 @@ class SqliteRegistryImpl : public Registry {
   // pending; the reconciler settles them).
   void storeQueuedFinishes(bool inTransaction);
   void finisherLoop();
+  // PRAGMA data_version: changes when another connection commits (mu_ held). Throws
+  // SQLite::Exception.
+  int64_t dataVersion();
   // The sandboxes table as of the file now (mu_ held). Throws SQLite::Exception.
   const std::map<std::string, SandboxRecordPtr>& freshRows();
   // After this connection committed a write of `name`'s row (mu_ held): `written`, the row as
@@ -276,6 +279,12 @@ class SqliteRegistryImpl : public Registry {
   std::map<std::string, SandboxRecordPtr> rows_;
   std::map<std::string, std::string> corruptRows_;
   std::optional<int64_t> rowsDataVersion_;
+  // Tokens that authenticated, by hash (guarded by mu_), as rows_: valid while PRAGMA
+  // data_version equals tokensDataVersion_, so a token another process removes is refused at
+  // once. A request then costs a hash and no query. At most kHeldTokens are held.
+  std::map<std::string, TokenInfo> tokens_;
+  std::optional<int64_t> tokensDataVersion_;
+  static constexpr size_t kHeldTokens = 10000;
   // Finishes queued by finishOperationSoon (guarded by finishMu_; taken after mu_ when both are
   // held) and the thread that stores them, started by the first one.
   std::mutex finishMu_;
@@ -394,14 +403,15 @@ void SqliteRegistryImpl::storeQueuedFinishes(bool inTransaction) {
   }
 }
 
+int64_t SqliteRegistryImpl::dataVersion() {
+  auto qUse = statements_.get("PRAGMA data_version");
+  SQLite::Statement& q = *qUse;
+  q.executeStep();
+  return q.getColumn(0).getInt64();
+}
+
 const std::map<std::string, SandboxRecordPtr>& SqliteRegistryImpl::freshRows() {
-  int64_t dataVersion = 0;
-  {
-    auto qUse = statements_.get("PRAGMA data_version");
-    SQLite::Statement& q = *qUse;
-    q.executeStep();
-    dataVersion = q.getColumn(0).getInt64();
-  }
+  const int64_t dataVersion = this->dataVersion();
   if (rowsDataVersion_ == dataVersion) {
     return rows_;
   }
@@ -452,10 +462,7 @@ const SandboxRecord* SqliteRegistryImpl::storedRow(const std::string& name, int6
   if (!rowsDataVersion_) {
     return nullptr;
   }
-  auto qUse = statements_.get("PRAGMA data_version");
-  SQLite::Statement& q = *qUse;
-  q.executeStep();
-  if (q.getColumn(0).getInt64() != *rowsDataVersion_) {
+  if (dataVersion() != *rowsDataVersion_) {
     return nullptr;  // another connection wrote: its rows are read again on the next read
   }
   auto row = rows_.find(name);
@@ -685,6 +692,14 @@ StatusOr<TokenInfo> SqliteRegistryImpl::authenticate(const std::string& token) {
   const std::string hash = sha256Hex(token);
   std::lock_guard<std::mutex> lock(mu_);
   try {
+    const int64_t version = dataVersion();
+    if (tokensDataVersion_ != version || tokens_.size() >= kHeldTokens) {
+      tokens_.clear();
+      tokensDataVersion_ = version;
+    }
+    if (const auto held = tokens_.find(hash); held != tokens_.end()) {
+      return held->second;
+    }
     auto qUse = statements_.get(
         "SELECT id, user, admin, token_hash, created_at FROM tokens WHERE token_hash = ?");
     SQLite::Statement& q = *qUse;
@@ -697,6 +712,7 @@ StatusOr<TokenInfo> SqliteRegistryImpl::authenticate(const std::string& token) {
     info.user = q.getColumn(1).getString();
     info.admin = q.getColumn(2).getInt() != 0;
     info.createdAt = fromUnixMillis(q.getColumn(4).getInt64());
+    tokens_.emplace(hash, info);
     return info;
   } catch (const std::exception& e) {
     return statusFromException(e, "authenticating");

@@ -462,6 +462,34 @@ TEST_F(SqliteRegistryTest, TokenCreatedByAnotherInstanceIsAcceptedAtOnce) {
   EXPECT_OK(registry_->getSandbox("from-other"));
 }
 
+// A token that authenticated is held (no query the next time), but never past a change to the
+// file by another connection: one removed there is refused at the next request.
+TEST_F(SqliteRegistryTest, ATokenRemovedFromTheFileIsRefusedAtOnce) {
+  auto alice = registry_->createToken("alice", true);
+  ASSERT_OK(alice);
+  auto bob = registry_->createToken("bob", false);
+  ASSERT_OK(bob);
+  for (int i = 0; i < 3; ++i) {
+    auto info = registry_->authenticate(*alice);
+    ASSERT_OK(info);
+    EXPECT_EQ(info->user, "alice");
+    EXPECT_TRUE(info->admin);
+    ASSERT_OK(registry_->authenticate(*bob));
+  }
+  // This registry's own writes leave what it holds valid.
+  ASSERT_OK(registry_->insertSandbox(record("demo", "alice")));
+  EXPECT_OK(registry_->authenticate(*alice));
+  {
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE, 5000);
+    db.exec("DELETE FROM tokens WHERE user = 'alice'");
+  }
+  EXPECT_KIND(registry_->authenticate(*alice), Unauthenticated);
+  auto still = registry_->authenticate(*bob);
+  ASSERT_OK(still);
+  EXPECT_EQ(still->user, "bob");
+  EXPECT_FALSE(still->admin);
+}
+
 // The registry keeps its prepared statements: a statement run before must neither keep an
 // old read snapshot (another process's writes show at once) nor stay broken after an error.
 TEST_F(SqliteRegistryTest, ReusedStatementsSeeOtherWritersAndSurviveErrors) {
