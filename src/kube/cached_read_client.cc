@@ -1,10 +1,10 @@
 #include "sandboxd/kube/cached_read_client.h"
 
 #include "sandboxd/kube/forwarding_kube_client.h"
+#include "sandboxd/kube/label_selector.h"
 
 #include <algorithm>
 #include <optional>
-#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -12,60 +12,22 @@
 namespace sandboxd {
 namespace {
 
-// One selector term: key=value, or key alone (exists).
-struct Term {
-  std::string key;
-  std::optional<std::string> value;
-};
-
-// Parses "k=v,k2,k3==v3"; nullopt for anything else (!=, in, notin, !k).
-std::optional<std::vector<Term>> parseSelector(const std::string& selector) {
-  std::vector<Term> terms;
-  std::stringstream in(selector);
-  std::string part;
-  while (std::getline(in, part, ',')) {
-    if (part.empty() || part.find_first_of("!() ") != std::string::npos) {
-      return std::nullopt;
-    }
-    auto eq = part.find('=');
-    if (eq == std::string::npos) {
-      terms.push_back({part, std::nullopt});
-      continue;
-    }
-    std::string value = part.substr(eq + 1);
-    if (!value.empty() && value[0] == '=') {
-      value.erase(0, 1);
-    }
-    if (value.find('=') != std::string::npos) {
-      return std::nullopt;
-    }
-    terms.push_back({part.substr(0, eq), value});
-  }
-  return terms;
-}
-
-bool matches(const json& object, const std::vector<Term>& terms) {
-  const json* labels = nullptr;
-  if (object.contains("metadata") && object["metadata"].contains("labels")) {
-    labels = &object["metadata"]["labels"];
-  }
-  for (const auto& term : terms) {
-    if (labels == nullptr || !labels->contains(term.key)) {
-      return false;
-    }
-    if (term.value && (*labels)[term.key] != *term.value) {
-      return false;
-    }
-  }
-  return true;
-}
-
 // Every object matching `request` also matches `cached` (so the cache holds all of them).
-bool implies(const std::vector<Term>& request, const std::vector<Term>& cached) {
-  for (const auto& c : cached) {
+// Selectors with a != term are left to the API server.
+bool implies(const LabelSelector& request, const LabelSelector& cached) {
+  using Op = LabelSelector::Op;
+  const auto hasNotEquals = [](const LabelSelector& s) {
+    return std::any_of(s.terms.begin(), s.terms.end(),
+                       [](const auto& t) { return t.op == Op::NotEquals; });
+  };
+  if (hasNotEquals(request) || hasNotEquals(cached)) {
+    return false;
+  }
+  for (const auto& c : cached.terms) {
     bool found = false;
-    for (const auto& r : request) {
-      found = found || (r.key == c.key && (!c.value || r.value == c.value));
+    for (const auto& r : request.terms) {
+      found = found || (r.key == c.key && (c.op == Op::Exists ||
+                                           (r.op == Op::Equals && r.value == c.value)));
     }
     if (!found) {
       return false;
@@ -96,17 +58,18 @@ class CachedReadClient : public ForwardingKubeClient {
                       const ListOptions& options) override {
     if (options.limit == 0 && options.continueToken.empty() && options.fieldSelector.empty() &&
         serves(type, ns)) {
-      auto request = parseSelector(options.labelSelector);
-      auto cached = parseSelector(selectorFor(type));
+      auto request = LabelSelector::parse(options.labelSelector);
+      auto cached = LabelSelector::parse(selectorFor(type));
       if (request && cached && implies(*request, *cached)) {
-        const auto keep = [&](const json& object) { return matches(object, *request); };
+        const auto keep = [&](const json& object) { return request->matches(object); };
         const std::string& indexed = cache_->indexLabel();
-        const auto byIndex = std::find_if(request->begin(), request->end(), [&](const Term& t) {
-          return !indexed.empty() && t.key == indexed && t.value.has_value();
-        });
+        const auto byIndex =
+            std::find_if(request->terms.begin(), request->terms.end(), [&](const auto& t) {
+              return !indexed.empty() && t.key == indexed && t.op == LabelSelector::Op::Equals;
+            });
         json items = json::array();
-        for (auto& object : byIndex != request->end()
-                                ? cache_->listIndexed(type, ns, *byIndex->value, keep)
+        for (auto& object : byIndex != request->terms.end()
+                                ? cache_->listIndexed(type, ns, byIndex->value, keep)
                                 : cache_->listIf(type, ns, keep)) {
           items.push_back(std::move(object));
         }

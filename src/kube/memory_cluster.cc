@@ -2,6 +2,7 @@
 // Fidelity targets what sandboxd's users would notice (see the header); everything else is
 // deliberately simple.
 #include "sandboxd/kube/memory_cluster.h"
+#include "sandboxd/kube/label_selector.h"
 
 #include <openssl/evp.h>
 
@@ -80,76 +81,14 @@ void strategicMerge(json& target, const json& patch) {
   }
 }
 
-// A label selector ("k=v", "k==v", "k!=v", "k", comma-separated), parsed once per list or
-// watch rather than for each object it is matched against.
-class LabelSelector {
- public:
-  explicit LabelSelector(const std::string& selector) {
-    std::stringstream ss(selector);
-    std::string term;
-    while (std::getline(ss, term, ',')) {
-      if (term.empty()) {
-        continue;
-      }
-      const auto ne = term.find("!=");
-      const auto eq = term.find('=');
-      if (ne != std::string::npos) {
-        terms_.push_back({Op::NotEquals, term.substr(0, ne), term.substr(ne + 2)});
-      } else if (eq != std::string::npos) {
-        terms_.push_back({Op::Equals, term.substr(0, eq),
-                          term.substr(term[eq + 1] == '=' ? eq + 2 : eq + 1)});
-      } else {
-        terms_.push_back({Op::Exists, term, ""});
-      }
-    }
+// A selector it does not take (set-based forms): refused rather than matched some other way.
+StatusOr<LabelSelector> selectorOf(const std::string& text) {
+  auto selector = LabelSelector::parse(text);
+  if (!selector) {
+    return Status(ErrorKind::InvalidArgument, "unsupported label selector \"" + text + "\"");
   }
-
-  bool matches(const json& object) const {
-    if (terms_.empty()) {
-      return true;
-    }
-    static const json kNoLabels = json::object();
-    const json* labels = &kNoLabels;
-    const auto meta = object.find("metadata");
-    if (meta != object.end() && meta->is_object()) {
-      const auto found = meta->find("labels");
-      if (found != meta->end() && found->is_object()) {
-        labels = &*found;
-      }
-    }
-    for (const Term& t : terms_) {
-      const auto label = labels->find(t.key);
-      const bool has = label != labels->end();
-      switch (t.op) {
-        case Op::NotEquals:
-          if (has && *label == t.value) {
-            return false;
-          }
-          break;
-        case Op::Equals:
-          if (!has || *label != t.value) {
-            return false;
-          }
-          break;
-        case Op::Exists:
-          if (!has) {
-            return false;
-          }
-          break;
-      }
-    }
-    return true;
-  }
-
- private:
-  enum class Op { Equals, NotEquals, Exists };
-  struct Term {
-    Op op;
-    std::string key;
-    std::string value;
-  };
-  std::vector<Term> terms_;
-};
+  return std::move(*selector);
+}
 
 Status apiError(ErrorKind kind, const std::string& message) { return Status(kind, message); }
 
@@ -623,7 +562,7 @@ StatusOr<json> MemoryCluster::list(const ResourceType& type, const std::string& 
   const size_t limit = options.limit > 0 && options.resourceVersion != "0"
                            ? static_cast<size_t>(options.limit)
                            : std::numeric_limits<size_t>::max();
-  const LabelSelector selector(options.labelSelector);
+  ASSIGN_OR_RETURN(const LabelSelector selector, selectorOf(options.labelSelector));
   json items = json::array();
   std::string next;
   const Key* last = nullptr;
@@ -805,7 +744,7 @@ Status MemoryCluster::watch(const ResourceType& type, const std::string& ns,
   auto inScope = [&](const std::string& plural, const std::string& objectNs) {
     return plural == type.plural && (ns.empty() || objectNs == ns);
   };
-  const LabelSelector selector(options.labelSelector);
+  ASSIGN_OR_RETURN(const LabelSelector selector, selectorOf(options.labelSelector));
   std::vector<WatchEvent> pending;
   int64_t from = 0;
   if (options.resourceVersion.empty() || options.resourceVersion == "0") {

@@ -111,6 +111,17 @@ TEST_F(MemoryClusterListTest, AContinueTokenNotOfThisListIsInvalid) {
   EXPECT_KIND(cluster_->list(resources::services(), "ns1", options), InvalidArgument);
 }
 
+TEST_F(MemoryClusterListTest, ASelectorItDoesNotTakeIsInvalid) {
+  create("ns1", "a");
+  ListOptions options;
+  options.labelSelector = "app in (x,y)";
+  EXPECT_KIND(cluster_->list(resources::services(), "ns1", options), InvalidArgument);
+  options.labelSelector = "app!=y";
+  auto list = cluster_->list(resources::services(), "ns1", options);
+  ASSERT_OK(list);
+  EXPECT_EQ((*list)["items"].size(), 1u);
+}
+
 // Items come back as the REST client parses them: only the fields asked for, when named.
 TEST_F(MemoryClusterListTest, AListKeepsOfEachItemTheFieldsAskedFor) {
   create("ns1", "a");
