@@ -21,7 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes/status_matchers.h"
-#include "kube/rest_kube_client_internal.h"
+#include "kube/rest/rest_kube_client_internal.h"
 #include "kube/test_https_server.h"
 #include "sandboxd/kube/kube_client.h"
 #include "sandboxd/kube/kube_connection.h"

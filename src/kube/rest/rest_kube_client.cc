@@ -30,7 +30,7 @@
 #include <thread>
 #include <utility>
 
-#include "kube/rest_kube_client_internal.h"
+#include "kube/rest/rest_kube_client_internal.h"
 #include "sandboxd/kube/kube_client.h"
 #include "sandboxd/kube/kube_connection.h"
 
