@@ -7,8 +7,8 @@
 
 #include <string>
 
+#include "kube/cache/packed_list.h"
 #include "sandboxd/kube/field_mask.h"
-#include "sandboxd/kube/packed_list.h"
 #include "sandboxd/kube/kube_client.h"
 #include "sandboxd/service/sandbox_cache.h"
 

@@ -6,7 +6,7 @@
 #include <random>
 #include <string>
 
-#include "sandboxd/kube/packed_list.h"
+#include "kube/cache/packed_list.h"
 
 namespace sandboxd {
 namespace {

@@ -1,4 +1,4 @@
-#include "sandboxd/kube/packed_list.h"
+#include "kube/cache/packed_list.h"
 
 #include "sandboxd/kube/kube_client.h"
 

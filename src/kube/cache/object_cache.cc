@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "sandboxd/kube/packed_list.h"
+#include "kube/cache/packed_list.h"
 
 #include <algorithm>
 #include <random>
