@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "sandboxd/kube/kube_call_metrics.h"
-#include "sandboxd/kube/object_cache.h"
+#include "sandboxd/kube/watch_cache.h"
 #include "sandboxd/service/reconciler.h"
 
 namespace sandboxd::api {

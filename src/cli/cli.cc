@@ -29,6 +29,7 @@
 #include "sandboxd/kube/cached_read_client.h"
 #include "sandboxd/kube/kube_connection.h"
 #include "sandboxd/kube/recent_contact_client.h"
+#include "sandboxd/kube/watch_cache.h"
 #include "sandboxd/service/sandbox_manager.h"
 #include "sandboxd/validation/validation.h"
 
@@ -153,7 +154,7 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   KubeClientPtr counted = withRecentContactPing(withCallMetrics(*client, kubeCalls), time);
   // Status reads come from a list+watch cache of StatefulSets, pods and volumes.
   ObjectCacheOptions cacheOptions = sandboxCacheOptions(config.sandbox.nameSpace);
-  auto cache = std::make_shared<ObjectCache>(counted, cacheOptions, time);
+  auto cache = makeWatchCache(counted, cacheOptions, time);
   const auto started = std::chrono::steady_clock::now();
   const auto sinceStart = [&started] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -

@@ -9,7 +9,7 @@
 #include "sandboxd/status/status_derivation.h"
 
 namespace sandboxd {
-StatusIndex::StatusIndex(std::shared_ptr<ObjectCache> cache, std::string nameSpace)
+StatusIndex::StatusIndex(std::shared_ptr<WatchCache> cache, std::string nameSpace)
     : cache_(std::move(cache)), nameSpace_(std::move(nameSpace)) {}
 
 void StatusIndex::objectChanged(const ResourceType& type, const json& object, bool /*deleted*/) {

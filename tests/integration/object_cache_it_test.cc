@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "integration/cluster_env.h"
-#include "sandboxd/kube/object_cache.h"
+#include "kube/cache/object_cache.h"
 
 namespace sandboxd::integration {
 namespace {

@@ -6,6 +6,7 @@
 
 #include "fakes/simulated_time_source.h"
 #include "fakes/status_matchers.h"
+#include "kube/cache/object_cache.h"
 #include "kube/kube_test_objects.h"
 #include "sandboxd/kube/memory_cluster.h"
 

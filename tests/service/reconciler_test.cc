@@ -3,8 +3,8 @@
 // leftovers of deleted sandboxes, a failure that persists, and things it must never touch.
 #include "sandboxd/service/reconciler.h"
 
+#include "kube/cache/object_cache.h"
 #include "kube/kube_test_objects.h"
-#include "sandboxd/kube/object_cache.h"
 #include "sandboxd/registry/registry.h"
 #include "sandboxd/service/deletion_rules.h"
 #include "sandboxd/service/drift.h"

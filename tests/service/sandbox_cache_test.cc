@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fakes/status_matchers.h"
+#include "kube/cache/object_cache.h"
 #include "kube/kube_test_objects.h"
 #include "sandboxd/kube/cached_read_client.h"
 #include "sandboxd/service/status_index.h"

@@ -8,7 +8,7 @@
 #include "sandboxd/common/status.h"
 #include "sandboxd/config/config.h"
 #include "sandboxd/kube/kube_call_metrics.h"
-#include "sandboxd/kube/object_cache.h"
+#include "sandboxd/kube/watch_cache.h"
 #include "sandboxd/registry/registry.h"
 #include "sandboxd/service/reconciler.h"
 #include "sandboxd/service/sandbox_manager.h"
@@ -31,7 +31,7 @@ using ApiServerPtr = std::unique_ptr<ApiServer>;
 // What /metrics exports besides the server's own figures (each optional).
 struct ApiObservability {
   KubeCallMetricsPtr kubeCalls;               // Kubernetes API calls by verb and code
-  std::shared_ptr<const ObjectCache> cache;   // watch cache health, age of the last event
+  std::shared_ptr<const WatchCache> cache;    // watch cache health, age of the last event
   std::shared_ptr<const Reconciler> reconciler;  // passes, repairs, drift found by the last pass
 };
 

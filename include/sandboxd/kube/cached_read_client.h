@@ -1,4 +1,4 @@
-// A KubeClient decorator that answers reads from an ObjectCache, so that status reads cost no
+// A KubeClient decorator that answers reads from a WatchCache, so that status reads cost no
 // API call. Only what the cache can answer exactly is served from it, once it has synced:
 //   get    an object of a cached type and namespace that the cache holds; a miss goes to the
 //          API server (an object created a moment ago is still found)
@@ -12,11 +12,12 @@
 #include <memory>
 
 #include "sandboxd/kube/kube_client.h"
-#include "sandboxd/kube/object_cache.h"
+#include "sandboxd/kube/watch_cache.h"
 
 namespace sandboxd {
 
-KubeClientPtr withCachedReads(KubeClientPtr inner, std::shared_ptr<ObjectCache> cache,
+// `cacheOptions` are those `cache` was made with.
+KubeClientPtr withCachedReads(KubeClientPtr inner, std::shared_ptr<WatchCache> cache,
                               ObjectCacheOptions cacheOptions);
 
 }  // namespace sandboxd

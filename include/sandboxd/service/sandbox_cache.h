@@ -1,10 +1,10 @@
-// What sandboxd keeps in its watch cache (see sandboxd/kube/object_cache.h).
+// What sandboxd keeps in its watch cache (see sandboxd/kube/watch_cache.h).
 #pragma once
 
 #include <memory>
 #include <string>
 
-#include "sandboxd/kube/object_cache.h"
+#include "sandboxd/kube/watch_cache.h"
 
 namespace sandboxd {
 

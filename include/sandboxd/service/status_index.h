@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "sandboxd/kube/object_cache.h"
+#include "sandboxd/kube/watch_cache.h"
 #include "sandboxd/model/sandbox.h"
 
 namespace sandboxd {
@@ -25,9 +25,9 @@ namespace sandboxd {
 class StatusIndex {
  public:
   // `cache` must hold StatefulSets, pods and claims of `nameSpace` (sandboxCacheOptions).
-  StatusIndex(std::shared_ptr<ObjectCache> cache, std::string nameSpace);
+  StatusIndex(std::shared_ptr<WatchCache> cache, std::string nameSpace);
 
-  // Wire to ObjectCache::setListener (cheap: one sandbox re-derived).
+  // Wire to WatchCache::setListener (cheap: one sandbox re-derived).
   void objectChanged(const ResourceType& type, const json& object, bool deleted);
   // Derives every sandbox; the index answers only once this ran with the cache synced.
   // Returns whether it did (false while the cache is not synced yet).
@@ -49,7 +49,7 @@ class StatusIndex {
   std::optional<ObservedStatus> derive(const std::string& name) const;
   bool ready();
 
-  const std::shared_ptr<ObjectCache> cache_;
+  const std::shared_ptr<WatchCache> cache_;
   const std::string nameSpace_;
   std::mutex rebuildMu_;  // one rebuild at a time
   std::mutex refreshMu_;  // one refresh at a time (see refresh())

@@ -38,7 +38,7 @@ bool implies(const LabelSelector& request, const LabelSelector& cached) {
 
 class CachedReadClient : public ForwardingKubeClient {
  public:
-  CachedReadClient(KubeClientPtr inner, std::shared_ptr<ObjectCache> cache,
+  CachedReadClient(KubeClientPtr inner, std::shared_ptr<WatchCache> cache,
                    ObjectCacheOptions options)
       : ForwardingKubeClient(std::move(inner)),
         cache_(std::move(cache)),
@@ -111,13 +111,13 @@ class CachedReadClient : public ForwardingKubeClient {
     return it != options_.labelSelectorFor.end() ? it->second : options_.labelSelector;
   }
 
-  std::shared_ptr<ObjectCache> cache_;
+  std::shared_ptr<WatchCache> cache_;
   ObjectCacheOptions options_;
 };
 
 }  // namespace
 
-KubeClientPtr withCachedReads(KubeClientPtr inner, std::shared_ptr<ObjectCache> cache,
+KubeClientPtr withCachedReads(KubeClientPtr inner, std::shared_ptr<WatchCache> cache,
                               ObjectCacheOptions cacheOptions) {
   return std::make_shared<CachedReadClient>(std::move(inner), std::move(cache),
                                             std::move(cacheOptions));

@@ -1,4 +1,4 @@
-#include "sandboxd/kube/object_cache.h"
+#include "kube/cache/object_cache.h"
 
 #include <spdlog/spdlog.h>
 
@@ -27,6 +27,11 @@ std::string metadataString(const json& object, const char* key) {
 }
 
 }  // namespace
+
+WatchCachePtr makeWatchCache(KubeClientPtr client, ObjectCacheOptions options,
+                             TimeSourcePtr time) {
+  return std::make_shared<ObjectCache>(std::move(client), std::move(options), std::move(time));
+}
 
 ObjectCache::ObjectCache(KubeClientPtr client, ObjectCacheOptions options, TimeSourcePtr time)
     : client_(std::move(client)), options_(std::move(options)), time_(std::move(time)) {}
