@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "kube/cache/field_mask_parse.h"
 #include "kube/cache/packed_list.h"
 #include "sandboxd/kube/field_mask.h"
 #include "sandboxd/kube/kube_client.h"

@@ -2,6 +2,7 @@
 // parsing it whole and applying the mask gives.
 #include <gtest/gtest.h>
 
+#include "kube/cache/field_mask_parse.h"
 #include "sandboxd/kube/field_mask.h"
 
 namespace sandboxd {

@@ -1,5 +1,6 @@
 #include "kube/cache/packed_list.h"
 
+#include "kube/cache/field_mask_parse.h"
 #include "sandboxd/kube/kube_client.h"
 
 #include <simdjson.h>

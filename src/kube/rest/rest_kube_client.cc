@@ -19,6 +19,7 @@
 #include <string>
 #include <utility>
 
+#include "kube/cache/field_mask_parse.h"
 #include "kube/rest/http_error.h"
 #include "kube/rest/rest_kube_client_internal.h"
 #include "kube/rest/transport.h"

@@ -8,8 +8,8 @@
 #include <optional>
 #include <vector>
 
+#include "kube/cache/field_mask_parse.h"
 #include "kube/rest/http_error.h"
-#include "sandboxd/kube/field_mask.h"
 
 namespace sandboxd::rest {
 namespace {
