@@ -12,7 +12,7 @@
 #include <string>
 #include <thread>
 
-#include "sandboxd/kube/forwarding_kube_client.h"
+#include "kube/decorators/forwarding_kube_client.h"
 
 namespace sandboxd::testing {
 

@@ -1,6 +1,6 @@
 #include "sandboxd/kube/cached_read_client.h"
 
-#include "sandboxd/kube/forwarding_kube_client.h"
+#include "kube/decorators/forwarding_kube_client.h"
 #include "sandboxd/kube/label_selector.h"
 
 #include <algorithm>

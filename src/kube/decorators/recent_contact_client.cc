@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <utility>
 
-#include "sandboxd/kube/forwarding_kube_client.h"
+#include "kube/decorators/forwarding_kube_client.h"
 
 namespace sandboxd {
 
