@@ -15,9 +15,9 @@
 #include "api/api_test_support.h"
 #include "api/router.h"
 #include "fakes/simulated_time_source.h"
+#include "kube/sim/memory_cluster.h"
 #include "sandboxd/kube/forwarding_kube_client.h"
 #include "sandboxd/kube/kube_call_metrics.h"
-#include "sandboxd/kube/memory_cluster.h"
 
 namespace sandboxd::testing {
 namespace {

@@ -1,7 +1,7 @@
 // An in-process imitation of the Kubernetes API server and the controllers sandboxd relies on.
 // Fidelity targets what sandboxd's users would notice (see the header); everything else is
 // deliberately simple.
-#include "sandboxd/kube/memory_cluster.h"
+#include "kube/sim/memory_cluster.h"
 #include "sandboxd/kube/label_selector.h"
 
 #include <openssl/evp.h>
