@@ -33,7 +33,8 @@ inline Status apiError(ErrorKind kind, const std::string& message) {
   return Status(kind, message);
 }
 
-std::string base64(const std::string& in);
+// A Secret's stringData written into data (base64) and dropped, as the API server stores it.
+void encodeStringData(const ResourceType& type, json& object);
 
 }  // namespace kube_sim
 
@@ -86,6 +87,9 @@ struct MemoryCluster::State {
   std::string newUid();
   // Counts a call of `verb`; the injected fault for it and `kind`, if any.
   Status injected(const std::string& verb, const std::string& kind);
+  // Every call but ping starts here: counted, failed if a fault is injected for it, and the
+  // controllers brought up to now.
+  Status admit(const std::string& verb, const std::string& kind);
   json* find(const std::string& plural, const std::string& ns, const std::string& name);
   // `previous` is kept only as far as watches need it: its labels (a label change moves an
   // object in or out of a filtered watch).

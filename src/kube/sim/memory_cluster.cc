@@ -23,7 +23,7 @@ StatusOr<LabelSelector> selectorOf(const std::string& text) {
 }  // namespace kube_sim
 
 using kube_sim::apiError;
-using kube_sim::base64;
+using kube_sim::encodeStringData;
 using kube_sim::isWorkload;
 using kube_sim::Key;
 using kube_sim::selectorOf;
@@ -76,6 +76,19 @@ void strategicMerge(json& target, const json& patch) {
   }
 }
 
+// metadata.name, or "" where the object has none (create answers that as invalid).
+std::string nameOf(const json& object) {
+  if (!object.is_object()) {
+    return "";
+  }
+  const auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) {
+    return "";
+  }
+  const auto name = meta->find("name");
+  return name != meta->end() && name->is_string() ? name->get<std::string>() : "";
+}
+
 }  // namespace
 
 MemoryCluster::MemoryCluster(TimeSourcePtr time, MemoryClusterOptions options)
@@ -89,8 +102,7 @@ MemoryCluster::~MemoryCluster() = default;
 StatusOr<json> MemoryCluster::get(const ResourceType& type, const std::string& ns,
                                   const std::string& name, const std::string& subresource) {
   std::lock_guard<std::mutex> lock(state_->mu);
-  RETURN_IF_ERROR(state_->injected("get", type.kind));
-  state_->reconcile();
+  RETURN_IF_ERROR(state_->admit("get", type.kind));
   json* object = state_->find(type.plural, ns, name);
   if (object == nullptr) {
     return apiError(ErrorKind::NotFound, type.plural + " \"" + name + "\" not found");
@@ -121,8 +133,7 @@ StatusOr<json> MemoryCluster::get(const ResourceType& type, const std::string& n
 StatusOr<json> MemoryCluster::list(const ResourceType& type, const std::string& ns,
                                    const ListOptions& options) {
   std::lock_guard<std::mutex> lock(state_->mu);
-  RETURN_IF_ERROR(state_->injected("list", type.kind));
-  state_->reconcile();
+  RETURN_IF_ERROR(state_->admit("list", type.kind));
   auto it = state_->objects.lower_bound({type.plural, ns, ""});
   if (!options.continueToken.empty()) {
     const std::string& token = options.continueToken;
@@ -164,134 +175,126 @@ StatusOr<json> MemoryCluster::list(const ResourceType& type, const std::string& 
               {"items", std::move(items)}};
 }
 
+// Every write takes this one path, in the API server's order; each verb supplies only how it
+// makes the new object from the stored one, and the errors of its own. A dry run answers that
+// object and changes nothing. Otherwise it is stored (or, for a delete, the object is removed and
+// a workload's pods with it), the workloads it concerns are marked as having work, and the
+// controllers run before the stored object is answered.
+StatusOr<json> MemoryCluster::write(const std::string& verb, WriteOp op, const ResourceType& type,
+                                    const std::string& ns, const std::string& name, bool dryRun,
+                                    const MakeObject& make) {
+  State& st = *state_;
+  std::lock_guard<std::mutex> lock(st.mu);
+  RETURN_IF_ERROR(st.admit(verb, type.kind));
+  json* current = st.find(type.plural, ns, name);
+  if (current == nullptr && op != WriteOp::Create) {
+    return apiError(ErrorKind::NotFound, type.plural + " \"" + name + "\" not found");
+  }
+  ASSIGN_OR_RETURN(json next, make(current));
+  if (dryRun) {
+    return next;
+  }
+  if (op == WriteOp::Delete) {
+    st.erase({type.plural, ns, name});  // a workload's pods go with it
+  } else {
+    st.store(type.plural, ns, next);
+  }
+  st.touched(type.plural, ns, name, next);
+  st.reconcile();
+  if (op == WriteOp::Delete) {
+    return next;
+  }
+  return *st.find(type.plural, ns, name);
+}
+
 StatusOr<json> MemoryCluster::create(const ResourceType& type, const std::string& ns,
                                      const json& object, const WriteOptions& options) {
-  std::lock_guard<std::mutex> lock(state_->mu);
-  RETURN_IF_ERROR(state_->injected("create", type.kind));
-  state_->reconcile();
-  if (!object.is_object() || !object.contains("metadata") ||
-      !object["metadata"].value("name", "").size()) {
-    return apiError(ErrorKind::InvalidArgument,
-                    type.kind + " is invalid: metadata.name: Required value");
-  }
-  if (object.value("kind", type.kind) != type.kind) {
-    return apiError(ErrorKind::InvalidArgument, "kind does not match the resource");
-  }
-  std::string name = object["metadata"]["name"];
-  if (state_->find(type.plural, ns, name) != nullptr) {
-    return apiError(ErrorKind::AlreadyExists,
-                    type.plural + " \"" + name + "\" already exists");
-  }
-  json stored = state_->newObject(type, ns, object);
-  if (options.dryRun) {
-    return stored;
-  }
-  state_->store(type.plural, ns, stored);
-  state_->touched(type.plural, ns, name, stored);
-  state_->reconcile();
-  return *state_->find(type.plural, ns, name);
+  const std::string name = nameOf(object);
+  return write("create", WriteOp::Create, type, ns, name, options.dryRun,
+               [&](json* current) -> StatusOr<json> {
+    if (!object.is_object() || !object.contains("metadata") ||
+        !object["metadata"].value("name", "").size()) {
+      return apiError(ErrorKind::InvalidArgument,
+                      type.kind + " is invalid: metadata.name: Required value");
+    }
+    if (object.value("kind", type.kind) != type.kind) {
+      return apiError(ErrorKind::InvalidArgument, "kind does not match the resource");
+    }
+    if (current != nullptr) {
+      return apiError(ErrorKind::AlreadyExists,
+                      type.plural + " \"" + name + "\" already exists");
+    }
+    return state_->newObject(type, ns, object);
+  });
 }
 
 StatusOr<json> MemoryCluster::replace(const ResourceType& type, const std::string& ns,
                                       const std::string& name, const json& object,
                                       const WriteOptions& options) {
-  std::lock_guard<std::mutex> lock(state_->mu);
-  RETURN_IF_ERROR(state_->injected("replace", type.kind));
-  state_->reconcile();
-  json* current = state_->find(type.plural, ns, name);
-  if (current == nullptr) {
-    return apiError(ErrorKind::NotFound, type.plural + " \"" + name + "\" not found");
-  }
-  std::string rv = object["metadata"].value("resourceVersion", "");
-  if (!rv.empty() && rv != (*current)["metadata"]["resourceVersion"]) {
-    return apiError(ErrorKind::Aborted, "Operation cannot be fulfilled on " + type.plural +
-                                            " \"" + name + "\": the object has been modified");
-  }
-  json next = object;
-  next["metadata"]["uid"] = (*current)["metadata"]["uid"];
-  next["metadata"]["creationTimestamp"] = (*current)["metadata"]["creationTimestamp"];
-  if (isWorkload(type.plural)) {
-    int64_t generation = (*current)["metadata"].value("generation", 1);
-    next["metadata"]["generation"] =
-        next["spec"] != (*current)["spec"] ? generation + 1 : generation;
-    next["status"] = (*current)["status"];
-  }
-  if (options.dryRun) {
+  return write("replace", WriteOp::Update, type, ns, name, options.dryRun,
+               [&](json* current) -> StatusOr<json> {
+    std::string rv = object["metadata"].value("resourceVersion", "");
+    if (!rv.empty() && rv != (*current)["metadata"]["resourceVersion"]) {
+      return apiError(ErrorKind::Aborted, "Operation cannot be fulfilled on " + type.plural +
+                                              " \"" + name + "\": the object has been modified");
+    }
+    json next = object;
+    next["metadata"]["uid"] = (*current)["metadata"]["uid"];
+    next["metadata"]["creationTimestamp"] = (*current)["metadata"]["creationTimestamp"];
+    if (isWorkload(type.plural)) {
+      int64_t generation = (*current)["metadata"].value("generation", 1);
+      next["metadata"]["generation"] =
+          next["spec"] != (*current)["spec"] ? generation + 1 : generation;
+      next["status"] = (*current)["status"];
+    }
     return next;
-  }
-  state_->store(type.plural, ns, next);
-  state_->touched(type.plural, ns, name, next);
-  state_->reconcile();
-  return *state_->find(type.plural, ns, name);
+  });
 }
 
 StatusOr<json> MemoryCluster::patch(const ResourceType& type, const std::string& ns,
                                     const std::string& name, PatchType patchType,
                                     const json& patch, const WriteOptions& options,
                                     const std::string& subresource) {
-  std::lock_guard<std::mutex> lock(state_->mu);
-  RETURN_IF_ERROR(state_->injected("patch", type.kind));
-  state_->reconcile();
-  json* current = state_->find(type.plural, ns, name);
-  if (current == nullptr) {
-    return apiError(ErrorKind::NotFound, type.plural + " \"" + name + "\" not found");
-  }
-  json next = *current;
-  if (subresource == "scale") {
-    if (!isWorkload(type.plural) || !patch.contains("spec") ||
-        !patch["spec"].contains("replicas") || !patch["spec"]["replicas"].is_number_integer()) {
-      return apiError(ErrorKind::InvalidArgument, "scale patch must set spec.replicas");
-    }
-    next["spec"]["replicas"] = patch["spec"]["replicas"];
-  } else {
-    try {
-      switch (patchType) {
-        case PatchType::Merge: next.merge_patch(patch); break;
-        case PatchType::StrategicMerge: strategicMerge(next, patch); break;
-        case PatchType::Json: next = next.patch(patch); break;
+  return write("patch", WriteOp::Update, type, ns, name, options.dryRun,
+               [&](json* current) -> StatusOr<json> {
+    json next = *current;
+    if (subresource == "scale") {
+      if (!isWorkload(type.plural) || !patch.contains("spec") ||
+          !patch["spec"].contains("replicas") || !patch["spec"]["replicas"].is_number_integer()) {
+        return apiError(ErrorKind::InvalidArgument, "scale patch must set spec.replicas");
       }
-    } catch (const json::exception& e) {
-      return apiError(ErrorKind::InvalidArgument, std::string("invalid patch: ") + e.what());
+      next["spec"]["replicas"] = patch["spec"]["replicas"];
+    } else {
+      try {
+        switch (patchType) {
+          case PatchType::Merge: next.merge_patch(patch); break;
+          case PatchType::StrategicMerge: strategicMerge(next, patch); break;
+          case PatchType::Json: next = next.patch(patch); break;
+        }
+      } catch (const json::exception& e) {
+        return apiError(ErrorKind::InvalidArgument, std::string("invalid patch: ") + e.what());
+      }
     }
-  }
-  if (type.plural == "secrets" && next.contains("stringData")) {
-    for (const auto& [k, v] : next["stringData"].items()) {
-      next["data"][k] = base64(v.get<std::string>());
+    encodeStringData(type, next);
+    if (isWorkload(type.plural) && next["spec"] != (*current)["spec"]) {
+      next["metadata"]["generation"] = (*current)["metadata"].value("generation", 1) + 1;
     }
-    next.erase("stringData");
-  }
-  if (isWorkload(type.plural) && next["spec"] != (*current)["spec"]) {
-    next["metadata"]["generation"] = (*current)["metadata"].value("generation", 1) + 1;
-  }
-  if (options.dryRun) {
     return next;
-  }
-  state_->store(type.plural, ns, next);
-  state_->touched(type.plural, ns, name, next);
-  state_->reconcile();
-  return *state_->find(type.plural, ns, name);
+  });
 }
 
 StatusOr<json> MemoryCluster::remove(const ResourceType& type, const std::string& ns,
                                      const std::string& name, const DeleteOptions& options) {
-  std::lock_guard<std::mutex> lock(state_->mu);
-  RETURN_IF_ERROR(state_->injected("delete", type.kind));
-  state_->reconcile();
-  json* current = state_->find(type.plural, ns, name);
-  if (current == nullptr) {
-    return apiError(ErrorKind::NotFound, type.plural + " \"" + name + "\" not found");
-  }
-  if (!options.preconditionUid.empty() &&
-      (*current)["metadata"].value("uid", "") != options.preconditionUid) {
-    return apiError(ErrorKind::Aborted, "Precondition failed: UID in precondition: " +
-                                            options.preconditionUid);
-  }
-  json removed = *current;
-  if (!options.dryRun) {
-    state_->erase({type.plural, ns, name});  // a workload's pods go with it
-    state_->touched(type.plural, ns, name, removed);
-    state_->reconcile();
-  }
+  auto precondition = [&](json* current) -> StatusOr<json> {
+    if (!options.preconditionUid.empty() &&
+        (*current)["metadata"].value("uid", "") != options.preconditionUid) {
+      return apiError(ErrorKind::Aborted, "Precondition failed: UID in precondition: " +
+                                              options.preconditionUid);
+    }
+    return *current;
+  };
+  ASSIGN_OR_RETURN(json removed, write("delete", WriteOp::Delete, type, ns, name, options.dryRun,
+                                       precondition));
   return json{{"kind", "Status"}, {"apiVersion", "v1"}, {"status", "Success"},
               {"details", {{"name", name}, {"kind", type.plural},
                            {"uid", removed["metadata"]["uid"]}}}};

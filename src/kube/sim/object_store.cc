@@ -10,7 +10,7 @@
 #include "kube/sim/cluster_state.h"
 
 namespace sandboxd {
-namespace kube_sim {
+namespace {
 
 std::string base64(const std::string& in) {
   std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
@@ -21,9 +21,22 @@ std::string base64(const std::string& in) {
   return out;
 }
 
+}  // namespace
+
+namespace kube_sim {
+
+void encodeStringData(const ResourceType& type, json& object) {
+  if (type.plural == "secrets" && object.contains("stringData")) {
+    for (const auto& [k, v] : object["stringData"].items()) {
+      object["data"][k] = base64(v.get<std::string>());
+    }
+    object.erase("stringData");
+  }
+}
+
 }  // namespace kube_sim
 
-using kube_sim::base64;
+using kube_sim::encodeStringData;
 using kube_sim::isWorkload;
 using kube_sim::Key;
 
@@ -44,6 +57,12 @@ Status MemoryCluster::State::injected(const std::string& verb, const std::string
       return s;
     }
   }
+  return Status::ok();
+}
+
+Status MemoryCluster::State::admit(const std::string& verb, const std::string& kind) {
+  RETURN_IF_ERROR(injected(verb, kind));
+  reconcile();
   return Status::ok();
 }
 
@@ -127,12 +146,7 @@ json MemoryCluster::State::newObject(const ResourceType& type, const std::string
     }
     object["status"] = json::object();
   }
-  if (type.plural == "secrets" && object.contains("stringData")) {
-    for (const auto& [k, v] : object["stringData"].items()) {
-      object["data"][k] = base64(v.get<std::string>());
-    }
-    object.erase("stringData");
-  }
+  encodeStringData(type, object);
   return object;
 }
 

@@ -20,8 +20,7 @@ Status MemoryCluster::watch(const ResourceType& type, const std::string& ns,
     st.changed.notify_all();
   });
   std::unique_lock<std::mutex> lock(st.mu);
-  RETURN_IF_ERROR(st.injected("watch", type.kind));
-  st.reconcile();
+  RETURN_IF_ERROR(st.admit("watch", type.kind));
 
   auto inScope = [&](const std::string& plural, const std::string& objectNs) {
     return plural == type.plural && (ns.empty() || objectNs == ns);
