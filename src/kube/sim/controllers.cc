@@ -11,6 +11,23 @@ namespace sandboxd {
 using kube_sim::isWorkload;
 using kube_sim::Key;
 
+namespace {
+
+// The status of a scheduled pod whose one container ("sandbox") is in `state`: Running when
+// it is ready, else Pending.
+json scheduledPodStatus(bool ready, int restartCount, json state) {
+  return {{"phase", ready ? "Running" : "Pending"},
+          {"conditions", json::array({{{"type", "PodScheduled"}, {"status", "True"}},
+                                      {{"type", "Ready"}, {"status", ready ? "True" : "False"}}})},
+          {"containerStatuses",
+           json::array({{{"name", "sandbox"},
+                         {"ready", ready},
+                         {"restartCount", restartCount},
+                         {"state", std::move(state)}}})}};
+}
+
+}  // namespace
+
 std::vector<Key> MemoryCluster::State::podsOf(const std::string& ns, const std::string& name,
                                               const std::string& kind) const {
   std::vector<Key> pods;
@@ -225,35 +242,14 @@ bool MemoryCluster::State::updatePodStatus(json& pod, const std::string& ns,
                              {"reason", "Unschedulable"},
                              {"message", message}}})}};
   } else if (failure != podFailures.end()) {
-    status = {{"phase", "Pending"},
-              {"conditions", json::array({{{"type", "PodScheduled"}, {"status", "True"}},
-                                          {{"type", "Ready"}, {"status", "False"}}})},
-              {"containerStatuses",
-               json::array({{{"name", "sandbox"},
-                             {"ready", false},
-                             {"restartCount", failure->second == "CrashLoopBackOff" ? 3 : 0},
-                             {"state",
-                              {{"waiting",
-                                {{"reason", failure->second},
-                                 {"message", "simulated " + failure->second}}}}}}})}};
+    status = scheduledPodStatus(false, failure->second == "CrashLoopBackOff" ? 3 : 0,
+                                {{"waiting",
+                                  {{"reason", failure->second},
+                                   {"message", "simulated " + failure->second}}}});
   } else if (!due) {
-    status = {{"phase", "Pending"},
-              {"conditions", json::array({{{"type", "PodScheduled"}, {"status", "True"}},
-                                          {{"type", "Ready"}, {"status", "False"}}})},
-              {"containerStatuses",
-               json::array({{{"name", "sandbox"},
-                             {"ready", false},
-                             {"restartCount", 0},
-                             {"state", {{"waiting", {{"reason", "ContainerCreating"}}}}}}})}};
+    status = scheduledPodStatus(false, 0, {{"waiting", {{"reason", "ContainerCreating"}}}});
   } else {
-    status = {{"phase", "Running"},
-              {"conditions", json::array({{{"type", "PodScheduled"}, {"status", "True"}},
-                                          {{"type", "Ready"}, {"status", "True"}}})},
-              {"containerStatuses",
-               json::array({{{"name", "sandbox"},
-                             {"ready", true},
-                             {"restartCount", 0},
-                             {"state", {{"running", json::object()}}}}})}};
+    status = scheduledPodStatus(true, 0, {{"running", json::object()}});
   }
   if (pod["status"] != status) {
     pod["status"] = status;
