@@ -10,9 +10,9 @@
 #include <string>
 #include <thread>
 
+#include "kube/sim/memory_cluster.h"
 #include "sandboxd/common/time_source.h"
 #include "sandboxd/config/config.h"
-#include "sandboxd/kube/memory_cluster.h"
 #include "sandboxd/render/manifest_renderer.h"
 #include "sandboxd/service/kubernetes_service.h"
 

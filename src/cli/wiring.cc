@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kube/sim/memory_cluster.h"
 #include "sandboxd/kube/kube_connection.h"
-#include "sandboxd/kube/memory_cluster.h"
 
 namespace sandboxd::cli {
 

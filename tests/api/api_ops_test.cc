@@ -16,8 +16,8 @@
 #include "api/router.h"
 #include "fakes/simulated_time_source.h"
 #include "kube/decorators/forwarding_kube_client.h"
+#include "kube/sim/memory_cluster.h"
 #include "sandboxd/kube/kube_call_metrics.h"
-#include "sandboxd/kube/memory_cluster.h"
 
 namespace sandboxd::testing {
 namespace {

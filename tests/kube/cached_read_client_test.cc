@@ -8,7 +8,7 @@
 #include "fakes/status_matchers.h"
 #include "kube/cache/object_cache.h"
 #include "kube/kube_test_objects.h"
-#include "sandboxd/kube/memory_cluster.h"
+#include "kube/sim/memory_cluster.h"
 
 namespace sandboxd {
 namespace {

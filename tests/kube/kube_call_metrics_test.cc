@@ -6,8 +6,8 @@
 
 #include "fakes/simulated_time_source.h"
 #include "fakes/status_matchers.h"
+#include "kube/sim/memory_cluster.h"
 #include "sandboxd/kube/kube_call_metrics.h"
-#include "sandboxd/kube/memory_cluster.h"
 
 namespace sandboxd {
 namespace {

@@ -14,7 +14,7 @@
 #include "fakes/simulated_time_source.h"
 #include "fakes/status_matchers.h"
 #include "kube/kube_test_objects.h"
-#include "sandboxd/kube/memory_cluster.h"
+#include "kube/sim/memory_cluster.h"
 
 namespace sandboxd {
 namespace {

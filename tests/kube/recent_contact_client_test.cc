@@ -8,7 +8,7 @@
 #include "fakes/simulated_time_source.h"
 #include "fakes/status_matchers.h"
 #include "kube/decorators/forwarding_kube_client.h"
-#include "sandboxd/kube/memory_cluster.h"
+#include "kube/sim/memory_cluster.h"
 #include "sandboxd/kube/recent_contact_client.h"
 
 namespace sandboxd {

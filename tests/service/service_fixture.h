@@ -5,7 +5,7 @@
 
 #include "fakes/simulated_time_source.h"
 #include "fakes/status_matchers.h"
-#include "sandboxd/kube/memory_cluster.h"
+#include "kube/sim/memory_cluster.h"
 #include "sandboxd/render/manifest_renderer.h"
 #include "sandboxd/registry/registry.h"
 #include "sandboxd/service/kubernetes_service.h"

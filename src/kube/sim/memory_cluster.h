@@ -84,6 +84,23 @@ class MemoryCluster : public KubeClient {
 
  private:
   struct State;
+
+  // How a write changes the stored objects.
+  enum class WriteOp {
+    Create,  // stores a new object: none may be stored under its name (make() answers that)
+    Update,  // stores a new version of the object (NotFound if there is none)
+    Delete,  // removes the object (NotFound if there is none)
+  };
+  // What a write verb supplies: from the stored object (null only for Create, when there is
+  // none), the object to store (for Delete: the one removed), or the error the API server would
+  // answer instead.
+  using MakeObject = std::function<StatusOr<json>(json* current)>;
+  // The path every write takes (memory_cluster.cc says in what order); `verb` as counted and
+  // matched by failNextForTest.
+  StatusOr<json> write(const std::string& verb, WriteOp op, const ResourceType& type,
+                       const std::string& ns, const std::string& name, bool dryRun,
+                       const MakeObject& make);
+
   std::unique_ptr<State> state_;
 };
 
