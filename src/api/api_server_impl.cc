@@ -32,12 +32,14 @@
 #include <spdlog/spdlog.h>
 
 #include "api/api_server_options.h"
+#include "api/bearer_token_authenticator.h"
 #include "api/deadline_timer.h"
 #include "api/errors.h"
 #include "api/in_flight.h"
 #include "api/inline_slots.h"
 #include "api/metrics.h"
 #include "api/openapi.h"
+#include "api/request_headers.h"
 #include "api/request_parsing.h"
 #include "api/router.h"
 #include "api/sandbox_json.h"
@@ -55,6 +57,10 @@ using web::http::http_response;
 using web::http::methods;
 using web::http::experimental::listener::http_listener;
 using api::ApiError;
+using api::hasHeader;
+using api::header;
+using api::lower;
+using api::trim;
 using api::Route;
 using api::RouteId;
 using api::RouteMatch;
@@ -72,36 +78,6 @@ constexpr std::chrono::milliseconds kTrimDelay{5000};
 // How long a client that declared a body too large to read may go on sending before the
 // request is completed from our side (see BodyReader::completeNow).
 constexpr std::chrono::milliseconds kStalledBodyGrace{1000};
-
-std::string lower(std::string s) {
-  for (char& c : s) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return s;
-}
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) {
-    return "";
-  }
-  size_t e = s.find_last_not_of(" \t");
-  return s.substr(b, e - b + 1);
-}
-
-std::string header(const http_request& req, const std::string& name) {
-  std::string value;
-  if (req.headers().match(name, value)) {
-    return value;
-  }
-  // match() fails on an empty value; find() tells present-but-empty apart.
-  auto it = req.headers().find(name);
-  return it == req.headers().end() ? std::string() : it->second;
-}
-
-bool hasHeader(const http_request& req, const std::string& name) {
-  return req.headers().find(name) != req.headers().end();
-}
 
 // The method label for metrics: only the ones we know, so clients can't grow the series.
 std::string methodLabel(const std::string& method) {
@@ -378,12 +354,12 @@ StatusOr<std::pair<std::string, int>> parseListen(const std::string& listen) {
 // The request handling core, shared by the listener callback and the asynchronous steps.
 class ApiCore : public std::enable_shared_from_this<ApiCore> {
  public:
-  ApiCore(const ServerConfig& config, SandboxManagerPtr manager, RegistryPtr registry,
+  ApiCore(const ServerConfig& config, SandboxManagerPtr manager, AuthenticatorPtr authenticator,
           const api::ApiServerOptions& options)
       : config_(config),
         options_(options),
         manager_(std::move(manager)),
-        registry_(std::move(registry)),
+        authenticator_(std::move(authenticator)),
         workers_(std::max(2, config.threads), options.maxQueuedRequests),
         inline_(ioThreadsFor(config, std::thread::hardware_concurrency()) - 1),
         drainCap_(std::max<int64_t>(config.maxBodyBytes * 4, 16 << 20)) {}
@@ -446,7 +422,7 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
     std::string te = lower(header(req, "Transfer-Encoding"));
     ctx->chunked = te.find("chunked") != std::string::npos;
     if (hasHeader(req, "Content-Length")) {
-      std::string cl = trim(header(req, "Content-Length"));
+      const std::string cl(trim(header(req, "Content-Length")));
       try {
         size_t used = 0;
         long long v = std::stoll(cl, &used);
@@ -723,35 +699,17 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
   }
 
   std::optional<Caller> authenticate(const RequestContextPtr& ctx) {
-    const std::string auth = header(ctx->request, "Authorization");
-    if (auth.empty()) {
-      replyError(ctx, api::unauthenticatedError("missing bearer token (Authorization: Bearer "
-                                                "<token>)"));
-      return std::nullopt;
-    }
-    const std::string trimmed = trim(auth);
-    auto space = trimmed.find(' ');
-    std::string token = space == std::string::npos ? "" : trim(trimmed.substr(space + 1));
-    if (space == std::string::npos || lower(trimmed.substr(0, space)) != "bearer" ||
-        token.empty() || token.find_first_of(" \t") != std::string::npos) {
-      replyError(ctx, api::unauthenticatedError(
-                          "malformed Authorization header, expected \"Bearer <token>\""));
-      return std::nullopt;
-    }
-    auto info = registry_->authenticate(token);
-    if (!info.isOk()) {
-      ErrorKind kind = info.status().kind();
-      if (kind == ErrorKind::Unauthenticated || kind == ErrorKind::NotFound ||
-          kind == ErrorKind::InvalidArgument || kind == ErrorKind::PermissionDenied) {
-        replyError(ctx, api::unauthenticatedError("invalid token"));
-      } else {
+    const std::string authorization = header(ctx->request, "Authorization");
+    auto caller = authenticator_->authenticate(AuthRequest{authorization});
+    if (!caller.isOk()) {
+      if (caller.status().kind() != ErrorKind::Unauthenticated) {
         spdlog::error("request {}: token check failed: {}", ctx->requestId,
-                      info.status().toString());
-        replyError(ctx, api::fromStatus(info.status()));
+                      caller.status().toString());
       }
+      replyError(ctx, api::fromStatus(caller.status()));
       return std::nullopt;
     }
-    return Caller{info->user, info->admin};
+    return std::move(caller).value();
   }
 
   std::optional<json> parseBody(const RequestContextPtr& ctx) {
@@ -833,7 +791,8 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
   }
 
   static bool isJsonContentType(const std::string& contentType) {
-    std::string type = lower(trim(contentType.substr(0, contentType.find(';'))));
+    const std::string type =
+        lower(std::string(trim(std::string_view(contentType).substr(0, contentType.find(';')))));
     if (type == "application/json") {
       return true;
     }
@@ -999,7 +958,7 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
   const ServerConfig config_;
   const api::ApiServerOptions options_;
   const SandboxManagerPtr manager_;
-  const RegistryPtr registry_;
+  const AuthenticatorPtr authenticator_;
   api::WorkerPool workers_;
   api::InlineSlots inline_;
   api::DeadlineTimer timer_;
@@ -1015,12 +974,12 @@ class ApiCore : public std::enable_shared_from_this<ApiCore> {
 
 class ApiServerImpl : public ApiServer {
  public:
-  ApiServerImpl(const ServerConfig& config, SandboxManagerPtr manager, RegistryPtr registry,
-                const api::ApiServerOptions& options)
+  ApiServerImpl(const ServerConfig& config, SandboxManagerPtr manager,
+                AuthenticatorPtr authenticator, const api::ApiServerOptions& options)
       : config_(config),
         options_(options),
-        core_(std::make_shared<ApiCore>(config, std::move(manager), std::move(registry),
-                                        options)) {}
+        core_(std::make_shared<ApiCore>(config, std::move(manager),
+                                        std::move(authenticator), options)) {}
 
   ~ApiServerImpl() override { stop(); }
 
@@ -1113,7 +1072,11 @@ namespace api {
 
 ApiServerPtr makeApiServerWithOptions(const ServerConfig& config, SandboxManagerPtr manager,
                                       RegistryPtr registry, const ApiServerOptions& options) {
-  return std::make_unique<ApiServerImpl>(config, std::move(manager), std::move(registry),
+  AuthenticatorPtr authenticator = options.authenticator;
+  if (!authenticator) {
+    authenticator = std::make_shared<BearerTokenAuthenticator>(std::move(registry));
+  }
+  return std::make_unique<ApiServerImpl>(config, std::move(manager), std::move(authenticator),
                                          options);
 }
 
