@@ -5,6 +5,7 @@
 #include <cstddef>
 
 #include "sandboxd/api/api_server.h"
+#include "sandboxd/api/authenticator.h"
 
 namespace sandboxd::api {
 
@@ -18,6 +19,9 @@ struct ApiServerOptions {
   std::chrono::milliseconds drainTimeout{20000};
   // Exported in /metrics when set.
   ApiObservability observability;
+  // Who a request acts as; when null, bearer tokens checked against the registry
+  // (BearerTokenAuthenticator).
+  AuthenticatorPtr authenticator;
 };
 
 ApiServerPtr makeApiServerWithOptions(const ServerConfig& config, SandboxManagerPtr manager,

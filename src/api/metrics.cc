@@ -115,6 +115,41 @@ std::string ApiMetrics::render(const std::map<std::string, int>& sandboxesByStat
   return out.str();
 }
 
+std::string renderMetricsPage(const ApiMetrics& metrics, SandboxManager& manager,
+                              const ApiObservability& observability) {
+  std::map<std::string, int> counts;
+  for (Phase p : {Phase::Creating, Phase::Starting, Phase::Running, Phase::Stopping,
+                  Phase::Stopped, Phase::Updating, Phase::Deleting, Phase::Terminated,
+                  Phase::Error}) {
+    counts[toString(p)] = 0;
+  }
+  bool failed = false;
+  try {
+    auto all = manager.list(Caller{"sandboxd-metrics", true}, std::nullopt);
+    if (all.isOk()) {
+      for (const SandboxView& v : all.value()) {
+        ++counts[toString(v.observed.phase)];
+      }
+    } else {
+      failed = true;
+    }
+  } catch (...) {
+    failed = true;
+  }
+  std::string text = metrics.render(counts, failed);
+  if (observability.kubeCalls) {
+    text += renderKubeCalls(observability.kubeCalls->snapshot(),
+                            observability.kubeCalls->timings());
+  }
+  if (observability.cache) {
+    text += renderCacheHealth(observability.cache->health());
+  }
+  if (observability.reconciler) {
+    text += renderReconciler(observability.reconciler->stats(), std::chrono::steady_clock::now());
+  }
+  return text;
+}
+
 std::string renderCacheHealth(const ObjectCacheHealth& health) {
   std::ostringstream out;
   out << "# HELP sandboxd_watch_cache_healthy 1 when the watch cache is synced and its "

@@ -1,4 +1,5 @@
-// Prometheus metrics of the HTTP API, rendered in the text exposition format (version 0.0.4).
+// Prometheus metrics of the HTTP API and the /metrics page, rendered in the text exposition
+// format (version 0.0.4).
 #pragma once
 
 #include <array>
@@ -8,9 +9,11 @@
 #include <tuple>
 #include <vector>
 
+#include "sandboxd/api/api_server.h"
 #include "sandboxd/kube/kube_call_metrics.h"
 #include "sandboxd/kube/watch_cache.h"
 #include "sandboxd/service/reconciler.h"
+#include "sandboxd/service/sandbox_manager.h"
 
 namespace sandboxd::api {
 
@@ -43,6 +46,11 @@ class ApiMetrics {
   std::map<std::string, Histogram> durations_;
   std::map<std::pair<std::string, std::string>, uint64_t> lifecycle_;
 };
+
+// The whole /metrics page: `metrics` (the server's own figures) with the sandboxes gauge,
+// counted through `manager` as this scrape lists them, then what `observability` holds.
+std::string renderMetricsPage(const ApiMetrics& metrics, SandboxManager& manager,
+                              const ApiObservability& observability);
 
 // The Kubernetes API call counters (sandboxd_kubernetes_calls_total{verb,resource,code})
 // and the time they took (sandboxd_kubernetes_call_duration_seconds{verb,resource}).

@@ -3,6 +3,7 @@
 // document is generated from it, and the tests walk it.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <string>
 #include <vector>
@@ -22,8 +23,10 @@ enum class RouteId {
   Healthz,
   Readyz,
   Metrics,
-  OpenApi,
+  OpenApi,  // keep last (kRouteIdCount)
 };
+// How many RouteIds there are; every one has a handler (route_handlers.cc checks its table).
+inline constexpr size_t kRouteIdCount = static_cast<size_t>(RouteId::OpenApi) + 1;
 
 struct Route {
   RouteId id;

@@ -1,0 +1,238 @@
+#include "api/route_handlers.h"
+
+#include <chrono>
+#include <utility>
+
+#include <spdlog/spdlog.h>
+
+#include "api/errors.h"
+#include "api/openapi.h"
+#include "api/request_parsing.h"
+#include "api/sandbox_json.h"
+#include "sandboxd/common/heap.h"
+
+namespace sandboxd::api {
+namespace {
+
+using nlohmann::json;
+
+// Lists at least this long are followed by a heap release, kTrimDelay later (see
+// scheduleTrim; common/heap.h).
+constexpr size_t kTrimAfterListItems = 1000;
+// Not more often than this, and not right behind a list, when the next list of a client paging
+// through or polling is likely. (With glibc's malloc_trim, which walks the whole heap holding
+// the allocator's locks, a release cost a few hundred ms at 10,000 sandboxes.)
+constexpr std::chrono::milliseconds kTrimDelay{5000};
+
+// The {name} path parameter (empty on routes without one).
+const std::string& nameOf(const RequestContext& ctx) {
+  static const std::string kNone;
+  auto it = ctx.match.params.find("name");
+  return it == ctx.match.params.end() ? kNone : it->second;
+}
+
+}  // namespace
+
+constexpr RouteHandlers::Entry RouteHandlers::kTable[kRouteIdCount] = {
+    {RouteId::CreateSandbox, &RouteHandlers::createSandbox},
+    {RouteId::ListSandboxes, &RouteHandlers::listSandboxes},
+    {RouteId::GetSandbox, &RouteHandlers::getSandbox},
+    {RouteId::StopSandbox, &RouteHandlers::stopSandbox},
+    {RouteId::StartSandbox, &RouteHandlers::startSandbox},
+    {RouteId::UpdateEnv, &RouteHandlers::updateEnv},
+    {RouteId::DeleteSandbox, &RouteHandlers::deleteSandbox},
+    {RouteId::ListOperations, &RouteHandlers::listOperations},
+    {RouteId::Healthz, &RouteHandlers::healthz},
+    {RouteId::Readyz, &RouteHandlers::readyz},
+    {RouteId::Metrics, &RouteHandlers::metrics},
+    {RouteId::OpenApi, &RouteHandlers::openApi},
+};
+
+namespace {
+// dispatch() looks a handler up by its RouteId: the table must list them in order, each once.
+template <size_t N, typename E>
+constexpr bool inRouteIdOrder(const E (&table)[N]) {
+  for (size_t i = 0; i < N; ++i) {
+    if (static_cast<size_t>(table[i].id) != i || table[i].handler == nullptr) {
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
+
+RouteHandlers::RouteHandlers(SandboxManagerPtr manager, Responder& responder,
+                             ApiMetrics& metrics, DeadlineTimer& timer,
+                             ApiObservability observability)
+    : manager_(std::move(manager)),
+      responder_(responder),
+      metrics_(metrics),
+      timer_(timer),
+      observability_(std::move(observability)) {
+  static_assert(inRouteIdOrder(kTable), "RouteHandlers::kTable must list every RouteId in order");
+}
+
+void RouteHandlers::dispatch(const RequestContextPtr& ctx, const Route& route) {
+  const auto index = static_cast<size_t>(route.id);
+  if (index >= kRouteIdCount) {
+    responder_.replyError(ctx, internal("route without a handler"));
+    return;
+  }
+  (this->*kTable[index].handler)(ctx, route);
+}
+
+// Used by the handlers below; defined ahead of them.
+template <typename T>
+std::optional<T> RouteHandlers::parseBodyAs(const RequestContextPtr& ctx,
+                                            StatusOr<T> (*parse)(const json& body)) {
+  if (ctx->body.empty()) {
+    responder_.replyError(ctx, malformedJson("request body is empty, expected a JSON object"));
+    return std::nullopt;
+  }
+  std::string error;
+  auto parsed = parseJsonBody(ctx->body, &error);
+  if (!parsed) {
+    responder_.replyError(ctx, malformedJson(error));
+    return std::nullopt;
+  }
+  auto request = parse(*parsed);
+  if (!request.isOk()) {
+    responder_.replyError(ctx, fromStatus(request.status()));
+    return std::nullopt;
+  }
+  return std::move(request).value();
+}
+
+// --- sandboxes ------------------------------------------------------------------------------
+
+void RouteHandlers::createSandbox(const RequestContextPtr& ctx, const Route& route) {
+  auto request = parseBodyAs(ctx, parseCreateRequest);
+  if (!request) {
+    return;
+  }
+  if (!request->user.empty() && !ctx->caller->admin && request->user != ctx->caller->user) {
+    responder_.replyError(ctx, forbidden("only admins may create sandboxes for other users"));
+    return;
+  }
+  replyView(ctx, route, "create", manager_->create(*ctx->caller, *request));
+}
+
+void RouteHandlers::listSandboxes(const RequestContextPtr& ctx, const Route&) {
+  auto user = parseUserFilter(parseQuery(ctx->rawQuery));
+  if (!user.isOk()) {
+    responder_.replyError(ctx, fromStatus(user.status()));
+    return;
+  }
+  if (user.value() && !ctx->caller->admin && *user.value() != ctx->caller->user) {
+    responder_.replyError(ctx, forbidden("only admins may list other users' sandboxes"));
+    return;
+  }
+  auto result = manager_->list(*ctx->caller, user.value());
+  if (!result.isOk()) {
+    responder_.replyError(ctx, fromStatus(result.status()));
+    return;
+  }
+  const size_t items = result.value().size();
+  responder_.replyText(ctx, 200, sandboxListText(result.value()), "application/json");
+  if (items >= kTrimAfterListItems) {
+    scheduleTrim();
+  }
+}
+
+void RouteHandlers::getSandbox(const RequestContextPtr& ctx, const Route& route) {
+  replyView(ctx, route, "", manager_->get(*ctx->caller, nameOf(*ctx)));
+}
+
+void RouteHandlers::deleteSandbox(const RequestContextPtr& ctx, const Route& route) {
+  auto purge = parsePurge(parseQuery(ctx->rawQuery));
+  if (!purge.isOk()) {
+    responder_.replyError(ctx, fromStatus(purge.status()));
+    return;
+  }
+  replyView(ctx, route, "delete", manager_->remove(*ctx->caller, nameOf(*ctx), purge.value()));
+}
+
+void RouteHandlers::stopSandbox(const RequestContextPtr& ctx, const Route& route) {
+  replyView(ctx, route, "stop", manager_->stop(*ctx->caller, nameOf(*ctx)));
+}
+
+void RouteHandlers::startSandbox(const RequestContextPtr& ctx, const Route& route) {
+  replyView(ctx, route, "start", manager_->start(*ctx->caller, nameOf(*ctx)));
+}
+
+void RouteHandlers::updateEnv(const RequestContextPtr& ctx, const Route& route) {
+  auto change = parseBodyAs(ctx, parseEnvChange);
+  if (!change) {
+    return;
+  }
+  replyView(ctx, route, "update_env", manager_->updateEnv(*ctx->caller, nameOf(*ctx), *change));
+}
+
+void RouteHandlers::listOperations(const RequestContextPtr& ctx, const Route&) {
+  auto operations = manager_->operations(*ctx->caller, nameOf(*ctx));
+  if (!operations.isOk()) {
+    responder_.replyError(ctx, fromStatus(operations.status()));
+    return;
+  }
+  responder_.replyJson(ctx, 200, operationListToJson(operations.value()));
+}
+
+// --- the service itself ---------------------------------------------------------------------
+
+void RouteHandlers::healthz(const RequestContextPtr& ctx, const Route&) {
+  responder_.replyJson(ctx, 200, json{{"status", "ok"}});
+}
+
+void RouteHandlers::readyz(const RequestContextPtr& ctx, const Route&) {
+  Status st = manager_->ready();
+  if (st.isOk()) {
+    responder_.replyJson(ctx, 200, json{{"status", "ready"}});
+  } else {
+    responder_.replyError(ctx, serviceUnavailable("not ready: " + st.message()));
+  }
+}
+
+void RouteHandlers::metrics(const RequestContextPtr& ctx, const Route&) {
+  responder_.replyText(ctx, 200, renderMetricsPage(metrics_, *manager_, observability_),
+                       "text/plain; version=0.0.4; charset=utf-8");
+}
+
+void RouteHandlers::openApi(const RequestContextPtr& ctx, const Route&) {
+  std::call_once(openApiOnce_, [this] { openApi_ = buildOpenApiDocument(); });
+  responder_.replyJson(ctx, 200, openApi_);
+}
+
+// --- helpers --------------------------------------------------------------------------------
+
+void RouteHandlers::replyView(const RequestContextPtr& ctx, const Route& route,
+                              const std::string& operation,
+                              const StatusOr<SandboxView>& result) {
+  if (!operation.empty()) {
+    metrics_.recordLifecycle(operation,
+                             result.isOk() ? "ok" : errorCodeFor(result.status().kind()));
+  }
+  if (!result.isOk()) {
+    if (result.status().kind() == ErrorKind::Internal) {
+      spdlog::error("request {} {}: {}", ctx->requestId, route.operationId,
+                    result.status().toString());
+    }
+    responder_.replyError(ctx, fromStatus(result.status()));
+    return;
+  }
+  responder_.replyJson(ctx, route.successStatus, sandboxToJson(result.value()));
+}
+
+// Building a large list frees many small blocks; hand the free pages back to the system
+// rather than keep them resident until the next large list. On the timer thread, kTrimDelay
+// later and at most once per kTrimDelay.
+void RouteHandlers::scheduleTrim() {
+  if (trimScheduled_.exchange(true)) {
+    return;
+  }
+  timer_.schedule(DeadlineTimer::Clock::now() + kTrimDelay, [this] {
+    trimScheduled_ = false;
+    releaseFreedHeap();
+  });
+}
+
+}  // namespace sandboxd::api

@@ -1,0 +1,76 @@
+// RouteHandlers: what each route of the route table (router.h) does, one handler per RouteId.
+// A handler runs on a worker step once the checks before it passed (caller, route, body
+// limits; transport.h), calls the application layer and answers through the Responder.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "api/deadline_timer.h"
+#include "api/metrics.h"
+#include "api/request_context.h"
+#include "api/responder.h"
+#include "api/router.h"
+#include "sandboxd/api/api_server.h"
+#include "sandboxd/service/sandbox_manager.h"
+
+namespace sandboxd::api {
+
+class RouteHandlers {
+ public:
+  // `timer` runs the heap release that follows large lists.
+  RouteHandlers(SandboxManagerPtr manager, Responder& responder, ApiMetrics& metrics,
+                DeadlineTimer& timer, ApiObservability observability);
+
+  // Runs `route`'s handler for `ctx` (the route ctx->match found), which answers it.
+  void dispatch(const RequestContextPtr& ctx, const Route& route);
+
+ private:
+  using Handler = void (RouteHandlers::*)(const RequestContextPtr& ctx, const Route& route);
+  struct Entry {
+    RouteId id;
+    Handler handler;
+  };
+  // The table: every RouteId with its handler, in RouteId order (checked where it is defined).
+  static const Entry kTable[kRouteIdCount];
+
+  // Handlers, in the route table's order.
+  void createSandbox(const RequestContextPtr& ctx, const Route& route);
+  void listSandboxes(const RequestContextPtr& ctx, const Route& route);
+  void getSandbox(const RequestContextPtr& ctx, const Route& route);
+  void deleteSandbox(const RequestContextPtr& ctx, const Route& route);
+  void stopSandbox(const RequestContextPtr& ctx, const Route& route);
+  void startSandbox(const RequestContextPtr& ctx, const Route& route);
+  void updateEnv(const RequestContextPtr& ctx, const Route& route);
+  void listOperations(const RequestContextPtr& ctx, const Route& route);
+  void healthz(const RequestContextPtr& ctx, const Route& route);
+  void readyz(const RequestContextPtr& ctx, const Route& route);
+  void metrics(const RequestContextPtr& ctx, const Route& route);
+  void openApi(const RequestContextPtr& ctx, const Route& route);
+
+  // The request body parsed as JSON, then by `parse`; answers 400 (empty, not JSON) or the
+  // parser's error (422) and returns nullopt when it is not one.
+  template <typename T>
+  std::optional<T> parseBodyAs(const RequestContextPtr& ctx,
+                               StatusOr<T> (*parse)(const nlohmann::json& body));
+  // Answers a sandbox (route.successStatus) or the error; counts a lifecycle `operation`
+  // (none when empty).
+  void replyView(const RequestContextPtr& ctx, const Route& route, const std::string& operation,
+                 const StatusOr<SandboxView>& result);
+  void scheduleTrim();
+
+  const SandboxManagerPtr manager_;
+  Responder& responder_;
+  ApiMetrics& metrics_;
+  DeadlineTimer& timer_;
+  const ApiObservability observability_;
+  std::atomic<bool> trimScheduled_{false};
+  std::once_flag openApiOnce_;
+  nlohmann::json openApi_;
+};
+
+}  // namespace sandboxd::api
