@@ -11,7 +11,6 @@
 #include <tuple>
 
 #include "sandboxd/common/heap.h"
-#include "sandboxd/render/manifest_renderer.h"
 #include "sandboxd/service/deletion_rules.h"
 #include "sandboxd/service/drift.h"
 #include "sandboxd/service/reconcile_errors.h"

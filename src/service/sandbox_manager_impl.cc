@@ -9,7 +9,7 @@
 #include <set>
 
 #include "sandboxd/common/random_generator.h"
-#include "sandboxd/render/manifest_renderer.h"
+#include "sandboxd/model/naming.h"
 #include "sandboxd/service/deletion_rules.h"
 #include "sandboxd/service/reconcile_errors.h"
 #include "sandboxd/service/sandbox_manager.h"
