@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "sandboxd/migrate/migrator.h"
+#include "sandboxd/model/naming.h"
 
 namespace sandboxd {
 

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "sandboxd/migrate/migrator.h"
+#include "sandboxd/model/naming.h"
 
 namespace sandboxd {
 

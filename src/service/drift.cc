@@ -7,7 +7,7 @@
 #include <sstream>
 #include <tuple>
 
-#include "sandboxd/render/manifest_renderer.h"
+#include "sandboxd/model/naming.h"
 
 namespace sandboxd {
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <unordered_map>
 
+#include "sandboxd/model/naming.h"
 #include "sandboxd/service/kubernetes_service.h"
 #include "sandboxd/service/status_index.h"
 #include "sandboxd/status/status_derivation.h"

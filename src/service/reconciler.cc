@@ -11,7 +11,7 @@
 #include <tuple>
 
 #include "sandboxd/common/heap.h"
-#include "sandboxd/render/manifest_renderer.h"
+#include "sandboxd/model/reason.h"
 #include "sandboxd/service/deletion_rules.h"
 #include "sandboxd/service/drift.h"
 #include "sandboxd/service/reconcile_errors.h"
@@ -231,7 +231,7 @@ class ReconcilerImpl : public Reconciler {
         const std::string message = "could not bring the sandbox to its desired state after " +
                                     std::to_string(state.failures) +
                                     " attempts: " + done.message();
-        markError(record.name, record.sandboxId, kReasonReconcileFailed, message);
+        markError(record.name, record.sandboxId, StatusReason::ReconcileFailed, message);
         settleOperations(record, OperationState::Failed, message);
       }
     }
@@ -316,8 +316,8 @@ class ReconcilerImpl : public Reconciler {
       return Status::ok();
     }
     if (work.secretLost) {
-      if (fresh->reason != kReasonSecretLost) {
-        markErrorLocked(*fresh, kReasonSecretLost,
+      if (fresh->reason != toString(StatusReason::SecretLost)) {
+        markErrorLocked(*fresh, StatusReason::SecretLost,
                         "the Secret holding the sandbox's secret environment values is gone; "
                         "set them again (PATCH env setSecret) or delete the sandbox");
       }
@@ -350,7 +350,7 @@ class ReconcilerImpl : public Reconciler {
       ++pass.scaled;
       spdlog::info("reconcile {}: scaled to {}", fresh->name, toString(fresh->desired));
     }
-    if (isReconcileError(*fresh) && fresh->reason == kReasonReconcileFailed) {
+    if (isReconcileError(*fresh) && fresh->reason == toString(StatusReason::ReconcileFailed)) {
       SandboxRecord cleared = *fresh;
       clearReconcileError(cleared);
       (void)registry_->updateSandbox(cleared);  // a concurrent writer wins; fine
@@ -391,7 +391,7 @@ class ReconcilerImpl : public Reconciler {
     }
   }
 
-  void markError(const std::string& name, const std::string& sandboxId, const char* reason,
+  void markError(const std::string& name, const std::string& sandboxId, StatusReason reason,
                  const std::string& message) {
     std::lock_guard<std::mutex> lock(locks_->forName(name));
     auto fresh = registry_->getSandbox(name);
@@ -400,14 +400,14 @@ class ReconcilerImpl : public Reconciler {
     }
   }
 
-  void markErrorLocked(SandboxRecord record, const char* reason, const std::string& message) {
+  void markErrorLocked(SandboxRecord record, StatusReason reason, const std::string& message) {
     record.phase = Phase::Error;
-    record.reason = reason;
+    record.reason = toString(reason);
     record.message = message;
     record.updatedAt = time_->systemTime();
     auto updated = registry_->updateSandbox(record);
     if (!updated.isOk()) {
-      spdlog::warn("reconcile {}: could not record {}: {}", record.name, reason,
+      spdlog::warn("reconcile {}: could not record {}: {}", record.name, toString(reason),
                    updated.status().toString());
     }
   }

@@ -1,6 +1,6 @@
 #include "sandboxd/service/sandbox_cache.h"
 
-#include "sandboxd/render/manifest_renderer.h"
+#include "sandboxd/model/naming.h"
 
 #include <memory>
 

@@ -9,7 +9,8 @@
 #include <set>
 
 #include "sandboxd/common/random_generator.h"
-#include "sandboxd/render/manifest_renderer.h"
+#include "sandboxd/model/naming.h"
+#include "sandboxd/model/reason.h"
 #include "sandboxd/service/deletion_rules.h"
 #include "sandboxd/service/reconcile_errors.h"
 #include "sandboxd/service/sandbox_manager.h"
@@ -63,7 +64,7 @@ class SandboxManagerImpl : public SandboxManager {
     record.storage = spec.storage;
     record.desired = DesiredState::Running;
     record.phase = Phase::Creating;
-    record.reason = "Accepted";
+    record.reason = toString(StatusReason::Accepted);
     record.message = "creating the sandbox's Kubernetes objects";
     record.createdAt = now;
     record.updatedAt = now;
@@ -103,7 +104,7 @@ class SandboxManagerImpl : public SandboxManager {
     SandboxView view;
     view.observed.exists = true;
     view.observed.phase = Phase::Creating;
-    view.observed.reason = "Created";
+    view.observed.reason = toString(StatusReason::Created);
     view.observed.message = "the sandbox's objects are created; waiting for its pod";
     view.observed.workload = WorkloadKind::StatefulSet;
     view.record = std::make_shared<const SandboxRecord>(std::move(record));
@@ -237,7 +238,7 @@ class SandboxManagerImpl : public SandboxManager {
       record.desired = DesiredState::Deleted;
       record.purge = record.purge || purge;
       record.phase = Phase::Deleting;
-      record.reason = "DeleteRequested";
+      record.reason = toString(StatusReason::DeleteRequested);
       record.message = record.purge ? "deleting the sandbox and its home volume"
                                     : "deleting the sandbox; its home volume is kept";
       record.updatedAt = time_->systemTime();
@@ -259,7 +260,8 @@ class SandboxManagerImpl : public SandboxManager {
     SandboxView view;
     auto gone = kube_->isGone(keyOf(record), record.purge);
     view.observed.phase = gone.isOk() && *gone ? Phase::Terminated : Phase::Deleting;
-    view.observed.reason = gone.isOk() && *gone ? "Deleted" : "DeleteRequested";
+    view.observed.reason =
+        toString(gone.isOk() && *gone ? StatusReason::Deleted : StatusReason::DeleteRequested);
     view.observed.message = record.message;
     view.observed.workload = record.workload;
     if (gone.isOk() && purgedRowMayGo(record, *gone, time_->systemTime())) {
@@ -381,7 +383,7 @@ class SandboxManagerImpl : public SandboxManager {
     record.desired = DesiredState::Deleted;
     record.purge = tombstone ? tombstone->purge : true;  // a new sandbox holds no data yet
     record.phase = Phase::Deleting;
-    record.reason = "CreateFailed";
+    record.reason = toString(StatusReason::CreateFailed);
     record.message = "the create failed and is being undone: " + error.message();
     record.updatedAt = time_->systemTime();
     auto version = registry_->updateSandbox(record);
@@ -464,7 +466,7 @@ class SandboxManagerImpl : public SandboxManager {
   ObservedStatus unknownStatus(const SandboxRecord& record, const Status& error) {
     ObservedStatus observed;
     observed.phase = record.phase;
-    observed.reason = "StatusUnknown";
+    observed.reason = toString(StatusReason::StatusUnknown);
     observed.message = "the cluster could not be reached; last known status shown (" +
                        error.message() + ")";
     observed.workload = record.workload;

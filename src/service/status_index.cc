@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "sandboxd/render/manifest_renderer.h"
+#include "sandboxd/model/naming.h"
 #include "sandboxd/status/status_derivation.h"
 
 namespace sandboxd {

@@ -60,29 +60,6 @@
 
 namespace sandboxd {
 
-const char* toString(StatusReason reason) {
-  switch (reason) {
-    case StatusReason::Ready: return "Ready";
-    case StatusReason::ScaledToZero: return "ScaledToZero";
-    case StatusReason::WorkloadNotFound: return "WorkloadNotFound";
-    case StatusReason::Terminating: return "Terminating";
-    case StatusReason::RolloutPending: return "RolloutPending";
-    case StatusReason::PodNotCreated: return "PodNotCreated";
-    case StatusReason::PvcPending: return "PvcPending";
-    case StatusReason::Unschedulable: return "Unschedulable";
-    case StatusReason::ContainerCreating: return "ContainerCreating";
-    case StatusReason::ImagePullBackOff: return "ImagePullBackOff";
-    case StatusReason::CrashLoopBackOff: return "CrashLoopBackOff";
-    case StatusReason::ContainerError: return "ContainerError";
-    case StatusReason::PodNotReady: return "PodNotReady";
-    case StatusReason::PodTerminating: return "PodTerminating";
-    case StatusReason::RollingUpdate: return "RollingUpdate";
-    case StatusReason::PodFailed: return "PodFailed";
-    case StatusReason::PodNotScheduled: return "PodNotScheduled";
-  }
-  return "Unknown";
-}
-
 namespace {
 
 // ---------------------------------------------------------------- JSON access, never throws

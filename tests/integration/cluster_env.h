@@ -22,6 +22,7 @@
 #include "fakes/status_matchers.h"
 #include "sandboxd/common/random_generator.h"
 #include "sandboxd/kube/kube_connection.h"
+#include "sandboxd/model/naming.h"
 #include "sandboxd/render/manifest_renderer.h"
 #include "sandboxd/service/kubernetes_service.h"
 #include "support/child_process.h"

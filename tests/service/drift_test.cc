@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes/status_matchers.h"
+#include "sandboxd/model/naming.h"
 #include "sandboxd/service/drift.h"
 #include "service/service_fixture.h"
 

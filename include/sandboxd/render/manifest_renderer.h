@@ -28,34 +28,6 @@ struct RenderedManifests {
   std::vector<json> all() const;
 };
 
-// Names derived from a sandbox name (the naming rules, in one place).
-namespace names {
-std::string service(const std::string& sandbox);        // {name}-service
-std::string envSecret(const std::string& sandbox);      // {name}-env
-std::string ingress(const std::string& sandbox, const std::string& port);  // {name}-{port}-ingress
-std::string pvc(const std::string& sandbox);            // vn-homevn-agent-{name}-0
-std::string pod(const std::string& sandbox);            // {name}-0
-std::string host(const std::string& sandbox, const std::string& port, const std::string& domain);
-// {scheme}://{host}
-std::string url(const std::string& scheme, const std::string& sandbox, const std::string& port,
-                const std::string& domain);
-inline constexpr const char* kVolumeClaimTemplate = "vn-homevn-agent";
-inline constexpr const char* kMainContainer = "sandbox";
-}  // namespace names
-
-// Labels sandboxd puts on (and selects) its objects.
-namespace labels {
-inline constexpr const char* kApp = "app";
-inline constexpr const char* kAppDeployManager = "cloud.sealos.io/app-deploy-manager";
-inline constexpr const char* kAppDeployManagerDomain = "cloud.sealos.io/app-deploy-manager-domain";
-inline constexpr const char* kManagedBy = "app.kubernetes.io/managed-by";
-inline constexpr const char* kManagedByValue = "sandboxd";
-inline constexpr const char* kSandboxId = "sandboxd.io/sandbox-id";
-inline constexpr const char* kOwner = "sandboxd.io/owner";
-// Selector for everything sandboxd manages.
-std::string managedSelector();
-}  // namespace labels
-
 class ManifestRenderer {
  public:
   virtual ~ManifestRenderer() = default;

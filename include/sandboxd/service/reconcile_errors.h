@@ -1,17 +1,18 @@
-// The ERROR reasons the reconciler records. Unlike statuses derived from the cluster, these
-// stick (reads show them) until the reconciler succeeds or the user asks for something new.
+// Telling and forgetting the ERROR reasons the reconciler records (StatusReason::
+// ReconcileFailed and SecretLost, model/reason.h). Unlike statuses derived from the cluster,
+// these stick (reads show them) until the reconciler succeeds or the user asks for something
+// new.
 #pragma once
 
+#include "sandboxd/model/reason.h"
 #include "sandboxd/model/sandbox.h"
 
 namespace sandboxd {
 
-inline constexpr const char* kReasonReconcileFailed = "ReconcileFailed";
-inline constexpr const char* kReasonSecretLost = "SecretLost";
-
 inline bool isReconcileError(const SandboxRecord& record) {
   return record.phase == Phase::Error &&
-         (record.reason == kReasonReconcileFailed || record.reason == kReasonSecretLost);
+         (record.reason == toString(StatusReason::ReconcileFailed) ||
+          record.reason == toString(StatusReason::SecretLost));
 }
 
 // Forgets a reconciler error (the next read records the live status again).

@@ -7,36 +7,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sandboxd/model/reason.h"
 #include "sandboxd/model/sandbox.h"
 
 namespace sandboxd {
 
 using json = nlohmann::json;
-
-// The machine-readable reasons a status may carry.
-enum class StatusReason {
-  Ready,                  // RUNNING: the pod is Ready
-  ScaledToZero,           // STOPPED
-  WorkloadNotFound,       // TERMINATED: no StatefulSet/Deployment
-  Terminating,            // DELETING: the workload has a deletionTimestamp
-  RolloutPending,         // controller has not observed the latest spec yet
-  PodNotCreated,          // replicas wanted, no pod yet
-  PvcPending,             // the home volume claim is not Bound
-  Unschedulable,          // PodScheduled=False reason Unschedulable
-  ContainerCreating,      // scheduled, containers starting
-  ImagePullBackOff,       // waiting: ImagePullBackOff / ErrImagePull / InvalidImageName
-                          // (ERROR, except STARTING for a first ErrImagePull)
-  CrashLoopBackOff,       // waiting: CrashLoopBackOff
-  ContainerError,         // waiting: CreateContainerConfigError and others; terminated non-zero
-  PodNotReady,            // running but the readiness check fails
-  PodTerminating,         // scaling down: pod still present
-  RollingUpdate,          // UPDATING: a new revision is rolling out
-  PodFailed,              // pod phase Failed
-  PodNotScheduled,        // PodScheduled not True for another reason (e.g. SchedulingGated,
-                          // or no scheduler has looked at the pod yet)
-};
-// CamelCase, equal to the enumerator's name.
-const char* toString(StatusReason reason);
 
 struct ObservedObjects {
   WorkloadKind kind = WorkloadKind::StatefulSet;
@@ -47,7 +23,7 @@ struct ObservedObjects {
 
 struct DerivedStatus {
   Phase phase = Phase::Terminated;
-  StatusReason reason = StatusReason::WorkloadNotFound;
+  StatusReason reason = StatusReason::WorkloadNotFound;  // one of Ready .. PodNotScheduled
   std::string message;
   int desiredReplicas = 0;
   int readyReplicas = 0;
