@@ -24,8 +24,10 @@
 #include "sandboxd/render/manifest_renderer.h"
 #include "sandboxd/service/kubernetes_service.h"
 #include "sandboxd/service/reconciler.h"
+#include "sandboxd/service/required_permissions.h"
 #include "sandboxd/service/sandbox_cache.h"
 #include "sandboxd/service/status_index.h"
+#include "sandboxd/kube/access_check.h"
 #include "sandboxd/kube/cached_read_client.h"
 #include "sandboxd/kube/kube_connection.h"
 #include "sandboxd/kube/recent_contact_client.h"
@@ -174,6 +176,12 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
     spdlog::warn("watch cache not synced yet; reads go to the API server until it is");
   }
   KubeClientPtr reads = withCachedReads(counted, cache, cacheOptions);
+  if (config.server.kube != "memory") {
+    // /readyz names any permission sandboxd's identity lacks, and the API server's refusals of
+    // that identity reach API clients as 503s, not as 401s or 403s about their own tokens.
+    reads = withAccessChecks(std::move(reads), config.sandbox.nameSpace,
+                             permissionsUsedBy(kUsedByServe), time);
+  }
   // Statuses derived once per change, not per read.
   auto statusIndex = std::make_shared<StatusIndex>(cache, config.sandbox.nameSpace);
   auto kube = makeKubernetesService(reads, *renderer, config.sandbox, statusIndex);

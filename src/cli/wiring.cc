@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
+
 #include "kube/sim/memory_cluster.h"
 #include "sandboxd/kube/kube_connection.h"
 
@@ -16,7 +18,17 @@ StatusOr<KubeClientPtr> makeKubeClientFor(const ServerConfig& server, TimeSource
   }
   KubeConnectionConfig connection;
   if (server.kube == "in-cluster") {
-    ASSIGN_OR_RETURN(connection, loadInClusterConfig());
+    // For tests and debugging only: the service account's files from another directory than
+    // the one the kubelet mounts (tests/integration/deploy_test.cc runs `--kube in-cluster`
+    // outside a pod this way).
+    const char* dir = std::getenv("SANDBOXD_SERVICEACCOUNT_DIR");
+    if (dir != nullptr && *dir != '\0') {
+      spdlog::warn("in-cluster: service account files from {} (SANDBOXD_SERVICEACCOUNT_DIR, "
+                   "for tests only)", dir);
+      ASSIGN_OR_RETURN(connection, loadInClusterConfig(dir));
+    } else {
+      ASSIGN_OR_RETURN(connection, loadInClusterConfig());
+    }
   } else {
     ASSIGN_OR_RETURN(connection, loadKubeconfig(server.kube, server.kubeContext));
   }

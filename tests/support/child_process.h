@@ -202,11 +202,13 @@ class ServeProcess {
     }
   }
 
-  // Starts `sandboxd serve --listen 127.0.0.1:PORT --db DIR/sandboxd.db extraArgs...` and waits
-  // until `readyPath` answers 200 (or the child dies, or `timeout` passes). `dir` must exist.
+  // Starts `sandboxd serve --listen 127.0.0.1:PORT --db DIR/sandboxd.db extraArgs...` (with
+  // `env` added to its environment) and waits until `readyPath` answers 200 (or the child dies,
+  // or `timeout` passes). `dir` must exist.
   bool start(const std::string& dir, const std::vector<std::string>& extraArgs,
              const std::string& readyPath = "/healthz",
-             std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+             std::chrono::milliseconds timeout = std::chrono::seconds(30),
+             const std::map<std::string, std::string>& env = {}) {
     dir_ = dir;
     db_ = dir + "/sandboxd.db";
     log_ = dir + "/serve.log";
@@ -216,7 +218,7 @@ class ServeProcess {
     std::vector<std::string> argv = {SANDBOXD_BINARY, "serve", "--listen",
                                      "127.0.0.1:" + std::to_string(port_), "--db", db_};
     argv.insert(argv.end(), extraArgs.begin(), extraArgs.end());
-    pid_ = spawnProcess(argv, dir + "/serve.out", log_);
+    pid_ = spawnProcess(argv, dir + "/serve.out", log_, env);
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (pid_ > 0 && std::chrono::steady_clock::now() < deadline) {
       if (httpGetStatus(port_, readyPath) == 200) {

@@ -17,6 +17,9 @@
 #   STATE_DIR/alice.token      bearer token, user "alice", no groups (RBAC: forbidden almost everywhere)
 #   STATE_DIR/admin-cert.crt/.key  client cert/key, CN=admin-cert, O=system:masters
 #   STATE_DIR/wrong-ca.crt     an unrelated CA (for "wrong CA is refused" tests)
+#   STATE_DIR/audit.log        the API server's audit log (JSON lines, level Metadata) of every
+#                              request made with a service account's token (user group
+#                              system:serviceaccounts), so tests can see what a client issued
 #   STATE_DIR/pids             "name pid exe" per started process (used by down.sh)
 #   STATE_DIR/logs/*.log       component logs
 #
@@ -57,7 +60,7 @@ K8S_VERSION="$(cat "$BIN/VERSION")"
 # ---------------------------------------------------------------- state dir
 # Fresh state each time (etcd data, certs, tokens); logs of a previous run go too.
 rm -rf "$STATE/etcd" "$STATE/pki" "$STATE/logs" "$STATE/kwok-home" "$STATE/pvs"
-rm -f "$STATE"/{kubeconfig,kubeconfig-cert,env,pids,ca.crt,wrong-ca.crt,admin.token,alice.token,admin-cert.crt,admin-cert.key}
+rm -f "$STATE"/{kubeconfig,kubeconfig-cert,env,pids,ca.crt,wrong-ca.crt,admin.token,alice.token,admin-cert.crt,admin-cert.key,audit.log,audit-policy.yaml}
 mkdir -p "$STATE/pki" "$STATE/logs" "$STATE/etcd" "$STATE/kwok-home" "$STATE/pvs"
 chmod 700 "$STATE/etcd" "$STATE/pki"
 : >"$STATE/pids"
@@ -247,6 +250,18 @@ start etcd "$BIN/etcd" \
 wait_for etcd "$LOGS/etcd.log" etcd curl -sf --max-time 2 "$ETCD_URL/health"
 
 # ---------------------------------------------------------------- kube-apiserver
+# Audit: requests of service accounts only (the components and the tests' admin use other
+# identities), at Metadata level (who, verb, resource, subresource, namespace, status code; no
+# bodies), from when the response is complete (or, for watches, has started).
+cat >"$STATE/audit-policy.yaml" <<'EOF_POLICY'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  - level: Metadata
+    userGroups: ["system:serviceaccounts"]
+  - level: None
+EOF_POLICY
 # --endpoint-reconciler-type=none: the "kubernetes" Service cannot get a 127.0.0.1
 # endpoint (loopback is invalid in Endpoints), which would log an error every 10 s.
 start kube-apiserver "$BIN/kube-apiserver" \
@@ -266,6 +281,10 @@ start kube-apiserver "$BIN/kube-apiserver" \
   --etcd-servers="$ETCD_URL" \
   --endpoint-reconciler-type=none \
   --allow-privileged=true \
+  --audit-policy-file="$STATE/audit-policy.yaml" \
+  --audit-log-path="$STATE/audit.log" \
+  --audit-log-format=json \
+  --audit-log-mode=blocking \
   --profiling=false
 wait_for kube-apiserver "$LOGS/kube-apiserver.log" kube-apiserver \
   "${CURL[@]}" --max-time 3 "${SERVER}/readyz"
@@ -374,7 +393,8 @@ SANDBOXD_K8S_ADMIN_TOKEN_FILE=${STATE}/admin.token
 SANDBOXD_K8S_ALICE_TOKEN_FILE=${STATE}/alice.token
 SANDBOXD_K8S_WRONG_CA=${STATE}/wrong-ca.crt
 SANDBOXD_K8S_NODE=${NODE}
-export KUBECONFIG SANDBOXD_K8S_SERVER SANDBOXD_K8S_VERSION SANDBOXD_K8S_STATE_DIR SANDBOXD_K8S_CA SANDBOXD_K8S_KUBECONFIG_CERT SANDBOXD_K8S_ADMIN_TOKEN_FILE SANDBOXD_K8S_ALICE_TOKEN_FILE SANDBOXD_K8S_WRONG_CA SANDBOXD_K8S_NODE
+SANDBOXD_K8S_AUDIT_LOG=${STATE}/audit.log
+export KUBECONFIG SANDBOXD_K8S_SERVER SANDBOXD_K8S_VERSION SANDBOXD_K8S_STATE_DIR SANDBOXD_K8S_CA SANDBOXD_K8S_KUBECONFIG_CERT SANDBOXD_K8S_ADMIN_TOKEN_FILE SANDBOXD_K8S_ALICE_TOKEN_FILE SANDBOXD_K8S_WRONG_CA SANDBOXD_K8S_NODE SANDBOXD_K8S_AUDIT_LOG
 EOF
 
 STARTED_OK=1
