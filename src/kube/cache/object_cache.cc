@@ -2,10 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kube/backoff.h"
 #include "kube/cache/packed_list.h"
 
 #include <algorithm>
-#include <random>
 #include <utility>
 
 namespace sandboxd {
@@ -527,17 +527,7 @@ bool ObjectCache::waitBeforeRetry(std::chrono::milliseconds delay) {
 }
 
 std::chrono::milliseconds ObjectCache::backoff(int failures) const {
-  const int64_t base = std::max<int64_t>(1, options_.minBackoff.count());
-  const int64_t cap = std::max<int64_t>(base, options_.maxBackoff.count());
-  int64_t d = base;
-  for (int i = 1; i < failures && d < cap; ++i) {
-    d *= 2;
-  }
-  d = std::min(d, cap);
-  // Jitter in [d/2, d], so that many replicas do not retry in lockstep.
-  thread_local std::minstd_rand rng{std::random_device{}()};
-  std::uniform_int_distribution<int64_t> dist((d + 1) / 2, d);
-  return std::chrono::milliseconds(dist(rng));
+  return jitteredBackoff(options_.minBackoff, options_.maxBackoff, failures);
 }
 
 }  // namespace sandboxd

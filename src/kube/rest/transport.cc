@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <cctype>
 #include <mutex>
-#include <random>
 #include <thread>
 #include <utility>
 
+#include "kube/backoff.h"
 #include "kube/rest/http_error.h"
 
 namespace sandboxd::rest {
@@ -178,17 +178,7 @@ Status HttpTransport::errorFor(const RequestSpec& spec, const Attempt& a, int at
 }
 
 Milliseconds HttpTransport::backoff(int attempt) {
-  const int64_t base = std::max<int64_t>(1, retry_.baseDelay.count());
-  const int64_t cap = std::max<int64_t>(base, retry_.maxDelay.count());
-  int64_t d = base;
-  for (int i = 1; i < attempt && d < cap; ++i) {
-    d *= 2;
-  }
-  d = std::min(d, cap);
-  // Jitter: somewhere in [d/2, d], so that many clients do not retry in lockstep.
-  thread_local std::minstd_rand rng{std::random_device{}()};
-  std::uniform_int_distribution<int64_t> dist((d + 1) / 2, d);
-  return Milliseconds(dist(rng));
+  return jitteredBackoff(retry_.baseDelay, retry_.maxDelay, attempt);
 }
 
 Attempt HttpTransport::sendOnce(const RequestSpec& spec, std::string& usedToken) {
