@@ -1,6 +1,7 @@
 // Token lifecycle end to end: `sandboxd token create|list|revoke` run as separate processes on
 // the database of a running `sandboxd serve --kube memory` child. A revoked token is refused by
-// the running server at its next request, without a restart. (Expiry, which needs a clock the
+// the running server at its next request, without a restart; so does a forward-auth session
+// signed in with it. (Expiry, which needs a clock the
 // test controls, is covered in-process: tests/registry/token_lifecycle_test.cc and
 // tests/api/admin_tokens_test.cc.)
 #include <filesystem>
@@ -85,6 +86,44 @@ TEST_F(ServeTokensTest, ATokenRevokedFromTheCommandLineIsRefusedByTheRunningServ
     EXPECT_EQ(list.out.find(sha256Hex(token)), std::string::npos);
     EXPECT_EQ(server_.log().find(token), std::string::npos);
   }
+}
+
+// Forward auth on the assembled server: a session signed in with alice's token lets alice
+// (not bob) through to her sandbox's hosts, until `sandboxd token revoke` from the command line.
+TEST_F(ServeTokensTest, ForwardAuthLetsTheOwnerInUntilHerTokenIsRevokedFromTheCommandLine) {
+  const std::string alice = server_.createToken("alice");
+  const std::string bob = server_.createToken("bob");
+  ASSERT_EQ(httpCall(server_.port(), "POST", "/api/v1/sandboxes", alice, R"({"name":"demo"})")
+                .status,
+            201);
+  auto sessionOf = [&](const std::string& token) {
+    HttpResult r = rawCall(server_.port(),
+                           rawRequest("POST", "/auth/signin",
+                                      {"Content-Type: application/x-www-form-urlencoded"},
+                                      "token=" + token));
+    EXPECT_EQ(r.status, 200) << r.raw;
+    const std::string cookie = r.header("set-cookie");
+    return cookie.substr(0, cookie.find(';'));
+  };
+  auto check = [&](const std::string& cookie) {
+    return httpCall(server_.port(), "GET", "/auth/check", "", "",
+                    {{"Cookie", cookie},
+                     {"X-Original-URL", "https://demo-ttyd.sandbox.example.com/"}})
+        .status;
+  };
+  const std::string aliceSession = sessionOf(alice);
+  const std::string bobSession = sessionOf(bob);
+  EXPECT_EQ(check(aliceSession), 200);
+  EXPECT_EQ(check(bobSession), 403);
+  EXPECT_EQ(check(""), 401);
+
+  const auto ids = idsOf("alice");
+  ASSERT_EQ(ids.size(), 1u);
+  ASSERT_EQ(server_.admin({"token", "revoke", ids[0]}).exitCode, 0);
+  EXPECT_EQ(check(aliceSession), 401);
+  EXPECT_EQ(check(bobSession), 403);
+  EXPECT_EQ(server_.log().find(aliceSession.substr(aliceSession.find('=') + 1)),
+            std::string::npos);
 }
 
 TEST_F(ServeTokensTest, TokenCommandsRefuseBadInputWithOneLineAndChangeNothing) {
