@@ -26,6 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # name -> (target text, unit note). Printed next to each figure; never asserted.
 TARGETS = {
     "status_rps": ">= 10000",
+    "auth_check_rps": ">= 10000",
     "k8s_calls_per_status": "= 0",
     "list_ms_10k": "<= 50",
     "k8s_calls_per_create": "= one write per object",
@@ -58,6 +59,7 @@ REQUIRED = [
     "overhead_lifecycle_paced_p99_ms", "populate_api_creates_per_s",
     "list_ms_10k", "rss_mb_10k", "startup_ms_10k", "create_ratio", "stopstart_ratio",
     "status_rps_after_restart", "overhead_p50_ms_after_restart", "overhead_p99_ms_after_restart",
+    "auth_check_rps",
 ]
 # Only measured in full mode against the real control plane; null in smoke mode.
 REAL_ONLY = ["create_ratio", "stopstart_ratio", "create_api_ops_per_s",
@@ -300,6 +302,22 @@ def http_load(args, port, *extra):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def sign_in(port, token):
+    """POST /auth/signin (forward auth) with `token`; the session cookie ("name=value")."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request("POST", "/auth/signin", body=f"token={token}",
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+        r = conn.getresponse()
+        r.read()
+        cookie = r.getheader("Set-Cookie", "")
+        if r.status != 200 or not cookie:
+            raise RuntimeError(f"sign-in answered {r.status}")
+        return cookie.split(";", 1)[0]
+    finally:
+        conn.close()
+
+
 def write_config(path, namespace=None, extra_server=None):
     lines = ["server:", "  logLevel: warn", "  memoryReadyDelayMs: 100"]
     for k, v in (extra_server or {}).items():
@@ -473,6 +491,19 @@ def bench_memory(args, work):
         figure("overhead_paced_p50_ms", r["p50_ms"],
                f"paced at half the closed-loop rate, {rate} req/s total, achieved {r['rps']:.0f}; latency from scheduled send time")
         figure("overhead_paced_p99_ms", r["p99_ms"])
+
+        # ---- auth_check_rps: forward auth as ingress-nginx asks it for each request to a
+        # sandbox host (session cookie of the owner, X-Original-URL), 32 connections
+        print("forward auth checks: 32 connections", flush=True)
+        cookie = sign_in(srv.port, user_tok)
+        r = http_load(args, srv.port, "--connections", 32, "--duration", args.duration,
+                      "--warmup", args.warmup, "--path", "/auth/check",
+                      "--header", f"Cookie: {cookie}",
+                      "--header", "X-Original-URL: https://sb-0-app.sandbox.example.com/")
+        if r["codes"].get("200", 0) == 0 or set(r["codes"]) != {"200"}:
+            raise RuntimeError(f"auth check: {r}")
+        figure("auth_check_rps", round(r["rps"], 1),
+               f"codes={r['codes']} p50={r['p50_ms']}ms p99={r['p99_ms']}ms")
 
         # ---- 10k: list, rss
         print(f"list (--kube memory): {n_list} sandboxes", flush=True)

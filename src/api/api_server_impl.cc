@@ -19,6 +19,8 @@
 
 #include "api/api_server_options.h"
 #include "api/bearer_token_authenticator.h"
+#include "api/forward_auth.h"
+#include "sandboxd/common/random_generator.h"
 #include "api/transport.h"
 #include "sandboxd/api/api_server.h"
 
@@ -83,11 +85,12 @@ StatusOr<std::pair<std::string, int>> parseListen(const std::string& listen) {
 
 class ApiServerImpl : public ApiServer {
  public:
-  ApiServerImpl(const ServerConfig& config, SandboxManagerPtr manager,
+  ApiServerImpl(const ServerConfig& config, SandboxManagerPtr manager, RegistryPtr registry,
                 AuthenticatorPtr authenticator, const api::ApiServerOptions& options)
       : config_(config),
         options_(options),
         transport_(std::make_shared<api::Transport>(config, std::move(manager),
+                                                    std::move(registry),
                                                     std::move(authenticator), options)) {}
 
   ~ApiServerImpl() override { stop(); }
@@ -177,16 +180,30 @@ ApiServerPtr makeApiServer(const ServerConfig& config, SandboxManagerPtr manager
   return api::makeApiServerWithOptions(config, std::move(manager), std::move(registry), options);
 }
 
+ApiServerPtr makeApiServer(const Config& config, SandboxManagerPtr manager, RegistryPtr registry,
+                           ApiObservability observability, TimeSourcePtr time) {
+  if (time == nullptr) {
+    time = std::make_shared<RealTimeSource>();
+  }
+  api::ApiServerOptions options;
+  options.observability = std::move(observability);
+  options.time = time;
+  options.forwardAuth = std::make_shared<api::ForwardAuth>(
+      config, registry, time, std::make_shared<RandomGeneratorImpl>());
+  return api::makeApiServerWithOptions(config.server, std::move(manager), std::move(registry),
+                                       options);
+}
+
 namespace api {
 
 ApiServerPtr makeApiServerWithOptions(const ServerConfig& config, SandboxManagerPtr manager,
                                       RegistryPtr registry, const ApiServerOptions& options) {
   AuthenticatorPtr authenticator = options.authenticator;
   if (!authenticator) {
-    authenticator = std::make_shared<BearerTokenAuthenticator>(std::move(registry));
+    authenticator = std::make_shared<BearerTokenAuthenticator>(registry);
   }
-  return std::make_unique<ApiServerImpl>(config, std::move(manager), std::move(authenticator),
-                                         options);
+  return std::make_unique<ApiServerImpl>(config, std::move(manager), std::move(registry),
+                                         std::move(authenticator), options);
 }
 
 }  // namespace api

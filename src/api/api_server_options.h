@@ -6,8 +6,11 @@
 
 #include "sandboxd/api/api_server.h"
 #include "sandboxd/api/authenticator.h"
+#include "sandboxd/common/time_source.h"
 
 namespace sandboxd::api {
+
+class ForwardAuth;
 
 struct ApiServerOptions {
   // How long a request body may take to arrive (and how long an unread body is drained after an
@@ -22,6 +25,11 @@ struct ApiServerOptions {
   // Who a request acts as; when null, bearer tokens checked against the registry
   // (BearerTokenAuthenticator).
   AuthenticatorPtr authenticator;
+  // Forward auth for the sandboxes' web endpoints (/auth/check, /auth/signin); null: those
+  // routes answer 503.
+  std::shared_ptr<ForwardAuth> forwardAuth;
+  // The clock of the per-user rate limit (config server.rateLimit); null: the real one.
+  TimeSourcePtr time;
 };
 
 ApiServerPtr makeApiServerWithOptions(const ServerConfig& config, SandboxManagerPtr manager,

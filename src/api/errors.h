@@ -15,6 +15,7 @@ struct ApiError {
   int httpStatus = 500;
   std::string code;     // slug, e.g. not_found
   std::string message;
+  int retryAfterSeconds = 0;  // > 0: sent as Retry-After (429, 503)
 };
 
 // The slug for an error kind (not_found, invalid_argument, conflict, ...).

@@ -117,7 +117,49 @@ json schemas() {
       {"type", "object"},
       {"required", {"items"}},
       {"properties", {{"items", {{"type", "array"}, {"items", ref("Operation")}}}}}};
+  json token = {
+      {"type", "object"},
+      {"required", {"id", "user", "admin", "createdAt"}},
+      {"properties",
+       {
+           {"id", {{"type", "string"}, {"description", "public identifier, for revoking"}}},
+           {"user", {{"type", "string"}}},
+           {"admin", {{"type", "boolean"}}},
+           {"createdAt", {{"type", "string"}, {"format", "date-time"}}},
+           {"expiresAt",
+            {{"type", "string"}, {"format", "date-time"}, {"description", "absent: never"}}},
+           {"revokedAt",
+            {{"type", "string"}, {"format", "date-time"}, {"description", "absent: not revoked"}}},
+       }},
+  };
+  json createdToken = token;
+  createdToken["required"].push_back("token");
+  createdToken["properties"]["token"] = {
+      {"type", "string"},
+      {"description", "the bearer token; in this answer only (stored hashed)"}};
+  json tokenList = {{"type", "object"},
+                    {"required", {"items"}},
+                    {"properties", {{"items", {{"type", "array"}, {"items", ref("Token")}}}}}};
+  json tokenRequest = {
+      {"type", "object"},
+      {"required", {"user"}},
+      {"additionalProperties", false},
+      {"properties",
+       {
+           {"user", {{"type", "string"}}},
+           {"admin", {{"type", "boolean"}, {"default", false}}},
+           {"ttl",
+            {{"type", "string"},
+             {"pattern", "^[0-9]+[smhd]$"},
+             {"example", "30d"},
+             {"description", "expire after this long (s, m, h, d; at most 3660d); absent: never"}}},
+       }},
+  };
   return json{{"Sandbox", sandbox},
+              {"Token", token},
+              {"CreatedToken", createdToken},
+              {"TokenList", tokenList},
+              {"CreateTokenRequest", tokenRequest},
               {"SandboxList", list},
               {"Operation", operationSchema},
               {"OperationList", operationList},
@@ -190,6 +232,73 @@ json operation(const Route& route) {
                         {"schema", {{"type", "boolean"}, {"default", false}}}});
       responses[ok] = jsonResponse("accepted", "Sandbox");
       break;
+    case RouteId::ListTokens:
+      params.push_back({{"name", "user"},
+                        {"in", "query"},
+                        {"required", false},
+                        {"description", "only this user's tokens"},
+                        {"schema", {{"type", "string"}}}});
+      responses[ok] = jsonResponse("every token, revoked and expired ones too, oldest first",
+                                   "TokenList");
+      break;
+    case RouteId::CreateToken:
+      op["requestBody"] = {
+          {"required", true},
+          {"content", {{"application/json", {{"schema", ref("CreateTokenRequest")}}}}}};
+      responses[ok] = jsonResponse("created", "CreatedToken");
+      break;
+    case RouteId::RevokeToken:
+      params.push_back({{"name", "id"},
+                        {"in", "path"},
+                        {"required", true},
+                        {"schema", {{"type", "string"}}}});
+      responses[ok] = jsonResponse("revoked (revoking again changes nothing)", "Token");
+      responses["404"] = errorResponse("no such token");
+      break;
+    case RouteId::AuthCheck:
+      params.push_back({{"name", "X-Original-URL"},
+                        {"in", "header"},
+                        {"required", false},
+                        {"description", "the URL of the request being checked (ingress-nginx)"},
+                        {"schema", {{"type", "string"}}}});
+      params.push_back({{"name", "X-Forwarded-Host"},
+                        {"in", "header"},
+                        {"required", false},
+                        {"description", "its host; must agree with X-Original-URL when both"},
+                        {"schema", {{"type", "string"}}}});
+      op["security"] = json::array({{{"sessionCookie", json::array()}}});
+      responses[ok] = {{"description", "the owner or an admin: let the request through"},
+                       {"headers",
+                        {{"X-Auth-Request-User",
+                          {{"schema", {{"type", "string"}}}, {"description", "who"}}}}}};
+      responses["401"] = errorResponse("no valid session (sign in)");
+      responses["403"] = errorResponse("not this sandbox's owner, or not a sandbox host");
+      responses["503"] = errorResponse("cannot tell now");
+      break;
+    case RouteId::SignInPage:
+      params.push_back({{"name", "rd"},
+                        {"in", "query"},
+                        {"required", false},
+                        {"description", "where to return after signing in (a sandbox URL)"},
+                        {"schema", {{"type", "string"}}}});
+      responses[ok] = {{"description", "the sign-in form"},
+                       {"content", {{"text/html", {{"schema", {{"type", "string"}}}}}}}};
+      break;
+    case RouteId::SignIn:
+      op["requestBody"] = {
+          {"required", true},
+          {"content",
+           {{"application/x-www-form-urlencoded",
+             {{"schema",
+               {{"type", "object"},
+                {"required", {"token"}},
+                {"properties",
+                 {{"token", {{"type", "string"}}}, {"rd", {{"type", "string"}}}}}}}}}}}};
+      responses[ok] = {{"description", "signed in (session cookie set); back to rd"}};
+      responses["200"] = {{"description", "signed in (session cookie set); no rd"}};
+      responses["401"] = {{"description", "invalid token: the form again"}};
+      responses["415"] = errorResponse("body not a form");
+      break;
     case RouteId::Healthz:
       responses[ok] = {{"description", "alive"}};
       break;
@@ -217,6 +326,9 @@ json operation(const Route& route) {
       responses["400"] = errorResponse("malformed JSON");
       responses["413"] = errorResponse("body over the limit");
       responses["415"] = errorResponse("body not JSON");
+    }
+    if (route.adminOnly) {
+      responses["403"] = errorResponse("not an admin token");
     }
     responses["422"] = errorResponse("invalid field");
     responses["429"] = errorResponse("throttled");
@@ -254,7 +366,9 @@ nlohmann::json buildOpenApiDocument() {
       {"components",
        {{"schemas", schemas()},
         {"securitySchemes",
-         {{"bearerAuth", {{"type", "http"}, {"scheme", "bearer"}}}}}}},
+         {{"bearerAuth", {{"type", "http"}, {"scheme", "bearer"}}},
+          {"sessionCookie",
+           {{"type", "apiKey"}, {"in", "cookie"}, {"name", "sandboxd_session"}}}}}}},
   };
 }
 

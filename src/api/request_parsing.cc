@@ -2,6 +2,9 @@
 
 #include <set>
 
+#include "sandboxd/validation/token_ttl.h"
+#include "sandboxd/validation/validation.h"
+
 namespace sandboxd::api {
 
 namespace {
@@ -123,6 +126,31 @@ StatusOr<EnvChange> parseEnvChange(const nlohmann::json& body) {
     }
   }
   return change;
+}
+
+StatusOr<TokenRequest> parseTokenRequest(const nlohmann::json& body) {
+  RETURN_IF_ERROR(checkObject(body, {"user", "admin", "ttl"}, "body"));
+  TokenRequest request;
+  auto user = body.find("user");
+  if (user == body.end() || user->is_null()) {
+    return invalidArgument("field \"user\" is required");
+  }
+  RETURN_IF_ERROR(readString(body, "user", &request.user));
+  RETURN_IF_ERROR(validateUserName(request.user));
+  auto admin = body.find("admin");
+  if (admin != body.end() && !admin->is_null()) {
+    if (!admin->is_boolean()) {
+      return invalidArgument(std::string("field \"admin\" must be a boolean, got ") +
+                             typeName(*admin));
+    }
+    request.admin = admin->get<bool>();
+  }
+  std::string ttl;
+  RETURN_IF_ERROR(readString(body, "ttl", &ttl));
+  if (body.contains("ttl") && !body["ttl"].is_null()) {
+    ASSIGN_OR_RETURN(request.ttl, parseTokenTtl(ttl));
+  }
+  return request;
 }
 
 StatusOr<bool> parsePurge(const std::vector<std::pair<std::string, std::string>>& query) {

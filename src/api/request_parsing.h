@@ -3,6 +3,7 @@
 // env names, storage bounds) is the manager's.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,14 @@ StatusOr<CreateRequest> parseCreateRequest(const nlohmann::json& body);
 
 // PATCH /api/v1/sandboxes/{name}/env: {"set"?, "setSecret"?, "unset"?}.
 StatusOr<EnvChange> parseEnvChange(const nlohmann::json& body);
+
+// POST /api/v1/admin/tokens: {"user", "admin"?, "ttl"?} (ttl as `token create --ttl`: "30d").
+struct TokenRequest {
+  std::string user;
+  bool admin = false;
+  std::optional<std::chrono::seconds> ttl;  // none: never expires
+};
+StatusOr<TokenRequest> parseTokenRequest(const nlohmann::json& body);
 
 // DELETE ?purge=true|false (absent = false; anything else is InvalidArgument).
 StatusOr<bool> parsePurge(const std::vector<std::pair<std::string, std::string>>& query);

@@ -55,6 +55,9 @@ void Responder::replyError(const RequestContextPtr& ctx, const ApiError& error) 
     }
     response.headers().add("Allow", allow + ", OPTIONS");
   }
+  if (error.retryAfterSeconds > 0) {
+    response.headers().add("Retry-After", std::to_string(error.retryAfterSeconds));
+  }
   if (error.httpStatus == 413 || error.httpStatus == 408) {
     response.headers().add("Connection", "close");
   }

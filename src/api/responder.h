@@ -33,7 +33,7 @@ class Responder {
         bodyReadTimeout_(bodyReadTimeout) {}
 
   // The error envelope (errors.h) with `error`'s status; WWW-Authenticate on 401, Allow on
-  // 405, "Connection: close" on 413 and 408.
+  // 405, "Connection: close" on 413 and 408, Retry-After when the error sets it.
   void replyError(const RequestContextPtr& ctx, const ApiError& error);
   void replyJson(const RequestContextPtr& ctx, int status, const nlohmann::json& body);
   void replyText(const RequestContextPtr& ctx, int status, std::string body,

@@ -31,6 +31,21 @@ const std::string& nameOf(const RequestContext& ctx) {
   return it == ctx.match.params.end() ? kNone : it->second;
 }
 
+// A token as the admin API shows it: never the token or its hash.
+json tokenToJson(const TokenInfo& token) {
+  json out = {{"id", token.id},
+              {"user", token.user},
+              {"admin", token.admin},
+              {"createdAt", formatRfc3339(token.createdAt)}};
+  if (token.expiresAt) {
+    out["expiresAt"] = formatRfc3339(*token.expiresAt);
+  }
+  if (token.revokedAt) {
+    out["revokedAt"] = formatRfc3339(*token.revokedAt);
+  }
+  return out;
+}
+
 }  // namespace
 
 constexpr RouteHandlers::Entry RouteHandlers::kTable[kRouteIdCount] = {
@@ -42,6 +57,12 @@ constexpr RouteHandlers::Entry RouteHandlers::kTable[kRouteIdCount] = {
     {RouteId::UpdateEnv, &RouteHandlers::updateEnv},
     {RouteId::DeleteSandbox, &RouteHandlers::deleteSandbox},
     {RouteId::ListOperations, &RouteHandlers::listOperations},
+    {RouteId::ListTokens, &RouteHandlers::listTokens},
+    {RouteId::CreateToken, &RouteHandlers::createToken},
+    {RouteId::RevokeToken, &RouteHandlers::revokeToken},
+    {RouteId::AuthCheck, &RouteHandlers::authCheck},
+    {RouteId::SignInPage, &RouteHandlers::signInPage},
+    {RouteId::SignIn, &RouteHandlers::signIn},
     {RouteId::Healthz, &RouteHandlers::healthz},
     {RouteId::Readyz, &RouteHandlers::readyz},
     {RouteId::Metrics, &RouteHandlers::metrics},
@@ -61,10 +82,13 @@ constexpr bool inRouteIdOrder(const E (&table)[N]) {
 }
 }  // namespace
 
-RouteHandlers::RouteHandlers(SandboxManagerPtr manager, Responder& responder,
+RouteHandlers::RouteHandlers(SandboxManagerPtr manager, RegistryPtr registry,
+                             std::shared_ptr<ForwardAuth> forwardAuth, Responder& responder,
                              ApiMetrics& metrics, DeadlineTimer& timer,
                              ApiObservability observability)
     : manager_(std::move(manager)),
+      registry_(std::move(registry)),
+      forwardAuth_(std::move(forwardAuth)),
       responder_(responder),
       metrics_(metrics),
       timer_(timer),
@@ -175,6 +199,74 @@ void RouteHandlers::listOperations(const RequestContextPtr& ctx, const Route&) {
     return;
   }
   responder_.replyJson(ctx, 200, operationListToJson(operations.value()));
+}
+
+// --- tokens (admin only: the transport answered 403 to anyone else) -------------------------
+
+Registry* RouteHandlers::tokenStore(const RequestContextPtr& ctx) {
+  if (registry_ == nullptr) {
+    responder_.replyError(ctx, serviceUnavailable("token administration is not available"));
+  }
+  return registry_.get();
+}
+
+void RouteHandlers::listTokens(const RequestContextPtr& ctx, const Route&) {
+  auto user = parseUserFilter(parseQuery(ctx->rawQuery));
+  if (!user.isOk()) {
+    responder_.replyError(ctx, fromStatus(user.status()));
+    return;
+  }
+  Registry* store = tokenStore(ctx);
+  if (store == nullptr) {
+    return;
+  }
+  auto tokens = store->listTokens(user.value());
+  if (!tokens.isOk()) {
+    responder_.replyError(ctx, fromStatus(tokens.status()));
+    return;
+  }
+  json items = json::array();
+  for (const TokenInfo& token : tokens.value()) {
+    items.push_back(tokenToJson(token));
+  }
+  responder_.replyJson(ctx, 200, json{{"items", std::move(items)}});
+}
+
+void RouteHandlers::createToken(const RequestContextPtr& ctx, const Route& route) {
+  auto request = parseBodyAs(ctx, parseTokenRequest);
+  if (!request) {
+    return;
+  }
+  Registry* store = tokenStore(ctx);
+  if (store == nullptr) {
+    return;
+  }
+  auto created = store->issueToken(request->user, request->admin, request->ttl);
+  if (!created.isOk()) {
+    responder_.replyError(ctx, fromStatus(created.status()));
+    return;
+  }
+  spdlog::info("request {}: {} created token {} for {}{}", ctx->requestId, ctx->caller->user,
+               created->info.id, created->info.user, created->info.admin ? " (admin)" : "");
+  json body = tokenToJson(created->info);
+  body["token"] = created->token;  // shown this once; stored only as its hash
+  responder_.replyJson(ctx, route.successStatus, body);
+}
+
+void RouteHandlers::revokeToken(const RequestContextPtr& ctx, const Route& route) {
+  Registry* store = tokenStore(ctx);
+  if (store == nullptr) {
+    return;
+  }
+  const auto id = ctx->match.params.find("id");
+  auto revoked = store->revokeToken(id == ctx->match.params.end() ? "" : id->second);
+  if (!revoked.isOk()) {
+    responder_.replyError(ctx, fromStatus(revoked.status()));
+    return;
+  }
+  spdlog::info("request {}: {} revoked token {}", ctx->requestId, ctx->caller->user,
+               revoked->id);
+  responder_.replyJson(ctx, route.successStatus, tokenToJson(revoked.value()));
 }
 
 // --- the service itself ---------------------------------------------------------------------

@@ -11,11 +11,13 @@
 #include <nlohmann/json.hpp>
 
 #include "api/deadline_timer.h"
+#include "api/forward_auth.h"
 #include "api/metrics.h"
 #include "api/request_context.h"
 #include "api/responder.h"
 #include "api/router.h"
 #include "sandboxd/api/api_server.h"
+#include "sandboxd/registry/registry.h"
 #include "sandboxd/service/sandbox_manager.h"
 
 namespace sandboxd::api {
@@ -23,8 +25,11 @@ namespace sandboxd::api {
 class RouteHandlers {
  public:
   // `timer` runs the heap release that follows large lists.
-  RouteHandlers(SandboxManagerPtr manager, Responder& responder, ApiMetrics& metrics,
-                DeadlineTimer& timer, ApiObservability observability);
+  // `registry`: the token store of the admin token routes (null: they answer 503).
+  // `forwardAuth`: the forward-auth routes' (null: they answer 503).
+  RouteHandlers(SandboxManagerPtr manager, RegistryPtr registry,
+                std::shared_ptr<ForwardAuth> forwardAuth, Responder& responder,
+                ApiMetrics& metrics, DeadlineTimer& timer, ApiObservability observability);
 
   // Runs `route`'s handler for `ctx` (the route ctx->match found), which answers it.
   void dispatch(const RequestContextPtr& ctx, const Route& route);
@@ -47,6 +52,21 @@ class RouteHandlers {
   void startSandbox(const RequestContextPtr& ctx, const Route& route);
   void updateEnv(const RequestContextPtr& ctx, const Route& route);
   void listOperations(const RequestContextPtr& ctx, const Route& route);
+  // Admin token routes.
+  void listTokens(const RequestContextPtr& ctx, const Route& route);
+  void createToken(const RequestContextPtr& ctx, const Route& route);
+  void revokeToken(const RequestContextPtr& ctx, const Route& route);
+  // The registry of the token routes, or null after answering 503.
+  Registry* tokenStore(const RequestContextPtr& ctx);
+  // Forward auth (forward_auth_handlers.cc). forwardAuthReady answers 503 when there is none.
+  bool forwardAuthReady(const RequestContextPtr& ctx);
+  void authCheck(const RequestContextPtr& ctx, const Route& route);
+  void signInPage(const RequestContextPtr& ctx, const Route& route);
+  void signIn(const RequestContextPtr& ctx, const Route& route);
+  // The sign-in page: the form (with `returnTo` when it is a safe place), and `problem` above
+  // it when set.
+  void replySignInPage(const RequestContextPtr& ctx, int status, const std::string& returnTo,
+                       const std::string& problem);
   void healthz(const RequestContextPtr& ctx, const Route& route);
   void readyz(const RequestContextPtr& ctx, const Route& route);
   void metrics(const RequestContextPtr& ctx, const Route& route);
@@ -64,6 +84,8 @@ class RouteHandlers {
   void scheduleTrim();
 
   const SandboxManagerPtr manager_;
+  const RegistryPtr registry_;
+  const std::shared_ptr<ForwardAuth> forwardAuth_;
   Responder& responder_;
   ApiMetrics& metrics_;
   DeadlineTimer& timer_;

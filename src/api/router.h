@@ -20,6 +20,12 @@ enum class RouteId {
   UpdateEnv,
   DeleteSandbox,
   ListOperations,
+  ListTokens,
+  CreateToken,
+  RevokeToken,
+  AuthCheck,
+  SignInPage,
+  SignIn,
   Healthz,
   Readyz,
   Metrics,
@@ -37,6 +43,8 @@ struct Route {
   int successStatus;         // 200, 201, 202
   std::string operationId;   // OpenAPI operationId, also used in logs
   std::string summary;       // one line for the OpenAPI document
+  bool adminOnly = false;    // a non-admin caller gets 403 (after 401, 404/405)
+  bool formBody = false;     // the body is a form (application/x-www-form-urlencoded), not JSON
 };
 
 // Every route the API serves, in a stable order.

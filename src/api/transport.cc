@@ -32,18 +32,27 @@ bool isJsonContentType(const std::string& contentType) {
          type.compare(type.size() - 5, 5, "+json") == 0;
 }
 
+bool isFormContentType(const std::string& contentType) {
+  return lower(std::string(trim(std::string_view(contentType).substr(
+             0, contentType.find(';'))))) == "application/x-www-form-urlencoded";
+}
+
 }  // namespace
 
 Transport::Transport(const ServerConfig& config, SandboxManagerPtr manager,
-                     AuthenticatorPtr authenticator, const ApiServerOptions& options)
+                     RegistryPtr registry, AuthenticatorPtr authenticator,
+                     const ApiServerOptions& options)
     : config_(config),
       options_(options),
       manager_(std::move(manager)),
       authenticator_(std::move(authenticator)),
+      time_(options.time ? options.time : std::make_shared<RealTimeSource>()),
+      limiter_(config.rateLimit),
       cors_(config.corsOrigins),
       drainCap_(std::max<int64_t>(config.maxBodyBytes * 4, 16 << 20)),
       responder_(cors_, metrics_, timer_, drainCap_, options.bodyReadTimeout),
-      routes_(manager_, responder_, metrics_, timer_, options.observability),
+      routes_(manager_, std::move(registry), options.forwardAuth, responder_, metrics_, timer_,
+              options.observability),
       workers_(std::max(2, config.threads), options.maxQueuedRequests),
       inline_(ioThreadsFor(config, std::thread::hardware_concurrency()) - 1) {}
 
@@ -169,6 +178,16 @@ void Transport::authorizeAndRoute(const RequestContextPtr& ctx) {
       return;  // answered
     }
     ctx->caller = *caller;
+    if (limiter_.enabled()) {
+      if (auto wait = limiter_.acquire(caller->user, caller->admin, time_->monotonicTime())) {
+        ApiError error = throttled("request rate limit of user " + caller->user +
+                                   " exceeded, retry after " + std::to_string(wait->count()) +
+                                   " s");
+        error.retryAfterSeconds = static_cast<int>(wait->count());
+        responder_.replyError(ctx, error);
+        return;
+      }
+    }
   }
 
   switch (ctx->match.result) {
@@ -185,6 +204,10 @@ void Transport::authorizeAndRoute(const RequestContextPtr& ctx) {
       break;
   }
   const Route& route = *ctx->match.route;
+  if (route.adminOnly && !(ctx->caller && ctx->caller->admin)) {
+    responder_.replyError(ctx, forbidden(route.operationId + " needs an admin token"));
+    return;
+  }
 
   // A {name} route that carries a body: an unknown sandbox is a 404 before anything about
   // the body is looked at (check order 404 → 413/415 → 400/422).
@@ -205,7 +228,13 @@ void Transport::authorizeAndRoute(const RequestContextPtr& ctx) {
   }
   if (ctx->bodyDeclared && (ctx->method == methods::POST || ctx->method == methods::PATCH ||
                             ctx->method == methods::PUT)) {
-    if (!isJsonContentType(header(ctx->request, "Content-Type"))) {
+    if (route.formBody) {
+      if (!isFormContentType(header(ctx->request, "Content-Type"))) {
+        responder_.replyError(ctx, unsupportedMediaType(
+                                       "request body must be application/x-www-form-urlencoded"));
+        return;
+      }
+    } else if (!isJsonContentType(header(ctx->request, "Content-Type"))) {
       responder_.replyError(ctx,
                             unsupportedMediaType("request body must be application/json"));
       return;

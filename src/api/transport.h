@@ -2,7 +2,7 @@
 // enforcing the limits cpprestsdk does not (PITFALLS) and running the checks in the order the
 // contract sets (DESIGN §3). Each step below may answer and stop:
 //   listener thread: header size (431), CORS preflight (OPTIONS), route match;
-//   worker thread:   401 (Authenticator), 404/405 (route; for {name} routes with a body the
+//   worker thread:   401 (Authenticator), 429 (the caller's rate limit, rate_limiter.h), 404/405 (route; for {name} routes with a body the
 //                    sandbox too), 413 (Content-Length) / 415 (Content-Type), then the body is
 //                    read asynchronously with a byte count (413 for chunked bodies over the
 //                    limit, 408 for one that stops arriving; body_reader.h);
@@ -32,20 +32,23 @@
 #include "api/in_flight.h"
 #include "api/inline_slots.h"
 #include "api/metrics.h"
+#include "api/rate_limiter.h"
 #include "api/request_context.h"
 #include "api/responder.h"
 #include "api/route_handlers.h"
 #include "api/worker_pool.h"
 #include "sandboxd/api/authenticator.h"
 #include "sandboxd/config/config.h"
+#include "sandboxd/registry/registry.h"
 #include "sandboxd/service/sandbox_manager.h"
 
 namespace sandboxd::api {
 
 class Transport : public std::enable_shared_from_this<Transport> {
  public:
-  Transport(const ServerConfig& config, SandboxManagerPtr manager, AuthenticatorPtr authenticator,
-            const ApiServerOptions& options);
+  // `registry`: the token store of the admin token routes (null: they answer 503).
+  Transport(const ServerConfig& config, SandboxManagerPtr manager, RegistryPtr registry,
+            AuthenticatorPtr authenticator, const ApiServerOptions& options);
 
   // The listener's callback (a cpprestsdk thread): cheap checks, then the work (runOrSubmit).
   void handle(web::http::http_request request);
@@ -85,6 +88,8 @@ class Transport : public std::enable_shared_from_this<Transport> {
   const ApiServerOptions options_;
   const SandboxManagerPtr manager_;
   const AuthenticatorPtr authenticator_;
+  const TimeSourcePtr time_;
+  RateLimiter limiter_;
   DeadlineTimer timer_;
   ApiMetrics metrics_;
   const Cors cors_;

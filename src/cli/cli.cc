@@ -15,7 +15,9 @@
 #include "cli/client_commands.h"
 #include "cli/logging.h"
 #include "cli/doctor_command.h"
+#include "cli/exit_codes.h"
 #include "cli/migrate_command.h"
+#include "cli/token_commands.h"
 #include "cli/wiring.h"
 #include "sandboxd/api/api_server.h"
 #include "sandboxd/common/heap.h"
@@ -38,15 +40,6 @@
 namespace sandboxd::cli {
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitFailed = 1;
-constexpr int kExitUsage = 2;
-
-int fail(const Status& status) {
-  std::fprintf(stderr, "error: %s\n", status.message().c_str());
-  bool usage = status.kind() == ErrorKind::InvalidArgument;
-  return usage ? kExitUsage : kExitFailed;
-}
 
 // Options every local command shares (same meaning as serve's).
 struct CommonOptions {
@@ -207,7 +200,7 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
     spdlog::info("status index built at {} ms", sinceStart());
   }
   releaseFreedHeap();  // what the first lists parsed (see common/heap.h)
-  auto server = makeApiServer(config.server, manager, *registry, {kubeCalls, cache, reconciler});
+  auto server = makeApiServer(config, manager, *registry, {kubeCalls, cache, reconciler});
   if (Status s = server->start(); !s.isOk()) {
     return fail(s);
   }
@@ -280,26 +273,6 @@ int render(const CommonOptions& common, const RenderOptions& options) {
   return kExitOk;
 }
 
-int tokenCreate(const CommonOptions& common, const std::string& user, bool admin) {
-  auto loaded = loadWithOverrides(common);
-  if (!loaded.isOk()) {
-    return fail(loaded.status());
-  }
-  if (Status s = validateUserName(user); !s.isOk()) {
-    return fail(s);
-  }
-  auto registry = openSqliteRegistry(loaded->server.db, std::make_shared<RealTimeSource>());
-  if (!registry.isOk()) {
-    return fail(registry.status().withContext("database " + loaded->server.db));
-  }
-  auto token = (*registry)->createToken(user, admin);
-  if (!token.isOk()) {
-    return fail(token.status());
-  }
-  std::printf("%s\n", token->c_str());
-  return kExitOk;
-}
-
 int dbMigrate(const CommonOptions& common) {
   auto loaded = loadWithOverrides(common);
   if (!loaded.isOk()) {
@@ -343,13 +316,23 @@ int run(int argc, char** argv) {
 
   CLI::App* tokenCmd = app.add_subcommand("token", "Manage API tokens");
   tokenCmd->require_subcommand(1);
-  std::string tokenUser;
-  bool tokenAdmin = false;
+  TokenFlags tokenFlags;
   CLI::App* tokenCreateCmd = tokenCmd->add_subcommand(
       "create", "Create a token; prints it once, alone on stdout");
   addCommonOptions(tokenCreateCmd, common);
-  tokenCreateCmd->add_option("--user", tokenUser, "Owner user name")->required();
-  tokenCreateCmd->add_flag("--admin", tokenAdmin, "Admin token (sees all sandboxes)");
+  tokenCreateCmd->add_option("--user", tokenFlags.user, "Owner user name")->required();
+  tokenCreateCmd->add_flag("--admin", tokenFlags.admin, "Admin token (sees all sandboxes)");
+  std::string tokenTtl;
+  CLI::Option* tokenTtlOption = tokenCreateCmd->add_option(
+      "--ttl", tokenTtl, "Expire after this long: N followed by s, m, h or d (e.g. 30d)");
+  CLI::App* tokenListCmd = tokenCmd->add_subcommand(
+      "list", "List tokens: id, user, role, created, expires, state (never the token)");
+  addCommonOptions(tokenListCmd, common);
+  tokenListCmd->add_option("--user", tokenFlags.user, "Only this user's tokens");
+  CLI::App* tokenRevokeCmd = tokenCmd->add_subcommand(
+      "revoke", "Revoke a token by ID; a running server refuses it at once");
+  addCommonOptions(tokenRevokeCmd, common);
+  tokenRevokeCmd->add_option("id", tokenFlags.id, "Token ID (from token list)")->required();
 
   CLI::App* dbCmd = app.add_subcommand("db", "Database administration");
   dbCmd->require_subcommand(1);
@@ -393,8 +376,19 @@ int run(int argc, char** argv) {
   if (renderCmd->parsed()) {
     return render(common, renderOptions);
   }
-  if (tokenCreateCmd->parsed()) {
-    return tokenCreate(common, tokenUser, tokenAdmin);
+  if (tokenCreateCmd->parsed() || tokenListCmd->parsed() || tokenRevokeCmd->parsed()) {
+    auto loaded = loadWithOverrides(common);
+    if (!loaded.isOk()) {
+      return fail(loaded.status());
+    }
+    if (tokenCreateCmd->parsed()) {
+      if (tokenTtlOption->count() > 0) {
+        tokenFlags.ttl = tokenTtl;
+      }
+      return tokenCreate(*loaded, tokenFlags);
+    }
+    return tokenListCmd->parsed() ? tokenList(*loaded, tokenFlags)
+                                  : tokenRevoke(*loaded, tokenFlags);
   }
   if (dbMigrateCmd->parsed()) {
     return dbMigrate(common);

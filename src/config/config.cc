@@ -231,6 +231,20 @@ class Parser {
         {"memoryReadyDelayMs", integer(s.memoryReadyDelayMs)},
         {"reconcileIntervalMs", integer(s.reconcileIntervalMs)},
         {"templatesDir", str(s.templatesDir)},
+        {"rateLimit", [&](const YAML::Node& n, const std::string& p) {
+           return mapping(n, p, {
+               {"requestsPerSecond", integer(s.rateLimit.requestsPerSecond)},
+               {"burst", integer(s.rateLimit.burst)},
+               {"adminsExempt", boolean(s.rateLimit.adminsExempt)},
+           });
+         }},
+        {"forwardAuth", [&](const YAML::Node& n, const std::string& p) {
+           return mapping(n, p, {
+               {"sessionTtlSeconds", integer(s.forwardAuth.sessionTtlSeconds)},
+               {"checkUrl", str(s.forwardAuth.checkUrl)},
+               {"signinUrl", str(s.forwardAuth.signinUrl)},
+           });
+         }},
     });
   }
 
@@ -361,6 +375,25 @@ Status validateConfig(const Config& c) {
   }
   if (s.memoryReadyDelayMs < 0) {
     return bad("server.memoryReadyDelayMs", "must not be negative");
+  }
+  if (s.rateLimit.requestsPerSecond < 0) {
+    return bad("server.rateLimit.requestsPerSecond", "must not be negative (0: no limit)");
+  }
+  if (s.rateLimit.burst < 1) {
+    return bad("server.rateLimit.burst", "must be at least 1");
+  }
+  if (s.forwardAuth.sessionTtlSeconds < 60) {
+    return bad("server.forwardAuth.sessionTtlSeconds", "must be at least 60");
+  }
+  if (s.forwardAuth.checkUrl.empty() != s.forwardAuth.signinUrl.empty()) {
+    return bad("server.forwardAuth", "checkUrl and signinUrl are set together or not at all");
+  }
+  for (const auto& [key, url] : {std::pair<const char*, const std::string&>{
+                                     "server.forwardAuth.checkUrl", s.forwardAuth.checkUrl},
+                                 {"server.forwardAuth.signinUrl", s.forwardAuth.signinUrl}}) {
+    if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+      return bad(key, "must be an http:// or https:// URL, got \"" + url + "\"");
+    }
   }
 
   const SandboxConfig& b = c.sandbox;

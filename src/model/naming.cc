@@ -31,6 +31,45 @@ std::string host(const std::string& sandbox, const std::string& port, const std:
   return hostAfter({}, sandbox, port, domain);
 }
 
+std::optional<HostTarget> parseHost(std::string_view host, const std::string& domain,
+                                    const std::vector<std::string>& ports) {
+  std::string h;
+  h.reserve(host.size());
+  for (char c : host) {
+    h.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  if (const auto colon = h.rfind(':'); colon != std::string::npos) {
+    const std::string_view digits = std::string_view(h).substr(colon + 1);
+    if (digits.empty() || digits.size() > 5 ||
+        digits.find_first_not_of("0123456789") != std::string_view::npos) {
+      return std::nullopt;
+    }
+    h.resize(colon);
+  }
+  if (domain.empty() || h.size() <= domain.size() + 1 ||
+      h.compare(h.size() - domain.size(), domain.size(), domain) != 0 ||
+      h[h.size() - domain.size() - 1] != '.') {
+    return std::nullopt;
+  }
+  const std::string label = h.substr(0, h.size() - domain.size() - 1);
+  if (label.find('.') != std::string::npos) {
+    return std::nullopt;  // a deeper subdomain is no sandbox's host
+  }
+  std::optional<HostTarget> found;
+  for (const std::string& port : ports) {
+    if (port.empty() || label.size() <= port.size() + 1 ||
+        label.compare(label.size() - port.size(), port.size(), port) != 0 ||
+        label[label.size() - port.size() - 1] != '-') {
+      continue;
+    }
+    if (found) {
+      return std::nullopt;  // ambiguous
+    }
+    found = HostTarget{label.substr(0, label.size() - port.size() - 1), port};
+  }
+  return found;
+}
+
 std::string url(const std::string& scheme, const std::string& sandbox, const std::string& port,
                 const std::string& domain) {
   return hostAfter(scheme + "://", sandbox, port, domain);

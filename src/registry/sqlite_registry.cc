@@ -35,6 +35,7 @@
 #include <nlohmann/json.hpp>
 
 #include "registry/migrations.h"
+#include "registry/sqlite_tokens.h"
 #include "registry/sqlite_util.h"
 #include "registry/wal_checkpointer.h"
 #include "sandboxd/common/random_generator.h"
@@ -45,17 +46,8 @@ namespace {
 
 using registry::statusFromException;
 
-constexpr const char* kTokenPrefix = "sbx_";
-constexpr size_t kTokenBytes = 32;
-constexpr size_t kTokenIdBytes = 8;
-
-int64_t toUnixMillis(SystemTime t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-SystemTime fromUnixMillis(int64_t ms) {
-  return SystemTime(std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
-}
+using registry::fromUnixMillis;
+using registry::toUnixMillis;
 
 std::string columnBytes(const SQLite::Column& column) {
   const int n = column.getBytes();
@@ -194,6 +186,7 @@ class SqliteRegistryImpl : public Registry {
       : db_(std::move(db)),
         checkpointer_(startCheckpointer(*db_, path, options)),
         statements_(*db_),
+        tokens_(*db_, statements_, random_),
         time_(std::move(time)),
         version_(version),
         finishInBackground_(options.finishInBackground) {}
@@ -206,8 +199,12 @@ class SqliteRegistryImpl : public Registry {
       const std::optional<std::string>& user) override;
   StatusOr<int64_t> updateSandbox(const SandboxRecord& record) override;
   Status deleteSandbox(const std::string& name) override;
-  StatusOr<std::string> createToken(const std::string& user, bool admin) override;
+  StatusOr<NewToken> issueToken(const std::string& user, bool admin,
+                                std::optional<std::chrono::seconds> ttl) override;
   StatusOr<TokenInfo> authenticate(const std::string& token) override;
+  StatusOr<TokenInfo> authenticateHash(const std::string& tokenSha256) override;
+  StatusOr<std::vector<TokenInfo>> listTokens(const std::optional<std::string>& user) override;
+  StatusOr<TokenInfo> revokeToken(const std::string& id) override;
   StatusOr<int64_t> addOperation(const OperationRecord& op) override;
   StatusOr<IntentWritten> updateSandboxWithOperation(const SandboxRecord& record,
                                                      const OperationRecord& op) override;
@@ -271,20 +268,15 @@ class SqliteRegistryImpl : public Registry {
   std::unique_ptr<SQLite::Database> db_;  // guarded by mu_
   std::unique_ptr<registry::WalCheckpointer> checkpointer_;  // destroyed before db_
   registry::StatementCache statements_;   // of db_, guarded by mu_; destroyed before db_
-  TimeSourcePtr time_;
   RandomGeneratorImpl random_;
+  registry::SqliteTokens tokens_;  // the tokens table, on db_ (guarded by mu_)
+  TimeSourcePtr time_;
   int version_;
   // The sandboxes table (guarded by mu_): readable rows by name, and the read error of any
   // other row. Valid while PRAGMA data_version equals rowsDataVersion_ (nullopt: not read).
   std::map<std::string, SandboxRecordPtr> rows_;
   std::map<std::string, std::string> corruptRows_;
   std::optional<int64_t> rowsDataVersion_;
-  // Tokens that authenticated, by hash (guarded by mu_), as rows_: valid while PRAGMA
-  // data_version equals tokensDataVersion_, so a token another process removes is refused at
-  // once. A request then costs a hash and no query. At most kHeldTokens are held.
-  std::map<std::string, TokenInfo> tokens_;
-  std::optional<int64_t> tokensDataVersion_;
-  static constexpr size_t kHeldTokens = 10000;
   // Finishes queued by finishOperationSoon (guarded by finishMu_; taken after mu_ when both are
   // held) and the thread that stores them, started by the first one.
   std::mutex finishMu_;
@@ -657,28 +649,19 @@ Status SqliteRegistryImpl::deleteSandbox(const std::string& name) {
   }
 }
 
-StatusOr<std::string> SqliteRegistryImpl::createToken(const std::string& user, bool admin) {
-  if (user.empty()) {
-    return invalidArgument("token user must not be empty");
+StatusOr<NewToken> SqliteRegistryImpl::issueToken(const std::string& user, bool admin,
+                                                  std::optional<std::chrono::seconds> ttl) {
+  if (ttl && ttl->count() <= 0) {
+    return invalidArgument("token ttl must be positive");
   }
   const SystemTime now = time_->systemTime();
+  std::optional<SystemTime> expiresAt;
+  if (ttl) {
+    expiresAt = now + *ttl;
+  }
   std::lock_guard<std::mutex> lock(mu_);
   try {
-    const std::string token = kTokenPrefix + random_.secureHex(kTokenBytes);
-    const std::string id = "tok_" + random_.secureHex(kTokenIdBytes);
-    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    auto qUse = statements_.get(
-        "INSERT INTO tokens (id, user, admin, token_hash, created_at) "
-        "VALUES (?, ?, ?, ?, ?)");
-    SQLite::Statement& q = *qUse;
-    q.bind(1, id);
-    q.bind(2, user);
-    q.bind(3, admin ? 1 : 0);
-    q.bind(4, sha256Hex(token));
-    q.bind(5, static_cast<int64_t>(toUnixMillis(now)));
-    q.exec();
-    tx.commit();
-    return token;
+    return tokens_.create(user, admin, now, expiresAt);
   } catch (const std::exception& e) {
     // The message names neither the token nor its hash.
     return statusFromException(e, "creating a token for " + user);
@@ -689,33 +672,47 @@ StatusOr<TokenInfo> SqliteRegistryImpl::authenticate(const std::string& token) {
   if (token.empty()) {
     return unauthenticated("invalid token");
   }
-  const std::string hash = sha256Hex(token);
+  return authenticateHash(sha256Hex(token));
+}
+
+StatusOr<TokenInfo> SqliteRegistryImpl::authenticateHash(const std::string& hash) {
+  if (hash.empty()) {
+    return unauthenticated("invalid token");
+  }
+  const SystemTime now = time_->systemTime();
   std::lock_guard<std::mutex> lock(mu_);
   try {
-    const int64_t version = dataVersion();
-    if (tokensDataVersion_ != version || tokens_.size() >= kHeldTokens) {
-      tokens_.clear();
-      tokensDataVersion_ = version;
-    }
-    if (const auto held = tokens_.find(hash); held != tokens_.end()) {
-      return held->second;
-    }
-    auto qUse = statements_.get(
-        "SELECT id, user, admin, token_hash, created_at FROM tokens WHERE token_hash = ?");
-    SQLite::Statement& q = *qUse;
-    q.bind(1, hash);
-    if (!q.executeStep() || !constantTimeEquals(q.getColumn(3).getString(), hash)) {
+    auto info = tokens_.authenticate(hash, dataVersion(), now);
+    if (!info) {
       return unauthenticated("invalid token");
     }
-    TokenInfo info;
-    info.id = q.getColumn(0).getString();
-    info.user = q.getColumn(1).getString();
-    info.admin = q.getColumn(2).getInt() != 0;
-    info.createdAt = fromUnixMillis(q.getColumn(4).getInt64());
-    tokens_.emplace(hash, info);
-    return info;
+    return std::move(*info);
   } catch (const std::exception& e) {
     return statusFromException(e, "authenticating");
+  }
+}
+
+StatusOr<std::vector<TokenInfo>> SqliteRegistryImpl::listTokens(
+    const std::optional<std::string>& user) {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    return tokens_.list(user);
+  } catch (const std::exception& e) {
+    return statusFromException(e, "listing tokens");
+  }
+}
+
+StatusOr<TokenInfo> SqliteRegistryImpl::revokeToken(const std::string& id) {
+  const SystemTime now = time_->systemTime();
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    auto revoked = tokens_.revoke(id, now);
+    if (!revoked) {
+      return notFound("token " + id + " not found");
+    }
+    return std::move(*revoked);
+  } catch (const std::exception& e) {
+    return statusFromException(e, "revoking token " + id);
   }
 }
 

@@ -16,8 +16,17 @@
 #include <thread>
 
 #include "sandboxd/common/status.h"
+#include "sandboxd/common/time_source.h"
 
 namespace sandboxd::registry {
+
+// Timestamps are stored as INTEGER unix milliseconds (UTC).
+inline int64_t toUnixMillis(SystemTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+inline SystemTime fromUnixMillis(int64_t ms) {
+  return SystemTime(std::chrono::duration_cast<SystemTime::duration>(std::chrono::milliseconds(ms)));
+}
 
 // True for "database is locked"/busy: another connection holds the write lock past our
 // busy timeout. The caller may retry later.

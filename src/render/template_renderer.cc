@@ -83,6 +83,7 @@ class TemplateRenderer : public ManifestRenderer {
   TemplateRenderer(const Config& config, json statefulSet, json service, json ingress,
                    json secret)
       : config_(config.sandbox),
+        forwardAuth_(config.server.forwardAuth),
         statefulSet_(std::move(statefulSet)),
         service_(std::move(service)),
         ingress_(std::move(ingress)),
@@ -130,8 +131,11 @@ class TemplateRenderer : public ManifestRenderer {
       ingressVars["ingressName"] = names::ingress(spec.name, port.name);
       ingressVars["host"] = names::host(spec.name, port.name, config_.domain);
       ingressVars["hostPrefix"] = spec.name + "-" + port.name;
+      ingressVars["authUrl"] = forwardAuth_.checkUrl;
+      ingressVars["authSignin"] = forwardAuth_.signinUrl;
       json ingress = ingress_;
       RETURN_IF_ERROR(substituteTree(ingress, ingressVars).withContext("ingress.yaml"));
+      dropEmptyAuthAnnotations(ingress);
       for (auto& rule : ingress["spec"]["rules"]) {
         for (auto& path : rule["http"]["paths"]) {
           path["backend"]["service"]["port"] = {{"number", port.port}};
@@ -154,6 +158,25 @@ class TemplateRenderer : public ManifestRenderer {
   }
 
  private:
+  // Forward auth not configured (server.forwardAuth): the ingress-nginx auth annotations the
+  // template has are left out rather than rendered empty.
+  static void dropEmptyAuthAnnotations(json& ingress) {
+    auto metadata = ingress.find("metadata");
+    if (metadata == ingress.end() || !metadata->contains("annotations") ||
+        !(*metadata)["annotations"].is_object()) {
+      return;
+    }
+    json& annotations = (*metadata)["annotations"];
+    for (auto it = annotations.begin(); it != annotations.end();) {
+      if (it.key().rfind("nginx.ingress.kubernetes.io/auth-", 0) == 0 && it->is_string() &&
+          it->get<std::string>().empty()) {
+        it = annotations.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+
   Status completeStatefulSet(json& sts, const SandboxSpec& spec) const {
     json& podSpec = sts["spec"]["template"]["spec"];
     json* main = nullptr;
@@ -221,6 +244,7 @@ class TemplateRenderer : public ManifestRenderer {
   }
 
   SandboxConfig config_;
+  ForwardAuthConfig forwardAuth_;  // the Ingresses' auth-url and auth-signin
   json statefulSet_;
   json service_;
   json ingress_;

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "sandboxd/common/random_generator.h"
 #include "sandboxd/registry/registry.h"
 #include "sandboxd/service/sandbox_manager.h"
 
@@ -24,7 +25,11 @@ class FakeRegistry : public Registry {
  public:
   void addToken(const std::string& token, const std::string& user, bool admin = false) {
     std::lock_guard<std::mutex> lock(mu_);
-    tokens_[token] = TokenInfo{"id-" + user, user, admin, {}};
+    TokenInfo info;
+    info.id = "id-" + user;
+    info.user = user;
+    info.admin = admin;
+    tokens_[token] = info;
   }
   void setAuthFailure(std::optional<Status> s) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -45,6 +50,18 @@ class FakeRegistry : public Registry {
     }
     return it->second;
   }
+  StatusOr<TokenInfo> authenticateHash(const std::string& hash) override {
+    std::string token;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [t, info] : tokens_) {
+        if (sha256Hex(t) == hash) {
+          token = t;
+        }
+      }
+    }
+    return authenticate(token);
+  }
   Status insertSandbox(const SandboxRecord&) override { return unsupported(); }
   StatusOr<SandboxRecord> getSandbox(const std::string&) override { return unsupported(); }
   StatusOr<std::vector<SandboxRecordPtr>> listSandboxes(
@@ -53,7 +70,14 @@ class FakeRegistry : public Registry {
   }
   StatusOr<int64_t> updateSandbox(const SandboxRecord&) override { return unsupported(); }
   Status deleteSandbox(const std::string&) override { return unsupported(); }
-  StatusOr<std::string> createToken(const std::string&, bool) override { return unsupported(); }
+  StatusOr<NewToken> issueToken(const std::string&, bool,
+                                std::optional<std::chrono::seconds>) override {
+    return unsupported();
+  }
+  StatusOr<std::vector<TokenInfo>> listTokens(const std::optional<std::string>&) override {
+    return unsupported();
+  }
+  StatusOr<TokenInfo> revokeToken(const std::string&) override { return unsupported(); }
   StatusOr<int64_t> addOperation(const OperationRecord&) override { return unsupported(); }
   Status finishOperation(int64_t, OperationState, const std::string&) override {
     return unsupported();

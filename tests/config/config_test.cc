@@ -41,7 +41,13 @@ bool operator==(const ServerConfig& a, const ServerConfig& b) {
          a.threads == b.threads && a.ioThreads == b.ioThreads && a.logFormat == b.logFormat &&
          a.logLevel == b.logLevel &&
          a.memoryReadyDelayMs == b.memoryReadyDelayMs &&
-         a.reconcileIntervalMs == b.reconcileIntervalMs && a.templatesDir == b.templatesDir;
+         a.reconcileIntervalMs == b.reconcileIntervalMs && a.templatesDir == b.templatesDir &&
+         a.rateLimit.requestsPerSecond == b.rateLimit.requestsPerSecond &&
+         a.rateLimit.burst == b.rateLimit.burst &&
+         a.rateLimit.adminsExempt == b.rateLimit.adminsExempt &&
+         a.forwardAuth.sessionTtlSeconds == b.forwardAuth.sessionTtlSeconds &&
+         a.forwardAuth.checkUrl == b.forwardAuth.checkUrl &&
+         a.forwardAuth.signinUrl == b.forwardAuth.signinUrl;
 }
 
 namespace {
@@ -384,6 +390,33 @@ TEST_F(ConfigTest, InvalidEnvironmentValueIsAnErrorNamingTheVariable) {
       << c.status().message();
 }
 
+TEST_F(ConfigTest, RateLimitAndForwardAuthAreReadAndChecked) {
+  auto c = applyConfigYaml(Config{}, R"(
+server:
+  rateLimit: {requestsPerSecond: 20, burst: 100, adminsExempt: false}
+  forwardAuth:
+    sessionTtlSeconds: 3600
+    checkUrl: http://sandboxd.sandboxd-system.svc:8080/auth/check
+    signinUrl: https://auth.sandbox.example.com/auth/signin
+)", "test");
+  ASSERT_OK(c);
+  EXPECT_EQ(c->server.rateLimit.requestsPerSecond, 20);
+  EXPECT_EQ(c->server.rateLimit.burst, 100);
+  EXPECT_FALSE(c->server.rateLimit.adminsExempt);
+  EXPECT_EQ(c->server.forwardAuth.sessionTtlSeconds, 3600);
+  EXPECT_EQ(c->server.forwardAuth.signinUrl, "https://auth.sandbox.example.com/auth/signin");
+  for (const char* bad : {
+           "server: {rateLimit: {requestsPerSecond: -1}}",
+           "server: {rateLimit: {burst: 0}}",
+           "server: {rateLimit: {perMinute: 5}}",
+           "server: {forwardAuth: {sessionTtlSeconds: 10}}",
+           "server: {forwardAuth: {checkUrl: http://x/auth/check}}",
+           "server: {forwardAuth: {checkUrl: ftp://x, signinUrl: https://y}}",
+       }) {
+    EXPECT_KIND(applyConfigYaml(Config{}, bad, "test"), InvalidArgument) << bad;
+  }
+}
+
 // The documented example sets every key to its default, so it must parse to exactly the
 // defaults; checked both for the embedded copy and for the file in the source tree.
 TEST_F(ConfigTest, ExampleFileParsesToTheDefaults) {
@@ -409,6 +442,8 @@ TEST_F(ConfigTest, ExampleFileParsesToTheDefaults) {
   base.server.memoryReadyDelayMs = 1;
   base.server.reconcileIntervalMs = 100;
   base.server.templatesDir = "x";
+  base.server.rateLimit = {5, 7, false};
+  base.server.forwardAuth = {60, "http://x", "https://x"};
   base.sandbox.nameSpace = "x";
   base.sandbox.image = "x";
   base.sandbox.storage = "x";

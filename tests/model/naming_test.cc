@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace sandboxd {
@@ -34,6 +35,46 @@ TEST(NamesTest, ObjectNamesFollowFromTheSandboxName) {
 
 TEST(LabelsTest, ManagedSelectorSelectsWhatSandboxdManages) {
   EXPECT_EQ(labels::managedSelector(), "app.kubernetes.io/managed-by=sandboxd");
+}
+
+}  // namespace
+}  // namespace sandboxd
+
+namespace sandboxd {
+namespace {
+
+TEST(ParseHostTest, FindsTheSandboxAndPortOfItsOwnHostsOnly) {
+  const std::vector<std::string> ports = {"app", "ttyd"};
+  const std::string domain = "sandbox.example.com";
+  for (const auto& [host, sandbox, port] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"demo-app.sandbox.example.com", "demo", "app"},
+           {"demo-ttyd.sandbox.example.com", "demo", "ttyd"},
+           {"my-demo-2-app.sandbox.example.com", "my-demo-2", "app"},
+           {"Demo-App.Sandbox.Example.COM", "demo", "app"},
+           {"demo-app.sandbox.example.com:443", "demo", "app"},
+       }) {
+    auto target = names::parseHost(host, domain, ports);
+    ASSERT_TRUE(target) << host;
+    EXPECT_EQ(target->sandbox, sandbox) << host;
+    EXPECT_EQ(target->port, port) << host;
+    // The round trip.
+    EXPECT_EQ(names::host(target->sandbox, target->port, domain),
+              names::host(sandbox, port, domain));
+  }
+  for (const std::string host : {
+           "", "sandbox.example.com", ".sandbox.example.com", "-app.sandbox.example.com",
+           "app.sandbox.example.com", "demo.sandbox.example.com", "demo-web.sandbox.example.com",
+           "demo-app.sandbox.example.com.evil.org", "demo-app.evil-sandbox.example.com",
+           "demo-appsandbox.example.com", "x.demo-app.sandbox.example.com",
+           "demo-app.other.example.com", "demo-app.sandbox.example.com:", "demo-app.sandbox.example.com:x",
+           "demo-app.sandbox.example.com:443:443", "demo-app.example.com", "demoapp.sandbox.example.com",
+       }) {
+    EXPECT_FALSE(names::parseHost(host, domain, ports)) << host;
+  }
+  // A host two port names could split is refused rather than guessed.
+  EXPECT_FALSE(names::parseHost("x-my-app.d.io", "d.io", {"app", "my-app"}));
+  EXPECT_FALSE(names::parseHost("demo-app.d.io", "", ports));
 }
 
 }  // namespace

@@ -37,5 +37,10 @@ struct ApiObservability {
 
 ApiServerPtr makeApiServer(const ServerConfig& config, SandboxManagerPtr manager,
                            RegistryPtr registry, ApiObservability observability = {});
+// The same, also serving forward auth for the sandboxes' web endpoints (/auth/check,
+// /auth/signin) for config.sandbox's domain and ports; `time` is the clock of sessions and
+// the rate limit (null: the real one).
+ApiServerPtr makeApiServer(const Config& config, SandboxManagerPtr manager, RegistryPtr registry,
+                           ApiObservability observability, TimeSourcePtr time = nullptr);
 
 }  // namespace sandboxd

@@ -54,6 +54,26 @@ struct SandboxConfig {
   int maxEnvValueBytes = 32768;
 };
 
+// The per-user request limit of the HTTP API (a token bucket per user; 429 + Retry-After).
+// Off by default (requestsPerSecond 0): see README "Rate limit" for why and suggested values.
+struct RateLimitConfig {
+  int requestsPerSecond = 0;  // sustained rate per user; 0 = no limit
+  int burst = 50;             // requests a user may send at once (bucket size)
+  bool adminsExempt = true;   // admin tokens are not limited
+};
+
+// Forward auth for the sandboxes' web endpoints (src/api/forward_auth.h).
+struct ForwardAuthConfig {
+  int sessionTtlSeconds = 12 * 3600;  // a sign-in lasts this long (or until its token expires)
+  // The URL ingress-nginx calls for each request to a sandbox host (auth-url), e.g.
+  // http://sandboxd.sandboxd-system.svc:8080/auth/check, and the public sign-in page it sends
+  // browsers to (auth-signin), on a host under sandbox.domain so that the cookie it sets
+  // covers the sandboxes, e.g. https://auth.sandbox.example.com/auth/signin. Both empty: the
+  // Ingresses carry no forward-auth annotations.
+  std::string checkUrl;
+  std::string signinUrl;
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
   std::string db = "sandboxd.db";
@@ -73,6 +93,8 @@ struct ServerConfig {
   int memoryReadyDelayMs = 1500;  // --kube memory: pod becomes Ready after this long
   int reconcileIntervalMs = 10000;  // between reconciler passes
   std::string templatesDir;       // empty = templates embedded in the binary
+  RateLimitConfig rateLimit;
+  ForwardAuthConfig forwardAuth;
 };
 
 struct Config {

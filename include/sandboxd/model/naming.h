@@ -9,7 +9,10 @@
 // Objects are found by the ownership labels, never by a name prefix.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace sandboxd {
 
@@ -24,6 +27,17 @@ std::string host(const std::string& sandbox, const std::string& port, const std:
 // {scheme}://{host}
 std::string url(const std::string& scheme, const std::string& sandbox, const std::string& port,
                 const std::string& domain);
+// The reverse of host(): which sandbox and port `host` (as a request names it: any case, an
+// optional :port) is for, when it is exactly `{name}-{port}.{domain}` with `port` one of
+// `ports`; nullopt for anything else (another domain, a deeper subdomain, an unknown port, an
+// empty name, or a host two ways of splitting would both fit). `name` is not checked against
+// the sandbox name rules here (validation does that).
+struct HostTarget {
+  std::string sandbox;
+  std::string port;
+};
+std::optional<HostTarget> parseHost(std::string_view host, const std::string& domain,
+                                    const std::vector<std::string>& ports);
 inline constexpr const char* kVolumeClaimTemplate = "vn-homevn-agent";
 inline constexpr const char* kMainContainer = "sandbox";
 }  // namespace names

@@ -1,6 +1,7 @@
 // The registry: the durable record of every sandbox sandboxd manages and of API tokens.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <set>
@@ -18,6 +19,17 @@ struct TokenInfo {
   std::string user;
   bool admin = false;
   SystemTime createdAt{};
+  std::optional<SystemTime> expiresAt;  // none: never expires
+  std::optional<SystemTime> revokedAt;  // set once revoked (final)
+};
+
+// A token's state at `now`: "active", "expired" (expiresAt reached) or "revoked".
+const char* tokenState(const TokenInfo& token, SystemTime now);
+
+// A token just created: the plaintext (shown once, never stored) and what is stored about it.
+struct NewToken {
+  std::string token;
+  TokenInfo info;
 };
 
 class Registry {
@@ -43,12 +55,34 @@ class Registry {
   // Removes the row. NotFound if absent.
   virtual Status deleteSandbox(const std::string& name) = 0;
 
-  // Creates an API token for `user`; returns the plaintext token (shown once) and stores only
-  // its SHA-256 hash.
-  virtual StatusOr<std::string> createToken(const std::string& user, bool admin) = 0;
+  // Creates an API token for `user`, valid for `ttl` from now by the registry's clock (none:
+  // until revoked); returns the plaintext token (shown once) and stores only its SHA-256
+  // hash. InvalidArgument for an empty user or a ttl that is not positive.
+  virtual StatusOr<NewToken> issueToken(const std::string& user, bool admin,
+                                        std::optional<std::chrono::seconds> ttl) = 0;
+  // issueToken without expiry, the plaintext alone.
+  StatusOr<std::string> createToken(const std::string& user, bool admin) {
+    ASSIGN_OR_RETURN(NewToken created, issueToken(user, admin, std::nullopt));
+    return std::move(created.token);
+  }
 
-  // The token's owner, or Unauthenticated. Compares hashes; never logs the token.
+  // The token's owner, or Unauthenticated (unknown, revoked or expired: a token revoked by
+  // another process on the same database is refused at once too). Compares hashes; never logs
+  // the token.
   virtual StatusOr<TokenInfo> authenticate(const std::string& token) = 0;
+  // authenticate() for a token known only by its SHA-256 (lowercase hex), e.g. the one a
+  // forward-auth session was signed in with: the same answers, revocation and expiry included.
+  virtual StatusOr<TokenInfo> authenticateHash(const std::string& tokenSha256) = 0;
+
+  // Every token (or only `user`'s), revoked and expired ones too, oldest first. Never the
+  // token or its hash.
+  virtual StatusOr<std::vector<TokenInfo>> listTokens(
+      const std::optional<std::string>& user = std::nullopt) = 0;
+
+  // Revokes token `id` (its row is kept, marked revoked): from now on it authenticates no
+  // request. Returns the token as now stored; revoking a revoked token changes nothing.
+  // NotFound for an unknown id.
+  virtual StatusOr<TokenInfo> revokeToken(const std::string& id) = 0;
 
   // The operation record. addOperation stores `op` as pending and returns its id; a lifecycle
   // request (create, stop, start, delete) marks the sandbox's older pending lifecycle requests
