@@ -5,6 +5,7 @@
 // yaml-cpp throws; every exception is caught here and returned as InvalidArgument.
 #include "sandboxd/config/config.h"
 
+#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -16,6 +17,8 @@
 #include <set>
 #include <sstream>
 #include <utility>
+
+#include "sandboxd/config/image_allowlist.h"
 
 namespace sandboxd {
 namespace {
@@ -144,6 +147,20 @@ class Parser {
     };
   }
 
+  // An integer, or null (`runAsUser:` / `runAsUser: null`) for "not set".
+  Field optionalInteger(std::optional<int64_t>& out) const {
+    return [this, &out](const YAML::Node& n, const std::string& path) -> Status {
+      if (n.IsNull()) {
+        out.reset();
+        return Status::ok();
+      }
+      int64_t v = 0;
+      RETURN_IF_ERROR(integer(v)(n, path));
+      out = v;
+      return Status::ok();
+    };
+  }
+
   Field boolean(bool& out) const {
     return [this, &out](const YAML::Node& n, const std::string& path) -> Status {
       if (!n.IsScalar() || !YAML::convert<bool>::decode(n, out)) {
@@ -238,6 +255,7 @@ class Parser {
     return mapping(node, path, {
         {"namespace", str(s.nameSpace)},
         {"image", str(s.image)},
+        {"allowedImages", strList(s.allowedImages)},
         {"storage", str(s.storage)},
         {"minStorage", str(s.minStorage)},
         {"maxStorage", str(s.maxStorage)},
@@ -249,6 +267,8 @@ class Parser {
                {"memoryRequest", str(s.resources.memoryRequest)},
                {"cpuLimit", str(s.resources.cpuLimit)},
                {"memoryLimit", str(s.resources.memoryLimit)},
+               {"ephemeralStorageRequest", str(s.resources.ephemeralStorageRequest)},
+               {"ephemeralStorageLimit", str(s.resources.ephemeralStorageLimit)},
            });
          }},
         {"ports", [&](const YAML::Node& n, const std::string& p) { return ports(n, p, s.ports); }},
@@ -262,6 +282,57 @@ class Parser {
         {"reservedEnv", strList(s.reservedEnv)},
         {"maxEnvVars", integer(s.maxEnvVars)},
         {"maxEnvValueBytes", integer(s.maxEnvValueBytes)},
+        {"security", [&](const YAML::Node& n, const std::string& p) {
+           return security(n, p, s.security);
+         }},
+        {"networkPolicy", [&](const YAML::Node& n, const std::string& p) {
+           return networkPolicy(n, p, s.networkPolicy);
+         }},
+        {"probes", [&](const YAML::Node& n, const std::string& p) {
+           return mapping(n, p, {
+               {"port", str(s.probes.port)},
+               {"startup", probe(s.probes.startup)},
+               {"readiness", probe(s.probes.readiness)},
+               {"liveness", probe(s.probes.liveness)},
+           });
+         }},
+    });
+  }
+
+  Field probe(ProbeConfig& out) const {
+    return [this, &out](const YAML::Node& n, const std::string& path) -> Status {
+      return mapping(n, path, {
+          {"enabled", boolean(out.enabled)},
+          {"periodSeconds", integer(out.periodSeconds)},
+          {"timeoutSeconds", integer(out.timeoutSeconds)},
+          {"failureThreshold", integer(out.failureThreshold)},
+      });
+    };
+  }
+
+  Status security(const YAML::Node& node, const std::string& path, SecurityConfig& s) const {
+    return mapping(node, path, {
+        {"runAsNonRoot", boolean(s.runAsNonRoot)},
+        {"runAsUser", optionalInteger(s.runAsUser)},
+        {"runAsGroup", optionalInteger(s.runAsGroup)},
+        {"fsGroup", optionalInteger(s.fsGroup)},
+        {"allowPrivilegeEscalation", boolean(s.allowPrivilegeEscalation)},
+        {"dropAllCapabilities", boolean(s.dropAllCapabilities)},
+        {"seccompProfile", str(s.seccompProfile)},
+        {"automountServiceAccountToken", boolean(s.automountServiceAccountToken)},
+        {"enableServiceLinks", boolean(s.enableServiceLinks)},
+    });
+  }
+
+  Status networkPolicy(const YAML::Node& node, const std::string& path,
+                       NetworkPolicyConfig& n) const {
+    return mapping(node, path, {
+        {"enabled", boolean(n.enabled)},
+        {"ingressNamespaceSelector", strMap(n.ingressNamespaceSelector)},
+        {"ingressPodSelector", strMap(n.ingressPodSelector)},
+        {"egress", str(n.egress)},
+        {"egressAllowCidrs", strList(n.egressAllowCidrs)},
+        {"egressExceptCidrs", strList(n.egressExceptCidrs)},
     });
   }
 
@@ -318,6 +389,84 @@ class Parser {
   std::string source_;
 };
 
+Status validateSecurity(const SecurityConfig& s) {
+  const auto bad = [](const std::string& key, const std::string& what) {
+    return invalidArgument("sandbox.security." + key + ": " + what);
+  };
+  const std::pair<const char*, const std::optional<int64_t>*> ids[] = {
+      {"runAsUser", &s.runAsUser}, {"runAsGroup", &s.runAsGroup}, {"fsGroup", &s.fsGroup}};
+  for (const auto& [key, id] : ids) {
+    if (id->has_value() && (**id < 0 || **id > 2147483647)) {
+      return bad(key, "must be between 0 and 2147483647 (or null: not set)");
+    }
+  }
+  if (s.runAsNonRoot && s.runAsUser == 0) {
+    return bad("runAsUser", "0 (root) contradicts runAsNonRoot: true");
+  }
+  if (s.seccompProfile != "RuntimeDefault" && s.seccompProfile != "Unconfined" &&
+      !s.seccompProfile.empty()) {
+    return bad("seccompProfile", "must be RuntimeDefault, Unconfined or \"\" (not set), got \"" +
+                                     s.seccompProfile + "\"");
+  }
+  return Status::ok();
+}
+
+// An IPv4 or IPv6 address with a prefix length that fits it ("10.0.0.0/8", "fd00::/8").
+bool isCidr(const std::string& s) {
+  const auto slash = s.find('/');
+  if (slash == std::string::npos || !isDigits(s.substr(slash + 1)) || s.size() - slash > 4) {
+    return false;
+  }
+  const std::string address = s.substr(0, slash);
+  const bool v6 = address.find(':') != std::string::npos;
+  unsigned char bytes[16];
+  if (inet_pton(v6 ? AF_INET6 : AF_INET, address.c_str(), bytes) != 1) {
+    return false;
+  }
+  return std::stoi(s.substr(slash + 1)) <= (v6 ? 128 : 32);
+}
+
+Status validateNetworkPolicy(const NetworkPolicyConfig& n) {
+  const auto bad = [](const std::string& key, const std::string& what) {
+    return invalidArgument("sandbox.networkPolicy." + key + ": " + what);
+  };
+  if (n.egress != "open" && n.egress != "restricted") {
+    return bad("egress", "must be open or restricted, got \"" + n.egress + "\"");
+  }
+  if (n.egress == "open" && (!n.egressAllowCidrs.empty() || !n.egressExceptCidrs.empty())) {
+    return bad("egressAllowCidrs", "only meaningful with egress: restricted");
+  }
+  for (const auto* list : {&n.egressAllowCidrs, &n.egressExceptCidrs}) {
+    for (const auto& cidr : *list) {
+      if (!isCidr(cidr)) {
+        return bad(list == &n.egressAllowCidrs ? "egressAllowCidrs" : "egressExceptCidrs",
+                   "expected CIDRs like 10.0.0.0/8, got \"" + cidr + "\"");
+      }
+    }
+  }
+  return Status::ok();
+}
+
+Status validateProbes(const ProbesConfig& probes, const std::vector<PortConfig>& ports) {
+  if (!probes.port.empty() &&
+      std::none_of(ports.begin(), ports.end(),
+                   [&](const PortConfig& p) { return p.name == probes.port; })) {
+    return invalidArgument("sandbox.probes.port: \"" + probes.port +
+                           "\" is not the name of a port in sandbox.ports (\"\" = no probes)");
+  }
+  const std::pair<const char*, const ProbeConfig*> each[] = {
+      {"startup", &probes.startup}, {"readiness", &probes.readiness},
+      {"liveness", &probes.liveness}};
+  for (const auto& [name, probe] : each) {
+    const std::string key = std::string("sandbox.probes.") + name;
+    if (probe->periodSeconds < 1 || probe->timeoutSeconds < 1 || probe->failureThreshold < 1) {
+      return invalidArgument(key + ": periodSeconds, timeoutSeconds and failureThreshold must "
+                                   "be at least 1");
+    }
+  }
+  return Status::ok();
+}
+
 // Checks that hold whatever the source (file, environment, defaults). Errors name the key.
 Status validateConfig(const Config& c) {
   const ServerConfig& s = c.server;
@@ -369,6 +518,14 @@ Status validateConfig(const Config& c) {
   }
   if (b.image.empty()) {
     return bad("sandbox.image", "must not be empty");
+  }
+  for (size_t i = 0; i < b.allowedImages.size(); ++i) {
+    if (b.allowedImages[i].empty()) {
+      return bad("sandbox.allowedImages[" + std::to_string(i) + "]", "must not be empty");
+    }
+  }
+  if (!imageAllowed(b.image, b.allowedImages)) {
+    return bad("sandbox.image", "\"" + b.image + "\" is not allowed by sandbox.allowedImages");
   }
   if (b.storage.empty() || b.minStorage.empty() || b.maxStorage.empty()) {
     return bad("sandbox.storage", "storage, minStorage and maxStorage must not be empty");
@@ -425,7 +582,9 @@ Status validateConfig(const Config& c) {
   if (b.maxEnvValueBytes < 0) {
     return bad("sandbox.maxEnvValueBytes", "must not be negative");
   }
-  return Status::ok();
+  RETURN_IF_ERROR(validateSecurity(b.security));
+  RETURN_IF_ERROR(validateNetworkPolicy(b.networkPolicy));
+  return validateProbes(b.probes, b.ports);
 }
 
 StatusOr<std::string> readTextFile(const std::string& path) {
