@@ -511,6 +511,18 @@ TEST_F(InClusterTest, TheWholeLifecycleIssuesExactlyWhatTheRoleGrants) {
     return now.isOk() && (*now)["metadata"].value("uid", "") != oldUid;
   })) << "the reconciler did not re-create the Service";
 
+  // A pod the API server refuses (here a quota of no more pods): the status says why, from the
+  // StatefulSet's FailedCreate event.
+  const ResourceType quotas{"/api/v1", "resourcequotas", "ResourceQuota", "v1", true};
+  ASSERT_OK(client_->create(quotas, ns_,
+                            json{{"metadata", {{"name", "no-more-pods"}}},
+                                 {"spec", {{"hard", {{"pods", "0"}}}}}}));
+  ASSERT_TRUE(lifecycle("refused", "create"));
+  const json refused = waitStatus("refused", "ERROR", "PodRefused");
+  EXPECT_TRUE(contains(refused.value("message", ""), "exceeded quota")) << refused.dump();
+  ASSERT_OK(client_->remove(quotas, ns_, "no-more-pods"));
+  EXPECT_TRUE(purge("refused"));
+
   // doctor, in the pod: registry and cluster agree.
   ProcessResult doctor = inPod({"doctor"});
   EXPECT_EQ(doctor.exitCode, 0) << doctor.out << doctor.err;
