@@ -59,7 +59,11 @@ json schemas() {
             {{"type", "string"},
              {"maxLength", 40},
              {"pattern", "^[a-z]([-a-z0-9]*[a-z0-9])?$"}}},
-           {"image", {{"type", "string"}}},
+           {"image",
+            {{"type", "string"},
+             {"description",
+              "empty = the configured default; must match sandbox.allowedImages when the "
+              "server sets it (else 422)"}}},
            {"env", stringMap()},
            {"secretEnv", stringMap()},
            {"storage", {{"type", "string"}, {"example", "5Gi"}}},

@@ -17,6 +17,9 @@
 #include <sstream>
 #include <utility>
 
+#include "config/hardening_checks.h"
+#include "sandboxd/config/image_allowlist.h"
+
 namespace sandboxd {
 namespace {
 
@@ -144,6 +147,20 @@ class Parser {
     };
   }
 
+  // An integer, or null (`runAsUser:` / `runAsUser: null`) for "not set".
+  Field optionalInteger(std::optional<int64_t>& out) const {
+    return [this, &out](const YAML::Node& n, const std::string& path) -> Status {
+      if (n.IsNull()) {
+        out.reset();
+        return Status::ok();
+      }
+      int64_t v = 0;
+      RETURN_IF_ERROR(integer(v)(n, path));
+      out = v;
+      return Status::ok();
+    };
+  }
+
   Field boolean(bool& out) const {
     return [this, &out](const YAML::Node& n, const std::string& path) -> Status {
       if (!n.IsScalar() || !YAML::convert<bool>::decode(n, out)) {
@@ -252,6 +269,7 @@ class Parser {
     return mapping(node, path, {
         {"namespace", str(s.nameSpace)},
         {"image", str(s.image)},
+        {"allowedImages", strList(s.allowedImages)},
         {"storage", str(s.storage)},
         {"minStorage", str(s.minStorage)},
         {"maxStorage", str(s.maxStorage)},
@@ -263,6 +281,8 @@ class Parser {
                {"memoryRequest", str(s.resources.memoryRequest)},
                {"cpuLimit", str(s.resources.cpuLimit)},
                {"memoryLimit", str(s.resources.memoryLimit)},
+               {"ephemeralStorageRequest", str(s.resources.ephemeralStorageRequest)},
+               {"ephemeralStorageLimit", str(s.resources.ephemeralStorageLimit)},
            });
          }},
         {"ports", [&](const YAML::Node& n, const std::string& p) { return ports(n, p, s.ports); }},
@@ -276,6 +296,57 @@ class Parser {
         {"reservedEnv", strList(s.reservedEnv)},
         {"maxEnvVars", integer(s.maxEnvVars)},
         {"maxEnvValueBytes", integer(s.maxEnvValueBytes)},
+        {"security", [&](const YAML::Node& n, const std::string& p) {
+           return security(n, p, s.security);
+         }},
+        {"networkPolicy", [&](const YAML::Node& n, const std::string& p) {
+           return networkPolicy(n, p, s.networkPolicy);
+         }},
+        {"probes", [&](const YAML::Node& n, const std::string& p) {
+           return mapping(n, p, {
+               {"port", str(s.probes.port)},
+               {"startup", probe(s.probes.startup)},
+               {"readiness", probe(s.probes.readiness)},
+               {"liveness", probe(s.probes.liveness)},
+           });
+         }},
+    });
+  }
+
+  Field probe(ProbeConfig& out) const {
+    return [this, &out](const YAML::Node& n, const std::string& path) -> Status {
+      return mapping(n, path, {
+          {"enabled", boolean(out.enabled)},
+          {"periodSeconds", integer(out.periodSeconds)},
+          {"timeoutSeconds", integer(out.timeoutSeconds)},
+          {"failureThreshold", integer(out.failureThreshold)},
+      });
+    };
+  }
+
+  Status security(const YAML::Node& node, const std::string& path, SecurityConfig& s) const {
+    return mapping(node, path, {
+        {"runAsNonRoot", boolean(s.runAsNonRoot)},
+        {"runAsUser", optionalInteger(s.runAsUser)},
+        {"runAsGroup", optionalInteger(s.runAsGroup)},
+        {"fsGroup", optionalInteger(s.fsGroup)},
+        {"allowPrivilegeEscalation", boolean(s.allowPrivilegeEscalation)},
+        {"dropAllCapabilities", boolean(s.dropAllCapabilities)},
+        {"seccompProfile", str(s.seccompProfile)},
+        {"automountServiceAccountToken", boolean(s.automountServiceAccountToken)},
+        {"enableServiceLinks", boolean(s.enableServiceLinks)},
+    });
+  }
+
+  Status networkPolicy(const YAML::Node& node, const std::string& path,
+                       NetworkPolicyConfig& n) const {
+    return mapping(node, path, {
+        {"enabled", boolean(n.enabled)},
+        {"ingressNamespaceSelector", strMap(n.ingressNamespaceSelector)},
+        {"ingressPodSelector", strMap(n.ingressPodSelector)},
+        {"egress", str(n.egress)},
+        {"egressAllowCidrs", strList(n.egressAllowCidrs)},
+        {"egressExceptCidrs", strList(n.egressExceptCidrs)},
     });
   }
 
@@ -403,6 +474,14 @@ Status validateConfig(const Config& c) {
   if (b.image.empty()) {
     return bad("sandbox.image", "must not be empty");
   }
+  for (size_t i = 0; i < b.allowedImages.size(); ++i) {
+    if (b.allowedImages[i].empty()) {
+      return bad("sandbox.allowedImages[" + std::to_string(i) + "]", "must not be empty");
+    }
+  }
+  if (!imageAllowed(b.image, b.allowedImages)) {
+    return bad("sandbox.image", "\"" + b.image + "\" is not allowed by sandbox.allowedImages");
+  }
   if (b.storage.empty() || b.minStorage.empty() || b.maxStorage.empty()) {
     return bad("sandbox.storage", "storage, minStorage and maxStorage must not be empty");
   }
@@ -458,7 +537,9 @@ Status validateConfig(const Config& c) {
   if (b.maxEnvValueBytes < 0) {
     return bad("sandbox.maxEnvValueBytes", "must not be negative");
   }
-  return Status::ok();
+  RETURN_IF_ERROR(validateSecurity(b.security));
+  RETURN_IF_ERROR(validateNetworkPolicy(b.networkPolicy));
+  return validateProbes(b.probes, b.ports);
 }
 
 StatusOr<std::string> readTextFile(const std::string& path) {

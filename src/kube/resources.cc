@@ -23,6 +23,11 @@ const ResourceType& ingresses() {
                               "networking.k8s.io/v1", true};
   return t;
 }
+const ResourceType& networkPolicies() {
+  static const ResourceType t{"/apis/networking.k8s.io/v1", "networkpolicies", "NetworkPolicy",
+                              "networking.k8s.io/v1", true};
+  return t;
+}
 const ResourceType& secrets() {
   static const ResourceType t{"/api/v1", "secrets", "Secret", "v1", true};
   return t;
@@ -46,9 +51,9 @@ const ResourceType& namespaces() {
 }
 
 const ResourceType* forKind(const std::string& apiVersion, const std::string& kind) {
-  for (const ResourceType* t : {&statefulSets(), &deployments(), &services(), &ingresses(),
-                                &secrets(), &pods(), &persistentVolumeClaims(), &events(),
-                                &namespaces()}) {
+  for (const ResourceType* t :
+       {&statefulSets(), &deployments(), &services(), &ingresses(), &networkPolicies(),
+        &secrets(), &pods(), &persistentVolumeClaims(), &events(), &namespaces()}) {
     if (t->apiVersion == apiVersion && t->kind == kind) {
       return t;
     }

@@ -249,6 +249,22 @@ StatusOr<MigrationPlan> buildMigrationPlan(const LegacyObjects& legacy, const Sa
   main["env"] = std::move(platformEnv);
   if (legacyMain.contains("ports") && !legacyMain["ports"].empty()) {
     main["ports"] = legacyMain["ports"];
+    // The rendered probes check the configured terminal port by number: kept only when the
+    // Deployment's container has it too (else the pod would never be Ready).
+    for (const char* probe : {"startupProbe", "readinessProbe", "livenessProbe"}) {
+      if (!main.contains(probe)) {
+        continue;
+      }
+      const json port = main[probe]["tcpSocket"]["port"];  // a copy: erased below
+      const bool has = std::any_of(
+          main["ports"].begin(), main["ports"].end(),
+          [&](const json& p) { return p.is_object() && p.value("containerPort", json()) == port; });
+      if (!has) {
+        main.erase(probe);
+        plan.changed.push_back({probe, "not added: the Deployment's container has no port " +
+                                           port.dump() + " (sandbox.probes.port)"});
+      }
+    }
   }
   if (legacyMain.contains("resources") && !legacyMain["resources"].empty()) {
     main["resources"] = legacyMain["resources"];
@@ -379,6 +395,7 @@ StatusOr<MigrationPlan> buildMigrationPlan(const LegacyObjects& legacy, const Sa
 
   // Services.
   plan.headlessService = rendered.service;
+  plan.networkPolicy = rendered.networkPolicy;
   std::set<std::string> oldServiceNames;
   for (const auto& svc : legacy.services) {
     std::string svcName = svc["metadata"].value("name", "");
@@ -461,6 +478,10 @@ std::string formatPlan(const MigrationPlan& plan, bool yaml) {
           << " (a ClusterIP Service cannot become headless in place)\n";
     }
   }
+  if (plan.networkPolicy) {
+    out << prefix << "  create NetworkPolicy " << names::networkPolicy(r.name)
+        << ": the StatefulSet's pod accepts connections only from the ingress controller\n";
+  }
   out << prefix << "  delete Deployment " << r.name << " once the StatefulSet is "
       << (plan.replicas == 0 ? "STOPPED" : "RUNNING") << "\n";
   for (const auto& kept : plan.kept) {
@@ -473,7 +494,11 @@ std::string formatPlan(const MigrationPlan& plan, bool yaml) {
     out << prefix << "  not carried over " << note.field << ": " << note.reason << "\n";
   }
   if (yaml) {
-    out << toYamlDocuments({plan.statefulSet, plan.headlessService});
+    std::vector<json> documents = {plan.statefulSet, plan.headlessService};
+    if (plan.networkPolicy) {
+      documents.push_back(*plan.networkPolicy);
+    }
+    out << toYamlDocuments(documents);
   }
   return out.str();
 }

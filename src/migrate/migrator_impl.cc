@@ -171,6 +171,11 @@ class MigratorImpl : public Migrator {
       return sts.status();
     }
 
+    // The StatefulSet's NetworkPolicy goes with it (the Deployment's pods never had one).
+    RETURN_IF_ERROR(ignoreNotFound(statusOf(client_->remove(resources::networkPolicies(), ns,
+                                                            names::networkPolicy(name))))
+                        .withContext("deleting NetworkPolicy " + names::networkPolicy(name)));
+
     // 3. The headless Service goes; the saved Services come back.
     const std::string headless = names::service(name);
     auto svc = client_->get(resources::services(), ns, headless);
@@ -484,7 +489,12 @@ class MigratorImpl : public Migrator {
     }
     stepDone(c, options, MigrationStep::SaveOriginal);
 
-    // 3. The StatefulSet.
+    // 3. The StatefulSet, after its NetworkPolicy (which selects only sandboxd's pods, not the
+    // Deployment's: those keep serving as before until they go).
+    if (plan.networkPolicy) {
+      RETURN_IF_ERROR(createOwned(resources::networkPolicies(), ns, *plan.networkPolicy,
+                                  record.sandboxId));
+    }
     RETURN_IF_ERROR(createOwned(resources::statefulSets(), ns, plan.statefulSet, record.sandboxId));
     stepDone(c, options, MigrationStep::CreateStatefulSet);
 

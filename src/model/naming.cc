@@ -9,6 +9,7 @@ namespace sandboxd {
 namespace names {
 std::string service(const std::string& sandbox) { return sandbox + "-service"; }
 std::string envSecret(const std::string& sandbox) { return sandbox + "-env"; }
+std::string networkPolicy(const std::string& sandbox) { return sandbox + "-netpol"; }
 std::string ingress(const std::string& sandbox, const std::string& port) {
   return sandbox + "-" + port + "-ingress";
 }

@@ -21,6 +21,7 @@ const char* toString(StatusReason reason) {
     case StatusReason::RollingUpdate: return "RollingUpdate";
     case StatusReason::PodFailed: return "PodFailed";
     case StatusReason::PodNotScheduled: return "PodNotScheduled";
+    case StatusReason::PodRefused: return "PodRefused";
     case StatusReason::Accepted: return "Accepted";
     case StatusReason::Created: return "Created";
     case StatusReason::CreateFailed: return "CreateFailed";

@@ -3,6 +3,9 @@
 #include <map>
 #include <sstream>
 
+#include "render/network_policy.h"
+#include "render/pod_security.h"
+#include "render/probes.h"
 #include "sandboxd/common/embedded_files.h"
 #include "sandboxd/model/naming.h"
 #include "sandboxd/render/manifest_renderer.h"
@@ -14,6 +17,10 @@ std::vector<json> RenderedManifests::all() const {
   std::vector<json> out;
   if (secret) {
     out.push_back(*secret);
+  }
+  // Before the pod exists, so it is never reachable without it.
+  if (networkPolicy) {
+    out.push_back(*networkPolicy);
   }
   out.push_back(service);
   out.push_back(statefulSet);
@@ -81,13 +88,14 @@ std::string storageValueGi(const std::string& storage) {
 class TemplateRenderer : public ManifestRenderer {
  public:
   TemplateRenderer(const Config& config, json statefulSet, json service, json ingress,
-                   json secret)
+                   json secret, std::optional<json> networkPolicy)
       : config_(config.sandbox),
         forwardAuth_(config.server.forwardAuth),
         statefulSet_(std::move(statefulSet)),
         service_(std::move(service)),
         ingress_(std::move(ingress)),
-        secret_(std::move(secret)) {}
+        secret_(std::move(secret)),
+        networkPolicy_(std::move(networkPolicy)) {}
 
   // ManifestRenderer
   StatusOr<RenderedManifests> render(const SandboxSpec& spec) const override {
@@ -104,6 +112,7 @@ class TemplateRenderer : public ManifestRenderer {
         {"storageValue", storageValueGi(storage)},
         {"serviceName", names::service(spec.name)},
         {"secretName", names::envSecret(spec.name)},
+        {"networkPolicyName", names::networkPolicy(spec.name)},
         {"mountPath", config_.mountPath},
         {"ingressClass", config_.ingressClass},
         {"tlsSecret", config_.tlsSecret},
@@ -121,6 +130,13 @@ class TemplateRenderer : public ManifestRenderer {
       servicePorts.push_back(
           {{"name", port.name}, {"port", port.port}, {"targetPort", port.port},
            {"protocol", "TCP"}});
+    }
+
+    if (networkPolicy_) {
+      json policy = *networkPolicy_;
+      RETURN_IF_ERROR(substituteTree(policy, vars).withContext("networkpolicy.yaml"));
+      completeNetworkPolicy(config_, policy);
+      out.networkPolicy = std::move(policy);
     }
 
     for (const auto& port : config_.ports) {
@@ -213,13 +229,9 @@ class TemplateRenderer : public ManifestRenderer {
     }
     (*main)["ports"] = std::move(ports);
 
-    json resources = json::object();
-    const auto& r = config_.resources;
-    if (!r.cpuRequest.empty()) resources["requests"]["cpu"] = r.cpuRequest;
-    if (!r.memoryRequest.empty()) resources["requests"]["memory"] = r.memoryRequest;
-    if (!r.cpuLimit.empty()) resources["limits"]["cpu"] = r.cpuLimit;
-    if (!r.memoryLimit.empty()) resources["limits"]["memory"] = r.memoryLimit;
-    (*main)["resources"] = std::move(resources);
+    (*main)["resources"] = containerResources(config_.resources);
+    applyPodSecurity(config_.security, podSpec, *main);
+    applyProbes(config_.probes, config_.ports, *main);
 
     if (!config_.nodeSelector.empty()) {
       podSpec["nodeSelector"] = config_.nodeSelector;
@@ -249,6 +261,7 @@ class TemplateRenderer : public ManifestRenderer {
   json service_;
   json ingress_;
   json secret_;
+  std::optional<json> networkPolicy_;  // with sandbox.networkPolicy.enabled
 };
 
 StatusOr<std::string> readTemplate(const Config& config, const std::string& file) {
@@ -286,9 +299,12 @@ StatusOr<ManifestRendererPtr> makeTemplateRenderer(const Config& config) {
   ASSIGN_OR_RETURN(json svc, loadTemplate(config, "service.yaml", "Service"));
   ASSIGN_OR_RETURN(json ing, loadTemplate(config, "ingress.yaml", "Ingress"));
   ASSIGN_OR_RETURN(json sec, loadTemplate(config, "secret.yaml", "Secret"));
-  return ManifestRendererPtr(std::make_shared<TemplateRenderer>(config, std::move(sts),
-                                                                std::move(svc), std::move(ing),
-                                                                std::move(sec)));
+  std::optional<json> netpol;
+  if (config.sandbox.networkPolicy.enabled) {
+    ASSIGN_OR_RETURN(netpol, loadTemplate(config, "networkpolicy.yaml", "NetworkPolicy"));
+  }
+  return ManifestRendererPtr(std::make_shared<TemplateRenderer>(
+      config, std::move(sts), std::move(svc), std::move(ing), std::move(sec), std::move(netpol)));
 }
 
 }  // namespace sandboxd

@@ -91,6 +91,11 @@ std::vector<std::pair<std::string, std::string>> expectedObjects(const SandboxRe
   if (!r.secretEnvKeys.empty()) {
     out.emplace_back("Secret", names::envSecret(r.name));
   }
+  if (config.networkPolicy.enabled) {
+    // Also how sandboxes made before NetworkPolicies existed get theirs: the reconciler
+    // repairs the missing object.
+    out.emplace_back("NetworkPolicy", names::networkPolicy(r.name));
+  }
   return out;
 }
 
@@ -237,8 +242,9 @@ StatusOr<std::vector<json>> listSandboxObjects(KubeClient& client,
     return Status::ok();
   };
   for (const auto& ns : namespaces) {
-    for (const ResourceType* type : {&resources::statefulSets(), &resources::services(),
-                                     &resources::ingresses(), &resources::secrets()}) {
+    for (const ResourceType* type :
+         {&resources::statefulSets(), &resources::services(), &resources::ingresses(),
+          &resources::networkPolicies(), &resources::secrets()}) {
       RETURN_IF_ERROR(collect(*type, ns, managed, false).withContext("listing " + type->plural));
     }
     RETURN_IF_ERROR(collect(resources::deployments(), ns, legacy, false)

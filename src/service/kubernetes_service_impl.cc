@@ -5,11 +5,15 @@
 
 #include <algorithm>
 #include <functional>
+#include <optional>
 #include <unordered_map>
 
+#include "sandboxd/common/random_generator.h"
 #include "sandboxd/model/naming.h"
+#include "service/secret_env_hash.h"
 #include "sandboxd/service/kubernetes_service.h"
 #include "sandboxd/service/status_index.h"
+#include "sandboxd/status/pod_refusal.h"
 #include "sandboxd/status/status_derivation.h"
 
 namespace sandboxd {
@@ -30,15 +34,22 @@ const ResourceType& typeOf(const json& object) {
 class KubernetesServiceImpl : public KubernetesService {
  public:
   KubernetesServiceImpl(KubeClientPtr client, ManifestRendererPtr renderer,
-                        const SandboxConfig& config, std::shared_ptr<StatusIndex> index)
+                        const SandboxConfig& config, std::shared_ptr<StatusIndex> index,
+                        std::string secretHashKey)
       : client_(std::move(client)),
         renderer_(std::move(renderer)),
         config_(config),
-        index_(std::move(index)) {}
+        index_(std::move(index)),
+        secretHashKey_(std::move(secretHashKey)) {}
 
   // KubernetesService
   Status create(const SandboxSpec& spec) override {
     ASSIGN_OR_RETURN(RenderedManifests manifests, renderer_->render(spec));
+    if (manifests.secret) {
+      manifests.statefulSet["spec"]["template"]["metadata"]["annotations"]
+                           [kSecretEnvHashAnnotation] =
+          secretEnvHash(secretHashKey_, secretDataOf(spec.secretEnv));
+    }
     const std::string ns = nsOf(spec.nameSpace);
     std::vector<json> created;
     for (const json& object : manifests.all()) {
@@ -70,7 +81,7 @@ class KubernetesServiceImpl : public KubernetesService {
     const std::string ns = nsOf(key.nameSpace);
     if (index_ != nullptr && ns == index_->nameSpace()) {
       if (auto indexed = index_->get(key.name)) {
-        return std::move(*indexed);
+        return withRefusal(ns, key.name, std::move(*indexed));
       }
     }
     auto sts = client_->get(resources::statefulSets(), ns, key.name);
@@ -101,13 +112,18 @@ class KubernetesServiceImpl : public KubernetesService {
         return pvc.status();
       }
     }
-    return toObservedStatus(deriveStatus(observed), observed);
+    return withRefusal(ns, key.name, toObservedStatus(deriveStatus(observed), observed));
   }
 
   StatusOr<std::map<std::string, ObservedStatus>> statusAll(const std::string& nameSpace) override {
     const std::string ns = nsOf(nameSpace);
     if (index_ != nullptr && ns == index_->nameSpace()) {
       if (auto indexed = index_->all()) {
+        std::vector<std::pair<std::string, ObservedStatus*>> statuses;
+        for (auto& [name, status] : *indexed) {
+          statuses.emplace_back(name, &status);
+        }
+        explainRefusals(ns, statuses);
         return withLegacyDeployments(ns, std::move(*indexed));
       }
     }
@@ -148,9 +164,12 @@ class KubernetesServiceImpl : public KubernetesService {
       }
     }
     std::map<std::string, ObservedStatus> out;
+    std::vector<std::pair<std::string, ObservedStatus*>> statuses;
     for (const auto& [name, observed] : byName) {
-      out[name] = toObservedStatus(deriveStatus(observed), observed);
+      ObservedStatus& status = out[name] = toObservedStatus(deriveStatus(observed), observed);
+      statuses.emplace_back(name, &status);
     }
+    explainRefusals(ns, statuses);
     return out;
   }
 
@@ -167,6 +186,13 @@ class KubernetesServiceImpl : public KubernetesService {
             missing.emplace(names[i], i);
           }
         }
+        std::vector<std::pair<std::string, ObservedStatus*>> statuses;
+        for (size_t i = 0; i < names.size(); ++i) {
+          if ((*indexed)[i]) {
+            statuses.emplace_back(names[i], &*(*indexed)[i]);
+          }
+        }
+        explainRefusals(ns, statuses);
         if (!missing.empty()) {
           RETURN_IF_ERROR(eachLegacyDeployment(
               ns, [&](const std::string& name) { return missing.count(name) != 0; },
@@ -230,7 +256,10 @@ class KubernetesServiceImpl : public KubernetesService {
   Status updateEnv(const SandboxSpec& sandbox, const EnvChange& change) override {
     const std::string ns = nsOf(sandbox.nameSpace);
     const std::string secretName = names::envSecret(sandbox.name);
-    // Secret values first, so the rolled pod never references a missing key.
+    // Secret values first, so the rolled pod never references a missing key. The Secret as
+    // it is now (all its values) gives the pod template's hash annotation, so that a changed
+    // value rolls the pod even when the env entries stay the same.
+    std::optional<std::string> secretHash;
     if (!change.setSecret.empty()) {
       json patch = {{"stringData", change.setSecret}};
       auto patched = client_->patch(resources::secrets(), ns, secretName, PatchType::Merge, patch);
@@ -238,13 +267,17 @@ class KubernetesServiceImpl : public KubernetesService {
         SandboxSpec secretSpec = sandbox;
         secretSpec.secretEnv = change.setSecret;
         ASSIGN_OR_RETURN(RenderedManifests manifests, renderer_->render(secretSpec));
-        auto created = client_->create(resources::secrets(), ns, *manifests.secret);
-        if (!created.isOk()) {
-          return created.status().withContext("creating Secret " + secretName);
+        patched = client_->create(resources::secrets(), ns, *manifests.secret);
+        if (!patched.isOk()) {
+          return patched.status().withContext("creating Secret " + secretName);
         }
       } else if (!patched.isOk()) {
         return patched.status().withContext("updating Secret " + secretName);
       }
+      const auto data = patched->find("data");
+      secretHash = secretEnvHash(secretHashKey_, data != patched->end()
+                                                     ? *data
+                                                     : secretDataOf(change.setSecret));
     }
     json env = json::array();
     for (const auto& [name, value] : change.set) {
@@ -265,6 +298,10 @@ class KubernetesServiceImpl : public KubernetesService {
            {{"spec",
              {{"containers",
                json::array({{{"name", names::kMainContainer}, {"env", env}}})}}}}}}}};
+    if (secretHash) {
+      patch["spec"]["template"]["metadata"]["annotations"][kSecretEnvHashAnnotation] =
+          *secretHash;
+    }
     auto patched = client_->patch(resources::statefulSets(), ns, sandbox.name,
                                   PatchType::StrategicMerge, patch);
     if (!patched.isOk()) {
@@ -354,6 +391,8 @@ class KubernetesServiceImpl : public KubernetesService {
     std::vector<std::pair<const ResourceType*, std::string>> objects = {
         {&resources::services(), names::service(key.name)},
         {&resources::secrets(), names::envSecret(key.name)},
+        // Whether or not NetworkPolicies are enabled now: one made while they were goes too.
+        {&resources::networkPolicies(), names::networkPolicy(key.name)},
     };
     for (const auto& port : config_.ports) {
       objects.push_back({&resources::ingresses(), names::ingress(key.name, port.name)});
@@ -415,6 +454,45 @@ class KubernetesServiceImpl : public KubernetesService {
  private:
   std::string nsOf(const std::string& ns) const { return ns.empty() ? config_.nameSpace : ns; }
 
+  // A StatefulSet without a pod: the pod the API server refused, if it did, and why
+  // (status/pod_refusal.h). Reads only for sandboxes in that state: their StatefulSets and one
+  // list of the namespace's FailedCreate events; when a read fails the status stays
+  // PodNotCreated.
+  void explainRefusals(const std::string& ns,
+                       const std::vector<std::pair<std::string, ObservedStatus*>>& statuses) {
+    std::vector<std::pair<std::string, ObservedStatus*>> waiting;
+    for (const auto& [name, status] : statuses) {
+      if (status->workload == WorkloadKind::StatefulSet &&
+          status->reason == toString(StatusReason::PodNotCreated)) {
+        waiting.emplace_back(name, status);
+      }
+    }
+    if (waiting.empty()) {
+      return;
+    }
+    ListOptions failures;
+    failures.fieldSelector = waiting.size() == 1 ? podRefusalFieldSelector(waiting[0].first)
+                                                 : podRefusalFieldSelector();
+    auto events = client_->list(resources::events(), ns, failures);
+    if (!events.isOk()) {
+      spdlog::debug("could not read the FailedCreate events in {}: {}", ns,
+                    events.status().toString());
+      return;
+    }
+    for (const auto& [name, status] : waiting) {
+      auto sts = client_->get(resources::statefulSets(), ns, name);
+      if (sts.isOk()) {
+        *status = withPodRefusal(std::move(*status), *sts, (*events)["items"]);
+      }
+    }
+  }
+
+  ObservedStatus withRefusal(const std::string& ns, const std::string& name,
+                             ObservedStatus status) {
+    explainRefusals(ns, {{name, &status}});
+    return status;
+  }
+
   static Status ignoreNotFound(const Status& s) {
     return s.kind() == ErrorKind::NotFound ? Status::ok() : s;
   }
@@ -471,6 +549,7 @@ class KubernetesServiceImpl : public KubernetesService {
   ManifestRendererPtr renderer_;
   SandboxConfig config_;
   std::shared_ptr<StatusIndex> index_;  // may be null
+  const std::string secretHashKey_;     // secret_env_hash.h
 };
 
 }  // namespace
@@ -478,8 +557,10 @@ class KubernetesServiceImpl : public KubernetesService {
 KubernetesServicePtr makeKubernetesService(KubeClientPtr client, ManifestRendererPtr renderer,
                                            const SandboxConfig& config,
                                            std::shared_ptr<StatusIndex> statusIndex) {
+  // The key of the secret env hash never leaves this process (secret_env_hash.h).
   return std::make_shared<KubernetesServiceImpl>(std::move(client), std::move(renderer), config,
-                                                 std::move(statusIndex));
+                                                 std::move(statusIndex),
+                                                 RandomGeneratorImpl().secureHex(32));
 }
 
 }  // namespace sandboxd

@@ -15,6 +15,7 @@ const std::vector<RequiredPermission>& requiredPermissions() {
   // doctor's lists; src/migrate/migrator_impl.cc: migrate and its rollback).
   static const std::vector<RequiredPermission> table = {
       // Core group.
+      {{"", "events", "list"}, kServe},                              // a refused pod's reason
       {{"", "persistentvolumeclaims", "delete"}, kServe},            // purge
       {{"", "persistentvolumeclaims", "get"}, kServe | kMigrate},    // deletion; rollback
       {{"", "persistentvolumeclaims", "list"}, kServe | kDoctor},    // cache; drift
@@ -49,6 +50,10 @@ const std::vector<RequiredPermission>& requiredPermissions() {
       {{"networking.k8s.io", "ingresses", "get"}, kServe},           // repair
       {{"networking.k8s.io", "ingresses", "list"}, kServe | kMigrate | kDoctor},  // drift
       {{"networking.k8s.io", "ingresses", "patch"}, kMigrate},       // repoint; rollback
+      {{"networking.k8s.io", "networkpolicies", "create"}, kServe | kMigrate},  // create; repair
+      {{"networking.k8s.io", "networkpolicies", "delete"}, kServe | kMigrate},  // delete; rollback
+      {{"networking.k8s.io", "networkpolicies", "get"}, kServe},     // repair
+      {{"networking.k8s.io", "networkpolicies", "list"}, kServe | kDoctor},  // drift
   };
   return table;
 }

@@ -15,6 +15,7 @@
 #include "sandboxd/service/reconcile_errors.h"
 #include "sandboxd/service/sandbox_manager.h"
 #include "sandboxd/validation/validation.h"
+#include "service/home_volume.h"
 
 namespace sandboxd {
 namespace {
@@ -70,12 +71,25 @@ class SandboxManagerImpl : public SandboxManager {
     record.updatedAt = now;
 
     auto existing = registry_->getSandbox(spec.name);
-    std::optional<SandboxRecord> tombstone;
     if (existing.isOk()) {
       ASSIGN_OR_RETURN(bool reusable, reusableTombstone(*existing, user));
       if (!reusable) {
         return alreadyExists("sandbox name \"" + spec.name + "\" is already taken");
       }
+    } else if (existing.status().kind() != ErrorKind::NotFound) {
+      return existing.status();
+    }
+    if (existing.isOk()) {
+      // A re-create over the caller's tombstone re-attaches the kept home volume, which
+      // decides the size; another size asked is a 409 that changes nothing. (A new name has
+      // no volume to read: a create stays free of reads.)
+      ASSIGN_OR_RETURN(spec.storage,
+                       fitKeptHomeVolume(*client_, spec.nameSpace, spec.name, request.storage,
+                                         config_.sandbox.storage));
+      record.storage = spec.storage;
+    }
+    std::optional<SandboxRecord> tombstone;
+    if (existing.isOk()) {
       // Re-create over the owner's tombstone: the home volume is re-attached.
       tombstone = *existing;
       record.sandboxId = existing->sandboxId;

@@ -2,6 +2,8 @@
 // 422 tells the caller exactly what to fix.
 #include "sandboxd/validation/validation.h"
 
+#include "sandboxd/config/image_allowlist.h"
+
 #include <algorithm>
 #include <cctype>
 #include <limits>
@@ -263,6 +265,14 @@ Status validateSpec(const SandboxSpec& spec, const SandboxConfig& config) {
   }
   if (!spec.image.empty()) {
     RETURN_IF_ERROR(validateImage(spec.image));
+    if (!imageAllowed(spec.image, config.allowedImages)) {
+      std::string allowed;
+      for (const auto& pattern : config.allowedImages) {
+        allowed += (allowed.empty() ? "" : ", ") + pattern;
+      }
+      return invalidArgument("image: " + quoted(spec.image) +
+                             " is not allowed here; allowed images: " + allowed);
+    }
   }
   if (!spec.storage.empty()) {
     RETURN_IF_ERROR(validateStorage(spec.storage, config));

@@ -22,17 +22,44 @@ bool operator==(const TolerationConfig& a, const TolerationConfig& b) {
 }
 bool operator==(const ResourcesConfig& a, const ResourcesConfig& b) {
   return a.cpuRequest == b.cpuRequest && a.memoryRequest == b.memoryRequest &&
-         a.cpuLimit == b.cpuLimit && a.memoryLimit == b.memoryLimit;
+         a.cpuLimit == b.cpuLimit && a.memoryLimit == b.memoryLimit &&
+         a.ephemeralStorageRequest == b.ephemeralStorageRequest &&
+         a.ephemeralStorageLimit == b.ephemeralStorageLimit;
+}
+bool operator==(const SecurityConfig& a, const SecurityConfig& b) {
+  return a.runAsNonRoot == b.runAsNonRoot && a.runAsUser == b.runAsUser &&
+         a.runAsGroup == b.runAsGroup && a.fsGroup == b.fsGroup &&
+         a.allowPrivilegeEscalation == b.allowPrivilegeEscalation &&
+         a.dropAllCapabilities == b.dropAllCapabilities &&
+         a.seccompProfile == b.seccompProfile &&
+         a.automountServiceAccountToken == b.automountServiceAccountToken &&
+         a.enableServiceLinks == b.enableServiceLinks;
+}
+bool operator==(const NetworkPolicyConfig& a, const NetworkPolicyConfig& b) {
+  return a.enabled == b.enabled && a.ingressNamespaceSelector == b.ingressNamespaceSelector &&
+         a.ingressPodSelector == b.ingressPodSelector && a.egress == b.egress &&
+         a.egressAllowCidrs == b.egressAllowCidrs && a.egressExceptCidrs == b.egressExceptCidrs;
+}
+bool operator==(const ProbeConfig& a, const ProbeConfig& b) {
+  return a.enabled == b.enabled && a.periodSeconds == b.periodSeconds &&
+         a.timeoutSeconds == b.timeoutSeconds && a.failureThreshold == b.failureThreshold;
+}
+bool operator==(const ProbesConfig& a, const ProbesConfig& b) {
+  return a.port == b.port && a.startup == b.startup && a.readiness == b.readiness &&
+         a.liveness == b.liveness;
 }
 bool operator==(const SandboxConfig& a, const SandboxConfig& b) {
-  return a.nameSpace == b.nameSpace && a.image == b.image && a.storage == b.storage &&
+  return a.nameSpace == b.nameSpace && a.image == b.image &&
+         a.allowedImages == b.allowedImages && a.storage == b.storage &&
          a.minStorage == b.minStorage && a.maxStorage == b.maxStorage &&
          a.storageClass == b.storageClass && a.mountPath == b.mountPath &&
          a.resources == b.resources && a.ports == b.ports && a.nodeSelector == b.nodeSelector &&
          a.tolerations == b.tolerations && a.domain == b.domain &&
          a.ingressClass == b.ingressClass && a.tlsSecret == b.tlsSecret &&
          a.urlScheme == b.urlScheme && a.reservedEnv == b.reservedEnv &&
-         a.maxEnvVars == b.maxEnvVars && a.maxEnvValueBytes == b.maxEnvValueBytes;
+         a.maxEnvVars == b.maxEnvVars && a.maxEnvValueBytes == b.maxEnvValueBytes &&
+         a.security == b.security && a.networkPolicy == b.networkPolicy &&
+         a.probes == b.probes;
 }
 bool operator==(const ServerConfig& a, const ServerConfig& b) {
   return a.listen == b.listen && a.db == b.db && a.kube == b.kube &&
@@ -148,8 +175,14 @@ sandbox:
     - operator: Exists
   reservedEnv: []
   maxEnvVars: 10
+  probes:
+    port: web
+    liveness: {enabled: true}
 )");
   ASSERT_OK(c);
+  EXPECT_EQ(c->sandbox.probes.port, "web");
+  EXPECT_TRUE(c->sandbox.probes.liveness.enabled);
+  EXPECT_EQ(c->sandbox.probes.liveness.periodSeconds, 30);  // untouched sibling
   EXPECT_EQ(c->server.listen, "0.0.0.0:9090");
   EXPECT_EQ(c->server.threads, 4);
   EXPECT_EQ(c->server.ioThreads, 3);
@@ -300,12 +333,59 @@ TEST_F(ConfigTest, ValidationNamesTheKey) {
        "sandbox.tolerations[0].effect"},
       {"url scheme", "sandbox:\n  urlScheme: ftp\n", "sandbox.urlScheme"},
       {"body size", "server:\n  maxBodyBytes: 0\n", "server.maxBodyBytes"},
+      {"root with runAsNonRoot", "sandbox:\n  security: {runAsUser: 0}\n",
+       "sandbox.security.runAsUser"},
+      {"negative uid", "sandbox:\n  security: {runAsNonRoot: false, fsGroup: -1}\n",
+       "sandbox.security.fsGroup"},
+      {"seccomp", "sandbox:\n  security: {seccompProfile: Localhost}\n",
+       "sandbox.security.seccompProfile"},
+      {"default image not allowed",
+       "sandbox:\n  image: docker.io/x/y:1\n  allowedImages: [ghcr.io/acme/]\n",
+       "sandbox.image"},
+      {"empty image pattern", "sandbox:\n  allowedImages: ['']\n", "sandbox.allowedImages[0]"},
+      {"probe port unknown", "sandbox:\n  probes: {port: ssh}\n", "sandbox.probes.port"},
+      {"probe period", "sandbox:\n  probes: {liveness: {periodSeconds: 0}}\n",
+       "sandbox.probes.liveness"},
+      {"egress mode", "sandbox:\n  networkPolicy: {egress: closed}\n",
+       "sandbox.networkPolicy.egress"},
+      {"cidrs with open egress", "sandbox:\n  networkPolicy: {egressAllowCidrs: [10.0.0.0/8]}\n",
+       "sandbox.networkPolicy.egressAllowCidrs"},
+      {"bad cidr",
+       "sandbox:\n  networkPolicy: {egress: restricted, egressExceptCidrs: [10.0.0.0]}\n",
+       "sandbox.networkPolicy.egressExceptCidrs"},
   };
   for (const Case& tc : cases) {
     SCOPED_TRACE(tc.name);
     const std::string message = parseError(tc.yaml);
     EXPECT_NE(message.find(tc.key), std::string::npos) << message;
   }
+}
+
+TEST_F(ConfigTest, SecurityIdsMayBeUnsetAndRootAllowedOnlyWithoutRunAsNonRoot) {
+  auto c = applyConfigYaml(Config{}, R"(
+sandbox:
+  security:
+    runAsNonRoot: false
+    runAsUser: 0
+    runAsGroup: null
+    fsGroup:
+    seccompProfile: ""
+  networkPolicy:
+    egress: restricted
+    egressAllowCidrs: [0.0.0.0/0, "fd00::/8"]
+    egressExceptCidrs: [10.0.0.0/8]
+    ingressNamespaceSelector: {team: edge}
+)", "t.yaml");
+  ASSERT_OK(c);
+  EXPECT_FALSE(c->sandbox.security.runAsNonRoot);
+  EXPECT_EQ(c->sandbox.security.runAsUser, std::optional<int64_t>(0));
+  EXPECT_FALSE(c->sandbox.security.runAsGroup.has_value());
+  EXPECT_FALSE(c->sandbox.security.fsGroup.has_value());
+  EXPECT_EQ(c->sandbox.security.seccompProfile, "");
+  EXPECT_EQ(c->sandbox.networkPolicy.egressAllowCidrs,
+            (std::vector<std::string>{"0.0.0.0/0", "fd00::/8"}));
+  EXPECT_EQ(c->sandbox.networkPolicy.ingressNamespaceSelector,
+            (std::map<std::string, std::string>{{"team", "edge"}}));
 }
 
 TEST_F(ConfigTest, AcceptedListenForms) {
@@ -446,13 +526,15 @@ TEST_F(ConfigTest, ExampleFileParsesToTheDefaults) {
   base.server.forwardAuth = {60, "http://x", "https://x"};
   base.sandbox.nameSpace = "x";
   base.sandbox.image = "x";
+  base.sandbox.allowedImages = {"x"};
   base.sandbox.storage = "x";
   base.sandbox.minStorage = "x";
   base.sandbox.maxStorage = "x";
   base.sandbox.storageClass = "x";
   base.sandbox.mountPath = "/x";
-  base.sandbox.resources = {"x", "x", "x", "x"};
+  base.sandbox.resources = {"x", "x", "x", "x", "x", "x"};
   base.sandbox.ports = {{"x", 1, false}};
+  base.sandbox.probes = {"x", {false, 9, 9, 9}, {false, 9, 9, 9}, {true, 9, 9, 9}};
   base.sandbox.nodeSelector = {{"x", "y"}};
   base.sandbox.tolerations = {{"x", "Exists", "", ""}};
   base.sandbox.domain = "x";
@@ -462,6 +544,9 @@ TEST_F(ConfigTest, ExampleFileParsesToTheDefaults) {
   base.sandbox.reservedEnv = {"X"};
   base.sandbox.maxEnvVars = 1;
   base.sandbox.maxEnvValueBytes = 1;
+  base.sandbox.security = {false, 7, 7, 7, true, false, "Unconfined", true, true};
+  base.sandbox.networkPolicy = {false, {{"x", "y"}}, {{"x", "y"}}, "restricted", {"1.2.3.4/32"},
+                                {"1.2.3.4/32"}};
   auto over = applyConfigYaml(base, *embedded, "sandboxd.example.yaml");
   ASSERT_OK(over);
   EXPECT_TRUE(over->server == ServerConfig{});

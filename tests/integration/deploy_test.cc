@@ -511,6 +511,23 @@ TEST_F(InClusterTest, TheWholeLifecycleIssuesExactlyWhatTheRoleGrants) {
     return now.isOk() && (*now)["metadata"].value("uid", "") != oldUid;
   })) << "the reconciler did not re-create the Service";
 
+  // A pod the API server refuses (here the LimitRanger admission plugin: a LimitRange caps a
+  // container's cpu below the sandbox's limit): the status says why, from the StatefulSet's
+  // FailedCreate event.
+  const ResourceType limitRanges{"/api/v1", "limitranges", "LimitRange", "v1", true};
+  ASSERT_OK(client_->create(
+      limitRanges, ns_,
+      json{{"metadata", {{"name", "tiny"}}},
+           {"spec", {{"limits", json::array({{{"type", "Container"},
+                                               {"max", {{"cpu", "10m"}}}}})}}}}));
+  ASSERT_TRUE(lifecycle("refused", "create"));
+  const json refused = waitStatus("refused", "ERROR", "PodRefused");
+  ASSERT_TRUE(refused.is_object());
+  EXPECT_TRUE(contains(refused.value("message", ""), "maximum cpu usage per Container"))
+      << refused.dump();
+  ASSERT_OK(client_->remove(limitRanges, ns_, "tiny"));
+  EXPECT_TRUE(purge("refused"));
+
   // doctor, in the pod: registry and cluster agree.
   ProcessResult doctor = inPod({"doctor"});
   EXPECT_EQ(doctor.exitCode, 0) << doctor.out << doctor.err;

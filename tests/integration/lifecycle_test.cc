@@ -123,6 +123,30 @@ TEST_F(LifecycleTest, UpdateEnvRollsThePodAndKeepsSecretsInTheSecret) {
   waitPhase("envbox", Phase::Running);
 }
 
+TEST_F(LifecycleTest, ANewSecretValueRollsThePodAndKeepsTheVolume) {
+  SandboxSpec s = spec("rotate");
+  s.secretEnv = {{"TOKEN", "first-value"}};
+  ASSERT_OK(service_->create(s));
+  ASSERT_TRUE(waitPhase("rotate", Phase::Running));
+  const std::string firstPod = (*get(resources::pods(), "rotate-0"))["metadata"]["uid"];
+  const std::string volume = pvcUid(*this, client_, ns_, "rotate");
+
+  // Only the value changes: the env entry (a secretKeyRef) stays the same.
+  EnvChange change;
+  change.setSecret = {{"TOKEN", "second-value"}};
+  ASSERT_OK(service_->updateEnv(s, change));
+  ASSERT_TRUE(eventually([&] {
+    auto pod = get(resources::pods(), "rotate-0");
+    return pod.isOk() && (*pod)["metadata"]["uid"] != firstPod;
+  })) << "a new secret value did not roll the pod";
+  ASSERT_TRUE(waitPhase("rotate", Phase::Running));
+  EXPECT_EQ(pvcUid(*this, client_, ns_, "rotate"), volume) << "the same home volume";
+  auto sts = get(resources::statefulSets(), "rotate");
+  ASSERT_OK(sts);
+  EXPECT_EQ(sts->dump().find("second-value"), std::string::npos);
+  EXPECT_EQ(sts->dump().find("c2Vjb25kLXZhbHVl"), std::string::npos);  // nor its base64
+}
+
 TEST_F(LifecycleTest, DeleteKeepsTheVolumeRecreateReattachesPurgeRemoves) {
   ASSERT_OK(service_->create(spec("keep")));
   ASSERT_TRUE(waitPhase("keep", Phase::Running));

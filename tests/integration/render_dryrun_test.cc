@@ -51,8 +51,12 @@ class RenderDryRunTest : public ClusterTest {
                           << doc["metadata"]["name"];
     }
     // Dry-run creates nothing.
-    EXPECT_KIND(client_->get(resources::statefulSets(), ns_, docs[0]["metadata"]["name"]),
-                NotFound);
+    for (const auto& doc : docs) {
+      if (doc["kind"] == "StatefulSet") {
+        EXPECT_KIND(client_->get(resources::statefulSets(), ns_, doc["metadata"]["name"]),
+                    NotFound);
+      }
+    }
   }
 
   std::string writeConfig(const std::string& yaml) {
@@ -68,7 +72,7 @@ class RenderDryRunTest : public ClusterTest {
 
 TEST_F(RenderDryRunTest, DefaultSandboxIsAccepted) {
   std::string config = writeConfig("sandbox:\n  namespace: " + ns_ + "\n");
-  expectAccepted({"demo", "--config", config}, 4);
+  expectAccepted({"demo", "--config", config}, 5);  // with the NetworkPolicy
   remove(config.c_str());
 }
 
@@ -93,7 +97,7 @@ TEST_F(RenderDryRunTest, FullyCustomisedSandboxIsAccepted) {
                   "--storage", "20Gi", "--user", "bob", "--env", "EDITOR=vim", "--env",
                   "MULTI=line1\nline2: x", "--secret-env", "GITHUB_TOKEN=ghp_x",
                   "--secret-env", "NPM_TOKEN={{name}}"},
-                 5);
+                 6);
   remove(config.c_str());
 }
 

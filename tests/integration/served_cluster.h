@@ -113,12 +113,13 @@ class ServedClusterTest : public ClusterTest {
   }
 
   // Names of the objects of `name` still in the namespace (workload, pods, claims, service,
-  // ingresses, secrets); empty when none is left.
+  // ingresses, network policies, secrets); empty when none is left.
   std::vector<std::string> leftovers(const std::string& name) {
     std::vector<std::string> left;
     for (const ResourceType* type :
          {&resources::statefulSets(), &resources::pods(), &resources::persistentVolumeClaims(),
-          &resources::services(), &resources::ingresses(), &resources::secrets()}) {
+          &resources::services(), &resources::ingresses(), &resources::networkPolicies(),
+          &resources::secrets()}) {
       auto items = client_->list(*type, ns_);
       if (!items.isOk()) {
         left.push_back(type->plural + ": " + items.status().toString());

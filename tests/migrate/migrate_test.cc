@@ -341,6 +341,8 @@ TEST_F(MigrateTest, RollbackRestoresTheDeploymentAndKeepsThePvc) {
   ProcessResult migrated = cli({"--owner", "alice"});
   ASSERT_EQ(migrated.exitCode, 0) << migrated.out << migrated.err;
   expectMigrated("back", 1);
+  EXPECT_OK(get(resources::networkPolicies(), names::networkPolicy("back")))
+      << "the migrated sandbox has its NetworkPolicy";
   auto pvc = get(resources::persistentVolumeClaims(), names::pvc("back"));
   ASSERT_OK(pvc);
   const std::string pvcUid = (*pvc)["metadata"].value("uid", "");
@@ -358,6 +360,8 @@ TEST_F(MigrateTest, RollbackRestoresTheDeploymentAndKeepsThePvc) {
     return get(resources::statefulSets(), "back").status().kind() == ErrorKind::NotFound;
   }));
   EXPECT_KIND(get(resources::services(), names::service("back")), NotFound);
+  EXPECT_KIND(get(resources::networkPolicies(), names::networkPolicy("back")), NotFound)
+      << "the rollback removes the StatefulSet's NetworkPolicy";
   auto svc = get(resources::services(), "back");
   ASSERT_OK(svc) << "the old ClusterIP Service is back";
   EXPECT_NE((*svc)["spec"]["clusterIP"], "None");

@@ -61,6 +61,8 @@ TEST(Renderer, StatefulSetCarriesNamesLabelsAnnotationsAndTheHomeVolume) {
   EXPECT_EQ(spec["replicas"], 1);
   EXPECT_EQ(spec["serviceName"], "demo-service");
   EXPECT_EQ(spec["updateStrategy"]["type"], "RollingUpdate");
+  // A never-Ready pod does not block the rollout of a fixed template (kubernetes#67250).
+  EXPECT_EQ(spec["podManagementPolicy"], "Parallel");
   EXPECT_EQ(spec["selector"]["matchLabels"], json({{"app", "demo"}}));
   EXPECT_EQ(spec["template"]["metadata"]["labels"]["app"], "demo");
 
@@ -110,7 +112,7 @@ TEST(Renderer, NoSecretWithoutSecretValues) {
   auto out = renderer()->render(spec);
   ASSERT_OK(out);
   EXPECT_FALSE(out->secret.has_value());
-  EXPECT_EQ(out->all().size(), 4u);  // Service, StatefulSet, two Ingresses
+  EXPECT_EQ(out->all().size(), 5u);  // NetworkPolicy, Service, StatefulSet, two Ingresses
 }
 
 TEST(Renderer, HeadlessServiceAndIngresses) {
@@ -216,6 +218,183 @@ TEST(ToYamlDocuments, QuotesStringsThatWouldReadAsOtherTypes) {
   auto back = yamlToJson(toYamlDocuments({object}).substr(4), "t");
   ASSERT_OK(back);
   EXPECT_EQ(*back, object);
+}
+
+TEST(Renderer, PodIsHardenedByDefault) {
+  auto out = renderer()->render(demoSpec());
+  ASSERT_OK(out);
+  const json& pod = podSpecOf(*out);
+  EXPECT_EQ(pod["automountServiceAccountToken"], false);
+  EXPECT_EQ(pod["enableServiceLinks"], false);
+  const json& psc = pod["securityContext"];
+  EXPECT_EQ(psc["runAsNonRoot"], true);
+  EXPECT_EQ(psc["runAsUser"], 1000);
+  EXPECT_EQ(psc["runAsGroup"], 1000);
+  EXPECT_EQ(psc["fsGroup"], 1000);
+  EXPECT_EQ(psc["fsGroupChangePolicy"], "OnRootMismatch");  // from the template, kept
+  EXPECT_EQ(psc["seccompProfile"], json({{"type", "RuntimeDefault"}}));
+  const json& csc = pod["containers"][0]["securityContext"];
+  EXPECT_EQ(csc["allowPrivilegeEscalation"], false);
+  EXPECT_EQ(csc["capabilities"]["drop"], json::array({"ALL"}));
+  EXPECT_EQ(csc["runAsNonRoot"], true);
+  const json& resources = pod["containers"][0]["resources"];
+  EXPECT_EQ(resources["requests"]["ephemeral-storage"], "1Gi");
+  EXPECT_EQ(resources["limits"]["ephemeral-storage"], "10Gi");
+  EXPECT_EQ(resources["requests"]["cpu"], "100m");
+  EXPECT_EQ(resources["limits"]["memory"], "4Gi");
+}
+
+TEST(Renderer, PodSecurityFollowsTheConfig) {
+  Config config;
+  SecurityConfig& sec = config.sandbox.security;
+  sec.runAsNonRoot = false;
+  sec.runAsUser = 0;
+  sec.runAsGroup.reset();
+  sec.fsGroup = 2000;
+  sec.allowPrivilegeEscalation = true;
+  sec.dropAllCapabilities = false;
+  sec.seccompProfile = "";
+  sec.automountServiceAccountToken = true;
+  sec.enableServiceLinks = true;
+  config.sandbox.resources.ephemeralStorageRequest = "";
+  config.sandbox.resources.ephemeralStorageLimit = "3Gi";
+  auto out = renderer(config)->render(demoSpec());
+  ASSERT_OK(out);
+  const json& pod = podSpecOf(*out);
+  EXPECT_EQ(pod["automountServiceAccountToken"], true);
+  EXPECT_EQ(pod["enableServiceLinks"], true);
+  const json& psc = pod["securityContext"];
+  EXPECT_FALSE(psc.contains("runAsNonRoot"));
+  EXPECT_EQ(psc["runAsUser"], 0);
+  EXPECT_FALSE(psc.contains("runAsGroup"));
+  EXPECT_EQ(psc["fsGroup"], 2000);
+  EXPECT_FALSE(psc.contains("seccompProfile"));
+  const json& csc = pod["containers"][0]["securityContext"];
+  EXPECT_EQ(csc["allowPrivilegeEscalation"], true);
+  EXPECT_FALSE(csc.contains("capabilities"));
+  EXPECT_FALSE(csc.contains("runAsNonRoot"));
+  const json& resources = pod["containers"][0]["resources"];
+  EXPECT_FALSE(resources["requests"].contains("ephemeral-storage"));
+  EXPECT_EQ(resources["limits"]["ephemeral-storage"], "3Gi");
+}
+
+TEST(Renderer, NetworkPolicyAdmitsOnlyTheIngressControllerToTheIngressPorts) {
+  Config config;
+  config.sandbox.ports = {{"app", 3000, true}, {"ttyd", 7681, true}, {"debug", 9229, false}};
+  auto out = renderer(config)->render(demoSpec());
+  ASSERT_OK(out);
+  ASSERT_TRUE(out->networkPolicy.has_value());
+  const json& np = *out->networkPolicy;
+  EXPECT_EQ(np["apiVersion"], "networking.k8s.io/v1");
+  EXPECT_EQ(np["kind"], "NetworkPolicy");
+  EXPECT_EQ(np["metadata"]["name"], "demo-netpol");
+  EXPECT_EQ(np["metadata"]["namespace"], "ns-alice");
+  EXPECT_EQ(np["metadata"]["labels"]["app"], "demo");
+  EXPECT_EQ(np["metadata"]["labels"]["app.kubernetes.io/managed-by"], "sandboxd");
+  EXPECT_EQ(np["metadata"]["labels"]["sandboxd.io/sandbox-id"], demoSpec().sandboxId);
+  // It selects exactly the pods the StatefulSet makes.
+  const json& selector = np["spec"]["podSelector"]["matchLabels"];
+  const json& podLabels = out->statefulSet["spec"]["template"]["metadata"]["labels"];
+  for (const auto& [key, value] : selector.items()) {
+    EXPECT_EQ(podLabels[key], value) << key;
+  }
+  EXPECT_EQ(selector["app"], "demo");
+  EXPECT_EQ(np["spec"]["policyTypes"], json::array({"Ingress"}));  // egress open
+  EXPECT_FALSE(np["spec"].contains("egress"));
+  ASSERT_EQ(np["spec"]["ingress"].size(), 1u);
+  const json& rule = np["spec"]["ingress"][0];
+  EXPECT_EQ(rule["from"], json::parse(R"([{"namespaceSelector":
+      {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}])"));
+  EXPECT_EQ(rule["ports"], json::parse(R"([{"protocol": "TCP", "port": 3000},
+                                            {"protocol": "TCP", "port": 7681}])"));
+  // Applied before the pod can exist.
+  const auto all = out->all();
+  const auto at = [&](const char* kind) {
+    return std::find_if(all.begin(), all.end(), [&](const json& o) { return o["kind"] == kind; }) -
+           all.begin();
+  };
+  EXPECT_LT(at("NetworkPolicy"), at("StatefulSet"));
+}
+
+TEST(Renderer, NetworkPolicyFollowsTheConfig) {
+  Config config;
+  NetworkPolicyConfig& np = config.sandbox.networkPolicy;
+  np.ingressNamespaceSelector = {{"team", "edge"}};
+  np.ingressPodSelector = {{"app.kubernetes.io/name", "ingress-nginx"}};
+  np.egress = "restricted";
+  np.egressAllowCidrs = {"0.0.0.0/0", "fd00::/8"};
+  np.egressExceptCidrs = {"10.0.0.0/8", "169.254.169.254/32"};
+  auto out = renderer(config)->render(demoSpec());
+  ASSERT_OK(out);
+  const json& spec = (*out->networkPolicy)["spec"];
+  EXPECT_EQ(spec["policyTypes"], json::array({"Ingress", "Egress"}));
+  EXPECT_EQ(spec["ingress"][0]["from"], json::parse(R"([{
+      "namespaceSelector": {"matchLabels": {"team": "edge"}},
+      "podSelector": {"matchLabels": {"app.kubernetes.io/name": "ingress-nginx"}}}])"));
+  // DNS, then the allowed CIDRs, each with the exceptions that lie inside it (the API server
+  // refuses others).
+  EXPECT_EQ(spec["egress"], json::parse(R"([
+      {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+      {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8", "169.254.169.254/32"]}},
+              {"ipBlock": {"cidr": "fd00::/8"}}]}])"));
+
+  np.egressAllowCidrs.clear();
+  out = renderer(config)->render(demoSpec());
+  ASSERT_OK(out);
+  EXPECT_EQ((*out->networkPolicy)["spec"]["egress"].size(), 1u);  // DNS only
+
+  config.sandbox.ports = {{"app", 3000, false}};
+  out = renderer(config)->render(demoSpec());
+  ASSERT_OK(out);
+  EXPECT_EQ((*out->networkPolicy)["spec"]["ingress"], json::array());  // nothing comes in
+
+  config.sandbox.networkPolicy.enabled = false;
+  out = renderer(config)->render(demoSpec());
+  ASSERT_OK(out);
+  EXPECT_FALSE(out->networkPolicy.has_value());
+  for (const json& object : out->all()) {
+    EXPECT_NE(object["kind"], "NetworkPolicy");
+  }
+}
+
+TEST(Renderer, ProbesCheckTheTerminalPort) {
+  auto out = renderer()->render(demoSpec());
+  ASSERT_OK(out);
+  const json& c = podSpecOf(*out)["containers"][0];
+  EXPECT_EQ(c["startupProbe"], json::parse(R"({"tcpSocket": {"port": 7681},
+      "periodSeconds": 5, "timeoutSeconds": 1, "failureThreshold": 60, "successThreshold": 1})"));
+  EXPECT_EQ(c["readinessProbe"], json::parse(R"({"tcpSocket": {"port": 7681},
+      "periodSeconds": 10, "timeoutSeconds": 1, "failureThreshold": 3, "successThreshold": 1})"));
+  EXPECT_FALSE(c.contains("livenessProbe"));
+  // The probed port is the container's terminal port.
+  bool probed = false;
+  for (const auto& port : c["ports"]) {
+    probed = probed || (port["name"] == "ttyd" && port["containerPort"] == 7681);
+  }
+  EXPECT_TRUE(probed);
+}
+
+TEST(Renderer, ProbesFollowTheConfig) {
+  Config config;
+  config.sandbox.ports = {{"web", 8080, true}};
+  config.sandbox.probes.port = "web";
+  config.sandbox.probes.startup.enabled = false;
+  config.sandbox.probes.liveness = {true, 20, 4, 5};
+  auto out = renderer(config)->render(demoSpec());
+  ASSERT_OK(out);
+  const json& c = podSpecOf(*out)["containers"][0];
+  EXPECT_FALSE(c.contains("startupProbe"));
+  EXPECT_EQ(c["readinessProbe"]["tcpSocket"]["port"], 8080);
+  EXPECT_EQ(c["livenessProbe"], json::parse(R"({"tcpSocket": {"port": 8080},
+      "periodSeconds": 20, "timeoutSeconds": 4, "failureThreshold": 5, "successThreshold": 1})"));
+
+  config.sandbox.probes.port = "";
+  out = renderer(config)->render(demoSpec());
+  ASSERT_OK(out);
+  const json& none = podSpecOf(*out)["containers"][0];
+  EXPECT_FALSE(none.contains("startupProbe"));
+  EXPECT_FALSE(none.contains("readinessProbe"));
+  EXPECT_FALSE(none.contains("livenessProbe"));
 }
 
 // Golden files: tests/testdata/manifests/*.yaml. SANDBOXD_UPDATE_GOLDEN=1 rewrites them;

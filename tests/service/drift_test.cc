@@ -71,13 +71,14 @@ TEST_F(DriftTest, ObjectsWithoutARegistryEntryAreOrphansAndTheVolumeIsReportedNo
   EXPECT_EQ(describe(report), (std::vector<std::string>{
                                   "orphan Ingress alpha-app-ingress",
                                   "orphan Ingress alpha-ttyd-ingress",
+                                  "orphan NetworkPolicy alpha-netpol",
                                   "orphan PersistentVolumeClaim vn-homevn-agent-alpha-0",
                                   "orphan Secret alpha-env",
                                   "orphan Service alpha-service",
                                   "orphan StatefulSet alpha",
                               }))
       << report.format();
-  EXPECT_EQ(report.count(Kind::Orphan), 6);
+  EXPECT_EQ(report.count(Kind::Orphan), 7);
   EXPECT_TRUE(exists(resources::persistentVolumeClaims(), "vn-homevn-agent-alpha-0"))
       << "doctor changes nothing";
 }
@@ -102,7 +103,8 @@ TEST_F(DriftTest, ADeletedSandboxsLeftoversLingerButItsKeptVolumeDoesNot) {
   ASSERT_OK(stored);
   r.version = stored->version;
   ASSERT_OK(registry_->updateSandbox(r));
-  // The delete went half-way: workload gone, Service left; the home volume is kept on purpose.
+  // The delete went half-way: workload gone, Service and NetworkPolicy left; the home volume
+  // is kept on purpose.
   ASSERT_OK(cluster_->remove(resources::statefulSets(), "default", "alpha"));
   for (const auto& port : config_.sandbox.ports) {
     ASSERT_OK(cluster_->remove(resources::ingresses(), "default",
@@ -110,7 +112,8 @@ TEST_F(DriftTest, ADeletedSandboxsLeftoversLingerButItsKeptVolumeDoesNot) {
   }
 
   DriftReport report = inspect();
-  EXPECT_EQ(describe(report), (std::vector<std::string>{"lingering Service alpha-service"}))
+  EXPECT_EQ(describe(report), (std::vector<std::string>{"lingering NetworkPolicy alpha-netpol",
+                                                        "lingering Service alpha-service"}))
       << report.format();
 }
 

@@ -21,6 +21,7 @@ TEST_F(KubernetesServiceTest, CreateMakesEveryObjectAndReachesRunning) {
   EXPECT_TRUE(exists(resources::ingresses(), "demo-app-ingress"));
   EXPECT_TRUE(exists(resources::ingresses(), "demo-ttyd-ingress"));
   EXPECT_TRUE(exists(resources::secrets(), "demo-env"));
+  EXPECT_TRUE(exists(resources::networkPolicies(), "demo-netpol"));
   json pvc = getObject(resources::persistentVolumeClaims(), "vn-homevn-agent-demo-0");
   EXPECT_EQ(pvc["status"]["phase"], "Bound");
 
@@ -40,7 +41,8 @@ TEST_F(KubernetesServiceTest, CreateIsOneWritePerObjectWithoutReads) {
   auto before = cluster_->callCountsForTest();
   ASSERT_OK(service_->create(spec("demo")));
   auto after = cluster_->callCountsForTest();
-  EXPECT_EQ(after["create"] - before["create"], 4);  // Service, StatefulSet, 2 Ingresses
+  // NetworkPolicy, Service, StatefulSet, 2 Ingresses
+  EXPECT_EQ(after["create"] - before["create"], 5);
   EXPECT_EQ(after["get"] - before["get"], 0);
   EXPECT_EQ(after["list"] - before["list"], 0);
 }
@@ -73,6 +75,7 @@ TEST_F(KubernetesServiceTest, CreateFailingHalfWayLeavesNothingBehind) {
   Status created = service_->create(s);
   EXPECT_KIND(created, Unavailable);
   EXPECT_FALSE(exists(resources::secrets(), "demo-env"));
+  EXPECT_FALSE(exists(resources::networkPolicies(), "demo-netpol"));
   EXPECT_FALSE(exists(resources::services(), "demo-service"));
   EXPECT_FALSE(exists(resources::statefulSets(), "demo"));
   auto list = cluster_->list(resources::persistentVolumeClaims(), "default");
@@ -163,6 +166,45 @@ TEST_F(KubernetesServiceTest, UpdateEnvSetsUnsetsAndKeepsSecretsInTheSecret) {
   EXPECT_EQ(cluster_->callCountsForTest()["patch"], patchesBefore + 1);
 }
 
+const std::string& templateHash(const json& sts) {
+  static const std::string none;
+  const json& annotations = sts["spec"]["template"]["metadata"]["annotations"];
+  const auto it = annotations.find("sandboxd.io/secret-env-hash");
+  return it != annotations.end() ? it->get_ref<const std::string&>() : none;
+}
+
+TEST_F(KubernetesServiceTest, ANewSecretValueRollsThePodAndNoValueLeavesTheSecret) {
+  SandboxSpec s = spec("demo");
+  s.secretEnv = {{"TOKEN", "aaaa"}};
+  ASSERT_OK(service_->create(s));
+  waitReady();
+  const json created = getObject(resources::statefulSets(), "demo");
+  const std::string first = templateHash(created);
+  ASSERT_EQ(first.size(), 64u) << created["spec"]["template"]["metadata"].dump();
+  const std::string podUid = getObject(resources::pods(), "demo-0")["metadata"]["uid"];
+
+  // Same key, new value: only the Secret holds values, so the template changes by the hash.
+  EnvChange rotate;
+  rotate.setSecret = {{"TOKEN", "bbbb"}};
+  ASSERT_OK(service_->updateEnv(s, rotate));
+  const json rotated = getObject(resources::statefulSets(), "demo");
+  const std::string second = templateHash(rotated);
+  EXPECT_EQ(second.size(), 64u);
+  EXPECT_NE(second, first) << "a new secret value must change the pod template";
+  EXPECT_GT(rotated["metadata"]["generation"], created["metadata"]["generation"]);
+  waitReady();
+  EXPECT_NE(getObject(resources::pods(), "demo-0")["metadata"]["uid"], podUid)
+      << "the pod was not replaced";
+
+  // The same value again changes nothing; neither value appears outside the Secret.
+  ASSERT_OK(service_->updateEnv(s, rotate));
+  const json again = getObject(resources::statefulSets(), "demo");
+  EXPECT_EQ(templateHash(again), second);
+  for (const char* value : {"aaaa", "bbbb", "YWFhYQ", "YmJiYg"}) {  // and their base64
+    EXPECT_EQ(again.dump().find(value), std::string::npos) << value;
+  }
+}
+
 TEST_F(KubernetesServiceTest, DeleteKeepsTheHomeVolumeUnlessPurged) {
   ASSERT_OK(service_->create(spec("demo")));
   waitReady();
@@ -172,6 +214,7 @@ TEST_F(KubernetesServiceTest, DeleteKeepsTheHomeVolumeUnlessPurged) {
   EXPECT_FALSE(exists(resources::statefulSets(), "demo"));
   EXPECT_FALSE(exists(resources::services(), "demo-service"));
   EXPECT_FALSE(exists(resources::ingresses(), "demo-app-ingress"));
+  EXPECT_FALSE(exists(resources::networkPolicies(), "demo-netpol"));
   EXPECT_FALSE(exists(resources::pods(), "demo-0"));
   EXPECT_TRUE(exists(resources::persistentVolumeClaims(), "vn-homevn-agent-demo-0"));
   EXPECT_TRUE(*service_->isGone({"default", "demo"}, false));

@@ -147,6 +147,19 @@ TEST_F(MigrationPlanTest, StatefulSetCarriesTheDeploymentsContainerAndMetadata) 
   EXPECT_EQ((*findEnv(podSpec, "TOKEN"))["valueFrom"]["secretKeyRef"]["key"], "TOKEN");
   EXPECT_EQ(main["ports"][0]["containerPort"], 3000);
   EXPECT_EQ(main["resources"]["limits"]["memory"], "2Gi");
+  // The hardened defaults apply where the Deployment sets nothing.
+  EXPECT_EQ(podSpec["securityContext"]["runAsNonRoot"], true);
+  EXPECT_EQ(main["securityContext"]["capabilities"]["drop"], json::array({"ALL"}));
+  // The terminal probes check port 7681, which this container does not have: left out (the
+  // pod would never be Ready), and the plan says so.
+  EXPECT_FALSE(main.contains("readinessProbe"));
+  EXPECT_FALSE(main.contains("startupProbe"));
+  bool noted = false;
+  for (const auto& note : p.changed) {
+    noted = noted || (note.field == "readinessProbe" &&
+                      note.reason.find("no port 7681") != std::string::npos);
+  }
+  EXPECT_TRUE(noted);
   // configMap volume follows with its mount, emptyDir does not.
   ASSERT_EQ(podSpec["volumes"].size(), 1u);
   EXPECT_EQ(podSpec["volumes"][0]["name"], "cfg");
@@ -163,6 +176,17 @@ TEST_F(MigrationPlanTest, StatefulSetCarriesTheDeploymentsContainerAndMetadata) 
   EXPECT_EQ(p.record.secretEnvKeys, std::vector<std::string>{"TOKEN"});
   EXPECT_EQ(p.record.storage, "5Gi");
   EXPECT_EQ(p.record.phase, Phase::Running);
+}
+
+TEST_F(MigrationPlanTest, TheTerminalProbesStayWhenTheContainerHasThePort) {
+  LegacyObjects legacy;
+  legacy.deployment = legacyDeployment("box", 1);
+  legacy.deployment["spec"]["template"]["spec"]["containers"][0]["ports"].push_back(
+      {{"name", "web-term"}, {"containerPort", 7681}, {"protocol", "TCP"}});
+  const MigrationPlan p = plan(legacy, "box");
+  const json& main = p.statefulSet["spec"]["template"]["spec"]["containers"][0];
+  EXPECT_EQ(main["readinessProbe"]["tcpSocket"]["port"], 7681);
+  EXPECT_EQ(main["startupProbe"]["tcpSocket"]["port"], 7681);
 }
 
 TEST_F(MigrationPlanTest, NotCarriedFieldsAreListedWithReasons) {
@@ -217,6 +241,11 @@ TEST_F(MigrationPlanTest, ServiceOfAnotherNameIsDeletedAndIngressRepointed) {
   EXPECT_TRUE(contains(text, "keep Ingress other")) << text;
   EXPECT_TRUE(contains(text, "keep Secret box-env")) << text;
   EXPECT_TRUE(contains(text, "not carried over spec.strategy.rollingUpdate.maxSurge")) << text;
+  // The migrated sandbox gets its NetworkPolicy like a new one.
+  ASSERT_TRUE(p.networkPolicy.has_value());
+  EXPECT_EQ((*p.networkPolicy)["metadata"]["name"], "box-netpol");
+  EXPECT_EQ((*p.networkPolicy)["spec"]["podSelector"]["matchLabels"]["app"], "box");
+  EXPECT_TRUE(contains(text, "create NetworkPolicy box-netpol")) << text;
 }
 
 TEST_F(MigrationPlanTest, ServiceOfTheSameNameIsReplaced) {
@@ -239,6 +268,7 @@ TEST_F(MigrationPlanTest, YamlOutputHoldsTheFullManifests) {
   EXPECT_TRUE(contains(yaml, "kind: StatefulSet")) << yaml;
   EXPECT_TRUE(contains(yaml, "volumeClaimTemplates:")) << yaml;
   EXPECT_TRUE(contains(yaml, "clusterIP: None")) << yaml;
+  EXPECT_TRUE(contains(yaml, "kind: NetworkPolicy")) << yaml;
 }
 
 TEST_F(MigrationPlanTest, NoContainersIsAnError) {

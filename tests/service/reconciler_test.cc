@@ -135,6 +135,24 @@ TEST_F(ReconcilerTest, DeletedServiceAndIngressAreRecreatedTheSecretAndVolumeUnt
   EXPECT_TRUE(clean());
 }
 
+TEST_F(ReconcilerTest, ADeletedNetworkPolicyIsRecreatedAndADeleteLeavesNoneBehind) {
+  create("np");
+  ASSERT_OK(cluster_->remove(resources::networkPolicies(), "default", "np-netpol"));
+  ReconcilePass p = pass();
+  EXPECT_EQ(p.missing, 1);
+  EXPECT_EQ(p.repaired, 1);
+  EXPECT_EQ(getObject(resources::networkPolicies(), "np-netpol")["spec"]["podSelector"]
+                     ["matchLabels"]["app"],
+            "np");
+  EXPECT_TRUE(clean());
+
+  // A delete whose NetworkPolicy delete failed: the reconciler removes the leftover.
+  cluster_->failNextForTest("delete", "NetworkPolicy", unavailable("reset"), 1);
+  (void)manager_->remove(alice_, "np", /*purge=*/false);
+  pass();
+  EXPECT_FALSE(exists(resources::networkPolicies(), "np-netpol"));
+}
+
 TEST_F(ReconcilerTest, ALostSecretIsAnErrorWithItsReasonNotARepair) {
   create("sec", {{"TOKEN", "t0p"}});
   ASSERT_OK(cluster_->remove(resources::secrets(), "default", "sec-env"));
@@ -232,7 +250,7 @@ TEST_F(ReconcilerTest, ObjectsNoRegistryEntryAccountsForAreCountedNeverTouched) 
   create("mine");
   ASSERT_OK(registry_->deleteSandbox("mine"));
   ReconcilePass p = pass();
-  EXPECT_GE(p.orphans, 5);  // StatefulSet, Service, 2 Ingresses, home volume
+  EXPECT_GE(p.orphans, 6);  // StatefulSet, Service, 2 Ingresses, NetworkPolicy, home volume
   const ReconcilerStats stats = reconciler_->stats();
   ASSERT_TRUE(stats.last.has_value()) << "what /metrics reports as drift";
   EXPECT_EQ(stats.last->orphans, p.orphans);

@@ -33,7 +33,8 @@ TEST_F(SandboxManagerTest, CreateRecordsAndShowsTheSandbox) {
     auto is = after.find(verb);
     return (is == after.end() ? 0 : is->second) - (was == before.end() ? 0 : was->second);
   };
-  EXPECT_EQ(made("create"), 5) << "one write per object: Secret, Service, StatefulSet, 2 Ingresses";
+  EXPECT_EQ(made("create"), 6)
+      << "one write per object: Secret, NetworkPolicy, Service, StatefulSet, 2 Ingresses";
   EXPECT_EQ(made("get") + made("list") + made("patch"), 0) << "no reads around a create";
   EXPECT_EQ(view->observed.phase, Phase::Creating);
   EXPECT_EQ(view->record->user, "alice");
@@ -91,6 +92,25 @@ TEST_F(SandboxManagerTest, InvalidInputChangesNothing) {
   EXPECT_TRUE(registry_->listSandboxes()->empty());
   EXPECT_FALSE(exists(resources::statefulSets(), "demo"));
   EXPECT_EQ(cluster_->callCountsForTest()["create"], 0);
+}
+
+TEST_F(SandboxManagerTest, AnImageOutsideTheAllowlistIsRefusedAndChangesNothing) {
+  config_.sandbox.allowedImages = {"ghcr.io/acme/", "ghcr.io/fullstackagent/"};
+  manager_ = makeSandboxManager(registry_, service_, cluster_, config_, time_, locks_);
+  CreateRequest r = request("demo");
+  r.image = "docker.io/attacker/miner:latest";
+  auto refused = manager_->create(alice_, r);
+  EXPECT_KIND(refused, InvalidArgument);
+  EXPECT_NE(refused.status().message().find("not allowed"), std::string::npos)
+      << refused.status().message();
+  EXPECT_TRUE(registry_->listSandboxes()->empty());
+  EXPECT_EQ(cluster_->callCountsForTest()["create"], 0);
+
+  r.image = "ghcr.io/acme/runtime:v3";
+  ASSERT_OK(manager_->create(alice_, r));
+  EXPECT_EQ(getObject(resources::statefulSets(), "demo")["spec"]["template"]["spec"]
+                     ["containers"][0]["image"],
+            "ghcr.io/acme/runtime:v3");
 }
 
 TEST_F(SandboxManagerTest, OnlyAdminsCreateForOthers) {
@@ -194,6 +214,43 @@ TEST_F(SandboxManagerTest, DeleteKeepsTheNameForItsOwnerAndReattachesTheVolume) 
   EXPECT_EQ(getObject(resources::persistentVolumeClaims(), "vn-homevn-agent-demo-0")
                 ["metadata"]["uid"],
             pvcUid);
+}
+
+TEST_F(SandboxManagerTest, AReCreateTakesTheKeptVolumesSizeAndRefusesAnother) {
+  CreateRequest r = request("demo");
+  r.storage = "5Gi";
+  ASSERT_OK(manager_->create(alice_, r));
+  waitReady();
+  ASSERT_OK(manager_->remove(alice_, "demo", false));
+  waitReady();
+
+  // Another size: 409, and nothing changes (the row stays a tombstone, no object is made).
+  const int createsBefore = cluster_->callCountsForTest()["create"];
+  r.storage = "10Gi";
+  auto bigger = manager_->create(alice_, r);
+  EXPECT_KIND(bigger, FailedPrecondition);
+  EXPECT_NE(bigger.status().message().find("vn-homevn-agent-demo-0, which is 5Gi"),
+            std::string::npos)
+      << bigger.status().message();
+  r.storage = "1Gi";
+  EXPECT_KIND(manager_->create(alice_, r), FailedPrecondition);
+  EXPECT_EQ(cluster_->callCountsForTest()["create"], createsBefore);
+  EXPECT_EQ(registry_->getSandbox("demo")->desired, DesiredState::Deleted);
+  // Nobody else learns about the volume: their answer is the name's.
+  EXPECT_KIND(manager_->create(bob_, r), AlreadyExists);
+
+  // No size asked: the kept volume's, as the API reports it.
+  auto again = manager_->create(alice_, request("demo"));
+  ASSERT_OK(again);
+  EXPECT_EQ(again->record->storage, "5Gi");
+  EXPECT_EQ(registry_->getSandbox("demo")->storage, "5Gi");
+  ASSERT_OK(manager_->remove(alice_, "demo", false));
+  waitReady();
+  // The same size in other units is that size.
+  r.storage = "5120Mi";
+  auto same = manager_->create(alice_, r);
+  ASSERT_OK(same);
+  EXPECT_EQ(same->record->storage, "5Gi");
 }
 
 TEST_F(SandboxManagerTest, PurgeRemovesTheVolumeAndFreesTheName) {

@@ -608,9 +608,10 @@ TEST(StatusReasonTest, EveryReasonHasItsOwnEnumeratorName) {
       {StatusReason::RollingUpdate, "RollingUpdate"},
       {StatusReason::PodFailed, "PodFailed"},
       {StatusReason::PodNotScheduled, "PodNotScheduled"},
+      {StatusReason::PodRefused, "PodRefused"},
   };
   // The list covers the enum: it is dense from Ready to the last enumerator.
-  ASSERT_EQ(all.size(), static_cast<size_t>(StatusReason::PodNotScheduled) + 1);
+  ASSERT_EQ(all.size(), static_cast<size_t>(StatusReason::PodRefused) + 1);
   std::set<std::string> seen;
   for (const auto& [reason, name] : all) {
     EXPECT_EQ(toString(reason), name);

@@ -141,3 +141,30 @@ TEST(ValidateUserName, FollowsLabelValueRules) {
 
 }  // namespace
 }  // namespace sandboxd
+
+namespace sandboxd {
+namespace {
+
+TEST(ValidateSpec, AnImageOutsideTheAllowlistIsInvalidWithTheRuleInTheMessage) {
+  SandboxConfig config;
+  config.allowedImages = {"ghcr.io/acme/", "docker.io/library/ubuntu"};
+  SandboxSpec spec;
+  spec.name = "demo";
+  spec.image = "ghcr.io/acme/runtime:v1";
+  EXPECT_OK(validateSpec(spec, config));
+  spec.image = "ubuntu:24.04";
+  EXPECT_OK(validateSpec(spec, config));
+  spec.image = "ghcr.io/evil/runtime:v1";
+  Status refused = validateSpec(spec, config);
+  EXPECT_KIND(refused, InvalidArgument);
+  EXPECT_NE(refused.message().find("ghcr.io/evil/runtime:v1"), std::string::npos)
+      << refused.message();
+  EXPECT_NE(refused.message().find("not allowed"), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find("ghcr.io/acme/, docker.io/library/ubuntu"), std::string::npos)
+      << refused.message();
+  spec.image.clear();  // the configured default (which config validation checks)
+  EXPECT_OK(validateSpec(spec, config));
+}
+
+}  // namespace
+}  // namespace sandboxd

@@ -3,7 +3,9 @@
 // variables, and command-line flags (applied by the CLI).
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,12 +31,65 @@ struct ResourcesConfig {
   std::string memoryRequest = "256Mi";
   std::string cpuLimit = "2";
   std::string memoryLimit = "4Gi";
+  // Scratch space outside the home volume (the container's writable layer, logs, emptyDirs):
+  // a request so the scheduler counts it, a limit so one sandbox cannot fill a node's disk.
+  std::string ephemeralStorageRequest = "1Gi";
+  std::string ephemeralStorageLimit = "10Gi";
+};
+
+// The pod's and the sandbox container's security settings. The defaults pass Pod Security
+// "restricted"; an unset optional leaves its field out of the manifest (the image decides).
+struct SecurityConfig {
+  bool runAsNonRoot = true;
+  std::optional<int64_t> runAsUser = 1000;
+  std::optional<int64_t> runAsGroup = 1000;
+  std::optional<int64_t> fsGroup = 1000;  // the home volume is made writable by this group
+  bool allowPrivilegeEscalation = false;
+  bool dropAllCapabilities = true;
+  std::string seccompProfile = "RuntimeDefault";  // RuntimeDefault | Unconfined | "" (unset)
+  bool automountServiceAccountToken = false;
+  bool enableServiceLinks = false;
+};
+
+// One probe of the sandbox container: a TCP connection to the probed port.
+struct ProbeConfig {
+  bool enabled = true;
+  int periodSeconds = 10;
+  int timeoutSeconds = 1;
+  int failureThreshold = 3;
+};
+
+// The sandbox container's probes, all on the port named `port` (the terminal by default): a
+// startup probe that gives a slow image time to come up, a readiness probe (the sandbox is
+// RUNNING only while it passes) and, off by default, a liveness probe that restarts the
+// container when the terminal stops answering.
+struct ProbesConfig {
+  std::string port = "ttyd";  // a name in sandbox.ports; "" = no probes at all
+  ProbeConfig startup{true, 5, 1, 60};
+  ProbeConfig readiness{true, 10, 1, 3};
+  ProbeConfig liveness{false, 30, 5, 3};
+};
+
+// The NetworkPolicy {name}-netpol every sandbox gets: its ports accept connections only from
+// pods in the namespaces `ingressNamespaceSelector` selects (the ingress controller's), so no
+// sandbox reaches another; egress is open unless `egress` is "restricted".
+struct NetworkPolicyConfig {
+  bool enabled = true;
+  std::map<std::string, std::string> ingressNamespaceSelector = {
+      {"kubernetes.io/metadata.name", "ingress-nginx"}};
+  std::map<std::string, std::string> ingressPodSelector;  // empty = any pod there
+  std::string egress = "open";                             // open | restricted
+  // With egress: restricted, the only destinations besides DNS (port 53 anywhere).
+  std::vector<std::string> egressAllowCidrs;
+  std::vector<std::string> egressExceptCidrs;  // carved out of each allowed CIDR
 };
 
 // What every sandbox gets unless the API request overrides it (image, storage, env).
 struct SandboxConfig {
   std::string nameSpace = "default";
   std::string image = "ghcr.io/fullstackagent/fullstack-web-runtime:latest";
+  // The images a sandbox may run (sandboxd/config/image_allowlist.h); empty = any image.
+  std::vector<std::string> allowedImages;
   std::string storage = "5Gi";
   std::string minStorage = "1Gi";
   std::string maxStorage = "100Gi";
@@ -52,6 +107,9 @@ struct SandboxConfig {
   std::vector<std::string> reservedEnv = {"SANDBOX_NAME", "SANDBOX_USER", "HOME"};
   int maxEnvVars = 100;
   int maxEnvValueBytes = 32768;
+  SecurityConfig security;
+  NetworkPolicyConfig networkPolicy;
+  ProbesConfig probes;
 };
 
 // The per-user request limit of the HTTP API (a token bucket per user; 429 + Retry-After).

@@ -31,6 +31,7 @@ const ResourceType& statefulSets();
 const ResourceType& deployments();
 const ResourceType& services();
 const ResourceType& ingresses();
+const ResourceType& networkPolicies();
 const ResourceType& secrets();
 const ResourceType& pods();
 const ResourceType& persistentVolumeClaims();

@@ -86,6 +86,7 @@ struct MigrationPlan {
   int replicas = 1;          // 0 when the Deployment was scaled to 0
   json statefulSet;          // the full manifest to create
   json headlessService;      // {name}-service
+  std::optional<json> networkPolicy;  // {name}-netpol, unless NetworkPolicies are off
   std::vector<ServiceChange> serviceChanges;
   std::vector<IngressRepoint> ingressRepoints;
   std::vector<std::string> kept;       // "Ingress x", "Secret y": unchanged

@@ -4,7 +4,7 @@
 //
 // From a sandbox name `{name}` (a DNS-1123 label, checked by validation before it gets here):
 //   StatefulSet `{name}`, headless Service `{name}-service`, Ingress `{name}-{port}-ingress`,
-//   Secret `{name}-env`, volumeClaimTemplate `vn-homevn-agent` (so the home volume's PVC is
+//   Secret `{name}-env`, NetworkPolicy `{name}-netpol`, volumeClaimTemplate `vn-homevn-agent` (so the home volume's PVC is
 //   `vn-homevn-agent-{name}-0`), pod `{name}-0`, Ingress host `{name}-{port}.{domain}`.
 // Objects are found by the ownership labels, never by a name prefix.
 #pragma once
@@ -20,6 +20,7 @@ namespace sandboxd {
 namespace names {
 std::string service(const std::string& sandbox);        // {name}-service
 std::string envSecret(const std::string& sandbox);      // {name}-env
+std::string networkPolicy(const std::string& sandbox);  // {name}-netpol
 std::string ingress(const std::string& sandbox, const std::string& port);  // {name}-{port}-ingress
 std::string pvc(const std::string& sandbox);            // vn-homevn-agent-{name}-0
 std::string pod(const std::string& sandbox);            // {name}-0

@@ -7,7 +7,7 @@ namespace sandboxd {
 
 enum class StatusReason {
   // Derived from the cluster's objects (status/status_derivation.h). They come first, from
-  // Ready to PodNotScheduled, in this order.
+  // Ready to PodRefused, in this order.
   Ready,                  // RUNNING: the pod is Ready
   ScaledToZero,           // STOPPED
   WorkloadNotFound,       // TERMINATED: no StatefulSet/Deployment
@@ -27,6 +27,8 @@ enum class StatusReason {
   PodFailed,              // pod phase Failed
   PodNotScheduled,        // PodScheduled not True for another reason (e.g. SchedulingGated,
                           // or no scheduler has looked at the pod yet)
+  PodRefused,             // ERROR: the API server or an admission policy refused the
+                          // StatefulSet's pod (its FailedCreate event; status/pod_refusal.h)
 
   // Recorded by the manager when it takes a request, until a read shows the live status.
   Accepted,               // CREATING: the create is recorded, its objects not made yet

@@ -24,7 +24,8 @@ struct RenderedManifests {
   json service;              // headless, {name}-service
   std::vector<json> ingresses;
   std::optional<json> secret;  // {name}-env, only when there are secret values
-  // In apply order: Secret, Service, StatefulSet, Ingresses.
+  std::optional<json> networkPolicy;  // {name}-netpol, unless sandbox.networkPolicy is off
+  // In apply order: Secret, NetworkPolicy, Service, StatefulSet, Ingresses.
   std::vector<json> all() const;
 };
 
