@@ -115,6 +115,15 @@ bool ForwardAuth::isSafeReturnUrl(std::string_view url) const {
          names::parseHost(host, domain_, ports_).has_value();
 }
 
+bool ForwardAuth::isSameOriginForm(std::string_view origin, std::string_view host) {
+  origin = trimmed(origin);
+  if (origin.empty()) {
+    return true;
+  }
+  const std::string originHost = hostOfUrl(origin);
+  return !originHost.empty() && originHost == lowerCase(trimmed(host));
+}
+
 AuthDecision ForwardAuth::check(const AuthCheckRequest& request) {
   // Which sandbox: the host ingress-nginx says the request was for.
   std::optional<names::HostTarget> target;

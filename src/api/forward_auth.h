@@ -59,6 +59,10 @@ class ForwardAuth {
   // one of the sandboxes' hosts. Anything else (another site, a relative or odd URL) is
   // refused, so the sign-in cannot be used to redirect anywhere else.
   bool isSafeReturnUrl(std::string_view url) const;
+  // Login CSRF: may a sign-in form posted with this Origin header reach a server the browser
+  // addressed as `host` (the Host header)? Only from the page's own origin; a request without
+  // Origin (not a browser's cross-site form) passes, "null" and any other origin do not.
+  static bool isSameOriginForm(std::string_view origin, std::string_view host);
 
   // The session id in a Cookie header (the last sandboxd_session value that is well formed),
   // if any.

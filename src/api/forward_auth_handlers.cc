@@ -125,6 +125,12 @@ void RouteHandlers::signIn(const RequestContextPtr& ctx, const Route& route) {
   if (!forwardAuthReady(ctx)) {
     return;
   }
+  if (!ForwardAuth::isSameOriginForm(header(ctx->request, "Origin"),
+                                     header(ctx->request, "Host"))) {
+    // Another site's form would sign this browser in as someone else (login CSRF).
+    responder_.replyError(ctx, forbidden("sign in from the sign-in page itself"));
+    return;
+  }
   std::string token;
   std::string returnTo;
   for (const auto& [key, value] : parseQuery(ctx->body)) {

@@ -21,8 +21,8 @@ json schemas() {
   json sandbox = {
       {"type", "object"},
       {"required",
-       {"name", "user", "namespace", "image", "env", "secretEnvKeys", "storage", "status",
-        "reason", "message", "replicas", "workload", "urls", "createdAt", "updatedAt"}},
+       {"name", "user", "namespace", "image", "env", "secretEnvKeys", "storage", "publicPorts",
+        "status", "reason", "message", "replicas", "workload", "urls", "createdAt", "updatedAt"}},
       {"properties",
        {
            {"name", {{"type", "string"}}},
@@ -32,6 +32,12 @@ json schemas() {
            {"env", stringMap()},
            {"secretEnvKeys", {{"type", "array"}, {"items", {{"type", "string"}}}}},
            {"storage", {{"type", "string"}, {"example", "5Gi"}}},
+           {"publicPorts",
+            {{"type", "array"},
+             {"items", {{"type", "string"}}},
+             {"description",
+              "ports whose URL anyone may open; every other port is owner-only when the "
+              "server has forward auth"}}},
            {"status",
             {{"type", "string"},
              {"enum",
@@ -67,6 +73,13 @@ json schemas() {
            {"env", stringMap()},
            {"secretEnv", stringMap()},
            {"storage", {{"type", "string"}, {"example", "5Gi"}}},
+           {"publicPorts",
+            {{"type", "array"},
+             {"items", {{"type", "string"}}},
+             {"example", json::array({"app"})},
+             {"description",
+              "names of ports (sandbox.ports with allowPublic) whose Ingress has no forward "
+              "auth; default none: owner-only. Anything else is 422"}}},
            {"user",
             {{"type", "string"},
              {"description", "admin tokens only: create on behalf of this user"}}},

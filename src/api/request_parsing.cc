@@ -72,6 +72,27 @@ Status readStringMap(const nlohmann::json& body, const char* field, EnvMap* out)
   return Status::ok();
 }
 
+Status readStringArray(const nlohmann::json& body, const char* field,
+                       std::vector<std::string>* out) {
+  auto it = body.find(field);
+  if (it == body.end() || it->is_null()) {
+    return Status::ok();
+  }
+  if (!it->is_array()) {
+    return invalidArgument(std::string("field \"") + field +
+                           "\" must be an array of strings, got " + typeName(*it));
+  }
+  for (size_t i = 0; i < it->size(); ++i) {
+    const auto& v = (*it)[i];
+    if (!v.is_string()) {
+      return invalidArgument(std::string("field \"") + field + "[" + std::to_string(i) +
+                             "]\" must be a string, got " + typeName(v));
+    }
+    out->push_back(v.get<std::string>());
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 std::optional<nlohmann::json> parseJsonBody(const std::string& body, std::string* error) {
@@ -90,7 +111,8 @@ std::optional<nlohmann::json> parseJsonBody(const std::string& body, std::string
 
 StatusOr<CreateRequest> parseCreateRequest(const nlohmann::json& body) {
   RETURN_IF_ERROR(
-      checkObject(body, {"name", "image", "env", "secretEnv", "storage", "user"}, "body"));
+      checkObject(body, {"name", "image", "env", "secretEnv", "storage", "publicPorts", "user"},
+                  "body"));
   CreateRequest request;
   auto name = body.find("name");
   if (name == body.end() || name->is_null()) {
@@ -101,6 +123,7 @@ StatusOr<CreateRequest> parseCreateRequest(const nlohmann::json& body) {
   RETURN_IF_ERROR(readStringMap(body, "env", &request.env));
   RETURN_IF_ERROR(readStringMap(body, "secretEnv", &request.secretEnv));
   RETURN_IF_ERROR(readString(body, "storage", &request.storage));
+  RETURN_IF_ERROR(readStringArray(body, "publicPorts", &request.publicPorts));
   RETURN_IF_ERROR(readString(body, "user", &request.user));
   return request;
 }
@@ -110,21 +133,7 @@ StatusOr<EnvChange> parseEnvChange(const nlohmann::json& body) {
   EnvChange change;
   RETURN_IF_ERROR(readStringMap(body, "set", &change.set));
   RETURN_IF_ERROR(readStringMap(body, "setSecret", &change.setSecret));
-  auto unset = body.find("unset");
-  if (unset != body.end() && !unset->is_null()) {
-    if (!unset->is_array()) {
-      return invalidArgument(std::string("field \"unset\" must be an array of strings, got ") +
-                             typeName(*unset));
-    }
-    for (size_t i = 0; i < unset->size(); ++i) {
-      const auto& v = (*unset)[i];
-      if (!v.is_string()) {
-        return invalidArgument("field \"unset[" + std::to_string(i) +
-                               "]\" must be a string, got " + typeName(v));
-      }
-      change.unset.push_back(v.get<std::string>());
-    }
-  }
+  RETURN_IF_ERROR(readStringArray(body, "unset", &change.unset));
   return change;
 }
 

@@ -31,6 +31,7 @@ nlohmann::json sandboxToJson(const SandboxView& view) {
       {"env", std::move(env)},
       {"secretEnvKeys", secretKeys},
       {"storage", r.storage},
+      {"publicPorts", r.publicPorts},
       {"status", toString(o.phase)},
       {"reason", o.reason},
       {"message", o.message},
@@ -92,6 +93,17 @@ void appendMap(std::string& out, const std::map<std::string, std::string>& map) 
   out += '}';
 }
 
+void appendStrings(std::string& out, const std::vector<std::string>& values) {
+  out += '[';
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) {
+      out += ',';
+    }
+    appendString(out, values[i]);
+  }
+  out += ']';
+}
+
 // One Sandbox, keys in the order nlohmann (std::map) writes them.
 void appendSandbox(std::string& out, const SandboxView& view) {
   const SandboxRecord& r = *view.record;
@@ -125,6 +137,9 @@ void appendSandbox(std::string& out, const SandboxView& view) {
   text("message", o.message);
   text("name", r.name);
   text("namespace", r.nameSpace);
+  appendKey(out, "publicPorts");
+  appendStrings(out, r.publicPorts);
+  out += ',';
   text("reason", o.reason);
   appendKey(out, "replicas");
   out += "{\"desired\":";
@@ -133,14 +148,8 @@ void appendSandbox(std::string& out, const SandboxView& view) {
   out += std::to_string(o.readyReplicas);
   out += "},";
   appendKey(out, "secretEnvKeys");
-  out += '[';
-  for (size_t i = 0; i < secretKeys->size(); ++i) {
-    if (i > 0) {
-      out += ',';
-    }
-    appendString(out, (*secretKeys)[i]);
-  }
-  out += "],";
+  appendStrings(out, *secretKeys);
+  out += ',';
   text("status", toString(o.phase));
   text("storage", r.storage);
   text("updatedAt", formatRfc3339(r.updatedAt));

@@ -226,6 +226,7 @@ struct RenderOptions {
   std::string user = "render";
   std::vector<std::string> env;
   std::vector<std::string> secretEnv;
+  std::vector<std::string> publicPorts;
 };
 
 int render(const CommonOptions& common, const RenderOptions& options) {
@@ -240,6 +241,7 @@ int render(const CommonOptions& common, const RenderOptions& options) {
   spec.user = options.user;
   spec.image = options.image;
   spec.storage = options.storage;
+  spec.publicPorts = options.publicPorts;
   for (const auto& kv : options.env) {
     auto parsed = parseKeyValue(kv, "--env");
     if (!parsed.isOk()) {
@@ -313,6 +315,8 @@ int run(int argc, char** argv) {
   renderCmd->add_option("--user", renderOptions.user, "Owner user name");
   renderCmd->add_option("--env", renderOptions.env, "K=V (repeatable)");
   renderCmd->add_option("--secret-env", renderOptions.secretEnv, "K=V (repeatable)");
+  renderCmd->add_option("--public", renderOptions.publicPorts,
+                        "port whose Ingress has no forward auth (repeatable)");
 
   CLI::App* tokenCmd = app.add_subcommand("token", "Manage API tokens");
   tokenCmd->require_subcommand(1);

@@ -35,6 +35,7 @@ struct ClientCommands {
   std::vector<std::string> envPairs;
   std::vector<std::string> secretEnvPairs;
   std::string storage;
+  std::vector<std::string> publicPorts;
   std::string user;
   // list
   std::string listUser;
@@ -185,6 +186,13 @@ void printSandboxText(const json& s, std::ostream& out) {
   out << "ready:     " << replicasText(s) << "\n";
   out << "image:     " << str(s, "image") << "\n";
   out << "storage:   " << str(s, "storage") << "\n";
+  if (s.contains("publicPorts") && s["publicPorts"].is_array() && !s["publicPorts"].empty()) {
+    std::string ports;
+    for (const auto& p : s["publicPorts"]) {
+      ports += (ports.empty() ? "" : ", ") + (p.is_string() ? p.get<std::string>() : p.dump());
+    }
+    out << "public:    " << ports << "\n";
+  }
   out << "workload:  " << str(s, "workload") << "\n";
   out << "namespace: " << str(s, "namespace") << "\n";
   if (s.contains("env") && s["env"].is_object() && !s["env"].empty()) {
@@ -254,6 +262,10 @@ std::shared_ptr<ClientCommands> addClientCommands(CLI::App& app) {
   c->create->add_option("--secret-env", c->secretEnvPairs, "secret variable K=V (repeatable)")
       ->allow_extra_args(false);
   c->create->add_option("--storage", c->storage, "home volume size, e.g. 5Gi");
+  c->create->add_option("--public", c->publicPorts,
+                        "port whose URL anyone may open, e.g. app (repeatable; default: "
+                        "owner-only)")
+      ->allow_extra_args(false);
   c->create->add_option("--user", c->user, "admin tokens only: create for this user");
   addCommonOptions(c->create, *c);
 
@@ -350,6 +362,9 @@ std::optional<int> runClientCommand(ClientCommands& c) {
     }
     if (!c.storage.empty()) {
       b["storage"] = c.storage;
+    }
+    if (!c.publicPorts.empty()) {
+      b["publicPorts"] = c.publicPorts;
     }
     if (!c.user.empty()) {
       b["user"] = c.user;

@@ -367,6 +367,7 @@ class Parser {
              return integer(port.port)(n, kp);
            }},
           {"ingress", boolean(port.ingress)},
+          {"allowPublic", boolean(port.allowPublic)},
       }));
       if (!item.IsMap() || !hasName || !hasPort) {
         return error(item, p, "a port needs name and port");
@@ -509,6 +510,9 @@ Status validateConfig(const Config& c) {
     }
     if (!numbers.insert(p.port).second) {
       return bad(key + ".port", "duplicate port " + std::to_string(p.port));
+    }
+    if (p.allowPublic && !p.ingress) {
+      return bad(key + ".allowPublic", "only a port with an Ingress can be public");
     }
   }
   for (size_t i = 0; i < b.tolerations.size(); ++i) {

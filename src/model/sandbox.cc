@@ -60,4 +60,20 @@ std::optional<WorkloadKind> workloadKindFromString(const std::string& s) {
   return std::nullopt;
 }
 
+SandboxSpec specFromRecord(const SandboxRecord& record) {
+  SandboxSpec spec;
+  spec.name = record.name;
+  spec.nameSpace = record.nameSpace;
+  spec.user = record.user;
+  spec.sandboxId = record.sandboxId;
+  spec.image = record.image;
+  spec.env = record.env;
+  for (const auto& key : record.secretEnvKeys) {
+    spec.secretEnv[key] = "";
+  }
+  spec.storage = record.storage;
+  spec.publicPorts = record.publicPorts;
+  return spec;
+}
+
 }  // namespace sandboxd

@@ -60,9 +60,10 @@ std::string columnBytes(const SQLite::Column& column) {
 struct EncodedEnv {
   std::string env;   // JSON object
   std::string keys;  // JSON array
+  std::string publicPorts;  // JSON array
 };
 
-// The writable columns, user … workload in kSandboxColumns' order: each column's name, whether
+// The writable columns, user … public_ports in kSandboxColumns' order: each column's name, whether
 // a record changes it from the stored one, and how it is bound. One table for INSERT and
 // UPDATE (whole or narrowed to the changed columns).
 struct WritableColumn {
@@ -93,10 +94,11 @@ const WritableColumn kWritableColumns[] = {
     SANDBOXD_COLUMN("reason", reason, r.reason),
     SANDBOXD_COLUMN("message", message, r.message),
     SANDBOXD_COLUMN("workload", workload, toString(r.workload)),
+    SANDBOXD_COLUMN("public_ports", publicPorts, e.publicPorts),
 };
 #undef SANDBOXD_COLUMN
 
-// Binds the row's writable columns, user … workload in kSandboxColumns' order, to parameters
+// Binds the row's writable columns, user … public_ports in kSandboxColumns' order, to parameters
 // `first`, `first` + 1, …; returns the next parameter's index. One list for INSERT and UPDATE.
 int bindWritableColumns(SQLite::Statement& q, int first, const SandboxRecord& record,
                         const EncodedEnv& encoded) {
@@ -117,6 +119,8 @@ StatusOr<EncodedEnv> encodeEnv(const SandboxRecord& record) {
     }
     return EncodedEnv{env.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict),
                       nlohmann::json(record.secretEnvKeys)
+                          .dump(-1, ' ', false, nlohmann::json::error_handler_t::strict),
+                      nlohmann::json(record.publicPorts)
                           .dump(-1, ' ', false, nlohmann::json::error_handler_t::strict)};
   } catch (const nlohmann::json::exception&) {
     return invalidArgument("sandbox " + record.name + ": env names and values must be UTF-8");
@@ -125,7 +129,7 @@ StatusOr<EncodedEnv> encodeEnv(const SandboxRecord& record) {
 
 constexpr const char* kSandboxColumns =
     "name, user, namespace, sandbox_id, image, env, secret_env_keys, storage, desired, purge, "
-    "phase, reason, message, workload, created_at, updated_at, version";
+    "phase, reason, message, workload, public_ports, created_at, updated_at, version";
 
 // Reads a row selected with kSandboxColumns. Throws on a corrupt row (caught by the caller).
 SandboxRecord readSandbox(SQLite::Statement& q) {
@@ -163,9 +167,11 @@ SandboxRecord readSandbox(SQLite::Statement& q) {
     throw std::runtime_error("sandbox " + r.name + " has unknown workload " + workload);
   }
   r.workload = *w;
-  r.createdAt = fromUnixMillis(q.getColumn(14).getInt64());
-  r.updatedAt = fromUnixMillis(q.getColumn(15).getInt64());
-  r.version = q.getColumn(16).getInt64();
+  r.publicPorts =
+      nlohmann::json::parse(q.getColumn(14).getString()).get<std::vector<std::string>>();
+  r.createdAt = fromUnixMillis(q.getColumn(15).getInt64());
+  r.updatedAt = fromUnixMillis(q.getColumn(16).getInt64());
+  r.version = q.getColumn(17).getInt64();
   return r;
 }
 
@@ -475,7 +481,7 @@ Status SqliteRegistryImpl::insertSandbox(const SandboxRecord& record) {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     auto qUse = statements_.get(
         std::string("INSERT INTO sandboxes (") + kSandboxColumns +
-        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)");
+        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)");
     SQLite::Statement& q = *qUse;
     q.bind(1, record.name);
     const int next = bindWritableColumns(q, 2, record, encoded);

@@ -1,4 +1,5 @@
 // Renders a sandbox's manifests from the parsed templates in yaml/sandbox/.
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -147,8 +148,11 @@ class TemplateRenderer : public ManifestRenderer {
       ingressVars["ingressName"] = names::ingress(spec.name, port.name);
       ingressVars["host"] = names::host(spec.name, port.name, config_.domain);
       ingressVars["hostPrefix"] = spec.name + "-" + port.name;
-      ingressVars["authUrl"] = forwardAuth_.checkUrl;
-      ingressVars["authSignin"] = forwardAuth_.signinUrl;
+      // A port the sandbox made public has no forward auth in front of it.
+      const bool isPublic = std::find(spec.publicPorts.begin(), spec.publicPorts.end(),
+                                      port.name) != spec.publicPorts.end();
+      ingressVars["authUrl"] = isPublic ? "" : forwardAuth_.checkUrl;
+      ingressVars["authSignin"] = isPublic ? "" : forwardAuth_.signinUrl;
       json ingress = ingress_;
       RETURN_IF_ERROR(substituteTree(ingress, ingressVars).withContext("ingress.yaml"));
       dropEmptyAuthAnnotations(ingress);

@@ -11,6 +11,7 @@
 #include "sandboxd/common/random_generator.h"
 #include "sandboxd/model/naming.h"
 #include "service/secret_env_hash.h"
+#include "service/stuck_pod.h"
 #include "sandboxd/service/kubernetes_service.h"
 #include "sandboxd/service/status_index.h"
 #include "sandboxd/status/pod_refusal.h"
@@ -302,6 +303,14 @@ class KubernetesServiceImpl : public KubernetesService {
       patch["spec"]["template"]["metadata"]["annotations"][kSecretEnvHashAnnotation] =
           *secretHash;
     }
+    // The pod as it is before the change: one that is not Ready may stay stuck after it. (A
+    // best effort: the watch cache answers; a failed read only skips the roll.)
+    auto notReady = notReadyPodUid(*client_, ns, sandbox.name);
+    if (!notReady.isOk()) {
+      spdlog::warn("sandbox {}: cannot read its pod ({}); a not-Ready pod is not rolled",
+                   sandbox.name, notReady.status().toString());
+    }
+    const std::string stuckPod = notReady.isOk() ? *notReady : std::string();
     auto patched = client_->patch(resources::statefulSets(), ns, sandbox.name,
                                   PatchType::StrategicMerge, patch);
     if (!patched.isOk()) {
@@ -314,6 +323,15 @@ class KubernetesServiceImpl : public KubernetesService {
         }
       }
       return patched.status().withContext("updating StatefulSet " + sandbox.name);
+    }
+    // A StatefulSet from before podManagementPolicy Parallel keeps a never-Ready pod on the
+    // old template (service/stuck_pod.h): roll it so the change takes effect.
+    auto rolled = rollStuckPod(*client_, ns, *patched, stuckPod);
+    if (!rolled.isOk()) {
+      return rolled.status();
+    } else if (*rolled) {
+      spdlog::info("sandbox {}: deleted its not-Ready pod so that the new template rolls out",
+                   sandbox.name);
     }
     // Keys no longer referenced leave the Secret: only those it holds (a plain change costs
     // no Secret call).

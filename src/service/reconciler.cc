@@ -324,17 +324,8 @@ class ReconcilerImpl : public Reconciler {
       return Status::ok();
     }
     if (work.repair) {
-      SandboxSpec spec;
-      spec.name = fresh->name;
-      spec.nameSpace = fresh->nameSpace;
-      spec.user = fresh->user;
-      spec.sandboxId = fresh->sandboxId;
-      spec.image = fresh->image;
-      spec.env = fresh->env;
-      spec.storage = fresh->storage;
-      for (const auto& k : fresh->secretEnvKeys) {
-        spec.secretEnv[k] = "";  // referenced only; the Secret is never written here
-      }
+      // Secret keys referenced only (""): the Secret is never written here.
+      const SandboxSpec spec = specFromRecord(*fresh);
       const int replicas = fresh->desired == DesiredState::Running ? 1 : 0;
       ASSIGN_OR_RETURN(std::vector<std::string> recreated, kube_->repair(spec, replicas));
       if (!recreated.empty()) {

@@ -20,6 +20,7 @@ const std::vector<RequiredPermission>& requiredPermissions() {
       {{"", "persistentvolumeclaims", "get"}, kServe | kMigrate},    // deletion; rollback
       {{"", "persistentvolumeclaims", "list"}, kServe | kDoctor},    // cache; drift
       {{"", "persistentvolumeclaims", "watch"}, kServe},             // cache
+      {{"", "pods", "delete"}, kServe},                              // env: a stuck pod
       {{"", "pods", "list"}, kServe},                                // cache; deletion
       {{"", "pods", "watch"}, kServe},                               // cache
       {{"", "secrets", "create"}, kServe},                           // create; env

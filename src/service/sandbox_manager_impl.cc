@@ -4,6 +4,7 @@
 // sandbox deleted without purge keeps its home volume, so its name stays reserved for its
 // owner: re-creating it re-attaches the volume, and nobody else can take the name (and with
 // it the data). A purged sandbox's row is removed once nothing is left, freeing the name.
+#include <algorithm>
 #include <spdlog/spdlog.h>
 
 #include <set>
@@ -49,6 +50,10 @@ class SandboxManagerImpl : public SandboxManager {
     spec.env = request.env;
     spec.secretEnv = request.secretEnv;
     spec.storage = request.storage.empty() ? config_.sandbox.storage : request.storage;
+    spec.publicPorts = request.publicPorts;
+    std::sort(spec.publicPorts.begin(), spec.publicPorts.end());
+    spec.publicPorts.erase(std::unique(spec.publicPorts.begin(), spec.publicPorts.end()),
+                           spec.publicPorts.end());
     RETURN_IF_ERROR(validateSpec(spec, config_.sandbox));
 
     std::lock_guard<std::mutex> lock(lockFor(spec.name));
@@ -63,6 +68,7 @@ class SandboxManagerImpl : public SandboxManager {
       record.secretEnvKeys.push_back(key);
     }
     record.storage = spec.storage;
+    record.publicPorts = spec.publicPorts;
     record.desired = DesiredState::Running;
     record.phase = Phase::Creating;
     record.reason = toString(StatusReason::Accepted);
@@ -218,10 +224,8 @@ class SandboxManagerImpl : public SandboxManager {
                              " variables; the limit is " +
                              std::to_string(config_.sandbox.maxEnvVars));
     }
-    SandboxSpec identity = specOf(record);
-    for (const auto& key : record.secretEnvKeys) {
-      identity.secretEnv[key] = "";  // which keys the Secret holds; values are not needed
-    }
+    // Which keys the Secret holds (values are not needed): specFromRecord maps each to "".
+    SandboxSpec identity = specFromRecord(record);
     const int64_t operation = recordOperation(record, OperationKind::UpdateEnv, caller);
     if (Status updated = kube_->updateEnv(identity, change); !updated.isOk()) {
       finishOperation(operation, OperationState::Failed, updated.message());
@@ -341,18 +345,6 @@ class SandboxManagerImpl : public SandboxManager {
   }
 
   SandboxKey keyOf(const SandboxRecord& record) const { return {record.nameSpace, record.name}; }
-
-  SandboxSpec specOf(const SandboxRecord& record) const {
-    SandboxSpec spec;
-    spec.name = record.name;
-    spec.nameSpace = record.nameSpace;
-    spec.user = record.user;
-    spec.sandboxId = record.sandboxId;
-    spec.image = record.image;
-    spec.env = record.env;
-    spec.storage = record.storage;
-    return spec;
-  }
 
   // The caller's own record (any record for admins); others' are NotFound, never Forbidden.
   StatusOr<SandboxRecord> visibleRecord(const Caller& caller, const std::string& name) {

@@ -258,6 +258,21 @@ Status validateImage(const std::string& image) {
   return Status::ok();
 }
 
+Status validatePublicPorts(const std::vector<std::string>& ports, const SandboxConfig& config) {
+  for (const auto& name : ports) {
+    const auto port = std::find_if(config.ports.begin(), config.ports.end(),
+                                   [&](const PortConfig& p) { return p.name == name; });
+    if (port == config.ports.end()) {
+      return invalidArgument("publicPorts: " + quoted(name) + " is not a port of this service");
+    }
+    if (!port->allowPublic) {
+      return invalidArgument("publicPorts: port " + quoted(name) +
+                             " cannot be public here; it stays owner-only");
+    }
+  }
+  return Status::ok();
+}
+
 Status validateSpec(const SandboxSpec& spec, const SandboxConfig& config) {
   RETURN_IF_ERROR(validateSandboxName(spec.name));
   if (!spec.user.empty()) {
@@ -277,6 +292,7 @@ Status validateSpec(const SandboxSpec& spec, const SandboxConfig& config) {
   if (!spec.storage.empty()) {
     RETURN_IF_ERROR(validateStorage(spec.storage, config));
   }
+  RETURN_IF_ERROR(validatePublicPorts(spec.publicPorts, config));
   return validateEnv(spec.env, spec.secretEnv, config);
 }
 

@@ -155,7 +155,8 @@ TEST(SandboxJsonTest, HasExactlyTheContractFields) {
     keys.insert(item.key());
   }
   EXPECT_EQ(keys, (std::set<std::string>{"name", "user", "namespace", "image", "env",
-                                         "secretEnvKeys", "storage", "status", "reason",
+                                         "secretEnvKeys", "storage", "publicPorts",
+                                         "status", "reason",
                                          "message", "replicas", "workload", "urls", "createdAt",
                                          "updatedAt"}));
   EXPECT_EQ(j["status"], "RUNNING");

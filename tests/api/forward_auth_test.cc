@@ -212,6 +212,26 @@ TEST_F(ForwardAuthTest, SignInRefusesBadTokensAndReturnsOnlyToSandboxHosts) {
   EXPECT_EQ(json.status, 415);
 }
 
+// Login CSRF: another site (a sandbox's own public app included) cannot post the form to sign
+// the browser in as the attacker; the page's own origin and non-browser clients can.
+TEST_F(ForwardAuthTest, ASignInFormPostedFromAnotherOriginIsRefused) {
+  for (const std::string& origin : {"https://evil.org", "null", "https://demo-app.sandbox.example.com",
+                                    "http://127.0.0.1.evil.org"}) {
+    HttpResult r = rawCall(port_, rawRequest("POST", "/auth/signin",
+                                             {"Content-Type: application/x-www-form-urlencoded",
+                                              "Origin: " + origin},
+                                             "token=" + alice_));
+    EXPECT_EQ(r.status, 403) << origin;
+    EXPECT_FALSE(r.hasHeader("set-cookie")) << origin;
+  }
+  HttpResult own = rawCall(port_, rawRequest("POST", "/auth/signin",
+                                             {"Content-Type: application/x-www-form-urlencoded",
+                                              "Origin: http://127.0.0.1"},
+                                             "token=" + alice_));
+  EXPECT_EQ(own.status, 200) << own.raw;
+  EXPECT_TRUE(own.hasHeader("set-cookie"));
+}
+
 TEST_F(ForwardAuthTest, TheSignInPageKeepsASafeReturnUrlEscapedAndDropsOthers) {
   HttpResult page = httpCall(port_, "GET",
                              "/auth/signin?rd=https%3A%2F%2Fdemo-app.sandbox.example.com%2F%3Fq%3D%22%3E%3Cscript%3E",

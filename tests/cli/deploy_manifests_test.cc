@@ -11,6 +11,7 @@
 #include "api/api_server_options.h"
 #include "fakes/status_matchers.h"
 #include "sandboxd/config/config.h"
+#include "sandboxd/model/naming.h"
 #include "support/deploy_files.h"
 
 namespace sandboxd {
@@ -29,7 +30,8 @@ class DeployManifestsTest : public ::testing::Test {
                                                           {"ConfigMap", "sandboxd-config"},
                                                           {"ServiceAccount", "sandboxd"},
                                                           {"Role", "sandboxd"},
-                                                          {"RoleBinding", "sandboxd"}}) {
+                                                          {"RoleBinding", "sandboxd"},
+                                                          {"Ingress", "sandboxd-auth"}}) {
       const json* o = findObject(objects_, kind, name);
       ASSERT_NE(o, nullptr) << kind << " " << name << " is not in the kustomization";
       byKind_[kind] = *o;
@@ -114,6 +116,33 @@ TEST_F(DeployManifestsTest, NamesAndNamespacesReferToEachOther) {
   }
   EXPECT_EQ(byKind_["StatefulSet"]["spec"].value("serviceName", ""),
             byKind_["Service"]["metadata"].value("name", ""));
+}
+
+// Forward auth: ingress-nginx's check reaches the Service, browsers' sign-in the auth Ingress,
+// whose host shares the sandboxes' domain (the session cookie's scope) and can be no sandbox's.
+TEST_F(DeployManifestsTest, ForwardAuthUrlsMeetTheServiceAndTheAuthIngress) {
+  const Config c = config();
+  const json& service = byKind_["Service"];
+  const json& ingress = byKind_["Ingress"];
+  ASSERT_TRUE(ingress.is_object());
+  EXPECT_EQ(c.server.forwardAuth.checkUrl,
+            "http://" + service["metadata"].value("name", "") + "." + ns("Service") +
+                ".svc/auth/check");
+  EXPECT_EQ(service["spec"]["ports"][0].value("port", 0), 80);
+  EXPECT_EQ(ns("Ingress"), ns("Service"));
+  EXPECT_EQ(ingress["spec"].value("ingressClassName", ""), c.sandbox.ingressClass);
+  ASSERT_EQ(ingress["spec"]["rules"].size(), 1u);
+  const json& rule = ingress["spec"]["rules"][0];
+  const std::string host = rule.value("host", "");
+  EXPECT_EQ(host, "auth." + c.sandbox.domain);
+  EXPECT_FALSE(names::parseHost(host, c.sandbox.domain, {"app", "ttyd"}).has_value());
+  ASSERT_EQ(rule["http"]["paths"].size(), 1u);
+  const json& path = rule["http"]["paths"][0];
+  EXPECT_EQ(c.server.forwardAuth.signinUrl, "https://" + host + path.value("path", ""));
+  EXPECT_EQ(path.value("pathType", ""), "Exact") << "only the sign-in page is published";
+  EXPECT_EQ(path["backend"]["service"].value("name", ""), service["metadata"].value("name", ""));
+  EXPECT_EQ(path["backend"]["service"]["port"].value("name", ""),
+            service["spec"]["ports"][0].value("name", ""));
 }
 
 TEST_F(DeployManifestsTest, TheConfigVariableNamesTheConfigMapsFile) {

@@ -117,7 +117,7 @@ TEST_F(DeployManifestsTest, EveryObjectIsAcceptedAndSandboxdsPodIsAdmittedAsRest
     EXPECT_OK(apply(withNamespaces(object, names), /*dryRun=*/false)) << what;
   }
   EXPECT_EQ(kinds, (std::set<std::string>{"Namespace", "ServiceAccount", "Role", "RoleBinding",
-                                          "ConfigMap", "Service", "StatefulSet"}));
+                                          "ConfigMap", "Service", "StatefulSet", "Ingress"}));
 
   // The StatefulSet controller's pod is admitted in a namespace that enforces "restricted":
   // non-root, no privilege escalation, all capabilities dropped, RuntimeDefault seccomp.
@@ -542,10 +542,39 @@ TEST_F(InClusterTest, TheWholeLifecycleIssuesExactlyWhatTheRoleGrants) {
                             ::sandboxd::testing::clusterIpService("legacy", "legacy")));
   ASSERT_OK(client_->create(resources::ingresses(), ns_,
                             ::sandboxd::testing::ingress("legacy", "legacy")));
+  // A sandbox whose pod never becomes Ready (for the env fix below).
+  ASSERT_TRUE(lifecycle("stuck", "create", json{{"image", kUnpullableImage}}));
+  ASSERT_FALSE(waitStatus("stuck", "ERROR", "ImagePullBackOff").is_null());
   ProcessResult migrated = inPod({"migrate", "--owner", "alice", "--timeout", "120"});
   ASSERT_EQ(migrated.exitCode, 0) << migrated.out << migrated.err;
   EXPECT_TRUE(contains(migrated.out, "migrated 1, skipped 0, failed 0")) << migrated.out;
   ASSERT_EQ(serve_.stop(), 0) << serve_.log();
+  // While serve is down: "stuck"'s StatefulSet as sandboxd made it before podManagementPolicy
+  // Parallel (an immutable field): re-created as OrderedReady, its pod orphaned and adopted.
+  std::string stuckPodUid;
+  {
+    auto sts = client_->get(resources::statefulSets(), ns_, "stuck");
+    ASSERT_OK(sts);
+    auto pod = client_->get(resources::pods(), ns_, names::pod("stuck"));
+    ASSERT_OK(pod);
+    stuckPodUid = (*pod)["metadata"].value("uid", "");
+    DeleteOptions orphan;
+    orphan.propagationPolicy = "Orphan";
+    ASSERT_OK(client_->remove(resources::statefulSets(), ns_, "stuck", orphan));
+    ASSERT_TRUE(eventually([&] {
+      return client_->get(resources::statefulSets(), ns_, "stuck").status().kind() ==
+             ErrorKind::NotFound;
+    }));
+    json legacySts = {{"apiVersion", "apps/v1"},
+                      {"kind", "StatefulSet"},
+                      {"metadata",
+                       {{"name", "stuck"},
+                        {"labels", (*sts)["metadata"].value("labels", json::object())},
+                        {"annotations", (*sts)["metadata"].value("annotations", json::object())}}},
+                      {"spec", (*sts)["spec"]}};
+    legacySts["spec"].erase("podManagementPolicy");
+    ASSERT_OK(client_->create(resources::statefulSets(), ns_, legacySts));
+  }
   ProcessResult rolledBack = inPod({"migrate", "--rollback", "legacy"});
   ASSERT_EQ(rolledBack.exitCode, 0) << rolledBack.out << rolledBack.err;
   ASSERT_TRUE(startServe());
@@ -556,11 +585,26 @@ TEST_F(InClusterTest, TheWholeLifecycleIssuesExactlyWhatTheRoleGrants) {
   ASSERT_FALSE(waitStatus("legacy", "STOPPED").is_null());
   EXPECT_TRUE(purge("legacy"));
 
+  // kubernetes#67250: an OrderedReady StatefulSet keeps its never-Ready pod through a template
+  // change; the env change deletes that pod, so the controller makes one with the new value.
+  auto fix = call("PATCH", "/api/v1/sandboxes/stuck/env", json{{"set", {{"FIXED", "1"}}}}.dump());
+  EXPECT_EQ(fix.status, 200) << fix.body;
+  json newPod;
+  EXPECT_TRUE(eventually([&] {
+    auto pod = client_->get(resources::pods(), ns_, names::pod("stuck"));
+    newPod = pod.isOk() ? *pod : json();
+    return pod.isOk() && (*pod)["metadata"].value("uid", "") != stuckPodUid &&
+           (*pod)["spec"]["containers"][0].dump().find("FIXED") != std::string::npos;
+  })) << "the stuck pod was not replaced: " << newPod.dump();
+  EXPECT_TRUE(purge("stuck"));
+
   // Delete (the home volume kept), then purge.
   auto deleted = call("DELETE", "/api/v1/sandboxes/alpha");
   EXPECT_EQ(deleted.status, 202) << deleted.body;
   EXPECT_TRUE(purge("alpha"));
-  EXPECT_TRUE(eventually([&] { return leftovers("alpha").empty() && leftovers("legacy").empty(); }))
+  EXPECT_TRUE(eventually([&] {
+    return leftovers("alpha").empty() && leftovers("legacy").empty() && leftovers("stuck").empty();
+  }))
       << ::testing::PrintToString(leftovers("alpha"))
       << ::testing::PrintToString(leftovers("legacy"));
 

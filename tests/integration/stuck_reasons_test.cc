@@ -58,5 +58,46 @@ TEST_F(StuckReasonsTest, UnpullableImageIsImagePullBackOffAndStopAndDeleteStillW
       << ::testing::PrintToString(left);
 }
 
+// kubernetes#67250: with the default OrderedReady policy the StatefulSet controller never
+// replaces a pod that is not Ready, so a sandbox whose pod never became Ready could not take a
+// fix. With podManagementPolicy Parallel an env change rolls the never-Ready pod at once.
+TEST_F(StuckReasonsTest, ANeverReadyPodDoesNotBlockAnEnvFix) {
+  startServe(kubeconfigPath());
+  ASSERT_FALSE(HasFatalFailure());
+  ASSERT_TRUE(lifecycle("stuckfix", "create", {{"image", kUnpullableImage}}));
+  EXPECT_FALSE(waitStatus("stuckfix", "ERROR", "ImagePullBackOff").is_null());
+  auto before = get(resources::pods(), names::pod("stuckfix"));
+  ASSERT_OK(before);
+  const std::string oldUid = (*before)["metadata"].value("uid", "");
+
+  auto patched = call("PATCH", "/api/v1/sandboxes/stuckfix/env", R"({"set":{"FIXED":"1"}})");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+
+  // The controller replaces the pod with one of the new revision, which has the new value.
+  json pod;
+  std::string updateRevision;
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto sts = get(resources::statefulSets(), "stuckfix");
+        auto now = get(resources::pods(), names::pod("stuckfix"));
+        if (!sts.isOk() || !now.isOk()) {
+          return false;
+        }
+        pod = *now;
+        updateRevision = (*sts)["status"].value("updateRevision", "");
+        const json labels = pod["metadata"].value("labels", json::object());
+        return pod["metadata"].value("uid", "") != oldUid && !updateRevision.empty() &&
+               labels.value("controller-revision-hash", "") == updateRevision;
+      },
+      std::chrono::seconds(60)))
+      << "revision " << updateRevision << "; pod " << pod.dump();
+  bool hasFix = false;
+  for (const json& env : pod["spec"]["containers"][0].value("env", json::array())) {
+    hasFix = hasFix || (env.value("name", "") == "FIXED" && env.value("value", "") == "1");
+  }
+  EXPECT_TRUE(hasFix) << pod["spec"]["containers"][0].dump();
+  EXPECT_TRUE(purge("stuckfix"));
+}
+
 }  // namespace
 }  // namespace sandboxd::integration

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -134,29 +135,41 @@ TEST_F(MigrationsTest, UpgradeAppliesOnlyPendingMigrationsAndKeepsData) {
     auto registry = openSqliteRegistry(path_, time_, options_);
     ASSERT_OK(registry);
     EXPECT_EQ((*registry)->schemaVersion(), 1);
-    SandboxRecord r;
-    r.name = "kept";
-    r.user = "alice";
-    r.env = {{"K", "v"}};
-    ASSERT_OK((*registry)->insertSandbox(r));
     ASSERT_OK((*registry)->putBlob("k", "n", "blob"));
+  }
+  {
+    // A row as a version-1 sandboxd wrote it (today's registry writes today's columns).
+    SQLite::Database db(path_, SQLite::OPEN_READWRITE);
+    db.exec(
+        "INSERT INTO sandboxes (name, user, namespace, sandbox_id, env, phase, created_at, "
+        "updated_at) VALUES ('kept', 'alice', 'ns', 'id-kept', '{\"K\":\"v\"}', 'RUNNING', 1, 1)");
   }
   EXPECT_FALSE(hasColumn(path_, "sandboxes", "notes"));
 
-  // 0001 would fail if re-run (CREATE TABLE of existing tables): only 0002 and 0003 may run.
-  addMigration("0002_add_notes.sql",
+  // 0001 would fail if re-run (CREATE TABLE of existing tables): only the embedded ones after
+  // it and the test's own last one may run.
+  const int latest = latestEmbedded();
+  for (const auto& [name, sql] : embeddedFilesUnder("migrations/")) {
+    const std::string file = name.substr(std::string("migrations/").size());
+    if (file != "0001_init.sql") {
+      addMigration(file, sql);
+    }
+  }
+  char notes[32];
+  std::snprintf(notes, sizeof notes, "%04d_add_notes.sql", latest + 1);
+  addMigration(notes,
                "ALTER TABLE sandboxes ADD COLUMN notes TEXT NOT NULL DEFAULT '';\n"
                "UPDATE sandboxes SET notes = 'migrated';\n");
-  addMigration("0003_extra.sql", "CREATE TABLE extra (id INTEGER PRIMARY KEY);");
   addMigration("README.md", "not a migration");
   auto registry = openSqliteRegistry(path_, time_, options_);
   ASSERT_OK(registry);
-  EXPECT_EQ((*registry)->schemaVersion(), 3);
-  EXPECT_EQ(userVersion(path_), 3);
+  EXPECT_EQ((*registry)->schemaVersion(), latest + 1);
+  EXPECT_EQ(userVersion(path_), latest + 1);
   EXPECT_TRUE(hasColumn(path_, "sandboxes", "notes"));
   auto kept = (*registry)->getSandbox("kept");
   ASSERT_OK(kept);
   EXPECT_EQ(kept->env.at("K"), "v");
+  EXPECT_TRUE(kept->publicPorts.empty());  // 0004: a sandbox from before is owner-only
   EXPECT_EQ(*(*registry)->getBlob("k", "n"), "blob");
   SQLite::Database db(path_, SQLite::OPEN_READONLY);
   EXPECT_EQ(db.execAndGet("SELECT notes FROM sandboxes WHERE name = 'kept'").getString(),

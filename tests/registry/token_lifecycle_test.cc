@@ -179,7 +179,7 @@ TEST_F(TokenLifecycleTest, TokensFromBeforeTheMigrationKeepWorking) {
   }
   auto migrated = openSqliteRegistry(oldPath, time_);
   ASSERT_OK(migrated);
-  EXPECT_EQ((*migrated)->schemaVersion(), 3);
+  EXPECT_GE((*migrated)->schemaVersion(), 3);  // token lifecycle's schema, or a later one
   auto info = (*migrated)->authenticate(token);
   ASSERT_OK(info);
   EXPECT_EQ(info->user, "alice");

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "fakes/status_matchers.h"
+#include "sandboxd/model/naming.h"
 #include "sandboxd/render/manifest_renderer.h"
 
 namespace sandboxd {
@@ -35,6 +36,29 @@ TEST(ForwardAuthAnnotations, EveryIngressCallsTheCheckAndSendsBrowsersToSignIn) 
     // The template's other annotations stay.
     EXPECT_TRUE(annotations.contains("nginx.ingress.kubernetes.io/proxy-read-timeout"));
   }
+}
+
+TEST(ForwardAuthAnnotations, APublicPortHasNoCheckAndTheOthersKeepIt) {
+  Config config;
+  config.server.forwardAuth.checkUrl = "http://sandboxd.sandboxd-system.svc:8080/auth/check";
+  config.server.forwardAuth.signinUrl = "https://auth.sandbox.example.com/auth/signin";
+  auto renderer = makeTemplateRenderer(config);
+  ASSERT_OK(renderer);
+  SandboxSpec s = spec();
+  s.publicPorts = {"app"};
+  auto m = (*renderer)->render(s);
+  ASSERT_OK(m);
+  ASSERT_EQ(m->ingresses.size(), 2u);
+  int checked = 0;
+  for (const auto& ingress : m->ingresses) {
+    const std::string name = ingress["metadata"]["name"];
+    const auto& annotations = ingress["metadata"]["annotations"];
+    const bool hasCheck = annotations.contains("nginx.ingress.kubernetes.io/auth-url");
+    EXPECT_EQ(hasCheck, annotations.contains("nginx.ingress.kubernetes.io/auth-signin")) << name;
+    EXPECT_EQ(hasCheck, name != names::ingress("demo", "app")) << name;
+    checked += hasCheck ? 1 : 0;
+  }
+  EXPECT_EQ(checked, 1);  // the terminal's
 }
 
 TEST(ForwardAuthAnnotations, LeftOutWhenNotConfigured) {

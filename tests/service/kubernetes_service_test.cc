@@ -1,6 +1,7 @@
 // The lifecycle against the in-memory cluster.
 #include "fakes/manifest_lookup.h"
 #include "service/service_fixture.h"
+#include "service/stuck_pod.h"
 
 namespace sandboxd {
 namespace {
@@ -171,6 +172,41 @@ const std::string& templateHash(const json& sts) {
   const json& annotations = sts["spec"]["template"]["metadata"]["annotations"];
   const auto it = annotations.find("sandboxd.io/secret-env-hash");
   return it != annotations.end() ? it->get_ref<const std::string&>() : none;
+}
+
+// kubernetes#67250 (service/stuck_pod.h): an env change deletes a not-Ready pod only where the
+// StatefulSet controller would keep it, i.e. a StatefulSet from before podManagementPolicy
+// Parallel; never a Ready pod, never under Parallel (the controller rolls it itself).
+TEST_F(KubernetesServiceTest, AnEnvChangeRollsANotReadyPodOnlyWhereTheControllerWouldKeepIt) {
+  EnvChange fix;
+  fix.set = {{"FIXED", "1"}};
+  const auto deletes = [&] { return cluster_->callCountsForTest()["delete"]; };
+
+  SandboxSpec parallel = spec("parallel");
+  ASSERT_OK(service_->create(parallel));  // its pod is not Ready yet
+  EXPECT_EQ(getObject(resources::statefulSets(), "parallel")["spec"]["podManagementPolicy"],
+            "Parallel");
+  ASSERT_OK(service_->updateEnv(parallel, fix));
+  EXPECT_EQ(deletes(), 0);
+
+  SandboxSpec legacy = spec("legacy");
+  ASSERT_OK(service_->create(legacy));
+  ASSERT_OK(cluster_->patch(resources::statefulSets(), "default", "legacy", PatchType::Merge,
+                            json{{"spec", {{"podManagementPolicy", nullptr}}}}));
+  ASSERT_TRUE(exists(resources::pods(), "legacy-0"));
+  ASSERT_OK(service_->updateEnv(legacy, fix));
+  EXPECT_EQ(deletes(), 1) << "the never-Ready pod of an OrderedReady StatefulSet is rolled";
+
+  waitReady();  // Ready pods are left to the controller's rolling update
+  fix.set = {{"FIXED", "2"}};
+  ASSERT_OK(service_->updateEnv(legacy, fix));
+  EXPECT_EQ(deletes(), 1);
+}
+
+TEST(StuckPodTest, OnlyParallelStatefulSetsReplaceNotReadyPodsThemselves) {
+  EXPECT_FALSE(holdsNotReadyPods(json{{"spec", {{"podManagementPolicy", "Parallel"}}}}));
+  EXPECT_TRUE(holdsNotReadyPods(json{{"spec", {{"podManagementPolicy", "OrderedReady"}}}}));
+  EXPECT_TRUE(holdsNotReadyPods(json{{"spec", {{"replicas", 1}}}}));  // the default
 }
 
 TEST_F(KubernetesServiceTest, ANewSecretValueRollsThePodAndNoValueLeavesTheSecret) {

@@ -1,6 +1,7 @@
 // The application layer: ownership, name reservation, tombstones, and registry == cluster.
 #include "sandboxd/service/sandbox_manager.h"
 
+#include "sandboxd/model/naming.h"
 #include "sandboxd/registry/registry.h"
 #include "sandboxd/service/deletion_rules.h"
 #include "service/service_fixture.h"
@@ -111,6 +112,37 @@ TEST_F(SandboxManagerTest, AnImageOutsideTheAllowlistIsRefusedAndChangesNothing)
   EXPECT_EQ(getObject(resources::statefulSets(), "demo")["spec"]["template"]["spec"]
                      ["containers"][0]["image"],
             "ghcr.io/acme/runtime:v3");
+}
+
+TEST_F(SandboxManagerTest, PublicPortsAreThoseTheOperatorAllowsAndAreKept) {
+  config_.server.forwardAuth.checkUrl = "http://sandboxd.svc:8080/auth/check";
+  config_.server.forwardAuth.signinUrl = "https://auth.example.com/auth/signin";
+  auto renderer = makeTemplateRenderer(config_);
+  ASSERT_OK(renderer);
+  service_ = makeKubernetesService(cluster_, *renderer, config_.sandbox);
+  manager_ = makeSandboxManager(registry_, service_, cluster_, config_, time_, locks_);
+  CreateRequest r = request("demo");
+  for (const auto& refused : std::vector<std::vector<std::string>>{{"ttyd"}, {"nope"}}) {
+    r.publicPorts = refused;
+    auto created = manager_->create(alice_, r);
+    EXPECT_KIND(created, InvalidArgument);
+    EXPECT_NE(created.status().message().find(refused[0]), std::string::npos)
+        << created.status().message();
+  }
+  EXPECT_TRUE(registry_->listSandboxes()->empty());
+  EXPECT_EQ(cluster_->callCountsForTest()["create"], 0);
+
+  r.publicPorts = {"app", "app"};
+  auto view = manager_->create(alice_, r);
+  ASSERT_OK(view);
+  EXPECT_EQ(view->record->publicPorts, std::vector<std::string>{"app"});
+  EXPECT_EQ(registry_->getSandbox("demo")->publicPorts, std::vector<std::string>{"app"});
+  const auto annotations = [&](const std::string& port) {
+    return getObject(resources::ingresses(), names::ingress("demo", port))["metadata"]
+                    ["annotations"];
+  };
+  EXPECT_FALSE(annotations("app").contains("nginx.ingress.kubernetes.io/auth-url"));
+  EXPECT_TRUE(annotations("ttyd").contains("nginx.ingress.kubernetes.io/auth-url"));
 }
 
 TEST_F(SandboxManagerTest, OnlyAdminsCreateForOthers) {

@@ -17,6 +17,9 @@ struct PortConfig {
   std::string name;       // DNS label, also the Service port name
   int port = 0;           // container port == service port
   bool ingress = true;    // exposed through an Ingress named {sandbox}-{name}-ingress
+  // A sandbox may make this port's Ingress public (no forward auth in front of it). Off unless
+  // the operator says so: a terminal must never be.
+  bool allowPublic = false;
 };
 
 struct TolerationConfig {
@@ -96,7 +99,7 @@ struct SandboxConfig {
   std::string storageClass;  // empty = cluster default (no storageClassName)
   std::string mountPath = "/home/agent";
   ResourcesConfig resources;
-  std::vector<PortConfig> ports = {{"app", 3000, true}, {"ttyd", 7681, true}};
+  std::vector<PortConfig> ports = {{"app", 3000, true, true}, {"ttyd", 7681, true, false}};
   std::map<std::string, std::string> nodeSelector;
   std::vector<TolerationConfig> tolerations;
   std::string domain = "sandbox.example.com";

@@ -51,6 +51,9 @@ struct SandboxSpec {
   EnvMap env;             // plain values, rendered as env entries
   EnvMap secretEnv;       // values only ever go into the {name}-env Secret
   std::string storage;    // Kubernetes quantity, empty = configured default
+  // Ports (names in sandbox.ports) whose Ingress anyone may reach; every other exposed port is
+  // owner-only when forward auth is configured. Only ports the operator marks allowPublic.
+  std::vector<std::string> publicPorts;
 };
 
 // Changes to a sandbox's environment. Keys in `unset` are removed from both kinds.
@@ -82,6 +85,7 @@ struct SandboxRecord {
   EnvMap env;                              // non-secret values
   std::vector<std::string> secretEnvKeys;  // names only; values live in the Secret
   std::string storage;
+  std::vector<std::string> publicPorts;    // sorted, unique; see SandboxSpec::publicPorts
   DesiredState desired = DesiredState::Running;
   bool purge = false;  // delete requested with purge
   Phase phase = Phase::Creating;
@@ -92,6 +96,11 @@ struct SandboxRecord {
   SystemTime updatedAt{};
   int64_t version = 0;  // bumped on every update, for compare-and-set
 };
+
+// What a record renders from: its identity, image, env, storage and public ports; each of its
+// secret env names maps to "" (the Secret's values are never read back). The manager, the
+// reconciler's repair and migration all render a record through this.
+SandboxSpec specFromRecord(const SandboxRecord& record);
 
 // A registry row as the registry holds it: shared, never changed (a write makes a new one), so
 // that a list of thousands hands out pointers rather than copies.

@@ -26,6 +26,7 @@ struct CreateRequest {
   EnvMap env;
   EnvMap secretEnv;
   std::string storage;   // empty = default
+  std::vector<std::string> publicPorts;  // port names whose Ingress is public (allowPublic only)
   std::string user;      // admin only: create on behalf of this user; empty = caller
 };
 

@@ -37,6 +37,8 @@ Status validateStorage(const std::string& quantity, const SandboxConfig& config)
 Status validateImage(const std::string& image);
 
 // The whole create input (name, image, env, secretEnv, storage).
+// Each name is a configured port the operator marks allowPublic.
+Status validatePublicPorts(const std::vector<std::string>& ports, const SandboxConfig& config);
 Status validateSpec(const SandboxSpec& spec, const SandboxConfig& config);
 
 }  // namespace sandboxd
