@@ -92,14 +92,14 @@ void appendViews(KubernetesService& kube, const SandboxConfig& config,
 
 StatusOr<SandboxPage> listSandboxPage(Registry& registry, KubernetesService& kube,
                                       const SandboxConfig& config, const Caller& caller,
-                                      const ListQuery& query) {
+                                      const ListQuery& query, size_t minScan) {
   if (query.limit < 1 || query.limit > ListQuery::kMaxLimit) {
     return invalidArgument("limit must be between 1 and " +
                            std::to_string(ListQuery::kMaxLimit));
   }
   ASSIGN_OR_RETURN(std::optional<std::string> user, listedUser(caller, query.user));
   Registry::PageQuery rows{user, query.after, query.namePrefix, query.limit + 1};
-  const size_t scanBudget = std::max(kMinPageScan, kPageScanFactor * query.limit);
+  const size_t scanBudget = std::max(minScan, kPageScanFactor * query.limit);
   size_t scanned = 0;
   SandboxPage page;
   page.items.reserve(query.limit + 1);

@@ -35,12 +35,12 @@ void appendViews(KubernetesService& kube, const SandboxConfig& config,
 
 // SandboxManager::listPage: the registry's rows after query.after, a batch at a time, until
 // limit + 1 sandboxes are shown (the one past the limit says more remain), the rows run out,
-// or kPageScanFactor × limit rows (at least kMinPageScan) have been looked at: a status filter
+// or kPageScanFactor × limit rows (at least `minScan`) have been looked at: a status filter
 // that passes few stops the page short, and `next` says where the walk goes on.
 inline constexpr size_t kMinPageScan = 10000;
 inline constexpr size_t kPageScanFactor = 4;
 StatusOr<SandboxPage> listSandboxPage(Registry& registry, KubernetesService& kube,
                                       const SandboxConfig& config, const Caller& caller,
-                                      const ListQuery& query);
+                                      const ListQuery& query, size_t minScan = kMinPageScan);
 
 }  // namespace sandboxd

@@ -1,12 +1,14 @@
 // SandboxManager::listPage over the SQLite registry and the simulated cluster: keyset pages in
 // name order, the filters, and the paging invariant (a sandbox that exists throughout a walk
 // is listed exactly once, whatever is created and deleted meanwhile).
+#include <algorithm>
 #include <map>
 #include <set>
 
 #include <gtest/gtest.h>
 
 #include "sandboxd/service/sandbox_manager.h"
+#include "service/sandbox_listing.h"
 #include "service/service_fixture.h"
 
 namespace sandboxd::testing {
@@ -150,6 +152,43 @@ TEST_F(SandboxListingTest, FiltersByStatusPrefixAndUserWithTheAccessRule) {
     ASSERT_FALSE(refused.isOk());
     EXPECT_EQ(refused.status().kind(), ErrorKind::InvalidArgument);
   }
+}
+
+// A status filter that passes few: a page stops once it has looked at 4 × limit rows (here
+// 9: three batches of limit + 1 = 3), short or even empty, with `next`; the walk still finds
+// every match, once.
+TEST_F(SandboxListingTest, ARareStatusStopsPagesShortAndTheWalkStillFindsEveryMatch) {
+  for (int i = 0; i < 30; ++i) {
+    create(alice_, boxName(i));
+  }
+  waitReady();
+  for (int i : {3, 4, 25, 29}) {
+    ASSERT_TRUE(manager_->stop(alice_, boxName(i)).isOk());
+  }
+  waitReady();
+  ListQuery query;
+  query.status = Phase::Stopped;
+  query.limit = 2;
+  auto config = config_.sandbox;
+  std::vector<std::string> names;
+  std::vector<size_t> sizes;
+  for (int page = 0; page < 100; ++page) {
+    auto answer = listSandboxPage(*registry_, *service_, config, alice_, query, /*minScan=*/1);
+    ASSERT_TRUE(answer.isOk()) << answer.status().toString();
+    sizes.push_back(answer->items.size());
+    for (const auto& view : answer->items) {
+      EXPECT_EQ(view.observed.phase, Phase::Stopped);
+      names.push_back(view.record->name);
+    }
+    if (!answer->next) {
+      break;
+    }
+    query.after = *answer->next;
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{boxName(3), boxName(4), boxName(25), boxName(29)}));
+  EXPECT_GT(sizes.size(), 3u) << "pages stopped short";
+  EXPECT_NE(std::find(sizes.begin(), sizes.end(), 0u), sizes.end())
+      << "a page of no match still carries next";
 }
 
 }  // namespace
