@@ -206,6 +206,8 @@ class SqliteRegistryImpl : public Registry {
       const std::optional<std::string>& user) override;
   StatusOr<std::vector<SandboxRecordPtr>> listSandboxPage(const PageQuery& query) override;
   StatusOr<int64_t> updateSandbox(const SandboxRecord& record) override;
+  std::vector<StatusOr<int64_t>> updateSandboxes(
+      const std::vector<SandboxRecord>& records) override;
   Status deleteSandbox(const std::string& name) override;
   StatusOr<std::string> createToken(const std::string& user, bool admin) override;
   StatusOr<TokenInfo> authenticate(const std::string& token) override;
@@ -608,6 +610,52 @@ StatusOr<std::vector<SandboxRecordPtr>> SqliteRegistryImpl::listSandboxPage(
 StatusOr<int64_t> SqliteRegistryImpl::updateSandbox(const SandboxRecord& record) {
   ASSIGN_OR_RETURN(IntentWritten written, writeSandbox(record, nullptr));
   return written.version;
+}
+
+std::vector<StatusOr<int64_t>> SqliteRegistryImpl::updateSandboxes(
+    const std::vector<SandboxRecord>& records) {
+  std::vector<StatusOr<int64_t>> out;
+  std::vector<std::optional<EncodedEnv>> encoded(records.size());
+  out.reserve(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    Status valid = validateRecord(records[i]);
+    auto env = valid.isOk() ? encodeEnv(records[i]) : StatusOr<EncodedEnv>(valid);
+    if (env.isOk()) {
+      encoded[i] = std::move(*env);
+      out.emplace_back(int64_t{0});  // replaced below
+    } else {
+      out.emplace_back(env.status());
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<size_t, SandboxRecordPtr>> written;
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (encoded[i]) {
+        SandboxRecordPtr row;
+        out[i] = updateRow(records[i], *encoded[i], row);
+        if (out[i].isOk()) {
+          written.emplace_back(i, std::move(row));
+        }
+      }
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    rowsDataVersion_.reset();
+    const Status failed = statusFromException(e, "updating " + std::to_string(records.size()) +
+                                                     " sandboxes");
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (encoded[i]) {
+        out[i] = failed;
+      }
+    }
+    return out;
+  }
+  for (auto& [i, row] : written) {
+    rowWritten(records[i].name, std::move(row));
+  }
+  return out;
 }
 
 StatusOr<Registry::IntentWritten> SqliteRegistryImpl::updateSandboxWithOperation(

@@ -23,13 +23,16 @@ namespace {
 class SandboxManagerImpl : public SandboxManager {
  public:
   SandboxManagerImpl(RegistryPtr registry, KubernetesServicePtr kube, KubeClientPtr client,
-                     const Config& config, TimeSourcePtr time, SandboxLocksPtr locks)
+                     const Config& config, TimeSourcePtr time, SandboxLocksPtr locks,
+                     StatusRecorderPtr recorder)
       : registry_(std::move(registry)),
         kube_(std::move(kube)),
         client_(std::move(client)),
         config_(config),
         time_(std::move(time)),
-        locks_(locks ? std::move(locks) : std::make_shared<SandboxLocks>()) {}
+        locks_(locks ? std::move(locks) : std::make_shared<SandboxLocks>()),
+        recorder_(recorder ? std::move(recorder)
+                           : std::make_shared<StatusRecorder>(registry_, locks_)) {}
 
   // SandboxManager
   StatusOr<SandboxView> create(const Caller& caller, const CreateRequest& request) override {
@@ -440,9 +443,11 @@ class SandboxManagerImpl : public SandboxManager {
   // shows is about to change (and recording it would cost the request another commit).
   enum class Observed { Settled, JustWritten };
 
-  // Reads the live status and, unless `when` is JustWritten, records it when it changed
-  // (best effort: a concurrent writer wins, the next read records again). The recorded status
-  // is what is shown when the cluster cannot be reached.
+  // Reads the live status and, unless `when` is JustWritten, records it when it changed: queued
+  // for the recorder, which stores it a moment later with others in one commit, so that a read
+  // costs no commit (best effort: a concurrent writer wins, the next read records again). The
+  // recorded status is what is shown when the cluster cannot be reached. The answer shows the
+  // row as read.
   StatusOr<SandboxView> viewWithLiveStatus(SandboxRecord record,
                                            Observed when = Observed::Settled) {
     SandboxView view;
@@ -459,11 +464,7 @@ class SandboxManagerImpl : public SandboxManager {
         updated.reason = observed->reason;
         updated.message = observed->message;
         updated.workload = observed->workload;
-        auto version = registry_->updateSandbox(updated);
-        if (version.isOk()) {
-          updated.version = *version;
-          record = std::move(updated);
-        }
+        recorder_->record(std::move(updated));
       }
     } else {
       view.observed = unknownStatus(record, observed.status());
@@ -482,16 +483,18 @@ class SandboxManagerImpl : public SandboxManager {
   TimeSourcePtr time_;
   RandomGeneratorImpl random_;
   SandboxLocksPtr locks_;
+  StatusRecorderPtr recorder_;
 };
 
 }  // namespace
 
 SandboxManagerPtr makeSandboxManager(RegistryPtr registry, KubernetesServicePtr kube,
                                      KubeClientPtr client, const Config& config,
-                                     TimeSourcePtr time, SandboxLocksPtr locks) {
+                                     TimeSourcePtr time, SandboxLocksPtr locks,
+                                     StatusRecorderPtr recorder) {
   return std::make_shared<SandboxManagerImpl>(std::move(registry), std::move(kube),
                                               std::move(client), config, std::move(time),
-                                              std::move(locks));
+                                              std::move(locks), std::move(recorder));
 }
 
 }  // namespace sandboxd

@@ -52,6 +52,20 @@ class Registry {
   // NotFound if the row is gone.
   virtual StatusOr<int64_t> updateSandbox(const SandboxRecord& record) = 0;
 
+  // updateSandbox for each of `records`, compared and set one by one (a version mismatch or a
+  // vanished row fails that record only), in one transaction where the registry has them: one
+  // commit for many small writes (StatusRecorder's batches of recorded statuses). Results in
+  // the records' order. This default is the calls in turn.
+  virtual std::vector<StatusOr<int64_t>> updateSandboxes(
+      const std::vector<SandboxRecord>& records) {
+    std::vector<StatusOr<int64_t>> out;
+    out.reserve(records.size());
+    for (const SandboxRecord& record : records) {
+      out.push_back(updateSandbox(record));
+    }
+    return out;
+  }
+
   // Removes the row. NotFound if absent.
   virtual Status deleteSandbox(const std::string& name) = 0;
 

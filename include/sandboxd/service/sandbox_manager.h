@@ -17,6 +17,7 @@
 #include "sandboxd/registry/registry.h"
 #include "sandboxd/service/kubernetes_service.h"
 #include "sandboxd/service/sandbox_locks.h"
+#include "sandboxd/service/status_recorder.h"
 
 namespace sandboxd {
 
@@ -84,9 +85,12 @@ class SandboxManager {
 
 using SandboxManagerPtr = std::shared_ptr<SandboxManager>;
 
-// `locks` is shared with the reconciler (null: the manager's own).
+// `locks` is shared with the reconciler (null: the manager's own). `recorder` stores the
+// statuses reads observe (null: the manager's own, with its default interval; serve passes its
+// own to stop it, storing what is queued, at shutdown).
 SandboxManagerPtr makeSandboxManager(RegistryPtr registry, KubernetesServicePtr kube,
                                      KubeClientPtr client, const Config& config,
-                                     TimeSourcePtr time, SandboxLocksPtr locks = nullptr);
+                                     TimeSourcePtr time, SandboxLocksPtr locks = nullptr,
+                                     StatusRecorderPtr recorder = nullptr);
 
 }  // namespace sandboxd
