@@ -45,6 +45,11 @@ TARGETS = {
     "overhead_lifecycle_p99_ms": "<= 5",
     "render_us": "",
     "create_ratio": ">= 0.8",
+    "rss_mb_100k": "<= 256",
+    "startup_ms_100k": "<= 5000",
+    "list_page_ms_100k": "<= 5",
+    "list_page_ms_100k_p99": "<= 20",
+    "status_rps_100k": ">= 0.9 x status_rps",
     "stopstart_ratio": ">= 0.8",
 }
 
@@ -60,6 +65,8 @@ REQUIRED = [
     "list_ms_10k", "rss_mb_10k", "startup_ms_10k", "create_ratio", "stopstart_ratio",
     "status_rps_after_restart", "overhead_p50_ms_after_restart", "overhead_p99_ms_after_restart",
     "auth_check_rps",
+    "rss_mb_100k", "startup_ms_100k", "list_page_ms_100k", "list_page_ms_100k_p99",
+    "status_rps_100k", "create_ops_s_100k",
 ]
 # Only measured in full mode against the real control plane; null in smoke mode.
 REAL_ONLY = ["create_ratio", "stopstart_ratio", "create_api_ops_per_s",
@@ -514,18 +521,13 @@ def bench_memory(args, work):
         # At rest, as in steady state: after the creates, serve is still busy for a while (the
         # simulated pods becoming ready, each a status to derive, in this same process).
         idle_s = wait_idle([srv.proc.pid], window_s=1 if args.smoke else 2, max_s=120)
-        lr = http_load(args, srv.port, "--connections", 1, "--count", 1, "--path",
-                       "/api/v1/sandboxes", "--header", f"Authorization: Bearer {admin}")
-        first_ms = lr["p50_ms"]
-        lr = http_load(args, srv.port, "--connections", 1, "--count", args.list_reps, "--path",
-                       "/api/v1/sandboxes", "--header", f"Authorization: Bearer {admin}")
-        if lr["codes"].get("200", 0) == 0:
-            raise RuntimeError(f"list: {lr}")
-        st, body = srv.request("GET", "/api/v1/sandboxes", admin)
-        expect(st, body, (200,), "list")
-        items = len(json.loads(body)["items"])
-        figure("list_ms_10k", lr["p50_ms"],
-               f"median of {args.list_reps}, {items} items, {len(body) / 1e6:.1f} MB; first list "
+        # The whole list, in pages of 5,000 (the largest a page may be).
+        _, _, first_ms, _ = list_all(srv, admin)
+        walks = [list_all(srv, admin) for _ in range(args.list_reps)]
+        items, size = len(walks[-1][0]), walks[-1][3]
+        figure("list_ms_10k", round(statistics.median(w[2] for w in walks), 2),
+               f"median of {args.list_reps} whole lists in pages of 5,000 ({len(walks[-1][1])} "
+               f"pages), {items} items, {size / 1e6:.1f} MB; first list "
                f"{first_ms:.0f} ms; serve at rest after {idle_s:.0f} s")
         results["list_items"] = items
         # serve --kube memory holds the simulated cluster in its own process: measure what that
@@ -584,15 +586,14 @@ def bench_memory(args, work):
                 figure("startup_ms_10k", round(statistics.median(times), 1),
                        f"start -> first 200 on /readyz, median of {len(times)}: " +
                        ", ".join(f"{t:.0f}" for t in times))
-                lr = http_load(args, srv.port, "--connections", 1, "--count", 1, "--path",
-                               "/api/v1/sandboxes", "--header", f"Authorization: Bearer {admin}")
+                list_ms = list_all(srv, admin)[2]
                 m = srv.metrics()
                 sts = sum(v for (name, labels), v in m.items()
                           if name == "sandboxd_kubernetes_calls_total"
                           and dict(labels).get("verb") == "create"
                           and dict(labels).get("resource") == "statefulsets")
                 figure("rss_mb_10k_after_restart", round(srv.rss_mb(), 1),
-                       f"restarted, one list ({lr['p50_ms']:.0f} ms); simulated cluster holds "
+                       f"restarted, one list ({list_ms:.0f} ms); simulated cluster holds "
                        f"{sts:g} re-created StatefulSets")
                 print("status reads again, on the restarted server", flush=True)
                 r = http_load(args, srv.port, "--connections", 64, "--duration", args.duration,
@@ -607,6 +608,69 @@ def bench_memory(args, work):
                 figure("overhead_p99_ms_after_restart", r["p99_ms"])
         finally:
             srv.stop()
+
+
+def bench_scale(args, work):
+    """One instance holding args.scale_sandboxes (100,000 in a full run), --kube memory: rss,
+    start-up, a page of the list, status reads and creates at that size."""
+    n = args.scale_sandboxes
+    tag = "100k"
+    config = os.path.join(work, "scale.yaml")
+    write_config(config)
+    db = os.path.join(work, "scale.db")
+    srv = Server(args, work, config, db)
+    srv.start()
+    try:
+        admin = token(args, config, db, "bench-admin", admin=True)
+        user_tok = token(args, config, db, "bench")
+        print(f"scale (--kube memory): {n} sandboxes through the API", flush=True)
+        secs = create_via_api(args, srv, user_tok, n, "sx-")
+        log(f"scale: {n} creates in {secs:.0f}s ({n / secs:.0f}/s)")
+        idle_s = wait_idle([srv.proc.pid], window_s=1 if args.smoke else 2, max_s=600)
+        # A page of 500 (the default), at rest: every page of one walk, twice.
+        page_ms = []
+        for _ in range(2):
+            items, ms, _, _ = list_all(srv, admin, limit=500)
+            page_ms.extend(ms)
+        figure(f"list_page_ms_{tag}", round(percentile(page_ms, 0.5), 2),
+               f"p50 of {len(page_ms)} pages of 500 (two walks of {len(items)} items); serve at "
+               f"rest after {idle_s:.0f} s")
+        figure(f"list_page_ms_{tag}_p99", round(percentile(page_ms, 0.99), 2))
+        print(f"status reads: 64 connections, {n} sandboxes, {args.duration}s", flush=True)
+        r = http_load(args, srv.port, "--connections", 64, "--duration", args.duration,
+                      "--warmup", args.warmup, "--path", "/api/v1/sandboxes/sx-{i}",
+                      "--range", n, "--header", f"Authorization: Bearer {user_tok}")
+        figure(f"status_rps_{tag}", round(r["rps"], 1),
+               f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms, codes={r['codes']}; "
+               f"status_rps (1,000 sandboxes) = {results.get('status_rps')}")
+        time.sleep(7)  # serve trims its heap 5 s after a large list
+        window_s = 1 if args.smoke else 15
+        process_mb, process_peak_mb = srv.rss_window_mb(window_s)
+        out = subprocess.run([args.memory_cluster_rss, "--config", config, "--count", str(n)],
+                             check=True, capture_output=True, text=True, timeout=3600)
+        fake = json.loads(out.stdout.strip().splitlines()[-1])
+        fake_mb = fake["rss_mb_after"] - fake["rss_mb_before"]
+        figure(f"rss_mb_{tag}", round(process_mb - fake_mb, 1),
+               f"serve's own: VmRSS {process_mb:.1f} MB (median over {window_s} s) minus the "
+               f"simulated cluster alone with {n} sandboxes, {fake_mb:.1f} MB")
+        figure(f"rss_mb_{tag}_peak", round(process_peak_mb - fake_mb, 1),
+               "the highest sample minus the simulated cluster (a reconcile pass in the window)")
+        extra = 50 if args.smoke else 2000
+        secs = create_via_api(args, srv, user_tok, extra, "sy-")
+        figure(f"create_ops_s_{tag}", round(extra / secs, 1),
+               f"{extra} creates through the API (8 concurrent) into an instance holding {n}")
+    finally:
+        srv.stop()
+    times = []
+    for _ in range(args.startup_reps):
+        srv = Server(args, work, config, db)
+        try:
+            times.append(srv.start(timeout=600))
+        finally:
+            srv.stop()
+    figure(f"startup_ms_{tag}", round(statistics.median(times), 1),
+           f"start -> first 200 on /readyz with {n + extra} sandboxes, median of {len(times)}: " +
+           ", ".join(f"{t:.0f}" for t in times))
 
 
 def create_via_api(args, srv, user_tok, count, prefix):
@@ -625,6 +689,30 @@ def create_via_api(args, srv, user_tok, count, prefix):
                 st, body = srv.request("POST", "/api/v1/sandboxes", user_tok, {"name": f"{prefix}{i}"})
             expect(st, body, (200, 201), f"populate {prefix}{i}")
     return secs
+
+
+def list_all(srv, tok, limit=5000, query=""):
+    """Every page of GET /api/v1/sandboxes (pages of `limit`, following "continue"): returns
+    (items, [ms per page], total ms, body bytes)."""
+    items, page_ms, size, cont = [], [], 0, None
+    t_all = time.perf_counter()
+    while True:
+        path = f"/api/v1/sandboxes?limit={limit}{query}" + (f"&continue={cont}" if cont else "")
+        t0 = time.perf_counter()
+        st, body = srv.request("GET", path, tok)
+        page_ms.append((time.perf_counter() - t0) * 1000)
+        expect(st, body, (200,), "list page")
+        size += len(body)
+        doc = json.loads(body)
+        items.extend(doc["items"])
+        cont = doc.get("continue")
+        if not cont:
+            return items, page_ms, (time.perf_counter() - t_all) * 1000, size
+
+
+def percentile(values, q):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(q * (len(v) - 1))))] if v else None
 
 
 def count_sandboxes(db):
@@ -978,9 +1066,7 @@ def populate_real_scale(args, work, state, kube):
         # Until serve's cache has seen them all (every sandbox RUNNING).
         deadline = time.monotonic() + 600
         while True:
-            st, body = srv.request("GET", "/api/v1/sandboxes", admin)
-            expect(st, body, (200,), "list")
-            items = json.loads(body)["items"]
+            items = list_all(srv, admin)[0]
             running = sum(1 for i in items if i["status"] == "RUNNING")
             if running >= len(rows) or time.monotonic() > deadline:
                 break
@@ -999,11 +1085,7 @@ def measure_real_scale(args, work, state, config, db, admin):
     srv = Server(args, work, config, db, kube=os.path.join(state, "kubeconfig"))
     srv.start()
     try:
-        t0 = time.monotonic()
-        st, body = srv.request("GET", "/api/v1/sandboxes", admin)
-        first_ms = (time.monotonic() - t0) * 1000
-        expect(st, body, (200,), "list")
-        items = json.loads(body)["items"]
+        items, _, first_ms, _ = list_all(srv, admin)
         running = sum(1 for i in items if i["status"] == "RUNNING")
         # The first reconcile pass (it lists every type from the API server) runs right after
         # start-up; the list figure is taken after it, at rest, as in steady state.
@@ -1011,10 +1093,9 @@ def measure_real_scale(args, work, state, config, db, admin):
         while reconcile_passes(srv) < 1 and time.monotonic() < deadline:
             time.sleep(0.2)
         idle_s = wait_idle([srv.proc.pid] + plane_pids(state), max_s=120)
-        lr = http_load(args, srv.port, "--connections", 1, "--count", args.list_reps, "--path",
-                       "/api/v1/sandboxes", "--header", f"Authorization: Bearer {admin}")
-        figure("list_ms_10k_real", lr["p50_ms"],
-               f"median of {args.list_reps} after the first reconcile pass, {len(items)} items, "
+        walks = [list_all(srv, admin)[2] for _ in range(args.list_reps)]
+        figure("list_ms_10k_real", round(statistics.median(walks), 2),
+               f"median of {args.list_reps} whole lists in pages of 5,000 after the first reconcile pass, {len(items)} items, "
                f"{running} RUNNING; first list, during that pass: {first_ms:.0f} ms; serve and "
                f"the API server at rest after {idle_s:.0f} s")
         time.sleep(7)  # serve trims its heap 5 s after a large list
@@ -1037,9 +1118,7 @@ def measure_real_scale(args, work, state, config, db, admin):
             cpu0 = cpu_ms(pids)
             times.append(srv.start())
             plane_cpu.append(cpu_ms(pids) - cpu0)
-            st, body = srv.request("GET", "/api/v1/sandboxes", admin)
-            expect(st, body, (200,), "list after restart")
-            running = sum(1 for i in json.loads(body)["items"] if i["status"] == "RUNNING")
+            running = sum(1 for i in list_all(srv, admin)[0] if i["status"] == "RUNNING")
             time.sleep(12)  # the first reconcile pass lists every type
             rss_after = srv.rss_mb()
         finally:
@@ -1062,7 +1141,7 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--no-real", action="store_true", help="skip the real control plane figures")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
-    ap.add_argument("--only", choices=["render", "memory", "real"], default=None,
+    ap.add_argument("--only", choices=["render", "memory", "scale", "real"], default=None,
                     help="run one group of figures (the others are left out of results.json)")
     args = ap.parse_args()
 
@@ -1094,6 +1173,9 @@ def main():
         args.duration, args.warmup, args.list_reps, args.startup_reps = 10, 1, 7, 3
         args.real_ops = int(os.environ.get("BENCH_REAL_OPS", "30"))
     args.real_sandboxes = 0 if args.smoke else int(os.environ.get("BENCH_REAL_SANDBOXES", "10000"))
+    # The scale group's instance (figures named _100k whatever the count; smoke: a few hundred).
+    args.scale_sandboxes = 300 if args.smoke else int(
+        os.environ.get("BENCH_SCALE_SANDBOXES", "100000"))
 
     work = tempfile.mkdtemp(prefix="sandboxd-bench-")
     # A private copy: a rebuild of build/sandboxd during the run must not change the subject.
@@ -1104,8 +1186,9 @@ def main():
     results["bench_smoke"] = 1 if args.smoke else 0
     results["bench_status_sandboxes"] = args.status_sandboxes
     results["bench_list_sandboxes"] = args.list_sandboxes
+    results["bench_scale_sandboxes"] = args.scale_sandboxes
     failed = []
-    for name, fn in [("render", bench_render), ("memory", bench_memory)]:
+    for name, fn in [("render", bench_render), ("memory", bench_memory), ("scale", bench_scale)]:
         if args.only and args.only != name:
             continue
         try:

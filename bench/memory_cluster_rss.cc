@@ -4,17 +4,13 @@
 // rss_mb_10k. Builds the same MemoryCluster serve builds (same options, same renderer and
 // config), creates N sandboxes through the KubernetesService as serve does, lets every pod turn
 // Ready, and prints {"count", "rss_mb_before", "rss_mb_after"} as JSON.
-#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <string>
-#include <thread>
 
-#include "kube/sim/memory_cluster.h"
-#include "sandboxd/common/time_source.h"
 #include "sandboxd/config/config.h"
 #include "sandboxd/render/manifest_renderer.h"
-#include "sandboxd/service/kubernetes_service.h"
+#include "simulated_sandboxes.h"
 
 namespace {
 
@@ -32,17 +28,9 @@ double rssMb() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string configPath;
-  int count = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    if (a == "--config") {
-      configPath = argv[i + 1];
-    } else if (a == "--count") {
-      count = std::stoi(argv[i + 1]);
-    }
-  }
-  auto config = sandboxd::loadConfig(configPath);
+  const std::string countArg = sandboxd::bench::argOf(argc, argv, "--count");
+  const int count = countArg.empty() ? 0 : std::stoi(countArg);
+  auto config = sandboxd::loadConfig(sandboxd::bench::argOf(argc, argv, "--config"));
   if (!config.isOk() || count <= 0) {
     std::cerr << "usage: memory_cluster_rss --config FILE --count N\n";
     return 2;
@@ -54,27 +42,11 @@ int main(int argc, char** argv) {
   }
   const double before = rssMb();
   {
-    // As src/cli/wiring.cc builds it for serve.
-    sandboxd::MemoryClusterOptions options;
-    options.readyDelay = std::chrono::milliseconds(config.value().server.memoryReadyDelayMs);
-    auto cluster = std::make_shared<sandboxd::MemoryCluster>(
-        std::make_shared<sandboxd::RealTimeSource>(), options);
-    auto service = sandboxd::makeKubernetesService(cluster, *renderer, config.value().sandbox);
-    for (int i = 0; i < count; ++i) {
-      sandboxd::SandboxSpec spec;
-      spec.name = "sb-" + std::to_string(i);
-      spec.nameSpace = config.value().sandbox.nameSpace;
-      spec.user = "bench";
-      spec.sandboxId = "00000000-0000-4000-8000-" + std::to_string(100000000000 + i);
-      spec.image = config.value().sandbox.image;
-      spec.storage = config.value().sandbox.storage;
-      if (auto s = service->create(spec); !s.isOk()) {
-        std::cerr << "memory_cluster_rss: create " << spec.name << ": " << s.message() << "\n";
-        return 1;
-      }
+    auto cluster = sandboxd::bench::simulatedSandboxes(config.value(), *renderer, count, "sb-",
+                                                       "memory_cluster_rss");
+    if (cluster == nullptr) {
+      return 1;
     }
-    std::this_thread::sleep_for(options.readyDelay + std::chrono::milliseconds(100));
-    (void)cluster->list(sandboxd::resources::pods(), config.value().sandbox.nameSpace, {});  // pods Ready
     std::cout << "{\"count\": " << count << ", \"rss_mb_before\": " << before
               << ", \"rss_mb_after\": " << rssMb() << "}" << std::endl;
   }

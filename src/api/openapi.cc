@@ -4,6 +4,7 @@
 #include <string>
 
 #include "api/router.h"
+#include "sandboxd/service/sandbox_manager.h"
 
 namespace sandboxd::api {
 
@@ -95,9 +96,16 @@ json schemas() {
            {"unset", {{"type", "array"}, {"items", {{"type", "string"}}}}},
        }},
   };
-  json list = {{"type", "object"},
-               {"required", {"items"}},
-               {"properties", {{"items", {{"type", "array"}, {"items", ref("Sandbox")}}}}}};
+  json list = {
+      {"type", "object"},
+      {"required", {"items"}},
+      {"properties",
+       {{"items", {{"type", "array"}, {"items", ref("Sandbox")}}},
+        {"continue",
+         {{"type", "string"},
+          {"description",
+           "present when more sandboxes may remain: pass it as `continue` (with the same "
+           "filters) for the next page"}}}}}};
   json error = {
       {"type", "object"},
       {"required", {"error"}},
@@ -216,12 +224,41 @@ json operation(const Route& route) {
       responses["409"] = errorResponse("the name is taken");
       break;
     case RouteId::ListSandboxes:
+      params.push_back({{"name", "limit"},
+                        {"in", "query"},
+                        {"required", false},
+                        {"description", "at most this many sandboxes in the page"},
+                        {"schema",
+                         {{"type", "integer"},
+                          {"minimum", 1},
+                          {"maximum", ListQuery::kMaxLimit},
+                          {"default", ListQuery::kDefaultLimit}}}});
+      params.push_back(
+          {{"name", "continue"},
+           {"in", "query"},
+           {"required", false},
+           {"description",
+            "the previous page's `continue`, to list the sandboxes after it (in name order); "
+            "the filters must be the same. A sandbox that exists throughout a walk is in "
+            "exactly one of its pages. A page may hold fewer than `limit` and still carry "
+            "`continue`"},
+           {"schema", {{"type", "string"}}}});
+      params.push_back({{"name", "status"},
+                        {"in", "query"},
+                        {"required", false},
+                        {"description", "only sandboxes with this status (any case)"},
+                        {"schema", {{"type", "string"}}}});
       params.push_back({{"name", "user"},
                         {"in", "query"},
                         {"required", false},
                         {"description", "admin tokens only: this user's sandboxes"},
                         {"schema", {{"type", "string"}}}});
-      responses[ok] = jsonResponse("the sandboxes", "SandboxList");
+      params.push_back({{"name", "q"},
+                        {"in", "query"},
+                        {"required", false},
+                        {"description", "only sandboxes whose name starts with this"},
+                        {"schema", {{"type", "string"}, {"pattern", "^[a-z0-9.-]*$"}}}});
+      responses[ok] = jsonResponse("a page of the sandboxes, in name order", "SandboxList");
       responses["403"] = errorResponse("only admins may list other users' sandboxes");
       break;
     case RouteId::GetSandbox:

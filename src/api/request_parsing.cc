@@ -1,7 +1,9 @@
 #include "api/request_parsing.h"
 
+#include <cctype>
 #include <set>
 
+#include "api/list_token.h"
 #include "sandboxd/validation/token_ttl.h"
 #include "sandboxd/validation/validation.h"
 
@@ -192,6 +194,82 @@ StatusOr<std::optional<std::string>> parseUserFilter(
     user = value;
   }
   return user;
+}
+
+namespace {
+
+constexpr size_t kMaxNamePrefix = 253;
+
+StatusOr<size_t> parseLimit(const std::string& value) {
+  const std::string rule = "query parameter \"limit\" must be a whole number from 1 to " +
+                           std::to_string(ListQuery::kMaxLimit);
+  if (value.empty() || value.size() > 5) {
+    return invalidArgument(rule);
+  }
+  size_t limit = 0;
+  for (char c : value) {
+    if (c < '0' || c > '9') {
+      return invalidArgument(rule);
+    }
+    limit = limit * 10 + static_cast<size_t>(c - '0');
+  }
+  if (limit < 1 || limit > ListQuery::kMaxLimit) {
+    return invalidArgument(rule);
+  }
+  return limit;
+}
+
+StatusOr<Phase> parseStatusFilter(const std::string& value) {
+  std::string upper = value;
+  for (char& c : upper) {
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  if (auto phase = phaseFromString(upper)) {
+    return *phase;
+  }
+  return invalidArgument(
+      "query parameter \"status\" must be one of CREATING, STARTING, RUNNING, STOPPING, "
+      "STOPPED, UPDATING, DELETING, TERMINATED, ERROR");
+}
+
+Status checkNamePrefix(const std::string& value) {
+  if (value.size() > kMaxNamePrefix) {
+    return invalidArgument("query parameter \"q\" (a name prefix) must be at most " +
+                           std::to_string(kMaxNamePrefix) + " characters");
+  }
+  for (char c : value) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) {
+      return invalidArgument(
+          "query parameter \"q\" (a name prefix) may hold only lowercase letters, digits, "
+          "'-' and '.'");
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+StatusOr<ListQuery> parseListQuery(
+    const std::vector<std::pair<std::string, std::string>>& query) {
+  ListQuery out;
+  ASSIGN_OR_RETURN(out.user, parseUserFilter(query));
+  std::optional<std::string> token;
+  for (const auto& [key, value] : query) {
+    if (key == "limit") {
+      ASSIGN_OR_RETURN(out.limit, parseLimit(value));
+    } else if (key == "status") {
+      ASSIGN_OR_RETURN(out.status, parseStatusFilter(value));
+    } else if (key == "q") {
+      RETURN_IF_ERROR(checkNamePrefix(value));
+      out.namePrefix = value;
+    } else if (key == "continue") {
+      token = value;
+    }
+  }
+  if (token) {
+    ASSIGN_OR_RETURN(out.after, decodeContinueToken(*token, out));
+  }
+  return out;
 }
 
 }  // namespace sandboxd::api

@@ -40,4 +40,10 @@ StatusOr<bool> parsePurge(const std::vector<std::pair<std::string, std::string>>
 StatusOr<std::optional<std::string>> parseUserFilter(
     const std::vector<std::pair<std::string, std::string>>& query);
 
+// GET /api/v1/sandboxes ?limit=N (1 … ListQuery::kMaxLimit, default kDefaultLimit)
+// &continue=TOKEN (from the previous page, for the same filters) &status=PHASE (as shown, any
+// case) &user=U &q=PREFIX (of the name: lowercase letters, digits, '-' and '.'). Any bad value
+// is InvalidArgument naming the parameter. Access (user=) is the manager's.
+StatusOr<ListQuery> parseListQuery(const std::vector<std::pair<std::string, std::string>>& query);
+
 }  // namespace sandboxd::api

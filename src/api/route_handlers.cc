@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/errors.h"
+#include "api/list_token.h"
 #include "api/openapi.h"
 #include "api/request_parsing.h"
 #include "api/sandbox_json.h"
@@ -142,22 +143,25 @@ void RouteHandlers::createSandbox(const RequestContextPtr& ctx, const Route& rou
 }
 
 void RouteHandlers::listSandboxes(const RequestContextPtr& ctx, const Route&) {
-  auto user = parseUserFilter(parseQuery(ctx->rawQuery));
-  if (!user.isOk()) {
-    responder_.replyError(ctx, fromStatus(user.status()));
+  auto query = parseListQuery(parseQuery(ctx->rawQuery));
+  if (!query.isOk()) {
+    responder_.replyError(ctx, fromStatus(query.status()));
     return;
   }
-  if (user.value() && !ctx->caller->admin && *user.value() != ctx->caller->user) {
+  if (query->user && !ctx->caller->admin && *query->user != ctx->caller->user) {
     responder_.replyError(ctx, forbidden("only admins may list other users' sandboxes"));
     return;
   }
-  auto result = manager_->list(*ctx->caller, user.value());
-  if (!result.isOk()) {
-    responder_.replyError(ctx, fromStatus(result.status()));
+  auto page = manager_->listPage(*ctx->caller, *query);
+  if (!page.isOk()) {
+    responder_.replyError(ctx, fromStatus(page.status()));
     return;
   }
-  const size_t items = result.value().size();
-  responder_.replyText(ctx, 200, sandboxListText(result.value()), "application/json");
+  const size_t items = page->items.size();
+  responder_.replyText(
+      ctx, 200,
+      sandboxListText(page->items, page->next ? encodeContinueToken(*page->next, *query) : ""),
+      "application/json");
   if (items >= kTrimAfterListItems) {
     scheduleTrim();
   }

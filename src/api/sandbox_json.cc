@@ -162,7 +162,8 @@ void appendSandbox(std::string& out, const SandboxView& view) {
 
 }  // namespace
 
-std::string sandboxListText(const std::vector<SandboxView>& views) {
+std::string sandboxListText(const std::vector<SandboxView>& views,
+                            const std::string& continueToken) {
   std::string out;
   out.reserve(64 + views.size() * 512);
   out += "{\"items\":[";
@@ -175,7 +176,12 @@ std::string sandboxListText(const std::vector<SandboxView>& views) {
     }
     appendSandbox(out, views[i]);
   }
-  out += "]}";
+  out += ']';
+  if (!continueToken.empty()) {
+    out += ",\"continue\":";
+    out += nlohmann::json(continueToken).dump();
+  }
+  out += '}';
   return out;
 }
 

@@ -15,10 +15,11 @@ namespace sandboxd::api {
 // the registry record with what the cluster shows into it); the rest from view.record.
 nlohmann::json sandboxToJson(const SandboxView& view);
 
-// {"items": [Sandbox...]} as the response body: the same bytes as
-// {"items": [sandboxToJson(view)...]}.dump() (compact, keys in order, invalid UTF-8 replaced),
+// {"items": [Sandbox...]} as the response body, with "continue": continueToken after the items
+// when it is not empty: the same bytes as {"items": [sandboxToJson(view)...]}.dump() (compact, keys in order, invalid UTF-8 replaced),
 // written directly, without building a JSON tree of every item (a 10,000-item list is ~5 MB).
-std::string sandboxListText(const std::vector<SandboxView>& views);
+std::string sandboxListText(const std::vector<SandboxView>& views,
+                            const std::string& continueToken = "");
 
 // {"items": [{"id", "kind", "state", "user", "requestedAt", "finishedAt"?, "error"?}...]}
 nlohmann::json operationListToJson(const std::vector<OperationRecord>& operations);

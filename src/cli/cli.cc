@@ -29,6 +29,7 @@
 #include "sandboxd/service/required_permissions.h"
 #include "sandboxd/service/sandbox_cache.h"
 #include "sandboxd/service/status_index.h"
+#include "sandboxd/service/status_recorder.h"
 #include "sandboxd/kube/access_check.h"
 #include "sandboxd/kube/cached_read_client.h"
 #include "sandboxd/kube/kube_connection.h"
@@ -179,7 +180,9 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   auto statusIndex = std::make_shared<StatusIndex>(cache, config.sandbox.nameSpace);
   auto kube = makeKubernetesService(reads, *renderer, config.sandbox, statusIndex);
   auto locks = std::make_shared<SandboxLocks>();
-  auto manager = makeSandboxManager(*registry, kube, reads, config, time, locks);
+  // The statuses reads observe, stored in batches off the reads' path.
+  auto recorder = std::make_shared<StatusRecorder>(*registry, locks);
+  auto manager = makeSandboxManager(*registry, kube, reads, config, time, locks, recorder);
   ReconcilerOptions reconcileOptions;
   reconcileOptions.interval = std::chrono::milliseconds(config.server.reconcileIntervalMs);
   std::shared_ptr<Reconciler> reconciler =
@@ -212,6 +215,7 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   sigwait(&signals, &received);
   spdlog::info("received signal {}, shutting down", received);
   server->stop();  // finishes in-flight requests before the registry goes away
+  recorder->stop();  // stores the statuses still queued
   reconciler->stop();
   cache->stop();
   spdlog::info("stopped");

@@ -39,6 +39,7 @@ struct ClientCommands {
   std::string user;
   // list
   std::string listUser;
+  int listPageSize = 1000;  // sandboxes per request
   // env
   std::vector<std::string> setPairs;
   std::vector<std::string> unsetKeys;
@@ -218,6 +219,36 @@ void printSandboxText(const json& s, std::ostream& out) {
   out << "updated:   " << str(s, "updatedAt") << "\n";
 }
 
+// The sandboxes a list query selects, every page of them: GET `pathAndQuery` (its query holds
+// limit=), then again with each answer's "continue" token until an answer has
+// none. The answer is {"items": [every page's items]}, or the first error answer as it came.
+Response sendAllPages(const std::string& server, const std::string& token,
+                      const std::string& pathAndQuery) {
+  json items = json::array();
+  std::string next;
+  for (;;) {
+    std::string path = pathAndQuery;
+    if (!next.empty()) {
+      path += "&continue=" + web::uri::encode_data_string(next);
+    }
+    Response page = send(server, token, "GET", path, std::nullopt);
+    if (page.status >= 400 || !page.body.is_object() || !page.body.contains("items") ||
+        !page.body["items"].is_array()) {
+      return page;
+    }
+    for (auto& item : page.body["items"]) {
+      items.push_back(std::move(item));
+    }
+    const auto cont = page.body.find("continue");
+    if (cont == page.body.end() || !cont->is_string() || cont->get<std::string>().empty() ||
+        cont->get<std::string>() == next) {
+      page.body = json{{"items", std::move(items)}};
+      return page;
+    }
+    next = cont->get<std::string>();
+  }
+}
+
 void printListText(const json& body, std::ostream& out) {
   const json items = body.contains("items") && body["items"].is_array() ? body["items"]
                                                                         : json::array();
@@ -271,6 +302,9 @@ std::shared_ptr<ClientCommands> addClientCommands(CLI::App& app) {
 
   c->list = app.add_subcommand("list", "List your sandboxes");
   c->list->add_option("--user", c->listUser, "admin tokens only: this user's sandboxes");
+  c->list->add_option("--page-size", c->listPageSize,
+                      "sandboxes per request (1-5000); list fetches every page")
+      ->check(CLI::Range(1, 5000));
   addCommonOptions(c->list, *c);
 
   c->status = app.add_subcommand("status", "Show a sandbox");
@@ -374,9 +408,9 @@ std::optional<int> runClientCommand(ClientCommands& c) {
     body = b;
   } else if (which == c.list) {
     method = "GET";
-    path = "/api/v1/sandboxes";
+    path = "/api/v1/sandboxes?limit=" + std::to_string(c.listPageSize);
     if (!c.listUser.empty()) {
-      path += "?user=" + web::uri::encode_data_string(c.listUser);
+      path += "&user=" + web::uri::encode_data_string(c.listUser);
     }
   } else if (which == c.status) {
     method = "GET";
@@ -417,7 +451,8 @@ std::optional<int> runClientCommand(ClientCommands& c) {
 
   Response r;
   try {
-    r = send(server, token, method, path, body);
+    r = which == c.list ? sendAllPages(server, token, path)
+                        : send(server, token, method, path, body);
   } catch (const std::exception& e) {
     return fail(kExitFailed, "cannot reach sandboxd at " + server + ": " + e.what());
   }

@@ -203,7 +203,10 @@ class SqliteRegistryImpl : public Registry {
   StatusOr<SandboxRecord> getSandbox(const std::string& name) override;
   StatusOr<std::vector<SandboxRecordPtr>> listSandboxes(
       const std::optional<std::string>& user) override;
+  StatusOr<std::vector<SandboxRecordPtr>> listSandboxPage(const PageQuery& query) override;
   StatusOr<int64_t> updateSandbox(const SandboxRecord& record) override;
+  std::vector<StatusOr<int64_t>> updateSandboxes(
+      const std::vector<SandboxRecord>& records) override;
   Status deleteSandbox(const std::string& name) override;
   StatusOr<NewToken> issueToken(const std::string& user, bool admin,
                                 std::optional<std::chrono::seconds> ttl) override;
@@ -549,9 +552,108 @@ StatusOr<std::vector<SandboxRecordPtr>> SqliteRegistryImpl::listSandboxes(
   }
 }
 
+// Keyset paging over the rows held (ordered by name as SQLite's BINARY collation orders them);
+// one user's through the (user, name) index, then the rows held by name.
+StatusOr<std::vector<SandboxRecordPtr>> SqliteRegistryImpl::listSandboxPage(
+    const PageQuery& query) {
+  const std::string& prefix = query.namePrefix;
+  const auto inPrefix = [&prefix](const std::string& name) {
+    return name.compare(0, prefix.size(), prefix) == 0;
+  };
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    const auto& rows = freshRows();
+    if (!corruptRows_.empty()) {
+      const auto& [name, error] = *corruptRows_.begin();
+      return internalError("listing sandboxes: sandbox " + name + ": " + error);
+    }
+    std::vector<SandboxRecordPtr> out;
+    if (query.limit == 0) {
+      return out;
+    }
+    out.reserve(std::min(query.limit, rows.size()));
+    if (!query.user) {
+      // The first name after `after` that can start with the prefix.
+      auto it = prefix > query.after ? rows.lower_bound(prefix) : rows.upper_bound(query.after);
+      for (; it != rows.end() && out.size() < query.limit && inPrefix(it->first); ++it) {
+        out.push_back(it->second);
+      }
+      return out;
+    }
+    const std::optional<std::string> end = registry::prefixEnd(prefix);
+    auto qUse = statements_.get(std::string("SELECT name FROM sandboxes WHERE user = ? AND "
+                                            "name > ? AND name >= ?") +
+                                (end ? " AND name < ?" : "") + " ORDER BY name LIMIT ?");
+    SQLite::Statement& q = *qUse;
+    int at = 1;
+    q.bind(at++, *query.user);
+    q.bind(at++, query.after);
+    q.bind(at++, prefix);
+    if (end) {
+      q.bind(at++, *end);
+    }
+    q.bind(at, static_cast<int64_t>(std::min<size_t>(query.limit, INT64_MAX)));
+    while (q.executeStep()) {
+      const auto row = rows.find(q.getColumn(0).getString());
+      if (row != rows.end()) {  // always: the rows held are the file's (freshRows)
+        out.push_back(row->second);
+      }
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return statusFromException(e, "listing sandboxes");
+  }
+}
+
 StatusOr<int64_t> SqliteRegistryImpl::updateSandbox(const SandboxRecord& record) {
   ASSIGN_OR_RETURN(IntentWritten written, writeSandbox(record, nullptr));
   return written.version;
+}
+
+std::vector<StatusOr<int64_t>> SqliteRegistryImpl::updateSandboxes(
+    const std::vector<SandboxRecord>& records) {
+  std::vector<StatusOr<int64_t>> out;
+  std::vector<std::optional<EncodedEnv>> encoded(records.size());
+  out.reserve(records.size());
+  for (size_t i = 0; i < records.size(); ++i) {
+    Status valid = validateRecord(records[i]);
+    auto env = valid.isOk() ? encodeEnv(records[i]) : StatusOr<EncodedEnv>(valid);
+    if (env.isOk()) {
+      encoded[i] = std::move(*env);
+      out.emplace_back(int64_t{0});  // replaced below
+    } else {
+      out.emplace_back(env.status());
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<size_t, SandboxRecordPtr>> written;
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (encoded[i]) {
+        SandboxRecordPtr row;
+        out[i] = updateRow(records[i], *encoded[i], row);
+        if (out[i].isOk()) {
+          written.emplace_back(i, std::move(row));
+        }
+      }
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    rowsDataVersion_.reset();
+    const Status failed = statusFromException(e, "updating " + std::to_string(records.size()) +
+                                                     " sandboxes");
+    for (size_t i = 0; i < records.size(); ++i) {
+      if (encoded[i]) {
+        out[i] = failed;
+      }
+    }
+    return out;
+  }
+  for (auto& [i, row] : written) {
+    rowWritten(records[i].name, std::move(row));
+  }
+  return out;
 }
 
 StatusOr<Registry::IntentWritten> SqliteRegistryImpl::updateSandboxWithOperation(

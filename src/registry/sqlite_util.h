@@ -12,6 +12,7 @@
 #include <map>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -49,6 +50,21 @@ inline Status statusFromException(const std::exception& e, const std::string& co
 // True for the paths SQLite opens as a database in memory (no file, no write-ahead log).
 inline bool isInMemory(const std::string& path) {
   return path.empty() || path == ":memory:" || path.rfind("file::memory:", 0) == 0;
+}
+
+// The least string above every string that starts with `prefix` (byte order, as SQLite's
+// BINARY collation compares): `prefix` with its last byte below 0xFF raised by one, the bytes
+// after it dropped. nullopt when there is none (empty, or all 0xFF).
+inline std::optional<std::string> prefixEnd(std::string prefix) {
+  while (!prefix.empty()) {
+    auto& last = reinterpret_cast<unsigned char&>(prefix.back());
+    if (last != 0xFF) {
+      ++last;
+      return prefix;
+    }
+    prefix.pop_back();
+  }
+  return std::nullopt;
 }
 
 // Opens `path` (creating it) and applies the per-connection settings: busy timeout,

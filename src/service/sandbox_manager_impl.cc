@@ -15,6 +15,7 @@
 #include "sandboxd/service/deletion_rules.h"
 #include "sandboxd/service/reconcile_errors.h"
 #include "sandboxd/service/sandbox_manager.h"
+#include "service/sandbox_listing.h"
 #include "sandboxd/validation/validation.h"
 #include "service/home_volume.h"
 
@@ -24,13 +25,16 @@ namespace {
 class SandboxManagerImpl : public SandboxManager {
  public:
   SandboxManagerImpl(RegistryPtr registry, KubernetesServicePtr kube, KubeClientPtr client,
-                     const Config& config, TimeSourcePtr time, SandboxLocksPtr locks)
+                     const Config& config, TimeSourcePtr time, SandboxLocksPtr locks,
+                     StatusRecorderPtr recorder)
       : registry_(std::move(registry)),
         kube_(std::move(kube)),
         client_(std::move(client)),
         config_(config),
         time_(std::move(time)),
-        locks_(locks ? std::move(locks) : std::make_shared<SandboxLocks>()) {}
+        locks_(locks ? std::move(locks) : std::make_shared<SandboxLocks>()),
+        recorder_(recorder ? std::move(recorder)
+                           : std::make_shared<StatusRecorder>(registry_, locks_)) {}
 
   // SandboxManager
   StatusOr<SandboxView> create(const Caller& caller, const CreateRequest& request) override {
@@ -134,46 +138,17 @@ class SandboxManagerImpl : public SandboxManager {
 
   StatusOr<std::vector<SandboxView>> list(const Caller& caller,
                                           const std::optional<std::string>& user) override {
-    std::optional<std::string> filter = user;
-    if (!caller.admin) {
-      if (user && *user != caller.user) {
-        return permissionDenied("only admins may list other users' sandboxes");
-      }
-      filter = caller.user;
-    }
+    ASSIGN_OR_RETURN(std::optional<std::string> filter, listedUser(caller, user));
     ASSIGN_OR_RETURN(std::vector<SandboxRecordPtr> records, registry_->listSandboxes(filter));
-    std::vector<std::string> names;
-    names.reserve(records.size());
-    for (const auto& record : records) {
-      names.push_back(record->name);  // in the registry's order: sorted
-    }
-    auto statuses = kube_->statusOf(config_.sandbox.nameSpace, names);
     std::vector<SandboxView> out;
-    out.reserve(records.size());
-    for (size_t i = 0; i < records.size(); ++i) {
-      if (i + kPrefetchAhead < records.size()) {
-        prefetchRecord(records[i + kPrefetchAhead].get());
-      }
-      const SandboxRecord& record = *records[i];
-      SandboxView view;
-      if (statuses.isOk()) {
-        if (auto& status = (*statuses)[i]) {
-          view.observed = std::move(*status);
-        }
-        if (record.desired == DesiredState::Deleted && !view.observed.exists) {
-          continue;  // finished deleting: not shown (the tombstone only reserves the name)
-        }
-      } else {
-        if (record.desired == DesiredState::Deleted) {
-          continue;
-        }
-        view.observed = unknownStatus(record, statuses.status());
-      }
-      view.record = std::move(records[i]);
-      finishView(view);
-      out.push_back(std::move(view));
-    }
+    const size_t all = records.size();
+    out.reserve(all);
+    appendViews(*kube_, config_.sandbox, std::move(records), std::nullopt, all, out);
     return out;
+  }
+
+  StatusOr<SandboxPage> listPage(const Caller& caller, const ListQuery& query) override {
+    return listSandboxPage(*registry_, *kube_, config_.sandbox, caller, query);
   }
 
   StatusOr<SandboxView> get(const Caller& caller, const std::string& name) override {
@@ -469,24 +444,16 @@ class SandboxManagerImpl : public SandboxManager {
     return viewWithLiveStatus(std::move(record), Observed::JustWritten);
   }
 
-  ObservedStatus unknownStatus(const SandboxRecord& record, const Status& error) {
-    ObservedStatus observed;
-    observed.phase = record.phase;
-    observed.reason = toString(StatusReason::StatusUnknown);
-    observed.message = "the cluster could not be reached; last known status shown (" +
-                       error.message() + ")";
-    observed.workload = record.workload;
-    return observed;
-  }
-
   // Whether the live status may be recorded as the last known one: not right after this
   // request changed the cluster, as the watch cache has not seen that change yet, so what it
   // shows is about to change (and recording it would cost the request another commit).
   enum class Observed { Settled, JustWritten };
 
-  // Reads the live status and, unless `when` is JustWritten, records it when it changed
-  // (best effort: a concurrent writer wins, the next read records again). The recorded status
-  // is what is shown when the cluster cannot be reached.
+  // Reads the live status and, unless `when` is JustWritten, records it when it changed: queued
+  // for the recorder, which stores it a moment later with others in one commit, so that a read
+  // costs no commit (best effort: a concurrent writer wins, the next read records again). The
+  // recorded status is what is shown when the cluster cannot be reached. The answer shows the
+  // row as read.
   StatusOr<SandboxView> viewWithLiveStatus(SandboxRecord record,
                                            Observed when = Observed::Settled) {
     SandboxView view;
@@ -503,11 +470,7 @@ class SandboxManagerImpl : public SandboxManager {
         updated.reason = observed->reason;
         updated.message = observed->message;
         updated.workload = observed->workload;
-        auto version = registry_->updateSandbox(updated);
-        if (version.isOk()) {
-          updated.version = *version;
-          record = std::move(updated);
-        }
+        recorder_->record(std::move(updated));
       }
     } else {
       view.observed = unknownStatus(record, observed.status());
@@ -517,29 +480,7 @@ class SandboxManagerImpl : public SandboxManager {
     return view;
   }
 
-  void finishView(SandboxView& view) {
-    const SandboxRecord& record = *view.record;
-    // Desired replicas are what the registry asks for (the cache may not have seen the scale
-    // yet; "ready" is what the cluster shows).
-    view.observed.desiredReplicas = record.desired == DesiredState::Running ? 1 : 0;
-    if (isReconcileError(record)) {
-      // The reconciler's verdict stands until it succeeds or the user asks for something new.
-      view.observed.phase = Phase::Error;
-      view.observed.reason = record.reason;
-      view.observed.message = record.message;
-    }
-    if (record.desired == DesiredState::Deleted && view.observed.phase != Phase::Terminated) {
-      view.observed.phase = Phase::Deleting;
-    }
-    view.urls.clear();
-    for (const auto& port : config_.sandbox.ports) {
-      if (port.ingress) {
-        view.urls.insert_or_assign(port.name,
-                                   names::url(config_.sandbox.urlScheme, record.name,
-                                              port.name, config_.sandbox.domain));
-      }
-    }
-  }
+  void finishView(SandboxView& view) const { sandboxd::finishView(view, config_.sandbox); }
 
   RegistryPtr registry_;
   KubernetesServicePtr kube_;
@@ -548,16 +489,18 @@ class SandboxManagerImpl : public SandboxManager {
   TimeSourcePtr time_;
   RandomGeneratorImpl random_;
   SandboxLocksPtr locks_;
+  StatusRecorderPtr recorder_;
 };
 
 }  // namespace
 
 SandboxManagerPtr makeSandboxManager(RegistryPtr registry, KubernetesServicePtr kube,
                                      KubeClientPtr client, const Config& config,
-                                     TimeSourcePtr time, SandboxLocksPtr locks) {
+                                     TimeSourcePtr time, SandboxLocksPtr locks,
+                                     StatusRecorderPtr recorder) {
   return std::make_shared<SandboxManagerImpl>(std::move(registry), std::move(kube),
                                               std::move(client), config, std::move(time),
-                                              std::move(locks));
+                                              std::move(locks), std::move(recorder));
 }
 
 }  // namespace sandboxd

@@ -68,6 +68,9 @@ class FakeRegistry : public Registry {
       const std::optional<std::string>&) override {
     return unsupported();
   }
+  StatusOr<std::vector<SandboxRecordPtr>> listSandboxPage(const PageQuery&) override {
+    return unsupported();
+  }
   StatusOr<int64_t> updateSandbox(const SandboxRecord&) override { return unsupported(); }
   Status deleteSandbox(const std::string&) override { return unsupported(); }
   StatusOr<NewToken> issueToken(const std::string&, bool,
@@ -156,6 +159,10 @@ class FakeSandboxManager : public SandboxManager {
     std::lock_guard<std::mutex> lock(mu_);
     return lastListFilter_;
   }
+  std::optional<ListQuery> lastListQuery() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return lastListQuery_;
+  }
   // Puts a sandbox in place directly.
   void seed(const std::string& name, const std::string& user, Phase phase = Phase::Running) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -208,6 +215,34 @@ class FakeSandboxManager : public SandboxManager {
       out.push_back(v.view());
     }
     return out;
+  }
+
+  // The rule of the real one (sandbox_listing.h) without its scan budget: the sandboxes after
+  // query.after in name order that pass the filters, at most limit; `next` when more remain.
+  StatusOr<SandboxPage> listPage(const Caller& caller, const ListQuery& query) override {
+    RETURN_IF_ERROR(enter());
+    std::lock_guard<std::mutex> lock(mu_);
+    lastListFilter_ = query.user;
+    lastListQuery_ = query;
+    if (query.user && !caller.admin && *query.user != caller.user) {
+      return permissionDenied("only admins may list other users' sandboxes");
+    }
+    SandboxPage page;
+    for (auto it = sandboxes_.upper_bound(query.after); it != sandboxes_.end(); ++it) {
+      const FakeSandbox& v = it->second;
+      if ((!caller.admin && v.record.user != caller.user) ||
+          (query.user && v.record.user != *query.user) ||
+          (query.status && v.observed.phase != *query.status) ||
+          it->first.rfind(query.namePrefix, 0) != 0) {
+        continue;
+      }
+      if (page.items.size() == query.limit) {
+        page.next = page.items.back().record->name;
+        break;
+      }
+      page.items.push_back(v.view());
+    }
+    return page;
   }
 
   StatusOr<SandboxView> get(const Caller& caller, const std::string& name) override {
@@ -401,6 +436,7 @@ class FakeSandboxManager : public SandboxManager {
   std::optional<EnvChange> lastEnvChange_;
   std::optional<bool> lastPurge_;
   std::optional<std::optional<std::string>> lastListFilter_;
+  std::optional<ListQuery> lastListQuery_;
 };
 
 }  // namespace sandboxd::testing

@@ -6,9 +6,11 @@
 #include <signal.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -209,6 +211,67 @@ TEST_F(ServeHttpTest, TheWholeLifecycleWithTwoUsersAndAnAdmin) {
   for (const std::string& secret : {std::string("ghp_s3cret-value"),
                                     std::string("npm_s3cret-value"), alice_, bob_, admin_}) {
     EXPECT_FALSE(contains(log, secret)) << "the log holds a secret";
+  }
+}
+
+// The paging invariant through the assembled service: a walk of the admin's list in pages of 3
+// while sandboxes are created (before, inside and after the part walked) and deleted; every
+// sandbox that exists throughout is listed exactly once, none twice, in name order.
+TEST_F(ServeHttpTest, APagedWalkListsEverySurvivorOnceWhileOthersComeAndGo) {
+  std::set<std::string> survivors;
+  std::vector<std::string> doomed;
+  for (int i = 0; i < 12; ++i) {
+    const std::string kept = "pw-" + std::to_string(10 + i) + "-kept";
+    const std::string gone = "pw-" + std::to_string(10 + i) + "-gone";
+    ASSERT_EQ(create(alice_, {{"name", kept}}).status, 201);
+    ASSERT_EQ(create(bob_, {{"name", gone}}).status, 201);
+    survivors.insert(kept);
+    doomed.push_back(gone);
+  }
+  std::vector<std::string> listed;
+  std::string path = "/api/v1/sandboxes?limit=3&q=pw-";
+  int pages = 0;
+  for (; pages < 100; ++pages) {
+    auto page = call("GET", path, admin_);
+    ASSERT_EQ(page.status, 200) << page.body;
+    const json body = page.json();
+    ASSERT_LE(body["items"].size(), 3u);
+    for (const auto& item : body["items"]) {
+      listed.push_back(item["name"].get<std::string>());
+    }
+    if (!body.contains("continue")) {
+      break;
+    }
+    path = "/api/v1/sandboxes?limit=3&q=pw-&continue=" + body["continue"].get<std::string>();
+    // Between pages: two deletions (ahead of the walk and behind it), three creations.
+    for (int k = 0; k < 2 && !doomed.empty(); ++k) {
+      const std::string name = k == 0 ? doomed.back() : doomed.front();
+      ASSERT_EQ(call("DELETE", "/api/v1/sandboxes/" + name + "?purge=true", bob_).status, 202);
+      doomed.erase(std::find(doomed.begin(), doomed.end(), name));
+    }
+    const std::string n = std::to_string(pages);
+    for (const std::string& name : {"pw-0" + n + "-new", "pw-15-new" + n, "pw-99-new" + n}) {
+      ASSERT_EQ(create(alice_, {{"name", name}}).status, 201) << name;
+    }
+  }
+  EXPECT_GT(pages, 5);
+  std::map<std::string, int> times;
+  for (const auto& name : listed) {
+    ++times[name];
+  }
+  for (const auto& [name, n] : times) {
+    EXPECT_EQ(n, 1) << name << " was listed " << n << " times";
+  }
+  for (const auto& name : survivors) {
+    EXPECT_EQ(times.count(name), 1u) << name << " existed throughout but was not listed";
+  }
+  EXPECT_TRUE(std::is_sorted(listed.begin(), listed.end()));
+  // What this test made goes (the suite's other tests share the server).
+  for (const auto& [name, n] : times) {
+    (void)call("DELETE", "/api/v1/sandboxes/" + name + "?purge=true", admin_);
+  }
+  for (const auto& name : doomed) {
+    (void)call("DELETE", "/api/v1/sandboxes/" + name + "?purge=true", admin_);
   }
 }
 

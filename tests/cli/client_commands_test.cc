@@ -161,6 +161,31 @@ TEST_F(ClientCommandsTest, FullLifecycle) {
   }
 }
 
+// list fetches every page: with pages of 2, all of a user's 5 sandboxes, once each, in order.
+TEST_F(ClientCommandsTest, ListFetchesEveryPage) {
+  const std::string token = createToken("paula");
+  for (const std::string name : {"pg-c", "pg-a", "pg-e", "pg-b", "pg-d"}) {
+    ProcessResult made = client({"create", name}, token);
+    ASSERT_EQ(made.exitCode, 0) << made.err;
+  }
+  ProcessResult list = client({"list", "--page-size", "2", "-o", "json"}, token);
+  ASSERT_EQ(list.exitCode, 0) << list.err;
+  std::vector<std::string> names;
+  const json listed = json::parse(list.out);
+  for (const auto& item : listed["items"]) {
+    names.push_back(item["name"].get<std::string>());
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"pg-a", "pg-b", "pg-c", "pg-d", "pg-e"}));
+  EXPECT_FALSE(listed.contains("continue"));
+  ProcessResult text = client({"list", "--page-size", "3"}, token);
+  ASSERT_EQ(text.exitCode, 0) << text.err;
+  EXPECT_EQ(splitLines(text.out).size(), 6u) << text.out;  // the header and 5 rows
+
+  ProcessResult bad = client({"list", "--page-size", "0"}, token);
+  EXPECT_EQ(bad.exitCode, 2);
+  EXPECT_TRUE(bad.out.empty()) << bad.out;
+}
+
 TEST_F(ClientCommandsTest, InvalidNameIsExit2WithOneLine) {
   const std::string token = createToken("alice");
   ProcessResult r = client({"create", "Bad_Name"}, token);

@@ -146,6 +146,46 @@ TEST_F(SqliteRegistryTest, ListIsOrderedByNameAndFiltersByUser) {
   EXPECT_TRUE(nobody->empty());
 }
 
+// Keyset pages: after a name, of a prefix, of one user (through the (user, name) index), at
+// most `limit`; a file's rows written by another connection are seen at once.
+TEST_F(SqliteRegistryTest, PagesStartAfterANameAndFilterByPrefixAndUser) {
+  for (const auto& [name, user] : std::vector<std::pair<std::string, std::string>>{
+           {"ab", "alice"}, {"abc", "bob"}, {"abd", "alice"}, {"ac", "alice"},
+           {"b", "alice"}, {"a", "bob"}}) {
+    ASSERT_OK(registry_->insertSandbox(record(name, user)));
+  }
+  const auto page = [&](Registry::PageQuery q) {
+    auto rows = registry_->listSandboxPage(q);
+    EXPECT_TRUE(rows.isOk()) << rows.status().toString();
+    std::vector<std::string> names;
+    for (const auto& r : rows.isOk() ? *rows : std::vector<SandboxRecordPtr>{}) {
+      names.push_back(r->name);
+    }
+    return names;
+  };
+  using Names = std::vector<std::string>;
+  EXPECT_EQ(page({std::nullopt, "", "", 3}), (Names{"a", "ab", "abc"}));
+  EXPECT_EQ(page({std::nullopt, "abc", "", 3}), (Names{"abd", "ac", "b"}));
+  EXPECT_EQ(page({std::nullopt, "b", "", 3}), Names{});
+  EXPECT_EQ(page({std::nullopt, "zzz-not-a-row", "", 3}), Names{});
+  EXPECT_EQ(page({std::nullopt, "", "ab", 10}), (Names{"ab", "abc", "abd"}));
+  EXPECT_EQ(page({std::nullopt, "ab", "ab", 10}), (Names{"abc", "abd"}));
+  EXPECT_EQ(page({std::nullopt, "", "abc", 10}), (Names{"abc"}));
+  EXPECT_EQ(page({std::nullopt, "", "x", 10}), Names{});
+  EXPECT_EQ(page({std::string("alice"), "", "", 2}), (Names{"ab", "abd"}));
+  EXPECT_EQ(page({std::string("alice"), "abd", "", 2}), (Names{"ac", "b"}));
+  EXPECT_EQ(page({std::string("alice"), "", "ab", 10}), (Names{"ab", "abd"}));
+  EXPECT_EQ(page({std::string("alice"), "ab", "a", 10}), (Names{"abd", "ac"}));
+  EXPECT_EQ(page({std::string("dave"), "", "", 10}), Names{});
+  EXPECT_EQ(page({std::nullopt, "", "", 0}), Names{});
+
+  // Rows deleted and inserted between pages: the walk goes on after the name it stopped at.
+  ASSERT_OK(registry_->deleteSandbox("abc"));
+  ASSERT_OK(registry_->insertSandbox(record("aa", "alice")));
+  EXPECT_EQ(page({std::nullopt, "abc", "", 10}), (Names{"abd", "ac", "b"}));
+  EXPECT_EQ(page({std::string("alice"), "", "", 10}), (Names{"aa", "ab", "abd", "ac", "b"}));
+}
+
 TEST_F(SqliteRegistryTest, UpdateIsCompareAndSet) {
   ASSERT_OK(registry_->insertSandbox(record("demo", "alice")));
   auto current = registry_->getSandbox("demo");

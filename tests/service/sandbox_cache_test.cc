@@ -14,6 +14,7 @@
 #include "kube/cache/object_cache.h"
 #include "kube/kube_test_objects.h"
 #include "sandboxd/kube/cached_read_client.h"
+#include "sandboxd/model/naming.h"
 #include "sandboxd/service/status_index.h"
 #include "service_fixture.h"
 
@@ -239,7 +240,11 @@ TEST(TrimForStatusTest, KeepsWhatStatusReadsAndDropsTheRest) {
   trimForStatus(resources::statefulSets(), trimmed);
   EXPECT_FALSE(trimmed["metadata"].contains("managedFields"));
   EXPECT_FALSE(trimmed["metadata"].contains("annotations"));
-  EXPECT_EQ(trimmed["metadata"]["labels"], sts["metadata"]["labels"]);
+  json ownLabels = sts["metadata"]["labels"];
+  ownLabels.erase("sandboxd.io/sandbox");  // not one of sandboxd's (model/naming.h)
+  EXPECT_EQ(trimmed["metadata"]["labels"], ownLabels);
+  EXPECT_TRUE(ownLabels.contains(labels::kApp));
+  EXPECT_TRUE(ownLabels.contains(labels::kManagedBy));
   EXPECT_EQ(trimmed["metadata"]["name"], "demo");
   EXPECT_EQ(trimmed["spec"], json({{"replicas", 1}, {"selector", sts["spec"]["selector"]}}));
   EXPECT_EQ(trimmed["status"], sts["status"]);
@@ -248,6 +253,12 @@ TEST(TrimForStatusTest, KeepsWhatStatusReadsAndDropsTheRest) {
 
   json pod = {{"metadata",
                {{"name", "demo-0"},
+                {"uid", "0b6f1c9e-6f0a-4c52-9d64-1f2a3b4c5d6e"},
+                {"labels",
+                 {{"app", "demo"},
+                  {"controller-revision-hash", "demo-5d4f8b7c9"},
+                  {"statefulset.kubernetes.io/pod-name", "demo-0"},
+                  {"apps.kubernetes.io/pod-index", "0"}}},
                 {"ownerReferences", json::array({{{"kind", "StatefulSet"}}})},
                 {"deletionTimestamp", "2026-01-01T00:00:00Z"}}},
               {"spec", {{"nodeName", "n1"}, {"containers", json::array({{{"name", "x"}}})}}},
@@ -268,7 +279,9 @@ TEST(TrimForStatusTest, KeepsWhatStatusReadsAndDropsTheRest) {
                                {"lastState", {{"terminated", {{"exitCode", 1}}}}}}})}}}};
   trimForStatus(resources::pods(), pod);
   EXPECT_EQ(pod["metadata"], json({{"name", "demo-0"},
-                                   {"deletionTimestamp", "2026-01-01T00:00:00Z"}}));
+                                   {"labels", {{"app", "demo"}}},
+                                   {"deletionTimestamp", "2026-01-01T00:00:00Z"}}))
+      << "sandboxd's labels, not the controllers'";
   EXPECT_EQ(pod["spec"], json({{"nodeName", "n1"}}));
   EXPECT_EQ(pod["status"],
             json({{"phase", "Running"},
@@ -279,11 +292,18 @@ TEST(TrimForStatusTest, KeepsWhatStatusReadsAndDropsTheRest) {
                                  {"restartCount", 3},
                                  {"state", {{"waiting", {{"reason", "CrashLoopBackOff"}}}}}}})}}));
 
-  json pvc = {{"metadata", {{"name", "home"}}},
-              {"spec", {{"storageClassName", "fast"}, {"volumeName", "pv-1"}}}};
-  const json whole = pvc;
+  json pvc = {{"metadata", {{"name", "home"}, {"labels", {{"app", "demo"}}}}},
+              {"spec",
+               {{"storageClassName", "fast"},
+                {"volumeName", "pv-1"},
+                {"accessModes", json::array({"ReadWriteOnce"})},
+                {"resources", {{"requests", {{"storage", "5Gi"}}}}}}},
+              {"status", {{"phase", "Bound"}, {"capacity", {{"storage", "5Gi"}}}}}};
   trimForStatus(resources::persistentVolumeClaims(), pvc);
-  EXPECT_EQ(pvc, whole) << "a claim keeps its spec and status";
+  EXPECT_EQ(pvc, json({{"metadata", {{"name", "home"}, {"labels", {{"app", "demo"}}}}},
+                       {"spec", {{"storageClassName", "fast"}}},
+                       {"status", {{"phase", "Bound"}}}}))
+      << "a claim keeps what derivation reads";
 }
 
 }  // namespace

@@ -49,6 +49,7 @@ TEST_F(SandboxManagerTest, CreateRecordsAndShowsTheSandbox) {
   auto got = manager_->get(alice_, "demo");
   ASSERT_OK(got);
   EXPECT_EQ(got->observed.phase, Phase::Running);
+  EXPECT_EQ(recorder_->flush(), 1u);
   EXPECT_EQ(registry_->getSandbox("demo")->phase, Phase::Running) << "observed status recorded";
 }
 
@@ -187,6 +188,7 @@ TEST_F(SandboxManagerTest, AStopWritesOnlyItsIntentAndItsOperationEndsDone) {
   ASSERT_OK(manager_->create(alice_, request("demo")));
   waitReady();
   ASSERT_OK(manager_->get(alice_, "demo"));  // records the status it reads
+  recorder_->flush();
   const SandboxRecord before = *registry_->getSandbox("demo");
   EXPECT_EQ(before.phase, Phase::Running);
 
@@ -203,6 +205,7 @@ TEST_F(SandboxManagerTest, AStopWritesOnlyItsIntentAndItsOperationEndsDone) {
 
   auto read = manager_->get(alice_, "demo");  // a read records what it sees
   ASSERT_OK(read);
+  recorder_->flush();
   EXPECT_EQ(registry_->getSandbox("demo")->phase, read->observed.phase);
 }
 

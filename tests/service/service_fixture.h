@@ -72,7 +72,11 @@ class ManagerFixture : public ServiceFixture {
     ASSERT_TRUE(registry.isOk()) << registry.status().toString();
     registry_ = *registry;
     locks_ = std::make_shared<SandboxLocks>();
-    manager_ = makeSandboxManager(registry_, service_, cluster_, config_, time_, locks_);
+    StatusRecorderOptions recording;
+    recording.background = false;  // stored when a test flushes
+    recorder_ = std::make_shared<StatusRecorder>(registry_, locks_, recording);
+    manager_ = makeSandboxManager(registry_, service_, cluster_, config_, time_, locks_,
+                                  recorder_);
   }
 
   const Caller alice_{"alice", false};
@@ -80,6 +84,7 @@ class ManagerFixture : public ServiceFixture {
   const Caller admin_{"root", true};
   RegistryPtr registry_;
   SandboxLocksPtr locks_;
+  StatusRecorderPtr recorder_;  // what reads observe, stored by recorder_->flush()
   SandboxManagerPtr manager_;
 };
 

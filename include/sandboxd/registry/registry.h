@@ -47,10 +47,36 @@ class Registry {
   virtual StatusOr<std::vector<SandboxRecordPtr>> listSandboxes(
       const std::optional<std::string>& user = std::nullopt) = 0;
 
+  // One page of the sandboxes in name order (keyset paging): those whose name is after
+  // `after` (all when empty) and starts with `namePrefix`, only `user`'s when set; at most
+  // `limit`. The next page starts after the last name returned, so a walk lists a row that
+  // exists throughout it exactly once, whatever is inserted or deleted meanwhile.
+  struct PageQuery {
+    std::optional<std::string> user;
+    std::string after;
+    std::string namePrefix;
+    size_t limit = 500;
+  };
+  virtual StatusOr<std::vector<SandboxRecordPtr>> listSandboxPage(const PageQuery& query) = 0;
+
   // Compare-and-set update: succeeds only if the stored version equals record.version, then
   // stores record with version+1 and returns the new version. Aborted on a version mismatch,
   // NotFound if the row is gone.
   virtual StatusOr<int64_t> updateSandbox(const SandboxRecord& record) = 0;
+
+  // updateSandbox for each of `records`, compared and set one by one (a version mismatch or a
+  // vanished row fails that record only), in one transaction where the registry has them: one
+  // commit for many small writes (StatusRecorder's batches of recorded statuses). Results in
+  // the records' order. This default is the calls in turn.
+  virtual std::vector<StatusOr<int64_t>> updateSandboxes(
+      const std::vector<SandboxRecord>& records) {
+    std::vector<StatusOr<int64_t>> out;
+    out.reserve(records.size());
+    for (const SandboxRecord& record : records) {
+      out.push_back(updateSandbox(record));
+    }
+    return out;
+  }
 
   // Removes the row. NotFound if absent.
   virtual Status deleteSandbox(const std::string& name) = 0;

@@ -17,6 +17,7 @@
 #include "sandboxd/registry/registry.h"
 #include "sandboxd/service/kubernetes_service.h"
 #include "sandboxd/service/sandbox_locks.h"
+#include "sandboxd/service/status_recorder.h"
 
 namespace sandboxd {
 
@@ -37,6 +38,25 @@ struct SandboxView {
   std::map<std::string, std::string> urls;  // port name → URL
 };
 
+// One page of a sandbox list (GET /api/v1/sandboxes): in name order, the sandboxes after
+// `after` that pass every filter set.
+struct ListQuery {
+  static constexpr size_t kDefaultLimit = 500;
+  static constexpr size_t kMaxLimit = 5000;
+  std::optional<std::string> user;  // admins: any user's; others: their own only
+  std::optional<Phase> status;      // the status shown (SandboxView's observed phase)
+  std::string namePrefix;           // empty = any name
+  std::string after;                // empty = from the first name
+  size_t limit = kDefaultLimit;     // 1 … kMaxLimit
+};
+
+struct SandboxPage {
+  std::vector<SandboxView> items;
+  // Set when more may remain: the next page is the same query with `after` = this. A page may
+  // stop short of its limit (a filter that passes few sandboxes stops after a bounded scan).
+  std::optional<std::string> next;
+};
+
 class SandboxManager {
  public:
   virtual ~SandboxManager() = default;
@@ -45,6 +65,9 @@ class SandboxManager {
   // `user` filter only for admins (PermissionDenied otherwise when it names someone else).
   virtual StatusOr<std::vector<SandboxView>> list(const Caller& caller,
                                                   const std::optional<std::string>& user) = 0;
+  // A page of list's answer: a sandbox that exists throughout a walk (each page's `after` the
+  // previous page's `next`) is in exactly one of its pages. PermissionDenied as list.
+  virtual StatusOr<SandboxPage> listPage(const Caller& caller, const ListQuery& query) = 0;
   virtual StatusOr<SandboxView> get(const Caller& caller, const std::string& name) = 0;
   // Idempotent. FailedPrecondition while the sandbox is being deleted.
   virtual StatusOr<SandboxView> stop(const Caller& caller, const std::string& name) = 0;
@@ -63,9 +86,12 @@ class SandboxManager {
 
 using SandboxManagerPtr = std::shared_ptr<SandboxManager>;
 
-// `locks` is shared with the reconciler (null: the manager's own).
+// `locks` is shared with the reconciler (null: the manager's own). `recorder` stores the
+// statuses reads observe (null: the manager's own, with its default interval; serve passes its
+// own to stop it, storing what is queued, at shutdown).
 SandboxManagerPtr makeSandboxManager(RegistryPtr registry, KubernetesServicePtr kube,
                                      KubeClientPtr client, const Config& config,
-                                     TimeSourcePtr time, SandboxLocksPtr locks = nullptr);
+                                     TimeSourcePtr time, SandboxLocksPtr locks = nullptr,
+                                     StatusRecorderPtr recorder = nullptr);
 
 }  // namespace sandboxd

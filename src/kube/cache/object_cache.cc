@@ -82,19 +82,19 @@ std::optional<json> ObjectCache::get(const ResourceType& type, const std::string
   return unpack(it->second);
 }
 
-void ObjectCache::NamespaceObjects::add(std::string name, Stored stored) {
+void ObjectCache::NamespaceObjects::add(std::string name, Packed packed) {
   if (const auto existing = byName.find(name); existing != byName.end()) {
     erase(existing);
   }
-  const auto it = byName.emplace(std::move(name), std::move(stored)).first;
-  if (it->second.indexed) {
-    byIndex.emplace(it->second.indexValue, &it->first);
+  const auto it = byName.emplace(std::move(name), Stored{std::move(packed.packed)}).first;
+  if (packed.indexValue) {
+    it->second.index = &byIndex.emplace(std::move(*packed.indexValue), &it->first)->first;
   }
 }
 
 void ObjectCache::NamespaceObjects::erase(std::map<std::string, Stored, std::less<>>::iterator it) {
-  if (it->second.indexed) {
-    auto [from, to] = byIndex.equal_range(it->second.indexValue);
+  if (it->second.index != nullptr) {
+    auto [from, to] = byIndex.equal_range(*it->second.index);
     for (; from != to; ++from) {
       if (from->second == &it->first) {
         byIndex.erase(from);
@@ -119,17 +119,16 @@ void ObjectCache::forEach(const ResourceType& type, const std::string& ns, Visit
   }
 }
 
-ObjectCache::Stored ObjectCache::pack(const json& object, const FieldMask* keep,
+ObjectCache::Packed ObjectCache::pack(const json& object, const FieldMask* keep,
                                       const std::string& indexLabel) {
-  Stored stored;
-  stored.packed = packKeeping(object, keep);  // the kept fields only, without a copy
+  Packed packed;
+  packed.packed = packKeeping(object, keep);  // the kept fields only, without a copy
   if (!indexLabel.empty()) {
     if (const std::string* value = findLabel(object, indexLabel)) {
-      stored.indexValue = *value;
-      stored.indexed = true;
+      packed.indexValue = *value;
     }
   }
-  return stored;
+  return packed;
 }
 
 json ObjectCache::unpack(const Stored& stored) { return json::from_msgpack(stored.packed); }
@@ -172,7 +171,7 @@ std::vector<json> ObjectCache::listIndexed(const ResourceType& type, const std::
                                            const std::string& value,
                                            const std::function<bool(const json&)>& keep) const {
   const std::string& label = options_.indexLabel;
-  if (label.empty() || ns.empty()) {
+  if (label.empty() || ns.empty() || indexLabelOf(type).empty()) {
     return listIf(type, ns, [&](const json& object) {
       const std::string* v = findLabel(object, label);
       return v != nullptr && *v == value && keep(object);
@@ -388,7 +387,7 @@ StatusOr<std::string> ObjectCache::relist(const ResourceType& type,
   do {
     ASSIGN_OR_RETURN(std::string text,
                      client_->listText(type, options_.nameSpace, listOptions));
-    auto page = packListItems(text, keep, options_.indexLabel);
+    auto page = packListItems(text, keep, indexLabelOf(type));
     if (!page.isOk()) {
       return internalError("list " + type.plural + ": " + page.status().message());
     }
@@ -402,13 +401,11 @@ StatusOr<std::string> ObjectCache::relist(const ResourceType& type,
       if (item.name.empty()) {
         continue;
       }
-      Stored stored;
-      stored.packed = std::move(item.packed);
-      if (!options_.indexLabel.empty() && item.label) {
-        stored.indexValue = std::move(*item.label);
-        stored.indexed = true;
+      Packed packed{std::move(item.packed), std::move(item.label)};
+      if (indexLabelOf(type).empty()) {
+        packed.indexValue.reset();
       }
-      fresh[item.nameSpace].add(std::move(item.name), std::move(stored));
+      fresh[item.nameSpace].add(std::move(item.name), std::move(packed));
     }
   } while (!listOptions.continueToken.empty());
   if (resourceVersion.empty()) {
@@ -468,9 +465,9 @@ void ObjectCache::apply(const ResourceType& type, const WatchEvent& event,
     const std::string name = metadataString(event.object, "name");
     const std::string ns = metadataString(event.object, "namespace");
     if (!name.empty()) {
-      Stored stored;
+      Packed packed;
       if (event.type != WatchEventType::Deleted) {
-        stored = pack(event.object, keepFieldsOf(type), options_.indexLabel);
+        packed = pack(event.object, keepFieldsOf(type), indexLabelOf(type));
       }
       std::unique_lock<std::shared_mutex> lock(objectsMu_);
       TypeObjects& objects = objects_[type.plural];
@@ -484,7 +481,7 @@ void ObjectCache::apply(const ResourceType& type, const WatchEvent& event,
           byNs->second.erase(old);
         }
         if (event.type != WatchEventType::Deleted) {
-          byNs->second.add(name, std::move(stored));
+          byNs->second.add(name, std::move(packed));
         } else if (byNs->second.byName.empty()) {
           objects.erase(byNs);
         }
@@ -514,6 +511,14 @@ void ObjectCache::recordSuccess(size_t index) {
 const FieldMask* ObjectCache::keepFieldsOf(const ResourceType& type) const {
   const auto it = options_.keepFieldsFor.find(type.plural);
   return it != options_.keepFieldsFor.end() && it->second != nullptr ? it->second.get() : nullptr;
+}
+
+const std::string& ObjectCache::indexLabelOf(const ResourceType& type) const {
+  static const std::string none;
+  if (options_.indexedTypes.empty() || options_.indexedTypes.count(type.plural) != 0) {
+    return options_.indexLabel;
+  }
+  return none;
 }
 
 const std::string& ObjectCache::selectorFor(const ResourceType& type) const {

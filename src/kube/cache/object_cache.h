@@ -74,6 +74,8 @@ class ObjectCache : public WatchCache {
   const std::string& selectorFor(const ResourceType& type) const;
   // The fields kept of objects of `type`; null: all.
   const FieldMask* keepFieldsOf(const ResourceType& type) const;
+  // The label objects of `type` are indexed by ("": not indexed; options.indexedTypes).
+  const std::string& indexLabelOf(const ResourceType& type) const;
 
   const KubeClientPtr client_;
   const ObjectCacheOptions options_;
@@ -82,13 +84,20 @@ class ObjectCache : public WatchCache {
   // A cached object, packed: MessagePack of the (transformed) object is about a tenth of the
   // memory of its json tree (measured: a trimmed pod ~590 bytes vs ~5 KB), and readers get a
   // copy anyway, so unpacking costs about what copying the tree did.
+  // Stored is a map node's value, so kept small: at 100,000 sandboxes (300,000 objects) the
+  // nodes are most of the cache (bench/README.md), and the index value lives once, as the key
+  // of the object's index entry.
   struct Stored {
-    std::string packed;      // MessagePack
-    std::string indexValue;  // the options.indexLabel label's value ("" if none)
-    bool indexed = false;
+    std::string packed;                  // MessagePack
+    const std::string* index = nullptr;  // the key of its byIndex entry; null: not indexed
+  };
+  // An object as packed, before it is stored: with its index value when it is indexed.
+  struct Packed {
+    std::string packed;
+    std::optional<std::string> indexValue;
   };
   // The index value is read from the whole object, as a list's is from its text.
-  static Stored pack(const json& object, const FieldMask* keep, const std::string& indexLabel);
+  static Packed pack(const json& object, const FieldMask* keep, const std::string& indexLabel);
   static json unpack(const Stored& stored);
 
   // The objects of one type in one namespace, by name, and by index label value (pointing at
@@ -98,7 +107,7 @@ class ObjectCache : public WatchCache {
   struct NamespaceObjects {
     std::map<std::string, Stored, std::less<>> byName;
     std::multimap<std::string, const std::string*, std::less<>> byIndex;
-    void add(std::string name, Stored stored);
+    void add(std::string name, Packed packed);
     // Erases `it` and its index entry.
     void erase(std::map<std::string, Stored, std::less<>>::iterator it);
   };
