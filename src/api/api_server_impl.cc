@@ -171,9 +171,11 @@ class ApiServerImpl : public ApiServer {
 }  // namespace
 
 ApiServerPtr makeApiServer(const ServerConfig& config, SandboxManagerPtr manager,
-                           RegistryPtr registry, ApiObservability observability) {
+                           RegistryPtr registry, ApiObservability observability,
+                           SandboxEventHubPtr events) {
   api::ApiServerOptions options;
   options.observability = std::move(observability);
+  options.events = std::move(events);
   return api::makeApiServerWithOptions(config, std::move(manager), std::move(registry), options);
 }
 

@@ -6,6 +6,7 @@
 
 #include "sandboxd/api/api_server.h"
 #include "sandboxd/api/authenticator.h"
+#include "sandboxd/service/sandbox_events.h"
 
 namespace sandboxd::api {
 
@@ -22,6 +23,8 @@ struct ApiServerOptions {
   // Who a request acts as; when null, bearer tokens checked against the registry
   // (BearerTokenAuthenticator).
   AuthenticatorPtr authenticator;
+  // The sandbox events the event streams serve; when null, the event routes answer 503.
+  SandboxEventHubPtr events;
 };
 
 ApiServerPtr makeApiServerWithOptions(const ServerConfig& config, SandboxManagerPtr manager,

@@ -20,6 +20,9 @@ nlohmann::json sandboxToJson(const SandboxView& view);
 // written directly, without building a JSON tree of every item (a 10,000-item list is ~5 MB).
 std::string sandboxListText(const std::vector<SandboxView>& views);
 
+// {"id", "kind", "state", "user", "requestedAt", "finishedAt"?, "error"?}
+nlohmann::json operationToJson(const OperationRecord& op);
+
 // {"items": [{"id", "kind", "state", "user", "requestedAt", "finishedAt"?, "error"?}...]}
 nlohmann::json operationListToJson(const std::vector<OperationRecord>& operations);
 
