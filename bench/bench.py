@@ -45,6 +45,8 @@ TARGETS = {
     "render_us": "",
     "create_ratio": ">= 0.8",
     "stopstart_ratio": ">= 0.8",
+    "sse_streams_held": ">= 1000",
+    "sse_fanout_p99_ms": "<= 50",
 }
 
 # Keys every run must produce (a value, or null only where noted).
@@ -58,6 +60,7 @@ REQUIRED = [
     "overhead_lifecycle_paced_p99_ms", "populate_api_creates_per_s",
     "list_ms_10k", "rss_mb_10k", "startup_ms_10k", "create_ratio", "stopstart_ratio",
     "status_rps_after_restart", "overhead_p50_ms_after_restart", "overhead_p99_ms_after_restart",
+    "sse_streams_held", "sse_rss_mb_1k", "sse_fanout_p99_ms", "status_rps_sse",
 ]
 # Only measured in full mode against the real control plane; null in smoke mode.
 REAL_ONLY = ["create_ratio", "stopstart_ratio", "create_api_ops_per_s",
@@ -1031,7 +1034,7 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--no-real", action="store_true", help="skip the real control plane figures")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
-    ap.add_argument("--only", choices=["render", "memory", "real"], default=None,
+    ap.add_argument("--only", choices=["render", "memory", "sse", "real"], default=None,
                     help="run one group of figures (the others are left out of results.json)")
     args = ap.parse_args()
 
@@ -1074,7 +1077,12 @@ def main():
     results["bench_status_sandboxes"] = args.status_sandboxes
     results["bench_list_sandboxes"] = args.list_sandboxes
     failed = []
-    for name, fn in [("render", bench_render), ("memory", bench_memory)]:
+    import sse_bench  # bench/sse_bench.py: the live event stream figures
+
+    def bench_sse(args, work):
+        sse_bench.bench_sse(args, work, sys.modules[__name__])
+
+    for name, fn in [("render", bench_render), ("memory", bench_memory), ("sse", bench_sse)]:
         if args.only and args.only != name:
             continue
         try:
