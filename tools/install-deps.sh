@@ -9,6 +9,15 @@ packages=(
   libspdlog-dev libfmt-dev libyaml-cpp-dev libcli11-dev libsimdjson-dev libjemalloc-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
 )
+# Installs Debian packages (as root, or with sudo).
+apt_install() {
+  echo "installing: $*" >&2
+  SUDO=""
+  if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -17,11 +26,7 @@ if ! command -v go >/dev/null 2>&1; then
   missing+=(golang-go)
 fi
 if ((${#missing[@]})); then
-  echo "installing: ${missing[*]}" >&2
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt_install "${missing[@]}"
 fi
 
 # The browser tests (ctest label `ui`): Debian's Chromium, and playwright-core from npm at the
@@ -32,11 +37,7 @@ ui_missing=()
 command -v node >/dev/null 2>&1 || ui_missing+=(nodejs)
 command -v npm >/dev/null 2>&1 || ui_missing+=(npm)
 if ((${#ui_missing[@]})); then
-  echo "installing: ${ui_missing[*]}" >&2
-  SUDO=""
-  if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${ui_missing[@]}" >/dev/null
+  apt_install "${ui_missing[@]}"
 fi
 ui_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/ui"
 # npm ci only when what was installed last is not the current lockfile's.
