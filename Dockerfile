@@ -38,6 +38,7 @@ COPY include/ include/
 COPY migrations/ migrations/
 COPY src/ src/
 COPY yaml/ yaml/
+COPY web/ web/
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DSANDBOXD_BUILD_TESTS=OFF -DSANDBOXD_BUILD_BENCH=OFF \
  && cmake --build build --target sandboxd \

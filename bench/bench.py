@@ -51,6 +51,8 @@ TARGETS = {
     "list_page_ms_100k_p99": "<= 20",
     "status_rps_100k": ">= 0.9 x status_rps",
     "stopstart_ratio": ">= 0.8",
+    "sse_streams_held": ">= 1000",
+    "sse_fanout_p99_ms": "<= 50",
 }
 
 # Keys every run must produce (a value, or null only where noted).
@@ -67,6 +69,7 @@ REQUIRED = [
     "auth_check_rps",
     "rss_mb_100k", "startup_ms_100k", "list_page_ms_100k", "list_page_ms_100k_p99",
     "status_rps_100k", "create_ops_s_100k",
+    "sse_streams_held", "sse_rss_mb_1k", "sse_fanout_p99_ms", "status_rps_sse",
 ]
 # Only measured in full mode against the real control plane; null in smoke mode.
 REAL_ONLY = ["create_ratio", "stopstart_ratio", "create_api_ops_per_s",
@@ -1141,7 +1144,7 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--no-real", action="store_true", help="skip the real control plane figures")
     ap.add_argument("--keep", action="store_true", help="keep the temp dir")
-    ap.add_argument("--only", choices=["render", "memory", "scale", "real"], default=None,
+    ap.add_argument("--only", choices=["render", "memory", "scale", "sse", "real"], default=None,
                     help="run one group of figures (the others are left out of results.json)")
     args = ap.parse_args()
 
@@ -1188,7 +1191,12 @@ def main():
     results["bench_list_sandboxes"] = args.list_sandboxes
     results["bench_scale_sandboxes"] = args.scale_sandboxes
     failed = []
-    for name, fn in [("render", bench_render), ("memory", bench_memory), ("scale", bench_scale)]:
+    import sse_bench  # bench/sse_bench.py: the live event stream figures
+
+    def bench_sse(args, work):
+        sse_bench.bench_sse(args, work, sys.modules[__name__])
+
+    for name, fn in [("render", bench_render), ("memory", bench_memory), ("scale", bench_scale), ("sse", bench_sse)]:
         if args.only and args.only != name:
             continue
         try:

@@ -174,20 +174,24 @@ class ApiServerImpl : public ApiServer {
 }  // namespace
 
 ApiServerPtr makeApiServer(const ServerConfig& config, SandboxManagerPtr manager,
-                           RegistryPtr registry, ApiObservability observability) {
+                           RegistryPtr registry, ApiObservability observability,
+                           SandboxEventHubPtr events) {
   api::ApiServerOptions options;
   options.observability = std::move(observability);
+  options.events = std::move(events);
   return api::makeApiServerWithOptions(config, std::move(manager), std::move(registry), options);
 }
 
 ApiServerPtr makeApiServer(const Config& config, SandboxManagerPtr manager, RegistryPtr registry,
-                           ApiObservability observability, TimeSourcePtr time) {
+                           ApiObservability observability, TimeSourcePtr time,
+                           SandboxEventHubPtr events) {
   if (time == nullptr) {
     time = std::make_shared<RealTimeSource>();
   }
   api::ApiServerOptions options;
   options.observability = std::move(observability);
   options.time = time;
+  options.events = std::move(events);
   options.forwardAuth = std::make_shared<api::ForwardAuth>(
       config, registry, time, std::make_shared<RandomGeneratorImpl>());
   return api::makeApiServerWithOptions(config.server, std::move(manager), std::move(registry),

@@ -7,6 +7,7 @@
 #include "sandboxd/api/api_server.h"
 #include "sandboxd/api/authenticator.h"
 #include "sandboxd/common/time_source.h"
+#include "sandboxd/service/sandbox_events.h"
 
 namespace sandboxd::api {
 
@@ -30,6 +31,8 @@ struct ApiServerOptions {
   std::shared_ptr<ForwardAuth> forwardAuth;
   // The clock of the per-user rate limit (config server.rateLimit); null: the real one.
   TimeSourcePtr time;
+  // The sandbox events the event streams serve; when null, the event routes answer 503.
+  SandboxEventHubPtr events;
 };
 
 ApiServerPtr makeApiServerWithOptions(const ServerConfig& config, SandboxManagerPtr manager,

@@ -353,6 +353,60 @@ json operation(const Route& route) {
       responses["401"] = {{"description", "invalid token: the form again"}};
       responses["415"] = errorResponse("body not a form");
       break;
+    case RouteId::Events:
+    case RouteId::SandboxEvents: {
+      params.push_back({{"name", "ticket"},
+                        {"in", "query"},
+                        {"required", false},
+                        {"description",
+                         "a stream ticket (POST /api/v1/events/tickets) instead of the "
+                         "Authorization header, for EventSource; single use"},
+                        {"schema", {{"type", "string"}}}});
+      params.push_back({{"name", "lastEventId"},
+                        {"in", "query"},
+                        {"required", false},
+                        {"description", "resume after this event id (as the Last-Event-ID header)"},
+                        {"schema", {{"type", "string"}}}});
+      params.push_back({{"name", "Last-Event-ID"},
+                        {"in", "header"},
+                        {"required", false},
+                        {"description", "resume after this event id"},
+                        {"schema", {{"type", "string"}}}});
+      responses[ok] = {
+          {"description",
+           "text/event-stream. Events: `reset` (forget what you have; the current state "
+           "follows), `sandbox` (data: the Sandbox JSON, as GET answers it), `deleted` "
+           "(data: {\"name\"}), `operation` (data: an Operation with \"sandbox\"). Every "
+           "event has an id; a comment line is sent every server.events.heartbeatMs. A stream "
+           "starts with `reset` and the current state, or with the events after the "
+           "Last-Event-ID when the server still has them. A client too slow to read gets "
+           "`reset` with an empty id and the stream ends."},
+          {"content", {{"text/event-stream", {{"schema", {{"type", "string"}}}}}}}};
+      break;
+    }
+    case RouteId::CreateEventTicket:
+      responses[ok] = {
+          {"description", "a ticket"},
+          {"content",
+           {{"application/json",
+             {{"schema",
+               {{"type", "object"},
+                {"required", {"ticket", "expiresInMs"}},
+                {"properties",
+                 {{"ticket", {{"type", "string"}}},
+                  {"expiresInMs", {{"type", "integer"}}}}}}}}}}}};
+      break;
+    case RouteId::Dashboard:
+    case RouteId::DashboardAsset:
+      if (route.id == RouteId::DashboardAsset) {
+        params.push_back({{"name", "file"},
+                          {"in", "path"},
+                          {"required", true},
+                          {"schema", {{"type", "string"}}}});
+        responses["404"] = errorResponse("no such file");
+      }
+      responses[ok] = {{"description", "the dashboard (HTML, script or style)"}};
+      break;
     case RouteId::Healthz:
       responses[ok] = {{"description", "alive"}};
       break;

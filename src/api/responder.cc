@@ -78,8 +78,12 @@ void Responder::replyText(const RequestContextPtr& ctx, int status, std::string 
   send(ctx, std::move(response));
 }
 
-void Responder::send(const RequestContextPtr& ctx, http_response response) {
+void Responder::send(const RequestContextPtr& ctx, http_response response,
+                     std::function<void()> onWritten) {
   if (ctx->replied.exchange(true)) {
+    if (onWritten) {
+      onWritten();
+    }
     return;
   }
   if (draining_) {
@@ -111,14 +115,21 @@ void Responder::send(const RequestContextPtr& ctx, http_response response) {
                ctx->requestId);
   try {
     // The request stays in flight until its answer is written.
-    ctx->request.reply(response).then([inFlight = std::move(ctx->inFlight)](pplx::task<void> t) {
+    ctx->request.reply(response).then([inFlight = std::move(ctx->inFlight),
+                                       onWritten](pplx::task<void> t) {
       try {
         t.get();
       } catch (...) {
       }
+      if (onWritten) {
+        onWritten();
+      }
     });
   } catch (const std::exception& e) {
     spdlog::debug("request {}: reply failed: {}", ctx->requestId, e.what());
+    if (onWritten) {
+      onWritten();
+    }
   }
   if (drain && ctx->contentLength <= drainCap_) {
     std::make_shared<BodyReader>(ctx->request, -1, drainCap_, nullptr)

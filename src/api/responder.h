@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include <cpprest/http_msg.h>
@@ -39,8 +40,11 @@ class Responder {
   void replyText(const RequestContextPtr& ctx, int status, std::string body,
                  const std::string& contentType);
   // Sends `response` as it is, plus the headers every answer carries. Only the first answer to
-  // a request is sent; later ones are dropped.
-  void send(const RequestContextPtr& ctx, web::http::http_response response);
+  // a request is sent; later ones are dropped. `onWritten` (if set) runs once the answer is
+  // written or its writing failed (for a streamed body: the stream ended, or the client went
+  // away and a write to it failed).
+  void send(const RequestContextPtr& ctx, web::http::http_response response,
+            std::function<void()> onWritten = nullptr);
 
   // From now on every answer carries "Connection: close": keep-alive clients reconnect (to
   // another replica, or to us after a restart).

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -12,6 +13,8 @@
 
 #include "api/deadline_timer.h"
 #include "api/forward_auth.h"
+#include "api/event_streams.h"
+#include "api/stream_tickets.h"
 #include "api/metrics.h"
 #include "api/request_context.h"
 #include "api/responder.h"
@@ -30,6 +33,13 @@ class RouteHandlers {
   RouteHandlers(SandboxManagerPtr manager, RegistryPtr registry,
                 std::shared_ptr<ForwardAuth> forwardAuth, Responder& responder,
                 ApiMetrics& metrics, DeadlineTimer& timer, ApiObservability observability);
+
+  // The event streams and their tickets (event routes answer 503 without them).
+  void setEventStreams(std::shared_ptr<EventStreams> streams,
+                       std::shared_ptr<StreamTickets> tickets) {
+    streams_ = std::move(streams);
+    tickets_ = std::move(tickets);
+  }
 
   // Runs `route`'s handler for `ctx` (the route ctx->match found), which answers it.
   void dispatch(const RequestContextPtr& ctx, const Route& route);
@@ -67,6 +77,11 @@ class RouteHandlers {
   // it when set.
   void replySignInPage(const RequestContextPtr& ctx, int status, const std::string& returnTo,
                        const std::string& problem);
+  void events(const RequestContextPtr& ctx, const Route& route);
+  void sandboxEvents(const RequestContextPtr& ctx, const Route& route);
+  void createEventTicket(const RequestContextPtr& ctx, const Route& route);
+  void dashboard(const RequestContextPtr& ctx, const Route& route);
+  void dashboardAsset(const RequestContextPtr& ctx, const Route& route);
   void healthz(const RequestContextPtr& ctx, const Route& route);
   void readyz(const RequestContextPtr& ctx, const Route& route);
   void metrics(const RequestContextPtr& ctx, const Route& route);
@@ -91,6 +106,8 @@ class RouteHandlers {
   DeadlineTimer& timer_;
   const ApiObservability observability_;
   std::atomic<bool> trimScheduled_{false};
+  std::shared_ptr<EventStreams> streams_;
+  std::shared_ptr<StreamTickets> tickets_;
   std::once_flag openApiOnce_;
   nlohmann::json openApi_;
 };

@@ -26,6 +26,11 @@ enum class RouteId {
   AuthCheck,
   SignInPage,
   SignIn,
+  Events,             // text/event-stream (event_streams.h)
+  SandboxEvents,      // text/event-stream, one sandbox
+  CreateEventTicket,  // stream tickets (stream_tickets.h)
+  Dashboard,          // the web dashboard (web/)
+  DashboardAsset,
   Healthz,
   Readyz,
   Metrics,

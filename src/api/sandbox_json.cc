@@ -185,21 +185,25 @@ std::string sandboxListText(const std::vector<SandboxView>& views,
   return out;
 }
 
+nlohmann::json operationToJson(const OperationRecord& op) {
+  nlohmann::json item = {{"id", op.id},
+                         {"kind", toString(op.kind)},
+                         {"state", toString(op.state)},
+                         {"user", op.user},
+                         {"requestedAt", formatRfc3339(op.requestedAt)}};
+  if (op.finishedAt) {
+    item["finishedAt"] = formatRfc3339(*op.finishedAt);
+  }
+  if (!op.error.empty()) {
+    item["error"] = op.error;
+  }
+  return item;
+}
+
 nlohmann::json operationListToJson(const std::vector<OperationRecord>& operations) {
   nlohmann::json items = nlohmann::json::array();
   for (const OperationRecord& op : operations) {
-    nlohmann::json item = {{"id", op.id},
-                           {"kind", toString(op.kind)},
-                           {"state", toString(op.state)},
-                           {"user", op.user},
-                           {"requestedAt", formatRfc3339(op.requestedAt)}};
-    if (op.finishedAt) {
-      item["finishedAt"] = formatRfc3339(*op.finishedAt);
-    }
-    if (!op.error.empty()) {
-      item["error"] = op.error;
-    }
-    items.push_back(std::move(item));
+    items.push_back(operationToJson(op));
   }
   return nlohmann::json{{"items", std::move(items)}};
 }

@@ -21,6 +21,9 @@ nlohmann::json sandboxToJson(const SandboxView& view);
 std::string sandboxListText(const std::vector<SandboxView>& views,
                             const std::string& continueToken = "");
 
+// {"id", "kind", "state", "user", "requestedAt", "finishedAt"?, "error"?}
+nlohmann::json operationToJson(const OperationRecord& op);
+
 // {"items": [{"id", "kind", "state", "user", "requestedAt", "finishedAt"?, "error"?}...]}
 nlohmann::json operationListToJson(const std::vector<OperationRecord>& operations);
 

@@ -45,7 +45,11 @@ Transport::Transport(const ServerConfig& config, SandboxManagerPtr manager,
     : config_(config),
       options_(options),
       manager_(std::move(manager)),
-      authenticator_(std::move(authenticator)),
+      tickets_(std::make_shared<StreamTickets>(
+          std::chrono::milliseconds(config.events.ticketTtlMs),
+          std::make_shared<RealTimeSource>(), std::make_shared<RandomGeneratorImpl>())),
+      authenticator_(
+          std::make_shared<StreamTicketAuthenticator>(std::move(authenticator), tickets_)),
       time_(options.time ? options.time : std::make_shared<RealTimeSource>()),
       limiter_(config.rateLimit),
       cors_(config.corsOrigins),
@@ -53,16 +57,21 @@ Transport::Transport(const ServerConfig& config, SandboxManagerPtr manager,
       responder_(cors_, metrics_, timer_, drainCap_, options.bodyReadTimeout),
       routes_(manager_, std::move(registry), options.forwardAuth, responder_, metrics_, timer_,
               options.observability),
+      streams_(std::make_shared<EventStreams>(options.events, config.events, responder_)),
       workers_(std::max(2, config.threads), options.maxQueuedRequests),
-      inline_(ioThreadsFor(config, std::thread::hardware_concurrency()) - 1) {}
+      inline_(ioThreadsFor(config, std::thread::hardware_concurrency()) - 1) {
+  routes_.setEventStreams(options.events ? streams_ : nullptr, tickets_);
+}
 
 void Transport::shutdown() {
+  streams_->closeAll();
   workers_.shutdown();
   timer_.shutdown();
 }
 
 bool Transport::drain(std::chrono::milliseconds timeout) {
   responder_.startDraining();
+  streams_->closeAll();  // each stream's answer ends: it no longer counts as in flight
   return inFlight_->waitIdle(timeout);
 }
 
@@ -250,7 +259,17 @@ void Transport::authorizeAndRoute(const RequestContextPtr& ctx) {
 
 std::optional<Caller> Transport::authenticate(const RequestContextPtr& ctx) {
   const std::string authorization = header(ctx->request, "Authorization");
-  auto caller = authenticator_->authenticate(AuthRequest{authorization});
+  // Only event streams take a ticket (never another route: a ticket opens one stream).
+  std::string ticket;
+  if (ctx->match.route != nullptr && (ctx->match.route->id == RouteId::Events ||
+                                      ctx->match.route->id == RouteId::SandboxEvents)) {
+    for (const auto& [key, value] : parseQuery(ctx->rawQuery)) {
+      if (key == "ticket") {
+        ticket = value;
+      }
+    }
+  }
+  auto caller = authenticator_->authenticate(AuthRequest{authorization, ticket});
   if (!caller.isOk()) {
     if (caller.status().kind() != ErrorKind::Unauthenticated) {
       spdlog::error("request {}: token check failed: {}", ctx->requestId,

@@ -12,8 +12,8 @@
 // free (runOrSubmit, inline_slots.h), else on a worker of the pool (429 when its queue is full).
 // Whatever answers early still drains (and discards) a pending body, because cpprestsdk holds
 // the response back until the request body has been read (responder.h).
-// Stopping (SIGTERM): drain() answers new requests 503 with "Connection: close" and waits for
-// the ones already accepted.
+// Stopping (SIGTERM): drain() answers new requests 503 with "Connection: close", ends the open
+// event streams (event_streams.h) and waits for the requests already accepted.
 #pragma once
 
 #include <atomic>
@@ -29,6 +29,8 @@
 #include "api/api_server_options.h"
 #include "api/cors.h"
 #include "api/deadline_timer.h"
+#include "api/event_streams.h"
+#include "api/stream_tickets.h"
 #include "api/in_flight.h"
 #include "api/inline_slots.h"
 #include "api/metrics.h"
@@ -87,7 +89,8 @@ class Transport : public std::enable_shared_from_this<Transport> {
   const ServerConfig config_;
   const ApiServerOptions options_;
   const SandboxManagerPtr manager_;
-  const AuthenticatorPtr authenticator_;
+  const std::shared_ptr<StreamTickets> tickets_;
+  const AuthenticatorPtr authenticator_;  // stream tickets, else the given one
   const TimeSourcePtr time_;
   RateLimiter limiter_;
   DeadlineTimer timer_;
@@ -96,6 +99,7 @@ class Transport : public std::enable_shared_from_this<Transport> {
   const int64_t drainCap_;
   Responder responder_;
   RouteHandlers routes_;
+  const std::shared_ptr<EventStreams> streams_;
   WorkerPool workers_;
   InlineSlots inline_;
   std::atomic<uint64_t> counter_{0};

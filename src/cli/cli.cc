@@ -20,6 +20,7 @@
 #include "cli/token_commands.h"
 #include "cli/wiring.h"
 #include "sandboxd/api/api_server.h"
+#include "sandboxd/api/sandbox_event_lookups.h"
 #include "sandboxd/common/heap.h"
 #include "sandboxd/config/config.h"
 #include "sandboxd/registry/registry.h"
@@ -27,7 +28,11 @@
 #include "sandboxd/service/kubernetes_service.h"
 #include "sandboxd/service/reconciler.h"
 #include "sandboxd/service/required_permissions.h"
+#include "sandboxd/service/registry_change_notifier.h"
 #include "sandboxd/service/sandbox_cache.h"
+#include "sandboxd/service/sandbox_changes.h"
+#include "sandboxd/service/sandbox_event_feed.h"
+#include "sandboxd/service/sandbox_events.h"
 #include "sandboxd/service/status_index.h"
 #include "sandboxd/service/status_recorder.h"
 #include "sandboxd/kube/access_check.h"
@@ -132,10 +137,14 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto time = std::make_shared<RealTimeSource>();
-  auto registry = openSqliteRegistry(config.server.db, time);
-  if (!registry.isOk()) {
-    return fail(registry.status().withContext("database " + config.server.db));
+  auto opened = openSqliteRegistry(config.server.db, time);
+  if (!opened.isOk()) {
+    return fail(opened.status().withContext("database " + config.server.db));
   }
+  // Every change to a sandbox (its row, its operations, its objects in the watch cache) is
+  // noted for the live event streams.
+  auto changes = std::make_shared<SandboxChanges>();
+  StatusOr<RegistryPtr> registry = withChangeNotifications(*opened, changes);
   auto client = makeKubeClientFor(config.server, time);
   if (!client.isOk()) {
     return fail(client.status());
@@ -190,7 +199,7 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   // A workload deleted or scaled behind sandboxd's back is put right soon, not a period later.
   // Weak: the cache must not own what holds the cache.
   cache->setListener([index = std::weak_ptr<StatusIndex>(statusIndex),
-                      weak = std::weak_ptr<Reconciler>(reconciler)](
+                      weak = std::weak_ptr<Reconciler>(reconciler), changes](
                          const ResourceType& type, const json& object, bool deleted) {
     if (auto i = index.lock()) {
       i->objectChanged(type, object, deleted);
@@ -198,12 +207,23 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
     if (auto r = weak.lock()) {
       r->objectChanged(type, object, deleted);
     }
+    changes->objectChanged(type, object, deleted);
   });
   if (statusIndex->rebuild()) {  // after the listener is set: no change falls between the two
     spdlog::info("status index built at {} ms", sinceStart());
   }
   releaseFreedHeap();  // what the first lists parsed (see common/heap.h)
-  auto server = makeApiServer(config, manager, *registry, {kubeCalls, cache, reconciler});
+  auto events = std::make_shared<SandboxEventHub>(
+      SandboxEventHub::Options{static_cast<size_t>(config.server.events.bufferEvents)},
+      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count()));
+  SandboxEventFeed feed(events, changes, sandboxEventLookups(manager));
+  if (Status s = feed.start(); !s.isOk()) {
+    return fail(s.withContext("event feed"));
+  }
+  auto server =
+      makeApiServer(config, manager, *registry, {kubeCalls, cache, reconciler}, nullptr, events);
   if (Status s = server->start(); !s.isOk()) {
     return fail(s);
   }
@@ -218,6 +238,7 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   recorder->stop();  // stores the statuses still queued
   reconciler->stop();
   cache->stop();
+  feed.stop();
   spdlog::info("stopped");
   spdlog::shutdown();
   return kExitOk;

@@ -262,6 +262,16 @@ class Parser {
                {"signinUrl", str(s.forwardAuth.signinUrl)},
            });
          }},
+        {"events", [&](const YAML::Node& n, const std::string& p) {
+           return mapping(n, p, {
+               {"maxStreams", integer(s.events.maxStreams)},
+               {"maxStreamsPerUser", integer(s.events.maxStreamsPerUser)},
+               {"heartbeatMs", integer(s.events.heartbeatMs)},
+               {"bufferEvents", integer(s.events.bufferEvents)},
+               {"queueBytes", integer(s.events.queueBytes)},
+               {"ticketTtlMs", integer(s.events.ticketTtlMs)},
+           });
+         }},
     });
   }
 
@@ -444,6 +454,15 @@ Status validateConfig(const Config& c) {
   }
   if (s.reconcileIntervalMs < 100) {
     return bad("server.reconcileIntervalMs", "must be at least 100");
+  }
+  if (s.events.maxStreams < 0 || s.events.maxStreamsPerUser < 0) {
+    return bad("server.events", "maxStreams and maxStreamsPerUser must not be negative");
+  }
+  if (s.events.heartbeatMs < 100 || s.events.ticketTtlMs < 100) {
+    return bad("server.events", "heartbeatMs and ticketTtlMs must be at least 100");
+  }
+  if (s.events.bufferEvents < 1 || s.events.queueBytes < 4096) {
+    return bad("server.events", "bufferEvents must be at least 1 and queueBytes at least 4096");
   }
   if (s.memoryReadyDelayMs < 0) {
     return bad("server.memoryReadyDelayMs", "must not be negative");

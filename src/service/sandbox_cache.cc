@@ -11,8 +11,10 @@ namespace {
 // Of an object's metadata: identity, sandboxd's own labels (every selector sandboxd uses,
 // ownership, the index; not the controllers' pod-name, pod-index and controller-revision-hash),
 // and what status derivation reads of that type (`extra`: a workload's generation, a pod's
-// creationTimestamp). Not the uid: no reader of the cache compares them (the migrator, which
-// does, reads the API server), and at 300,000 objects they came to 12 MB.
+// creationTimestamp). The uid only of workloads and pods: a refused pod's events name their
+// StatefulSet by uid (status/pod_refusal.h), and an env change deletes a stuck pod with its
+// uid as a precondition (service/stuck_pod.h); a claim's is read by no one (at 100,000
+// sandboxes the two cost about 10 MB).
 FieldMask metadataFields(std::initializer_list<const char*> extra) {
   FieldMask mask{{"name", {}},
                  {"namespace", {}},
@@ -34,7 +36,7 @@ FieldMask metadataFields(std::initializer_list<const char*> extra) {
 // event had packed it last. The cache holds one type per map anyway.
 const std::shared_ptr<const FieldMask>& statusFieldsFor(const ResourceType& type) {
   static const auto workload = std::make_shared<const FieldMask>(
-      FieldMask{{"metadata", metadataFields({"generation"})},
+      FieldMask{{"metadata", metadataFields({"generation", "uid"})},
                 {"spec", FieldMask::keys({"replicas", "selector"})},
                 {"status", {}}});
   // Of a pod's conditions and container statuses, what derivation reads (not the timestamps,
@@ -43,7 +45,7 @@ const std::shared_ptr<const FieldMask>& statusFieldsFor(const ResourceType& type
   static const FieldMask containerStatus =
       FieldMask::keys({"name", "ready", "started", "restartCount", "state"});
   static const auto pod = std::make_shared<const FieldMask>(
-      FieldMask{{"metadata", metadataFields({"creationTimestamp"})},
+      FieldMask{{"metadata", metadataFields({"creationTimestamp", "uid"})},
                 {"spec", FieldMask::keys({"nodeName"})},
                 {"status", FieldMask{{"phase", {}},
                                      {"reason", {}},

@@ -164,6 +164,17 @@ class SandboxManagerImpl : public SandboxManager {
     return viewWithLiveStatus(std::move(record));
   }
 
+  StatusOr<SandboxView> peek(const Caller& caller, const std::string& name) override {
+    ASSIGN_OR_RETURN(SandboxRecord record, visibleRecord(caller, name));
+    if (record.desired == DesiredState::Deleted) {
+      ASSIGN_OR_RETURN(bool gone, kube_->isGone(keyOf(record), record.purge));
+      if (gone) {
+        return notFound("sandbox \"" + name + "\" not found");
+      }
+    }
+    return viewWithLiveStatus(std::move(record), Observed::Unrecorded);
+  }
+
   StatusOr<SandboxView> stop(const Caller& caller, const std::string& name) override {
     return scale(caller, name, DesiredState::Stopped);
   }
@@ -447,10 +458,11 @@ class SandboxManagerImpl : public SandboxManager {
   // Whether the live status may be recorded as the last known one: not right after this
   // request changed the cluster, as the watch cache has not seen that change yet, so what it
   // shows is about to change (and recording it would cost the request another commit).
-  enum class Observed { Settled, JustWritten };
+  // Unrecorded: a reader that must not write (peek).
+  enum class Observed { Settled, JustWritten, Unrecorded };
 
-  // Reads the live status and, unless `when` is JustWritten, records it when it changed: queued
-  // for the recorder, which stores it a moment later with others in one commit, so that a read
+  // Reads the live status and, when `when` is Settled, records it when it changed: queued for
+  // the recorder, which stores it a moment later with others in one commit, so that a read
   // costs no commit (best effort: a concurrent writer wins, the next read records again). The
   // recorded status is what is shown when the cluster cannot be reached. The answer shows the
   // row as read.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "sandboxd/model/naming.h"
+#include "sandboxd/service/sandbox_changes.h"
 #include "sandboxd/status/status_derivation.h"
 
 namespace sandboxd {
@@ -13,16 +14,7 @@ StatusIndex::StatusIndex(std::shared_ptr<WatchCache> cache, std::string nameSpac
     : cache_(std::move(cache)), nameSpace_(std::move(nameSpace)) {}
 
 void StatusIndex::objectChanged(const ResourceType& type, const json& object, bool /*deleted*/) {
-  std::string name;
-  if (type.plural == resources::statefulSets().plural) {
-    const auto meta = object.find("metadata");
-    if (meta != object.end() && meta->is_object()) {
-      name = meta->value("name", "");
-    }
-  } else if (type.plural == resources::pods().plural ||
-             type.plural == resources::persistentVolumeClaims().plural) {
-    name = labelOf(object, labels::kApp);
-  }
+  const std::string name = sandboxNameOfObject(type, object);
   if (!name.empty()) {
     refresh(name);
   }

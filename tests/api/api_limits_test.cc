@@ -16,7 +16,8 @@ TEST_F(ApiLimitsTest, UnknownRouteIs404Json) {
   auto r = call("GET", "/api/v2/nothing");
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(r.errorCode(), "not_found");
-  EXPECT_EQ(call("GET", "/").status, 404);
+  EXPECT_EQ(call("GET", "/index.php").status, 404);
+  EXPECT_EQ(call("GET", "/web/missing.js").status, 404);
   EXPECT_EQ(call("GET", "/api/v1/sandboxes/demo/stop/extra").status, 404);
 }
 

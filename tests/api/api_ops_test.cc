@@ -280,6 +280,16 @@ TEST_F(ApiOpsTest, EveryRouteInTheTableIsServed) {
       EXPECT_EQ(r.status, 503) << route.method << " " << path << " " << r.body;
       continue;
     }
+    if ((pos = path.find("{file}")) != std::string::npos) {
+      path.replace(pos, 6, "app.js");
+    }
+    if (route.id == api::RouteId::Events || route.id == api::RouteId::SandboxEvents) {
+      // This server has no event hub: the routes are there and say so (the streams
+      // themselves: serve_events_test.cc, against a real serve).
+      auto r = call(route.method, path, kAliceToken);
+      EXPECT_EQ(r.status, 503) << path << " " << r.body;
+      continue;
+    }
     std::string body;
     if (route.id == api::RouteId::CreateSandbox) {
       body = R"({"name":"served"})";

@@ -50,8 +50,9 @@ TEST(RouterTest, DistinguishesNotFoundFromMethodNotAllowed) {
     RouteMatch::Result result;
   };
   for (const auto& c : std::vector<Case>{
-           {"root", "GET", "/", RouteMatch::Result::PathNotFound},
-           {"empty", "GET", "", RouteMatch::Result::PathNotFound},
+           {"root is the dashboard", "GET", "/", RouteMatch::Result::Found},
+           {"empty is the root", "POST", "", RouteMatch::Result::MethodNotAllowed},
+           {"unknown top", "GET", "/index.php", RouteMatch::Result::PathNotFound},
            {"unknown prefix", "GET", "/api/v2/sandboxes", RouteMatch::Result::PathNotFound},
            {"too deep", "GET", "/api/v1/sandboxes/a/stop/x", RouteMatch::Result::PathNotFound},
            {"unknown action", "POST", "/api/v1/sandboxes/a/reboot",

@@ -278,8 +278,10 @@ TEST(TrimForStatusTest, KeepsWhatStatusReadsAndDropsTheRest) {
                                {"state", {{"waiting", {{"reason", "CrashLoopBackOff"}}}}},
                                {"lastState", {{"terminated", {{"exitCode", 1}}}}}}})}}}};
   trimForStatus(resources::pods(), pod);
+  // The uid stays: an env change deletes a stuck pod with it as a precondition.
   EXPECT_EQ(pod["metadata"], json({{"name", "demo-0"},
                                    {"labels", {{"app", "demo"}}},
+                                   {"uid", "0b6f1c9e-6f0a-4c52-9d64-1f2a3b4c5d6e"},
                                    {"deletionTimestamp", "2026-01-01T00:00:00Z"}}))
       << "sandboxd's labels, not the controllers'";
   EXPECT_EQ(pod["spec"], json({{"nodeName", "n1"}}));

@@ -11,6 +11,7 @@
 #include "sandboxd/kube/watch_cache.h"
 #include "sandboxd/registry/registry.h"
 #include "sandboxd/service/reconciler.h"
+#include "sandboxd/service/sandbox_events.h"
 #include "sandboxd/service/sandbox_manager.h"
 
 namespace sandboxd {
@@ -35,12 +36,15 @@ struct ApiObservability {
   std::shared_ptr<const Reconciler> reconciler;  // passes, repairs, drift found by the last pass
 };
 
+// `events`: what GET /api/v1/events streams (null: the event routes answer 503).
 ApiServerPtr makeApiServer(const ServerConfig& config, SandboxManagerPtr manager,
-                           RegistryPtr registry, ApiObservability observability = {});
+                           RegistryPtr registry, ApiObservability observability = {},
+                           SandboxEventHubPtr events = nullptr);
 // The same, also serving forward auth for the sandboxes' web endpoints (/auth/check,
 // /auth/signin) for config.sandbox's domain and ports; `time` is the clock of sessions and
 // the rate limit (null: the real one).
 ApiServerPtr makeApiServer(const Config& config, SandboxManagerPtr manager, RegistryPtr registry,
-                           ApiObservability observability, TimeSourcePtr time = nullptr);
+                           ApiObservability observability, TimeSourcePtr time = nullptr,
+                           SandboxEventHubPtr events = nullptr);
 
 }  // namespace sandboxd

@@ -18,7 +18,10 @@ namespace sandboxd {
 // the request (a cookie, a forwarded identity, a query ticket) gets a field here, filled by the
 // server.
 struct AuthRequest {
-  std::string_view authorization;  // the Authorization header's value; empty when absent
+  std::string_view authorization{};  // the Authorization header's value; empty when absent
+  // The `ticket` query parameter of an event stream request (src/api/stream_tickets.h); empty
+  // on every other route.
+  std::string_view streamTicket{};
 };
 
 class Authenticator {

@@ -135,6 +135,16 @@ struct ForwardAuthConfig {
   std::string signinUrl;
 };
 
+// Live event streams (GET /api/v1/events, src/api/event_streams.h).
+struct EventStreamConfig {
+  int maxStreams = 4096;        // open streams in total; beyond: 429
+  int maxStreamsPerUser = 16;   // open streams of one user; beyond: 429
+  int heartbeatMs = 15000;      // a comment line this often (idle proxies, gone clients)
+  int bufferEvents = 4096;      // events kept for Last-Event-ID resumes
+  int64_t queueBytes = 1 << 20; // unsent bytes one stream may hold; beyond: reset and close
+  int ticketTtlMs = 30000;      // a stream ticket's lifetime
+};
+
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
   std::string db = "sandboxd.db";
@@ -156,6 +166,7 @@ struct ServerConfig {
   std::string templatesDir;       // empty = templates embedded in the binary
   RateLimitConfig rateLimit;
   ForwardAuthConfig forwardAuth;
+  EventStreamConfig events;
 };
 
 struct Config {

@@ -69,6 +69,12 @@ class SandboxManager {
   // previous page's `next`) is in exactly one of its pages. PermissionDenied as list.
   virtual StatusOr<SandboxPage> listPage(const Caller& caller, const ListQuery& query) = 0;
   virtual StatusOr<SandboxView> get(const Caller& caller, const std::string& name) = 0;
+  // What get answers, without writing anything: the observed status is not recorded in the
+  // registry and a deleted sandbox's row is left to the reconciler. For observers that read
+  // on every change (the live event feed), which must not race requests' writes.
+  virtual StatusOr<SandboxView> peek(const Caller& caller, const std::string& name) {
+    return get(caller, name);
+  }
   // Idempotent. FailedPrecondition while the sandbox is being deleted.
   virtual StatusOr<SandboxView> stop(const Caller& caller, const std::string& name) = 0;
   virtual StatusOr<SandboxView> start(const Caller& caller, const std::string& name) = 0;

@@ -1,0 +1,73 @@
+#include "sandboxd/service/sandbox_changes.h"
+
+#include "sandboxd/model/naming.h"
+
+namespace sandboxd {
+
+std::string sandboxNameOfObject(const ResourceType& type, const json& object) {
+  if (type.plural == resources::statefulSets().plural) {
+    const auto meta = object.find("metadata");
+    if (meta != object.end() && meta->is_object()) {
+      return meta->value("name", "");
+    }
+    return "";
+  }
+  if (type.plural == resources::pods().plural ||
+      type.plural == resources::persistentVolumeClaims().plural) {
+    return labelOf(object, labels::kApp);
+  }
+  return "";
+}
+
+void SandboxChanges::sandboxChanged(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& change = pending_[name];
+    change.name = name;
+    change.record = true;
+  }
+  ready_.notify_one();
+}
+
+void SandboxChanges::operationsChanged(const std::string& name) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& change = pending_[name];
+    change.name = name;
+    change.operations = true;
+  }
+  ready_.notify_one();
+}
+
+void SandboxChanges::objectChanged(const ResourceType& type, const json& object,
+                                   bool /*deleted*/) {
+  std::string name = sandboxNameOfObject(type, object);
+  if (!name.empty()) {
+    sandboxChanged(name);
+  }
+}
+
+std::vector<SandboxChange> SandboxChanges::take(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  ready_.wait_for(lock, timeout, [this] { return closed_ || !pending_.empty(); });
+  std::vector<SandboxChange> out;
+  if (closed_) {
+    return out;
+  }
+  out.reserve(pending_.size());
+  for (auto& entry : pending_) {
+    out.push_back(std::move(entry.second));
+  }
+  pending_.clear();
+  return out;
+}
+
+void SandboxChanges::close() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+  }
+  ready_.notify_all();
+}
+
+}  // namespace sandboxd
