@@ -325,10 +325,14 @@ class KubernetesServiceImpl : public KubernetesService {
       return patched.status().withContext("updating StatefulSet " + sandbox.name);
     }
     // A StatefulSet from before podManagementPolicy Parallel keeps a never-Ready pod on the
-    // old template (service/stuck_pod.h): roll it so the change takes effect.
+    // old template (service/stuck_pod.h): roll it so the change takes effect. The change is
+    // made either way (the template is patched): a failed roll is reported, not returned, so
+    // that the registry records the new environment the cluster now has.
     auto rolled = rollStuckPod(*client_, ns, *patched, stuckPod);
     if (!rolled.isOk()) {
-      return rolled.status();
+      spdlog::warn("sandbox {}: its not-Ready pod keeps the old template ({}); a stop and start "
+                   "rolls it",
+                   sandbox.name, rolled.status().toString());
     } else if (*rolled) {
       spdlog::info("sandbox {}: deleted its not-Ready pod so that the new template rolls out",
                    sandbox.name);

@@ -203,6 +203,22 @@ TEST_F(KubernetesServiceTest, AnEnvChangeRollsANotReadyPodOnlyWhereTheController
   EXPECT_EQ(deletes(), 1);
 }
 
+// The template is patched before the roll: a roll that fails (here a Role without pods
+// delete) leaves the change made and reported as made, so the registry records it too.
+TEST_F(KubernetesServiceTest, AFailedRollOfAStuckPodStillMakesTheEnvChange) {
+  SandboxSpec legacy = spec("legacy");
+  ASSERT_OK(service_->create(legacy));
+  ASSERT_OK(cluster_->patch(resources::statefulSets(), "default", "legacy", PatchType::Merge,
+                            json{{"spec", {{"podManagementPolicy", nullptr}}}}));
+  cluster_->failNextForTest("delete", "Pod", permissionDenied("pods delete is not granted"));
+  EnvChange fix;
+  fix.set = {{"FIXED", "1"}};
+  ASSERT_OK(service_->updateEnv(legacy, fix));
+  EXPECT_EQ(cluster_->callCountsForTest()["delete"], 1) << "the roll was tried";
+  const json sts = getObject(resources::statefulSets(), "legacy");
+  EXPECT_NE(findEnv(podSpecOf(sts), "FIXED"), nullptr);
+}
+
 TEST(StuckPodTest, OnlyParallelStatefulSetsReplaceNotReadyPodsThemselves) {
   EXPECT_FALSE(holdsNotReadyPods(json{{"spec", {{"podManagementPolicy", "Parallel"}}}}));
   EXPECT_TRUE(holdsNotReadyPods(json{{"spec", {{"podManagementPolicy", "OrderedReady"}}}}));
