@@ -18,6 +18,8 @@
 #include <string>
 #include <thread>
 
+#include "kube/cache/packed_keys.h"
+#include "kube/cache/packed_list.h"
 #include "sandboxd/common/heap.h"
 #include "sandboxd/common/time_source.h"
 #include "sandboxd/config/config.h"
@@ -118,11 +120,17 @@ int main(int argc, char** argv) {
   }
   releaseFreedHeap();
   const size_t afterCache = settledHeap();
-  // Of that, the objects' kept bytes (MessagePack, as stored); the rest is the maps and index.
+  // Of that, the objects' kept bytes (MessagePack with coded keys, as stored); the rest is the
+  // maps and index.
+  std::vector<const FieldMask*> masks;
+  for (const auto& [plural, mask] : cacheOptions.keepFieldsFor) {
+    masks.push_back(mask.get());
+  }
+  const PackedKeysPtr keys = PackedKeys::forMasks(masks);
   size_t packedBytes = 0;
   for (const auto& type : cacheOptions.types) {
     for (const json& object : cache->list(type, config.sandbox.nameSpace)) {
-      packedBytes += json::to_msgpack(object).size();
+      packedBytes += packKeeping(object, nullptr, keys.get()).size();
     }
   }
   releaseFreedHeap();

@@ -6,6 +6,7 @@
 #include <random>
 #include <string>
 
+#include "kube/cache/packed_keys.h"
 #include "kube/cache/packed_list.h"
 
 namespace sandboxd {
@@ -26,8 +27,34 @@ std::vector<std::string> packedByNlohmann(const std::string& text, const FieldMa
   return out;
 }
 
-// Also packKeeping, item by item from the parsed list (as a watch event's object is packed).
+// Keys coded in the tests: some the documents use, at one level or several ("metadata" and
+// "status" are also values), some they never use, and two too short to be worth a code.
+const PackedKeys& testKeys() {
+  static const PackedKeys keys({"metadata", "status", "", "a", "labels", "phase", "unused"});
+  return keys;
+}
+
+// With coded keys, both ways of packing give the same bytes for the same object (the cache
+// compares them), never more than plain MessagePack, and they unpack to the object itself.
+void expectSameCodedBytes(const std::string& text, const FieldMask* keep) {
+  const json items = json::parse(text)["items"];
+  const std::vector<std::string> plain = packedByNlohmann(text, keep);
+  auto coded = packListItems(text, keep, "app", &testKeys());
+  ASSERT_TRUE(coded.isOk()) << coded.status().toString() << "\n" << text;
+  ASSERT_EQ(coded->items.size(), plain.size());
+  for (size_t i = 0; i < plain.size(); ++i) {
+    EXPECT_EQ(packKeeping(items[i], keep, &testKeys()), coded->items[i].packed)
+        << "packKeeping, item " << i;
+    EXPECT_LE(coded->items[i].packed.size(), plain[i].size()) << "item " << i;
+    EXPECT_EQ(unpackKeeping(coded->items[i].packed, &testKeys()), json::from_msgpack(plain[i]))
+        << "item " << i << "\n" << text;
+  }
+}
+
+// Also packKeeping, item by item from the parsed list (as a watch event's object is packed),
+// and both with coded keys.
 void expectSameBytes(const std::string& text, const FieldMask* keep) {
+  expectSameCodedBytes(text, keep);
   const json items = json::parse(text)["items"];
   const std::vector<std::string> fromNlohmann = packedByNlohmann(text, keep);
   for (size_t i = 0; i < items.size(); ++i) {
@@ -205,6 +232,52 @@ TEST(PackedListTest, RandomDocumentsAndMasksPackAsNlohmannDoes) {
       return;
     }
   }
+}
+
+TEST(PackedListTest, CodedKeysAreOneByteEachAndOnlyWhereTheyAreKeys) {
+  const std::string text =
+      R"({"items":[{"metadata":{"name":"status","labels":{"a":"metadata"}},"status":{"phase":"a"},"other":{"":1}}]})";
+  auto coded = packListItems(text, nullptr, "", &testKeys());
+  auto plain = packListItems(text, nullptr, "");
+  ASSERT_TRUE(coded.isOk() && plain.isOk());
+  // metadata, labels, status and phase coded (2 bytes each); the keys "a" and "" are not (a
+  // code would save nothing), nor the values "status", "metadata" and "a" or the key "other".
+  EXPECT_FALSE(testKeys().codeOf("a").has_value());
+  EXPECT_FALSE(testKeys().codeOf("").has_value());
+  const size_t saved = (1 + 8 - 2) + (1 + 6 - 2) + (1 + 6 - 2) + (1 + 5 - 2);
+  EXPECT_EQ(coded->items[0].packed.size(), plain->items[0].packed.size() - saved);
+  const json object = unpackKeeping(coded->items[0].packed, &testKeys());
+  EXPECT_EQ(object["metadata"]["name"], "status");
+  EXPECT_EQ(object["metadata"]["labels"]["a"], "metadata");
+  EXPECT_EQ(object["status"]["phase"], "a");
+  EXPECT_EQ(object["other"][""], 1);
+}
+
+TEST(PackedKeysTest, CodesAreTheKeysInOrderUpToTheLimit) {
+  std::vector<std::string> many;
+  for (size_t i = 0; i < PackedKeys::kMaxKeys + 10; ++i) {
+    many.push_back("k" + std::to_string(i % (PackedKeys::kMaxKeys + 5)));  // some repeated
+  }
+  const PackedKeys keys(many);
+  ASSERT_TRUE(keys.codeOf("k0").has_value());
+  EXPECT_EQ(static_cast<uint8_t>(*keys.codeOf("k0")), 0x80);
+  const std::optional<char> last = keys.codeOf("k" + std::to_string(PackedKeys::kMaxKeys - 1));
+  ASSERT_TRUE(last.has_value());
+  EXPECT_EQ(static_cast<uint8_t>(*last), 0xFF);
+  EXPECT_FALSE(keys.codeOf("k" + std::to_string(PackedKeys::kMaxKeys)).has_value());
+  EXPECT_FALSE(keys.codeOf("x").has_value());
+  EXPECT_EQ(*keys.keyOf(std::string(1, *last)), "k" + std::to_string(PackedKeys::kMaxKeys - 1));
+  EXPECT_EQ(keys.keyOf("a"), nullptr) << "ASCII is never a code";
+  EXPECT_EQ(keys.keyOf(std::string(1, '\x80') + "x"), nullptr) << "codes are one byte";
+
+  const FieldMask mask{{"metadata", FieldMask::keys({"name", "cloud.sealos.io/owner"})},
+                       {"status", {}}};
+  const PackedKeysPtr forMasks = PackedKeys::forMasks({&mask, nullptr});
+  for (const char* key : {"metadata", "name", "cloud.sealos.io/owner", "status",
+                          "observedGeneration", "containerID"}) {
+    EXPECT_TRUE(forMasks->codeOf(key).has_value()) << key;
+  }
+  EXPECT_FALSE(forMasks->codeOf("spec").has_value());
 }
 
 TEST(PackedListTest, NumbersBeyondSixtyFourBitsPackAsNlohmannReadsThem) {

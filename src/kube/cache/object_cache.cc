@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "kube/backoff.h"
+#include "kube/cache/packed_keys.h"
 #include "kube/cache/packed_list.h"
 
 #include <algorithm>
@@ -26,6 +27,15 @@ std::string metadataString(const json& object, const char* key) {
   return it != meta->end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// The keys coded in packed objects: those the types' masks name, and statuses' own.
+PackedKeysPtr keysFor(const ObjectCacheOptions& options) {
+  std::vector<const FieldMask*> masks;
+  for (const auto& [plural, mask] : options.keepFieldsFor) {
+    masks.push_back(mask.get());
+  }
+  return PackedKeys::forMasks(masks);
+}
+
 }  // namespace
 
 WatchCachePtr makeWatchCache(KubeClientPtr client, ObjectCacheOptions options,
@@ -34,7 +44,10 @@ WatchCachePtr makeWatchCache(KubeClientPtr client, ObjectCacheOptions options,
 }
 
 ObjectCache::ObjectCache(KubeClientPtr client, ObjectCacheOptions options, TimeSourcePtr time)
-    : client_(std::move(client)), options_(std::move(options)), time_(std::move(time)) {}
+    : client_(std::move(client)),
+      options_(std::move(options)),
+      time_(std::move(time)),
+      keys_(keysFor(options_)) {}
 
 ObjectCache::~ObjectCache() { stop(); }
 
@@ -120,9 +133,9 @@ void ObjectCache::forEach(const ResourceType& type, const std::string& ns, Visit
 }
 
 ObjectCache::Packed ObjectCache::pack(const json& object, const FieldMask* keep,
-                                      const std::string& indexLabel) {
+                                      const std::string& indexLabel) const {
   Packed packed;
-  packed.packed = packKeeping(object, keep);  // the kept fields only, without a copy
+  packed.packed = packKeeping(object, keep, keys_.get());  // the kept fields only, without a copy
   if (!indexLabel.empty()) {
     if (const std::string* value = findLabel(object, indexLabel)) {
       packed.indexValue = *value;
@@ -131,7 +144,9 @@ ObjectCache::Packed ObjectCache::pack(const json& object, const FieldMask* keep,
   return packed;
 }
 
-json ObjectCache::unpack(const Stored& stored) { return json::from_msgpack(stored.packed); }
+json ObjectCache::unpack(const Stored& stored) const {
+  return unpackKeeping(stored.packed, keys_.get());
+}
 
 std::vector<json> ObjectCache::list(const ResourceType& type, const std::string& ns,
                                     const std::map<std::string, std::string>& labels) const {
@@ -387,7 +402,7 @@ StatusOr<std::string> ObjectCache::relist(const ResourceType& type,
   do {
     ASSIGN_OR_RETURN(std::string text,
                      client_->listText(type, options_.nameSpace, listOptions));
-    auto page = packListItems(text, keep, indexLabelOf(type));
+    auto page = packListItems(text, keep, indexLabelOf(type), keys_.get());
     if (!page.isOk()) {
       return internalError("list " + type.plural + ": " + page.status().message());
     }

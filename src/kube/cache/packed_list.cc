@@ -1,6 +1,7 @@
 #include "kube/cache/packed_list.h"
 
 #include "kube/cache/field_mask_parse.h"
+#include "kube/cache/packed_keys.h"
 #include "sandboxd/kube/kube_client.h"
 
 #include <simdjson.h>
@@ -24,6 +25,7 @@ using simdjson::dom::element_type;
 class MsgpackWriter {
  public:
   void setOutput(std::string* out) { out_ = out; }
+  void setKeys(const PackedKeys* keys) { keys_ = keys; }
 
   void nil() { byte(0xC0); }
   void boolean(bool b) { byte(b ? 0xC3 : 0xC2); }
@@ -95,6 +97,18 @@ class MsgpackWriter {
     out_->append(s.data(), n);
   }
 
+  // An object's key: its code when it has one (kube/cache/packed_keys.h).
+  void key(std::string_view k) {
+    if (keys_ != nullptr) {
+      if (const std::optional<char> code = keys_->codeOf(k)) {
+        byte(0xA1);
+        out_->push_back(*code);
+        return;
+      }
+    }
+    string(k);
+  }
+
   void arrayHeader(size_t n) {
     if (n <= 15) {
       byte(static_cast<uint8_t>(0x90 | n));
@@ -132,6 +146,7 @@ class MsgpackWriter {
   }
 
   std::string* out_ = nullptr;
+  const PackedKeys* keys_ = nullptr;
 };
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "MsgpackWriter assumes little-endian");
@@ -148,6 +163,8 @@ struct Member {
 class ItemPacker {
  public:
   // Appends `value` to `out`, keeping what `mask` keeps (null: everything).
+  explicit ItemPacker(const PackedKeys* keys) { writer_.setKeys(keys); }
+
   void pack(element value, const FieldMask* mask, std::string& out) {
     writer_.setOutput(&out);
     pack(value, mask);
@@ -219,7 +236,7 @@ class ItemPacker {
     writer_.mapHeader(end - begin);
     for (size_t i = begin; i < end; ++i) {
       const Member member = members_[i];  // a copy: packing the value grows the stack
-      writer_.string(member.key);
+      writer_.key(member.key);
       pack(member.value, member.mask);
     }
     members_.resize(begin);
@@ -237,7 +254,7 @@ void packJson(const json& value, const FieldMask* mask, MsgpackWriter& writer,
       if (mask == nullptr) {
         writer.mapHeader(value.size());
         for (auto it = value.begin(); it != value.end(); ++it) {
-          writer.string(it.key());
+          writer.key(it.key());
           packJson(it.value(), nullptr, writer, out);
         }
         return;
@@ -250,7 +267,7 @@ void packJson(const json& value, const FieldMask* mask, MsgpackWriter& writer,
       for (auto it = value.begin(); it != value.end(); ++it) {
         const auto field = mask->fields.find(it.key());
         if (field != mask->fields.end()) {
-          writer.string(it.key());
+          writer.key(it.key());
           packJson(it.value(), field->second.fields.empty() ? nullptr : &field->second, writer,
                    out);
         }
@@ -299,7 +316,7 @@ std::string stringAt(element object, std::string_view key) {
 // The fallback for what simdjson cannot take (numbers beyond 64 bits; nlohmann reads them as
 // floats) and the judge of invalid text.
 StatusOr<PackedList> packWithNlohmann(const std::string& text, const FieldMask* keep,
-                                      const std::string& label) {
+                                      const std::string& label, const PackedKeys* keys) {
   json list = parseListKeepingWithNlohmann(text, keep != nullptr ? *keep : FieldMask{});
   if (list.is_discarded() || !list.is_object()) {
     return internalError("the list answer is not a JSON object");
@@ -326,7 +343,10 @@ StatusOr<PackedList> packWithNlohmann(const std::string& text, const FieldMask* 
     if (const std::string* value = label.empty() ? nullptr : findLabel(item, label)) {
       packed.label = *value;
     }
-    json::to_msgpack(item, packed.packed);
+    MsgpackWriter writer;  // the item is masked already
+    writer.setOutput(&packed.packed);
+    writer.setKeys(keys);
+    packJson(item, nullptr, writer, packed.packed);
     out.items.push_back(std::move(packed));
   }
   return out;
@@ -335,11 +355,11 @@ StatusOr<PackedList> packWithNlohmann(const std::string& text, const FieldMask* 
 }  // namespace
 
 StatusOr<PackedList> packListItems(const std::string& text, const FieldMask* keep,
-                                   const std::string& label) {
+                                   const std::string& label, const PackedKeys* keys) {
   simdjson::dom::parser parser;
   element root;
   if (parser.parse(text).get(root) != simdjson::SUCCESS) {
-    return packWithNlohmann(text, keep, label);
+    return packWithNlohmann(text, keep, label, keys);
   }
   if (root.type() != element_type::OBJECT) {
     return internalError("the list answer is not a JSON object");
@@ -359,7 +379,7 @@ StatusOr<PackedList> packListItems(const std::string& text, const FieldMask* kee
     return internalError("the list answer's items are not an array");
   }
   out.items.reserve(array.size());
-  ItemPacker packer;
+  ItemPacker packer(keys);
   const FieldMask* mask = keep != nullptr && !keep->fields.empty() ? keep : nullptr;  // {}: all
   for (const element item : array) {
     PackedListItem packed;
@@ -378,13 +398,65 @@ StatusOr<PackedList> packListItems(const std::string& text, const FieldMask* kee
   return out;
 }
 
-std::string packKeeping(const json& value, const FieldMask* keep) {
+std::string packKeeping(const json& value, const FieldMask* keep, const PackedKeys* keys) {
   std::string out;
   MsgpackWriter writer;
   writer.setOutput(&out);
+  writer.setKeys(keys);
   packJson(value, keep != nullptr && !keep->fields.empty() ? keep : nullptr, writer, out);
   out.shrink_to_fit();
   return out;
+}
+
+namespace {
+
+// nlohmann's own DOM builder, with each coded key spelled out as it arrives.
+class KeyedDomBuilder {
+ public:
+  KeyedDomBuilder(json& result, const PackedKeys* keys) : dom_(result), keys_(keys) {}
+
+  bool null() { return dom_.null(); }
+  bool boolean(bool b) { return dom_.boolean(b); }
+  bool number_integer(json::number_integer_t n) { return dom_.number_integer(n); }
+  bool number_unsigned(json::number_unsigned_t n) { return dom_.number_unsigned(n); }
+  bool number_float(json::number_float_t n, const json::string_t& s) {
+    return dom_.number_float(n, s);
+  }
+  bool string(json::string_t& s) { return dom_.string(s); }
+  bool binary(json::binary_t& b) { return dom_.binary(b); }
+  bool start_object(std::size_t n) { return dom_.start_object(n); }
+  bool key(json::string_t& k) {
+    if (keys_ != nullptr) {
+      if (const std::string* spelled = keys_->keyOf(k)) {
+        json::string_t copy = *spelled;
+        return dom_.key(copy);
+      }
+    }
+    return dom_.key(k);
+  }
+  bool end_object() { return dom_.end_object(); }
+  bool start_array(std::size_t n) { return dom_.start_array(n); }
+  bool end_array() { return dom_.end_array(); }
+  bool parse_error(std::size_t position, const std::string& token,
+                   const nlohmann::detail::exception& e) {
+    return dom_.parse_error(position, token, e);
+  }
+
+ private:
+  nlohmann::detail::json_sax_dom_parser<json> dom_;
+  const PackedKeys* keys_;
+};
+
+}  // namespace
+
+json unpackKeeping(std::string_view packed, const PackedKeys* keys) {
+  if (keys == nullptr) {
+    return json::from_msgpack(packed);
+  }
+  json result;
+  KeyedDomBuilder builder(result, keys);
+  json::sax_parse(packed.begin(), packed.end(), &builder, json::input_format_t::msgpack);
+  return result;
 }
 
 }  // namespace sandboxd

@@ -11,12 +11,15 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sandboxd/common/status.h"
 #include "sandboxd/kube/field_mask.h"
 
 namespace sandboxd {
+
+class PackedKeys;
 
 struct PackedListItem {
   std::string nameSpace;  // metadata.namespace ("" if none)
@@ -36,12 +39,20 @@ struct PackedList {
 // fields of `keep` (null or empty: the whole item). Internal error when `text` is not valid
 // JSON (anywhere, also where the mask drops it) or not a list (an object whose items, if
 // present, are an array). Numbers beyond 64 bits go to nlohmann's parser, which reads them as
-// floats, as before.
+// floats, as before. With `keys`, the keys it codes are written as their one-byte codes
+// (kube/cache/packed_keys.h), in the places of the keys they stand for: still the same bytes
+// for the same object whichever way it was packed.
 StatusOr<PackedList> packListItems(const std::string& text, const FieldMask* keep,
-                                   const std::string& label);
+                                   const std::string& label, const PackedKeys* keys = nullptr);
 
 // The same packing for an object already parsed (a watch event's): what
-// json::to_msgpack(value) gives after applyFieldMask(value, keep), without copying `value`.
-std::string packKeeping(const json& value, const FieldMask* keep);
+// json::to_msgpack(value) gives after applyFieldMask(value, keep), without copying `value`
+// (with `keys`: coded as packListItems codes them).
+std::string packKeeping(const json& value, const FieldMask* keep,
+                        const PackedKeys* keys = nullptr);
+
+// The object packed bytes hold, coded keys spelled out (`keys`: those it was packed with).
+// Throws nlohmann's parse_error on bytes that are not MessagePack, as json::from_msgpack does.
+json unpackKeeping(std::string_view packed, const PackedKeys* keys = nullptr);
 
 }  // namespace sandboxd
