@@ -1,0 +1,210 @@
+// validateConfig: the checks a configuration passes whatever its source (file, environment,
+// defaults). Errors are InvalidArgument naming the key.
+#include "config/config_validation.h"
+
+#include <algorithm>
+#include <set>
+#include <string>
+
+#include "config/hardening_checks.h"
+#include "sandboxd/config/image_allowlist.h"
+
+namespace sandboxd {
+namespace {
+
+bool isDnsLabel(const std::string& s) {
+  if (s.empty() || s.size() > 63 || s.front() == '-' || s.back() == '-') {
+    return false;
+  }
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool isDigits(const std::string& s) {
+  if (s.empty()) {
+    return false;
+  }
+  for (char c : s) {
+    if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// HOST:PORT with a non-empty host (an IPv6 literal in brackets) and a port 0..65535
+// (0 = any free port, useful in tests).
+bool isHostPort(const std::string& s) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    return false;
+  }
+  const std::string host = s.substr(0, colon);
+  const std::string port = s.substr(colon + 1);
+  if (!isDigits(port) || port.size() > 5 || std::stoi(port) > 65535) {
+    return false;
+  }
+  if (host.front() == '[') {
+    return host.size() > 2 && host.back() == ']';
+  }
+  return host.find_first_of(": /") == std::string::npos;
+}
+
+}  // namespace
+
+// Checks that hold whatever the source (file, environment, defaults). Errors name the key.
+Status validateConfig(const Config& c) {
+  const ServerConfig& s = c.server;
+  auto bad = [](const std::string& key, const std::string& what) {
+    return invalidArgument(key + ": " + what);
+  };
+  if (!isHostPort(s.listen)) {
+    return bad("server.listen", "expected HOST:PORT (e.g. 127.0.0.1:8080), got \"" + s.listen +
+                                    "\"");
+  }
+  if (s.db.empty()) {
+    return bad("server.db", "must not be empty");
+  }
+  if (s.kube.empty()) {
+    return bad("server.kube", "must be memory, in-cluster or a kubeconfig path");
+  }
+  if (s.maxBodyBytes <= 0) {
+    return bad("server.maxBodyBytes", "must be positive");
+  }
+  if (s.maxHeaderBytes <= 0) {
+    return bad("server.maxHeaderBytes", "must be positive");
+  }
+  if (s.threads < 1 || s.threads > 256) {
+    return bad("server.threads", "must be between 1 and 256");
+  }
+  if (s.ioThreads < 0 || s.ioThreads > 256) {
+    return bad("server.ioThreads", "must be between 0 (one per core) and 256");
+  }
+  if (s.logFormat != "text" && s.logFormat != "json") {
+    return bad("server.logFormat", "must be text or json, got \"" + s.logFormat + "\"");
+  }
+  static const std::set<std::string> kLevels = {"trace", "debug", "info",    "warn",
+                                                "error", "critical", "off"};
+  if (kLevels.count(s.logLevel) == 0) {
+    return bad("server.logLevel",
+               "must be one of trace, debug, info, warn, error, critical, off; got \"" +
+                   s.logLevel + "\"");
+  }
+  if (s.reconcileIntervalMs < 100) {
+    return bad("server.reconcileIntervalMs", "must be at least 100");
+  }
+  if (s.events.maxStreams < 0 || s.events.maxStreamsPerUser < 0) {
+    return bad("server.events", "maxStreams and maxStreamsPerUser must not be negative");
+  }
+  if (s.events.heartbeatMs < 100 || s.events.ticketTtlMs < 100) {
+    return bad("server.events", "heartbeatMs and ticketTtlMs must be at least 100");
+  }
+  if (s.events.bufferEvents < 1 || s.events.queueBytes < 4096) {
+    return bad("server.events", "bufferEvents must be at least 1 and queueBytes at least 4096");
+  }
+  if (s.memoryReadyDelayMs < 0) {
+    return bad("server.memoryReadyDelayMs", "must not be negative");
+  }
+  if (s.rateLimit.requestsPerSecond < 0) {
+    return bad("server.rateLimit.requestsPerSecond", "must not be negative (0: no limit)");
+  }
+  if (s.rateLimit.burst < 1) {
+    return bad("server.rateLimit.burst", "must be at least 1");
+  }
+  if (s.forwardAuth.sessionTtlSeconds < 60) {
+    return bad("server.forwardAuth.sessionTtlSeconds", "must be at least 60");
+  }
+  if (s.forwardAuth.checkUrl.empty() != s.forwardAuth.signinUrl.empty()) {
+    return bad("server.forwardAuth", "checkUrl and signinUrl are set together or not at all");
+  }
+  for (const auto& [key, url] : {std::pair<const char*, const std::string&>{
+                                     "server.forwardAuth.checkUrl", s.forwardAuth.checkUrl},
+                                 {"server.forwardAuth.signinUrl", s.forwardAuth.signinUrl}}) {
+    if (!url.empty() && url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0) {
+      return bad(key, "must be an http:// or https:// URL, got \"" + url + "\"");
+    }
+  }
+
+  const SandboxConfig& b = c.sandbox;
+  if (!isDnsLabel(b.nameSpace)) {
+    return bad("sandbox.namespace", "must be a DNS label, got \"" + b.nameSpace + "\"");
+  }
+  if (b.image.empty()) {
+    return bad("sandbox.image", "must not be empty");
+  }
+  for (size_t i = 0; i < b.allowedImages.size(); ++i) {
+    if (b.allowedImages[i].empty()) {
+      return bad("sandbox.allowedImages[" + std::to_string(i) + "]", "must not be empty");
+    }
+  }
+  if (!imageAllowed(b.image, b.allowedImages)) {
+    return bad("sandbox.image", "\"" + b.image + "\" is not allowed by sandbox.allowedImages");
+  }
+  if (b.storage.empty() || b.minStorage.empty() || b.maxStorage.empty()) {
+    return bad("sandbox.storage", "storage, minStorage and maxStorage must not be empty");
+  }
+  if (b.mountPath.empty() || b.mountPath.front() != '/') {
+    return bad("sandbox.mountPath", "must be an absolute path");
+  }
+  if (b.ports.empty()) {
+    return bad("sandbox.ports", "at least one port is required");
+  }
+  std::set<std::string> names;
+  std::set<int> numbers;
+  for (size_t i = 0; i < b.ports.size(); ++i) {
+    const PortConfig& p = b.ports[i];
+    const std::string key = "sandbox.ports[" + std::to_string(i) + "]";
+    // Service port names are limited to 15 characters.
+    if (!isDnsLabel(p.name) || p.name.size() > 15) {
+      return bad(key + ".name", "must be a DNS label of at most 15 characters, got \"" + p.name +
+                                    "\"");
+    }
+    if (p.port < 1 || p.port > 65535) {
+      return bad(key + ".port", "must be between 1 and 65535");
+    }
+    if (!names.insert(p.name).second) {
+      return bad(key + ".name", "duplicate port name \"" + p.name + "\"");
+    }
+    if (!numbers.insert(p.port).second) {
+      return bad(key + ".port", "duplicate port " + std::to_string(p.port));
+    }
+    if (p.allowPublic && !p.ingress) {
+      return bad(key + ".allowPublic", "only a port with an Ingress can be public");
+    }
+  }
+  for (size_t i = 0; i < b.tolerations.size(); ++i) {
+    const TolerationConfig& t = b.tolerations[i];
+    const std::string key = "sandbox.tolerations[" + std::to_string(i) + "]";
+    if (t.op != "Equal" && t.op != "Exists") {
+      return bad(key + ".operator", "must be Equal or Exists");
+    }
+    if (t.op == "Exists" && !t.value.empty()) {
+      return bad(key + ".value", "must be empty when operator is Exists");
+    }
+    if (!t.effect.empty() && t.effect != "NoSchedule" && t.effect != "PreferNoSchedule" &&
+        t.effect != "NoExecute") {
+      return bad(key + ".effect", "must be NoSchedule, PreferNoSchedule, NoExecute or empty");
+    }
+  }
+  if (b.domain.empty()) {
+    return bad("sandbox.domain", "must not be empty");
+  }
+  if (b.urlScheme != "http" && b.urlScheme != "https") {
+    return bad("sandbox.urlScheme", "must be http or https");
+  }
+  if (b.maxEnvVars < 0) {
+    return bad("sandbox.maxEnvVars", "must not be negative");
+  }
+  if (b.maxEnvValueBytes < 0) {
+    return bad("sandbox.maxEnvValueBytes", "must not be negative");
+  }
+  RETURN_IF_ERROR(validateSecurity(b.security));
+  RETURN_IF_ERROR(validateNetworkPolicy(b.networkPolicy));
+  return validateProbes(b.probes, b.ports);
+}
+
+}  // namespace sandboxd

@@ -1,0 +1,13 @@
+// The checks a configuration passes whatever its source (file, environment, defaults):
+// loadConfig and applyConfigYaml run them on what they read. Errors are InvalidArgument naming
+// the key.
+#pragma once
+
+#include "sandboxd/common/status.h"
+#include "sandboxd/config/config.h"
+
+namespace sandboxd {
+
+Status validateConfig(const Config& c);
+
+}  // namespace sandboxd
