@@ -1,6 +1,7 @@
 #include "sandboxd/service/status_index.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -28,11 +29,52 @@ void StatusIndex::refresh(const std::string& name) {
   std::lock_guard<std::mutex> serial(refreshMu_);
   std::optional<ObservedStatus> status = derive(name);
   std::unique_lock<std::shared_mutex> lock(mu_);
-  if (status) {
-    byName_[name] = std::move(*status);
+  put(name, std::move(status));
+}
+
+void StatusIndex::put(const std::string& name, std::optional<ObservedStatus> status) {
+  auto it = byName_.find(name);
+  if (it != byName_.end()) {
+    strings_.release(it->second.reason);
+    strings_.release(it->second.message);
+    if (!status) {
+      byName_.erase(it);
+      return;
+    }
+  } else if (!status) {
+    return;
   } else {
-    byName_.erase(name);
+    it = byName_.emplace(name, Entry{}).first;
   }
+  Entry& entry = it->second;
+  entry.reason = strings_.acquire(status->reason);
+  entry.nameAt = -1;
+  const size_t at = status->message.find(name);
+  if (!name.empty() && at != std::string::npos && at <= INT16_MAX) {
+    status->message.erase(at, name.size());
+    entry.nameAt = static_cast<int16_t>(at);
+  }
+  entry.message = strings_.acquire(status->message);
+  entry.desiredReplicas = status->desiredReplicas;
+  entry.readyReplicas = status->readyReplicas;
+  entry.phase = static_cast<uint8_t>(status->phase);
+  entry.workload = static_cast<uint8_t>(status->workload);
+  entry.exists = status->exists;
+}
+
+ObservedStatus StatusIndex::toStatus(const std::string& name, const Entry& entry) {
+  ObservedStatus status;
+  status.phase = static_cast<Phase>(entry.phase);
+  status.reason = *entry.reason;
+  status.message = *entry.message;
+  if (entry.nameAt >= 0) {
+    status.message.insert(static_cast<size_t>(entry.nameAt), name);
+  }
+  status.desiredReplicas = entry.desiredReplicas;
+  status.readyReplicas = entry.readyReplicas;
+  status.workload = static_cast<WorkloadKind>(entry.workload);
+  status.exists = entry.exists;
+  return status;
 }
 
 std::optional<ObservedStatus> StatusIndex::derive(const std::string& name) const {
@@ -86,12 +128,7 @@ bool StatusIndex::rebuild() {
   }
   std::unique_lock<std::shared_mutex> lock(mu_);
   for (size_t i = 0; i < names.size(); ++i) {
-    auto& status = derived[i % threads][i / threads];
-    if (status) {
-      byName_[names[i]] = std::move(*status);
-    } else {
-      byName_.erase(names[i]);
-    }
+    put(names[i], std::move(derived[i % threads][i / threads]));
   }
   built_ = true;
   return true;
@@ -116,7 +153,7 @@ std::optional<ObservedStatus> StatusIndex::get(const std::string& name) {
   if (it == byName_.end()) {
     return std::nullopt;
   }
-  return it->second;
+  return toStatus(it->first, it->second);
 }
 
 std::optional<std::map<std::string, ObservedStatus>> StatusIndex::all() {
@@ -124,7 +161,11 @@ std::optional<std::map<std::string, ObservedStatus>> StatusIndex::all() {
     return std::nullopt;
   }
   std::shared_lock<std::shared_mutex> lock(mu_);
-  return byName_;
+  std::map<std::string, ObservedStatus> out;
+  for (const auto& [name, entry] : byName_) {
+    out.emplace_hint(out.end(), name, toStatus(name, entry));
+  }
+  return out;
 }
 
 std::optional<std::vector<std::optional<ObservedStatus>>> StatusIndex::get(
@@ -144,7 +185,7 @@ std::optional<std::vector<std::optional<ObservedStatus>>> StatusIndex::get(
       out.emplace_back();
       continue;
     }
-    out.emplace_back(next->second);
+    out.emplace_back(toStatus(next->first, next->second));
     ++next;
   }
   return out;
