@@ -12,6 +12,7 @@ BoundedStream::BoundedStream(std::shared_ptr<StreamSink> sink, int64_t capBytes,
 
 void BoundedStream::endOfStart() {
   std::lock_guard<std::mutex> lock(mu_);
+  started_ = true;
   startBytes_ = static_cast<int64_t>(sink_->unsent());
 }
 
@@ -20,7 +21,7 @@ bool BoundedStream::write(const std::string& text, bool capped) {
   if (closed_) {
     return false;
   }
-  if (capped && static_cast<int64_t>(sink_->unsent()) > cap_ + startBytes_) {
+  if (capped && started_ && static_cast<int64_t>(sink_->unsent()) > cap_ + startBytes_) {
     static const std::string reset = formatSseEvent("reset", "", "{\"reason\":\"behind\"}");
     sink_->put(reset);
     closeLocked();

@@ -37,8 +37,9 @@ class BoundedStream {
   BoundedStream(std::shared_ptr<StreamSink> sink, int64_t capBytes,
                 std::atomic<uint64_t>* resets = nullptr);
 
-  // The start of the stream (written before the answer leaves) is not held to the cap, which
-  // counts from its end.
+  // Ends the start of the stream (the reset and current state, written before the answer
+  // leaves): what was written before is not held to the cap (an admin's current state may be
+  // far larger), and the cap counts from its end.
   void endOfStart();
   // Writes `text`; false when the stream is closed, or was over its cap and is now closed
   // with a reset.
@@ -54,6 +55,7 @@ class BoundedStream {
   std::atomic<uint64_t>* const resets_;
   mutable std::mutex mu_;
   bool closed_ = false;
+  bool started_ = false;  // endOfStart() was called
   int64_t startBytes_ = 0;
 };
 

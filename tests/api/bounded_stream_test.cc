@@ -135,9 +135,10 @@ TEST(BoundedStreamTest, TheStartIsNotHeldToTheCapButWhatFollowsIs) {
   auto sink = std::make_shared<MemorySink>(false);
   std::atomic<uint64_t> resets{0};
   BoundedStream stream(sink, 4096, &resets);
-  const std::string big(10000, 'y');
+  const std::string big(6000, 'y');
   ASSERT_TRUE(stream.write(big));  // the start (a large current state) may exceed the cap
-  stream.endOfStart();
+  ASSERT_TRUE(stream.write(big));  // 6,000 unsent, over the cap: still the start
+  stream.endOfStart();             // 12,000 unsent: the cap counts from here
   ASSERT_TRUE(stream.write(std::string(4000, 'z')));  // within the cap past the start
   EXPECT_TRUE(stream.write(std::string(200, 'z')));   // 4,000 unsent: still under 4,096
   EXPECT_FALSE(stream.write("more"));                 // 4,200 unsent: over
