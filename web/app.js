@@ -91,6 +91,24 @@
     return b;
   }
 
+  // DESIGN §3's statuses: a running or starting sandbox may be stopped, a stopped one started.
+  // An ERROR sandbox may be either, by what it is meant to be (replicas.desired), so a stuck
+  // start can still be stopped.
+  function canStop(s) {
+    if (s.status === "ERROR") return ((s.replicas || {}).desired ?? 0) > 0;
+    return s.status === "RUNNING" || s.status === "STARTING";
+  }
+
+  function canStart(s) {
+    if (s.status === "ERROR") return ((s.replicas || {}).desired ?? 0) === 0;
+    return s.status === "STOPPED";
+  }
+
+  // "app, web" → ["app", "web"] (blank entries dropped).
+  function parseNameList(text) {
+    return text.split(",").map((x) => x.trim()).filter(Boolean);
+  }
+
   function safeUrl(url) {
     try {
       const u = new URL(url);
@@ -132,8 +150,12 @@
       }
       tr.appendChild(links);
       const actions = el("td");
-      actions.appendChild(button("Stop", () => act(name, "POST", "/stop"), "stop"));
-      actions.appendChild(button("Start", () => act(name, "POST", "/start"), "start"));
+      const stop = button("Stop", () => act(name, "POST", "/stop"), "stop");
+      stop.disabled = !canStop(s);
+      actions.appendChild(stop);
+      const start = button("Start", () => act(name, "POST", "/start"), "start");
+      start.disabled = !canStart(s);
+      actions.appendChild(start);
       actions.appendChild(button("Details", () => openDetail(name), "details"));
       actions.appendChild(button("Delete", () => {
         if (confirm("Delete sandbox " + name + "? Its home volume is kept.")) {
@@ -243,6 +265,8 @@
       const secretEnv = parseEnvLines(form.secretEnv.value);
       if (Object.keys(env).length) body.env = env;
       if (Object.keys(secretEnv).length) body.secretEnv = secretEnv;
+      const publicPorts = parseNameList(form.publicPorts.value);
+      if (publicPorts.length) body.publicPorts = publicPorts;
       applyAnswer(await api("POST", "/api/v1/sandboxes", body));
       form.reset();
       showError(errorEl, null);
@@ -261,7 +285,7 @@
       const change = {};
       const set = parseEnvLines(form.set.value);
       const setSecret = parseEnvLines(form.setSecret.value);
-      const unset = form.unset.value.split(",").map((s) => s.trim()).filter(Boolean);
+      const unset = parseNameList(form.unset.value);
       if (Object.keys(set).length) change.set = set;
       if (Object.keys(setSecret).length) change.setSecret = setSecret;
       if (unset.length) change.unset = unset;

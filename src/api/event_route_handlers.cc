@@ -4,6 +4,7 @@
 
 #include "api/errors.h"
 #include "api/request_headers.h"
+#include "api/request_parsing.h"
 #include "api/route_handlers.h"
 
 namespace sandboxd::api {
@@ -25,10 +26,21 @@ std::string lastEventIdOf(const RequestContext& ctx) {
   return id;
 }
 
-EventScope scopeOf(const Caller& caller) {
+// The caller's sandboxes (an admin's: all), or with ?user=U one user's: as the list's user=,
+// an admin may name anyone, anyone else only themselves (403 otherwise).
+StatusOr<EventScope> scopeOf(const RequestContext& ctx) {
+  const Caller& caller = *ctx.caller;
   EventScope scope;
   scope.allUsers = caller.admin;
   scope.user = caller.user;
+  ASSIGN_OR_RETURN(auto user, parseUserFilter(parseQuery(ctx.rawQuery)));
+  if (user) {
+    if (!caller.admin && *user != caller.user) {
+      return permissionDenied("only admins may watch other users' sandboxes");
+    }
+    scope.allUsers = false;
+    scope.user = *user;
+  }
   return scope;
 }
 
@@ -39,7 +51,12 @@ void RouteHandlers::events(const RequestContextPtr& ctx, const Route&) {
     responder_.replyError(ctx, serviceUnavailable("event streams are not enabled"));
     return;
   }
-  streams_->open(ctx, scopeOf(*ctx->caller), lastEventIdOf(*ctx));
+  auto scope = scopeOf(*ctx);
+  if (!scope.isOk()) {
+    responder_.replyError(ctx, fromStatus(scope.status()));
+    return;
+  }
+  streams_->open(ctx, *scope, lastEventIdOf(*ctx));
 }
 
 void RouteHandlers::sandboxEvents(const RequestContextPtr& ctx, const Route&) {
@@ -54,9 +71,13 @@ void RouteHandlers::sandboxEvents(const RequestContextPtr& ctx, const Route&) {
     responder_.replyError(ctx, fromStatus(visible.status()));
     return;
   }
-  EventScope scope = scopeOf(*ctx->caller);
-  scope.name = name;
-  streams_->open(ctx, scope, lastEventIdOf(*ctx));
+  auto scope = scopeOf(*ctx);
+  if (!scope.isOk()) {
+    responder_.replyError(ctx, fromStatus(scope.status()));
+    return;
+  }
+  scope->name = name;
+  streams_->open(ctx, *scope, lastEventIdOf(*ctx));
 }
 
 void RouteHandlers::createEventTicket(const RequestContextPtr& ctx, const Route& route) {

@@ -8,7 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "api/errors.h"
-#include "api/sse_format.h"
+#include "sandboxd/service/sse_format.h"
 
 namespace sandboxd::api {
 
@@ -38,64 +38,42 @@ class EventBuffer : public concurrency::streams::details::basic_producer_consume
   }
 };
 
+// The answer's body as a BoundedStream's sink.
+class BodySink : public StreamSink {
+ public:
+  explicit BodySink(std::shared_ptr<EventBuffer> buf) : buf_(std::move(buf)) {}
+  size_t unsent() const override { return buf_->in_avail(); }
+  void put(const std::string& text) override { buf_->append(text); }
+  void end() override { buf_->end(); }
+
+ private:
+  const std::shared_ptr<EventBuffer> buf_;
+};
+
 }  // namespace
 
 class EventStreams::Stream {
  public:
-  Stream(uint64_t id, std::string user, int64_t cap)
-      : id_(id), user_(std::move(user)), cap_(cap), buf_(std::make_shared<EventBuffer>()) {}
+  Stream(uint64_t id, std::string user, int64_t cap, std::atomic<uint64_t>* resets)
+      : id_(id),
+        user_(std::move(user)),
+        buf_(std::make_shared<EventBuffer>()),
+        out_(std::make_shared<BodySink>(buf_), cap, resets) {}
 
   uint64_t id() const { return id_; }
   const std::string& user() const { return user_; }
   concurrency::streams::istream body() {
     return concurrency::streams::istream(concurrency::streams::streambuf<uint8_t>(buf_));
   }
-
-  // The start of the stream (written before the answer leaves): not held to the cap, which
-  // counts from its end.
-  void endOfStart() {
-    std::lock_guard<std::mutex> lock(mu_);
-    startBytes_ = static_cast<int64_t>(buf_->in_avail());
-  }
-  // Writes `text`; false when the stream is closed, or was over its unsent-bytes cap and is
-  // now closed with a reset.
-  bool write(const std::string& text, bool capped = true) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (closed_) {
-      return false;
-    }
-    if (capped && static_cast<int64_t>(buf_->in_avail()) > cap_ + startBytes_) {
-      spdlog::info("event stream of {} is too far behind: reset and closed", user_);
-      put(formatSseEvent("reset", "", "{\"reason\":\"behind\"}"));
-      closeLocked();
-      return false;
-    }
-    put(text);
-    return true;
-  }
-  void close() {
-    std::lock_guard<std::mutex> lock(mu_);
-    closeLocked();
-  }
+  BoundedStream& out() { return out_; }
 
   std::atomic<uint64_t> subscription{0};  // set once subscribed (0: none)
 
  private:
-  void put(const std::string& text) { buf_->append(text); }
-  void closeLocked() {
-    if (!closed_) {
-      closed_ = true;
-      buf_->end();
-    }
-  }
-
   const uint64_t id_;
   const std::string user_;
-  const int64_t cap_;
-  std::mutex mu_;
-  bool closed_ = false;
-  int64_t startBytes_ = 0;
   const std::shared_ptr<EventBuffer> buf_;
+  BoundedStream out_;
 };
 
 EventStreams::EventStreams(SandboxEventHubPtr hub, const EventStreamConfig& config,
@@ -123,30 +101,42 @@ void EventStreams::open(const RequestContextPtr& ctx, const EventScope& scope,
       return;
     }
     if (static_cast<int>(streams_.size()) >= config_.maxStreams) {
+      ++stats_.refused;
       responder_.replyError(ctx, throttled("too many event streams are open, retry later"));
       return;
     }
     int& mine = perUser_[user];
     if (mine >= config_.maxStreamsPerUser) {
+      ++stats_.refused;
+      if (mine == 0) {
+        perUser_.erase(user);
+      }
       responder_.replyError(ctx, throttled("at most " + std::to_string(config_.maxStreamsPerUser) +
                                            " event streams per user; close one first"));
       return;
     }
     ++mine;
-    stream = std::make_shared<Stream>(nextId_++, user, config_.queueBytes);
+    stream = std::make_shared<Stream>(nextId_++, user, config_.queueBytes, &stats_.resets);
     streams_.emplace(stream->id(), stream);
   }
   std::weak_ptr<Stream> weak = stream;
-  auto subscription = hub_->subscribe(scope, lastEventId, [weak](const SandboxEventPtr& event) {
-    auto s = weak.lock();
-    return s && s->write(formatSseEvent(*event));
-  });
-  stream->endOfStart();
-  if (subscription) {
-    stream->subscription = *subscription;
-  } else {
-    stream->close();
+  auto subscription =
+      hub_->subscribe(scope, lastEventId, [weak](const SandboxEventPtr& event) {
+        auto s = weak.lock();
+        return s && s->out().write(*event->wire);  // the text formatted once, for every stream
+      });
+  if (!subscription.isOk()) {
+    finished(stream);
+    responder_.replyError(ctx, fromStatus(subscription.status()));
+    return;
   }
+  stream->out().endOfStart();
+  if (*subscription) {
+    stream->subscription = **subscription;
+  } else {
+    stream->out().close();
+  }
+  ++stats_.opened;
   web::http::http_response response(web::http::status_codes::OK);
   response.set_body(stream->body(), "text/event-stream; charset=utf-8");
   response.headers().add("X-Accel-Buffering", "no");  // proxies: pass events on at once
@@ -155,7 +145,7 @@ void EventStreams::open(const RequestContextPtr& ctx, const EventScope& scope,
     if (auto streams = self.lock()) {
       streams->finished(stream);
     } else {
-      stream->close();
+      stream->out().close();
     }
   });
 }
@@ -174,7 +164,7 @@ void EventStreams::finished(const std::shared_ptr<Stream>& stream) {
   if (stream->subscription != 0) {
     hub_->unsubscribe(stream->subscription);
   }
-  stream->close();
+  stream->out().close();
 }
 
 void EventStreams::closeAll() {
@@ -191,7 +181,7 @@ void EventStreams::closeAll() {
     if (stream->subscription != 0 && hub_) {
       hub_->unsubscribe(stream->subscription);
     }
-    stream->close();  // the answer ends; finished() forgets it
+    stream->out().close();  // the answer ends; finished() forgets it
   }
 }
 
@@ -216,7 +206,7 @@ void EventStreams::heartbeatLoop() {
     }
     lock.unlock();
     for (const auto& stream : open) {
-      stream->write(comment);
+      stream->out().write(comment);
     }
     lock.lock();
   }

@@ -242,4 +242,23 @@ std::string renderKubeCalls(
   return out.str();
 }
 
+std::string renderEventStreams(size_t open, const EventStreamStats& stats) {
+  std::ostringstream out;
+  out << "# HELP sandboxd_event_streams_open Live event streams open now.\n"
+      << "# TYPE sandboxd_event_streams_open gauge\n"
+      << "sandboxd_event_streams_open " << open << "\n"
+      << "# HELP sandboxd_event_streams_opened_total Live event streams opened (answered 200).\n"
+      << "# TYPE sandboxd_event_streams_opened_total counter\n"
+      << "sandboxd_event_streams_opened_total " << stats.opened.load() << "\n"
+      << "# HELP sandboxd_event_streams_reset_total Streams closed with a reset because their "
+         "client read too slowly (server.events.queueBytes unsent).\n"
+      << "# TYPE sandboxd_event_streams_reset_total counter\n"
+      << "sandboxd_event_streams_reset_total " << stats.resets.load() << "\n"
+      << "# HELP sandboxd_event_streams_refused_total Streams refused with 429 (over "
+         "server.events.maxStreams or maxStreamsPerUser).\n"
+      << "# TYPE sandboxd_event_streams_refused_total counter\n"
+      << "sandboxd_event_streams_refused_total " << stats.refused.load() << "\n";
+  return out.str();
+}
+
 }  // namespace sandboxd::api

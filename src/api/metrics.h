@@ -9,6 +9,7 @@
 #include <tuple>
 #include <vector>
 
+#include "api/bounded_stream.h"
 #include "sandboxd/api/api_server.h"
 #include "sandboxd/kube/kube_call_metrics.h"
 #include "sandboxd/kube/watch_cache.h"
@@ -64,6 +65,9 @@ std::string renderCacheHealth(const ObjectCacheHealth& health);
 // The reconciler's counters and the drift its last pass found (sandboxd_reconcile_*,
 // sandboxd_drift_objects); `now` ages the last pass.
 std::string renderReconciler(const ReconcilerStats& stats, MonotonicTime now);
+
+// The live event streams (sandboxd_event_streams_*): how many are open, and the counters.
+std::string renderEventStreams(size_t open, const EventStreamStats& stats);
 
 // Escapes a label value (backslash, double quote, newline).
 std::string escapeLabelValue(const std::string& v);

@@ -372,6 +372,14 @@ json operation(const Route& route) {
                         {"required", false},
                         {"description", "resume after this event id"},
                         {"schema", {{"type", "string"}}}});
+      params.push_back({{"name", "user"},
+                        {"in", "query"},
+                        {"required", false},
+                        {"description",
+                         "only this user's sandboxes: admin tokens may name anyone, other "
+                         "tokens only their own user (403 otherwise)"},
+                        {"schema", {{"type", "string"}}}});
+      responses["403"] = errorResponse("only admins may watch other users' sandboxes");
       responses[ok] = {
           {"description",
            "text/event-stream. Events: `reset` (forget what you have; the current state "

@@ -294,8 +294,11 @@ void RouteHandlers::readyz(const RequestContextPtr& ctx, const Route&) {
 }
 
 void RouteHandlers::metrics(const RequestContextPtr& ctx, const Route&) {
-  responder_.replyText(ctx, 200, renderMetricsPage(metrics_, *manager_, observability_),
-                       "text/plain; version=0.0.4; charset=utf-8");
+  std::string text = renderMetricsPage(metrics_, *manager_, observability_);
+  if (streams_) {
+    text += renderEventStreams(streams_->openCount(), streams_->stats());
+  }
+  responder_.replyText(ctx, 200, text, "text/plain; version=0.0.4; charset=utf-8");
 }
 
 void RouteHandlers::openApi(const RequestContextPtr& ctx, const Route&) {

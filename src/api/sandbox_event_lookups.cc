@@ -20,9 +20,35 @@ SandboxSnapshot snapshotOf(const SandboxView& view) {
 SandboxEventLookups sandboxEventLookups(SandboxManagerPtr manager) {
   const Caller admin{"", true};
   SandboxEventLookups lookups;
-  lookups.listAll = [manager, admin]() -> StatusOr<std::vector<SandboxSnapshot>> {
+  lookups.owners = [manager, admin]() -> StatusOr<std::vector<SandboxOwner>> {
     ASSIGN_OR_RETURN(auto views, manager->list(admin, std::nullopt));
+    std::vector<SandboxOwner> out;
+    out.reserve(views.size());
+    for (const auto& view : views) {
+      out.push_back(SandboxOwner{view.record->name, view.record->user});
+    }
+    return out;
+  };
+  // Read at the moment a stream starts: nothing of it is kept.
+  lookups.inScope = [manager, admin](const EventScope& scope)
+      -> StatusOr<std::vector<SandboxSnapshot>> {
     std::vector<SandboxSnapshot> out;
+    if (!scope.name.empty()) {
+      auto view = manager->peek(admin, scope.name);  // never writes
+      if (!view.isOk()) {
+        if (view.status().kind() == ErrorKind::NotFound) {
+          return out;
+        }
+        return view.status();
+      }
+      if (scope.covers(view->record->user, view->record->name)) {
+        out.push_back(snapshotOf(*view));
+      }
+      return out;
+    }
+    ASSIGN_OR_RETURN(auto views,
+                     manager->list(admin, scope.allUsers ? std::nullopt
+                                                         : std::optional<std::string>(scope.user)));
     out.reserve(views.size());
     for (const auto& view : views) {
       out.push_back(snapshotOf(view));

@@ -201,24 +201,31 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   cache->setListener([index = std::weak_ptr<StatusIndex>(statusIndex),
                       weak = std::weak_ptr<Reconciler>(reconciler), changes](
                          const ResourceType& type, const json& object, bool deleted) {
+    const auto appliedAt = std::chrono::steady_clock::now();  // the cache has just applied it
     if (auto i = index.lock()) {
       i->objectChanged(type, object, deleted);
     }
     if (auto r = weak.lock()) {
       r->objectChanged(type, object, deleted);
     }
-    changes->objectChanged(type, object, deleted);
+    changes->objectChanged(type, object, deleted, appliedAt);
   });
   if (statusIndex->rebuild()) {  // after the listener is set: no change falls between the two
     spdlog::info("status index built at {} ms", sinceStart());
   }
   releaseFreedHeap();  // what the first lists parsed (see common/heap.h)
+  SandboxEventLookups lookups = sandboxEventLookups(manager);
+  SandboxEventHub::Options hubOptions;
+  hubOptions.bufferEvents = static_cast<size_t>(config.server.events.bufferEvents);
+  hubOptions.applyStamps = config.server.events.applyStamps;
+  // A new stream's current state is read from the manager when it starts (lookups.inScope).
   auto events = std::make_shared<SandboxEventHub>(
-      SandboxEventHub::Options{static_cast<size_t>(config.server.events.bufferEvents)},
+      hubOptions,
       std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                          std::chrono::system_clock::now().time_since_epoch())
-                         .count()));
-  SandboxEventFeed feed(events, changes, sandboxEventLookups(manager));
+                         .count()),
+      lookups.inScope);
+  SandboxEventFeed feed(events, changes, std::move(lookups));
   if (Status s = feed.start(); !s.isOk()) {
     return fail(s.withContext("event feed"));
   }

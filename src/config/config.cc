@@ -227,6 +227,7 @@ class Parser {
                {"bufferEvents", integer(s.events.bufferEvents)},
                {"queueBytes", integer(s.events.queueBytes)},
                {"ticketTtlMs", integer(s.events.ticketTtlMs)},
+               {"applyStamps", boolean(s.events.applyStamps)},
            });
          }},
     });

@@ -40,11 +40,25 @@ void SandboxChanges::operationsChanged(const std::string& name) {
 }
 
 void SandboxChanges::objectChanged(const ResourceType& type, const json& object,
-                                   bool /*deleted*/) {
+                                   bool /*deleted*/,
+                                   std::chrono::steady_clock::time_point appliedAt) {
   std::string name = sandboxNameOfObject(type, object);
-  if (!name.empty()) {
-    sandboxChanged(name);
+  if (name.empty()) {
+    return;
   }
+  const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         appliedAt.time_since_epoch())
+                         .count();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& change = pending_[name];
+    change.name = name;
+    change.record = true;
+    if (change.appliedNs == 0 || ns < change.appliedNs) {
+      change.appliedNs = ns;  // the earliest: a coalesced change is not made to look younger
+    }
+  }
+  ready_.notify_one();
 }
 
 std::vector<SandboxChange> SandboxChanges::take(std::chrono::milliseconds timeout) {

@@ -1,5 +1,6 @@
 #include "sandboxd/service/sandbox_event_feed.h"
 
+#include <algorithm>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -9,6 +10,13 @@ namespace {
 
 // How many of a sandbox's newest operations are compared on each change of its record.
 constexpr size_t kOperationsCompared = 5;
+
+// A state's hash, never 0 (0: nothing published yet). Two states with one hash (a chance of
+// 2^-64) would make the second no event.
+uint64_t hashOf(const std::string& text) {
+  const uint64_t h = std::hash<std::string>{}(text);
+  return h == 0 ? 1 : h;
+}
 
 }  // namespace
 
@@ -20,10 +28,9 @@ SandboxEventFeed::SandboxEventFeed(SandboxEventHubPtr hub,
 SandboxEventFeed::~SandboxEventFeed() { stop(); }
 
 Status SandboxEventFeed::start() {
-  ASSIGN_OR_RETURN(auto all, lookups_.listAll());
-  for (const auto& sandbox : all) {
-    owners_[sandbox.name] = sandbox.user;
-    hub_->publishSandbox(sandbox.name, sandbox.user, sandbox.json);
+  ASSIGN_OR_RETURN(auto all, lookups_.owners());
+  for (auto& sandbox : all) {
+    known_[sandbox.name].user = std::move(sandbox.user);
   }
   thread_ = std::thread([this] { run(); });
   return Status::ok();
@@ -54,29 +61,40 @@ void SandboxEventFeed::run() {
 
 void SandboxEventFeed::apply(const std::vector<SandboxChange>& changes) {
   for (const SandboxChange& change : changes) {
+    // Read and published under the hub's publishing lock (sandbox_events.h).
+    auto publishing = hub_->publishing();
     auto sandbox = lookups_.get(change.name);
     if (!sandbox.isOk()) {
       if (sandbox.status().kind() == ErrorKind::NotFound) {
-        hub_->publishDeleted(change.name);
-        owners_.erase(change.name);
-        operationStates_.erase(change.name);
+        auto it = known_.find(change.name);
+        if (it != known_.end()) {
+          hub_->publishDeleted(change.name, it->second.user);
+          known_.erase(it);
+        }
       } else {
         spdlog::warn("event feed: reading sandbox {}: {}", change.name,
                      sandbox.status().toString());
       }
       continue;
     }
-    owners_[change.name] = sandbox->user;
+    Known& known = known_[change.name];
+    if (known.user != sandbox->user) {
+      known = Known{sandbox->user, 0, {}};
+    }
     if (change.record) {
-      hub_->publishSandbox(change.name, sandbox->user, sandbox->json);
+      const uint64_t hash = hashOf(sandbox->json);
+      if (hash != known.stateHash) {
+        known.stateHash = hash;
+        hub_->publishSandbox(change.name, sandbox->user, sandbox->json, change.appliedNs);
+      }
     }
     if (change.operations) {
-      applyOperations(change.name, sandbox->user);
+      applyOperations(change.name, known);
     }
   }
 }
 
-void SandboxEventFeed::applyOperations(const std::string& name, const std::string& user) {
+void SandboxEventFeed::applyOperations(const std::string& name, Known& known) {
   auto ops = lookups_.operations(name);
   if (!ops.isOk()) {
     if (ops.status().kind() != ErrorKind::NotFound) {
@@ -84,19 +102,21 @@ void SandboxEventFeed::applyOperations(const std::string& name, const std::strin
     }
     return;
   }
-  auto& seen = operationStates_[name];
-  std::map<int64_t, std::string> now;
+  std::vector<std::pair<int64_t, uint64_t>> now;
   const size_t n = std::min(kOperationsCompared, ops->size());
+  now.reserve(n);
   // Oldest first, so that a client sees them in the order they happened.
   for (size_t i = n; i-- > 0;) {
     const OperationSnapshot& op = (*ops)[i];
-    now[op.id] = op.state;
-    auto it = seen.find(op.id);
-    if (it == seen.end() || it->second != op.state) {
-      hub_->publishOperation(name, user, op.json);
+    const uint64_t state = hashOf(op.state);
+    now.emplace_back(op.id, state);
+    auto it = std::find_if(known.operations.begin(), known.operations.end(),
+                           [&op](const auto& seen) { return seen.first == op.id; });
+    if (it == known.operations.end() || it->second != state) {
+      hub_->publishOperation(name, known.user, op.json);
     }
   }
-  seen = std::move(now);
+  known.operations = std::move(now);
 }
 
 }  // namespace sandboxd

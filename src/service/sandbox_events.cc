@@ -5,57 +5,65 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sandboxd/service/sse_format.h"
+
 namespace sandboxd {
 
-bool EventScope::covers(const SandboxEvent& event) const {
-  if (event.type == "reset") {
-    return true;
-  }
-  if (!allUsers && event.user != user) {
+bool EventScope::covers(const std::string& sandboxUser, const std::string& sandboxName) const {
+  if (!allUsers && sandboxUser != user) {
     return false;
   }
-  return name.empty() || event.name == name;
+  return name.empty() || sandboxName == name;
 }
 
-SandboxEventHub::SandboxEventHub(Options options, std::string epoch)
-    : options_{std::max<size_t>(1, options.bufferEvents)}, epoch_(std::move(epoch)) {}
+bool EventScope::covers(const SandboxEvent& event) const {
+  return event.type == "reset" || covers(event.user, event.name);
+}
+
+SandboxEventHub::SandboxEventHub(Options options, std::string epoch, Snapshot snapshot)
+    : options_{std::max<size_t>(1, options.bufferEvents), options.applyStamps},
+      epoch_(std::move(epoch)),
+      snapshot_(std::move(snapshot)) {}
 
 std::string SandboxEventHub::idFor(uint64_t seq) const {
   return epoch_ + "." + std::to_string(seq);
 }
 
-void SandboxEventHub::publishSandbox(const std::string& name, const std::string& user,
-                                     const std::string& data) {
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = current_.find(name);
-  if (it != current_.end() && it->second->data == data && it->second->user == user) {
-    return;
+SandboxEventPtr SandboxEventHub::make(std::string type, std::string id, const std::string& name,
+                                      const std::string& user, std::string data,
+                                      int64_t appliedNs) const {
+  auto event = std::make_shared<SandboxEvent>();
+  event->type = std::move(type);
+  event->id = std::move(id);
+  event->name = name;
+  event->user = user;
+  event->data = std::move(data);
+  event->appliedNs = appliedNs;
+  std::string wire = formatSseEvent(event->type, event->id, event->data);
+  if (options_.applyStamps && appliedNs != 0) {
+    wire.insert(0, ": applied " + std::to_string(appliedNs) + "\n");
   }
-  auto event = std::make_shared<SandboxEvent>(
-      SandboxEvent{"sandbox", idFor(seq_ + 1), name, user, data});
-  current_[name] = event;
-  append(std::move(event));
+  event->wire = std::make_shared<const std::string>(std::move(wire));
+  return event;
 }
 
-void SandboxEventHub::publishDeleted(const std::string& name) {
+void SandboxEventHub::publishSandbox(const std::string& name, const std::string& user,
+                                     const std::string& data, int64_t appliedNs) {
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = current_.find(name);
-  if (it == current_.end()) {
-    return;
-  }
-  const std::string user = it->second->user;
-  current_.erase(it);
-  const std::string data = nlohmann::json{{"name", name}}.dump(
+  append(make("sandbox", idFor(seq_ + 1), name, user, data, appliedNs));
+}
+
+void SandboxEventHub::publishDeleted(const std::string& name, const std::string& user) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string data = nlohmann::json{{"name", name}}.dump(
       -1, ' ', false, nlohmann::json::error_handler_t::replace);
-  append(std::make_shared<SandboxEvent>(SandboxEvent{"deleted", idFor(seq_ + 1), name, user,
-                                                     data}));
+  append(make("deleted", idFor(seq_ + 1), name, user, std::move(data), 0));
 }
 
 void SandboxEventHub::publishOperation(const std::string& name, const std::string& user,
                                        const std::string& data) {
   std::lock_guard<std::mutex> lock(mu_);
-  append(std::make_shared<SandboxEvent>(
-      SandboxEvent{"operation", idFor(seq_ + 1), name, user, data}));
+  append(make("operation", idFor(seq_ + 1), name, user, data, 0));
 }
 
 void SandboxEventHub::append(SandboxEventPtr event) {
@@ -97,9 +105,12 @@ std::optional<uint64_t> SandboxEventHub::resumePoint(const std::string& lastEven
   return seq;
 }
 
-std::optional<uint64_t> SandboxEventHub::subscribe(const EventScope& scope,
-                                                   const std::string& lastEventId, Sink sink) {
-  std::lock_guard<std::mutex> lock(mu_);
+StatusOr<std::optional<uint64_t>> SandboxEventHub::subscribe(const EventScope& scope,
+                                                             const std::string& lastEventId,
+                                                             Sink sink) {
+  // Nothing is published while the current state is read and the subscription added.
+  std::unique_lock<std::mutex> publishing(publishMu_);
+  std::unique_lock<std::mutex> lock(mu_);
   std::vector<SandboxEventPtr> start;
   if (auto from = resumePoint(lastEventId)) {
     for (const auto& [seq, event] : buffer_) {
@@ -108,39 +119,35 @@ std::optional<uint64_t> SandboxEventHub::subscribe(const EventScope& scope,
       }
     }
   } else {
+    // Read without the hub's lock: streams keep receiving what is published meanwhile (only
+    // the publisher waits).
+    lock.unlock();
+    ASSIGN_OR_RETURN(auto state, snapshot_(scope));
+    lock.lock();
     const std::string position = idFor(seq_);
-    start.push_back(std::make_shared<SandboxEvent>(SandboxEvent{"reset", position, "", "", "{}"}));
-    auto add = [&](const SandboxEventPtr& event) {
-      if (scope.covers(*event)) {
-        start.push_back(
-            std::make_shared<SandboxEvent>(SandboxEvent{"sandbox", position, event->name,
-                                                        event->user, event->data}));
-      }
-    };
-    if (!scope.name.empty()) {
-      if (auto it = current_.find(scope.name); it != current_.end()) {
-        add(it->second);
-      }
-    } else {
-      for (const auto& entry : current_) {
-        add(entry.second);
+    std::vector<SandboxSnapshot*> covered;  // the snapshot may read more than the scope covers
+    for (auto& s : state) {
+      if (scope.covers(s.user, s.name)) {
+        covered.push_back(&s);
       }
     }
     // All but the last are partial (see the header).
-    for (size_t i = 0; i + 1 < start.size(); ++i) {
-      auto partial = std::make_shared<SandboxEvent>(*start[i]);
-      partial->id += ".p";
-      start[i] = std::move(partial);
+    start.reserve(covered.size() + 1);
+    start.push_back(
+        make("reset", covered.empty() ? position : position + ".p", "", "", "{}", 0));
+    for (size_t i = 0; i < covered.size(); ++i) {
+      start.push_back(make("sandbox", i + 1 < covered.size() ? position + ".p" : position,
+                           covered[i]->name, covered[i]->user, std::move(covered[i]->json), 0));
     }
   }
   for (const auto& event : start) {
     if (!sink(event)) {
-      return std::nullopt;
+      return std::optional<uint64_t>();
     }
   }
   const uint64_t id = nextSubscription_++;
   subscriptions_.emplace(id, Subscription{scope, std::move(sink)});
-  return id;
+  return std::optional<uint64_t>(id);
 }
 
 void SandboxEventHub::unsubscribe(uint64_t id) {
@@ -158,9 +165,9 @@ uint64_t SandboxEventHub::lastSeq() const {
   return seq_;
 }
 
-size_t SandboxEventHub::sandboxesKnown() const {
+size_t SandboxEventHub::buffered() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return current_.size();
+  return buffer_.size();
 }
 
 }  // namespace sandboxd

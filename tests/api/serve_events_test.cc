@@ -2,7 +2,8 @@
 // stream starts with the current state and follows a sandbox through its lifecycle with the
 // same JSON GET answers; another user sees none of it; Last-Event-ID resumes; stream tickets
 // are single-use and open only streams; limits answer 429 with the error envelope; heartbeats
-// come; SIGTERM ends open streams and the server exits cleanly.
+// come; an admin's ?user= narrows a stream (anyone else's only to themselves); /metrics counts
+// the streams; SIGTERM ends open streams and the server exits cleanly.
 #include <signal.h>
 
 #include <filesystem>
@@ -261,6 +262,63 @@ TEST_F(ServeEventsTest, PerUserLimitAnswers429UntilAStreamCloses) {
     open.back()->next(500ms);
   }
   EXPECT_GT(open.back()->comments(), 0);
+}
+
+// The value of an unlabelled metric on a /metrics page (-1 when absent).
+double metricValue(const std::string& page, const std::string& name) {
+  const std::string key = "\n" + name + " ";
+  size_t at = page.find(key);
+  return at == std::string::npos ? -1 : std::atof(page.c_str() + at + key.size());
+}
+
+TEST_F(ServeEventsTest, AUserFilterIsForAdminsAndStreamsAreCountedInMetrics) {
+  ASSERT_EQ(call("POST", "/api/v1/sandboxes", "dave", R"({"name":"ev-uf-dave"})").status, 201);
+  ASSERT_EQ(call("POST", "/api/v1/sandboxes", "bob", R"({"name":"ev-uf-bob"})").status, 201);
+  // An admin narrowed to dave: dave's sandboxes, never bob's, from the start on.
+  SseClient root;
+  openStream(root, "root", "/api/v1/events?user=dave");
+  bool found = false;
+  auto events = root.until(
+      [](const SseEvent& e) { return isSandbox(e, "ev-uf-dave", "RUNNING"); }, 30s, &found);
+  ASSERT_TRUE(found);
+  ASSERT_EQ(call("POST", "/api/v1/sandboxes/ev-uf-bob/stop", "bob").status, 202);
+  ASSERT_EQ(call("POST", "/api/v1/sandboxes/ev-uf-dave/stop", "dave").status, 202);
+  auto more = root.until(
+      [](const SseEvent& e) { return isSandbox(e, "ev-uf-dave", "STOPPED"); }, 30s, &found);
+  ASSERT_TRUE(found);
+  events.insert(events.end(), more.begin(), more.end());
+  for (const auto& e : events) {
+    EXPECT_EQ(e.data.find("ev-uf-bob"), std::string::npos) << "bob's sandbox on dave's stream";
+  }
+  // Anyone else may name only themselves, as the list's user=.
+  SseClient self;
+  openStream(self, "bob", "/api/v1/events?user=bob");
+  SseClient other;
+  ASSERT_TRUE(other.open(server_->port(), "/api/v1/events?user=dave", tokens_.at("bob")));
+  EXPECT_EQ(other.status, 403);
+  EXPECT_EQ(json::parse(other.body, nullptr, false)["error"]["code"], "permission_denied");
+  SseClient empty;
+  ASSERT_TRUE(empty.open(server_->port(), "/api/v1/events?user=", tokens_.at("root")));
+  EXPECT_EQ(empty.status, 422);
+  // /metrics counts the streams: these two are open, and at least they were opened.
+  auto page = httpCall(server_->port(), "GET", "/metrics", tokens_.at("root"));
+  ASSERT_EQ(page.status, 200);
+  EXPECT_GE(metricValue(page.body, "sandboxd_event_streams_open"), 2);
+  EXPECT_GE(metricValue(page.body, "sandboxd_event_streams_opened_total"), 2);
+  EXPECT_GE(metricValue(page.body, "sandboxd_event_streams_reset_total"), 0);
+  EXPECT_GE(metricValue(page.body, "sandboxd_event_streams_refused_total"), 0);
+  // A refusal is counted.
+  const double refused = metricValue(page.body, "sandboxd_event_streams_refused_total");
+  std::vector<std::unique_ptr<SseClient>> held;
+  int status = 200;
+  for (int i = 0; i < 4 && status == 200; ++i) {  // maxStreamsPerUser is 3; self is one
+    held.push_back(std::make_unique<SseClient>());
+    ASSERT_TRUE(held.back()->open(server_->port(), "/api/v1/events", tokens_.at("bob")));
+    status = held.back()->status;
+  }
+  EXPECT_EQ(status, 429);
+  page = httpCall(server_->port(), "GET", "/metrics", tokens_.at("root"));
+  EXPECT_EQ(metricValue(page.body, "sandboxd_event_streams_refused_total"), refused + 1);
 }
 
 TEST(ServeEventsSigtermTest, SigtermEndsOpenStreamsAndTheServerExitsCleanly) {

@@ -168,11 +168,30 @@ try {
     check(!html.includes("hidden-secret-value"), "a secret value is on the page");
   });
 
+  // Stop only for a running or starting sandbox, Start only for a stopped one (DESIGN §3).
+  const enabled = async (name) => ({
+    stop: await row(name).locator('[data-action="stop"]').isEnabled(),
+    start: await row(name).locator('[data-action="start"]').isEnabled(),
+  });
+  const waitButtons = async (name, stop, start) => {
+    await page.waitForFunction(([n, stopOn, startOn]) => {
+      const tr = document.querySelector(`#sandboxes tbody tr[data-name="${n}"]`);
+      if (!tr) return false;
+      return !tr.querySelector('[data-action="stop"]').disabled === stopOn &&
+             !tr.querySelector('[data-action="start"]').disabled === startOn;
+    }, [name, stop, start], { timeout: 15000 });
+  };
+
   await scenario("05-stop-and-start", page, async () => {
+    let b = await enabled("ui-one");
+    check(b.stop && !b.start, "RUNNING: stop and start enabled as " + JSON.stringify(b));
     await row("ui-one").locator('[data-action="stop"]').click();
     await waitStatus("ui-one", "STOPPED");
+    await waitButtons("ui-one", false, true);
+    await page.screenshot({ path: path.join(outDir, "05-stopped-buttons.png"), fullPage: true });
     await row("ui-one").locator('[data-action="start"]').click();
     await waitStatus("ui-one", "RUNNING");
+    await waitButtons("ui-one", true, false);
     check(await page.evaluate(() => window.__noReload === true), "the page reloaded");
   });
 
@@ -200,6 +219,31 @@ try {
     await page.waitForFunction(() => document.querySelector("#create-error").textContent !== "");
     const text = await page.textContent("#create-error");
     check(/already_exists|conflict/.test(text), "the 409 envelope is not shown: " + text);
+  });
+
+  await scenario("07b-public-ports", page, async () => {
+    // A port the operator does not allow public: the 422 shows under the form.
+    await page.fill("#create-form [name=name]", "ui-pub");
+    await page.fill("#create-form [name=publicPorts]", "ttyd");
+    await page.click("#create-form button[type=submit]");
+    await page.waitForFunction(() => /invalid|ttyd/.test(
+      document.querySelector("#create-error").textContent));
+    const text = await page.textContent("#create-error");
+    check(text.includes("ttyd"), "the 422 does not name the port: " + text);
+    check(await row("ui-pub").count() === 0, "a refused create made a row");
+    await page.screenshot({ path: path.join(outDir, "07b-public-ports-422.png"), fullPage: true });
+    // An allowed one is kept by the sandbox.
+    await page.fill("#create-form [name=publicPorts]", "app");
+    await page.click("#create-form button[type=submit]");
+    await row("ui-pub").waitFor();
+    await page.waitForFunction(() => document.querySelector("#create-error").textContent === "");
+    const r = await fetch(base + "/api/v1/sandboxes/ui-pub",
+                          { headers: { Authorization: "Bearer " + alice } });
+    const made = await r.json();
+    check(JSON.stringify(made.publicPorts) === JSON.stringify(["app"]),
+          "publicPorts: " + JSON.stringify(made.publicPorts));
+    // Start is off while it is not stopped.
+    check(!(await enabled("ui-pub")).start, "Start enabled on a new sandbox");
   });
 
   await scenario("08-second-user-sees-none", null, async () => {

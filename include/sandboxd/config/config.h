@@ -143,6 +143,9 @@ struct EventStreamConfig {
   int bufferEvents = 4096;      // events kept for Last-Event-ID resumes
   int64_t queueBytes = 1 << 20; // unsent bytes one stream may hold; beyond: reset and close
   int ticketTtlMs = 30000;      // a stream ticket's lifetime
+  // Diagnostics (bench/sse_reader.cc): an event caused by a watch-cache change starts with the
+  // comment ": applied <ns>", when the cache applied it (CLOCK_MONOTONIC, nanoseconds).
+  bool applyStamps = false;
 };
 
 struct ServerConfig {

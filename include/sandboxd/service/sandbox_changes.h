@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -23,14 +24,19 @@ struct SandboxChange {
   std::string name;
   bool record = false;      // its registry row or its objects (status) changed
   bool operations = false;  // its operation record changed
+  // When the watch cache applied the earliest of the object changes coalesced here
+  // (steady_clock, nanoseconds since its epoch); 0 when none came from the watch cache.
+  int64_t appliedNs = 0;
 };
 
 class SandboxChanges {
  public:
   void sandboxChanged(const std::string& name);
   void operationsChanged(const std::string& name);
-  // Wire to WatchCache::setListener.
-  void objectChanged(const ResourceType& type, const json& object, bool deleted);
+  // Wire to WatchCache::setListener; `appliedAt`: when the cache applied the change.
+  void objectChanged(const ResourceType& type, const json& object, bool deleted,
+                     std::chrono::steady_clock::time_point appliedAt =
+                         std::chrono::steady_clock::now());
 
   // Waits up to `timeout` for changes and takes them all (empty on timeout or close()).
   std::vector<SandboxChange> take(std::chrono::milliseconds timeout);

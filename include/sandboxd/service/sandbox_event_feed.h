@@ -1,9 +1,12 @@
 // SandboxEventFeed: turns changes (SandboxChanges) into the hub's events. Its own thread takes
 // the changed sandboxes, reads each one as the API shows it (the lookups; for the server, the
-// manager's get and the Sandbox JSON of GET /api/v1/sandboxes/{name}) and publishes it; the hub
-// drops what did not change. A sandbox the lookup no longer finds is published as deleted. For
-// a changed operation record, the newest operations whose state differs from what was last
-// published become `operation` events.
+// manager's peek and the Sandbox JSON of GET /api/v1/sandboxes/{name}) and publishes it when
+// it differs from what it last published (kept as a hash). A sandbox the lookup no longer
+// finds is published as deleted. For a changed operation record, the newest operations whose
+// state differs from what was last published become `operation` events.
+//
+// Per sandbox it keeps its owner (to route a deletion), the hash of its last published state
+// and those of its newest operations' states: a few dozen bytes, never its JSON.
 #pragma once
 
 #include <atomic>
@@ -11,9 +14,9 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "sandboxd/common/status.h"
@@ -22,10 +25,9 @@
 
 namespace sandboxd {
 
-struct SandboxSnapshot {
+struct SandboxOwner {
   std::string name;
   std::string user;
-  std::string json;  // the Sandbox JSON, one line
 };
 
 struct OperationSnapshot {
@@ -35,8 +37,11 @@ struct OperationSnapshot {
 };
 
 struct SandboxEventLookups {
-  // Every sandbox (the feed's start). Required.
-  std::function<StatusOr<std::vector<SandboxSnapshot>>()> listAll;
+  // Every sandbox's name and owner (the feed's start). Required.
+  std::function<StatusOr<std::vector<SandboxOwner>>()> owners;
+  // The current state of what a scope covers (a new stream's start). Required by the server's
+  // hub (SandboxEventHub::Snapshot); the feed does not use it.
+  SandboxEventHub::Snapshot inScope;
   // One sandbox; NotFound when it is gone. Required.
   std::function<StatusOr<SandboxSnapshot>(const std::string& name)> get;
   // Its newest operations, newest first; NotFound when the sandbox is gone. Required.
@@ -49,25 +54,31 @@ class SandboxEventFeed {
                    SandboxEventLookups lookups);
   ~SandboxEventFeed();
 
-  // Publishes every sandbox's current state, then starts the thread.
+  // Learns every sandbox's owner, then starts the thread.
   Status start();
   void stop();
 
   // Applies one batch of changes on the caller's thread (what the thread does; for tests).
   void apply(const std::vector<SandboxChange>& changes);
 
+  size_t sandboxesKnown() const { return known_.size(); }  // for tests (the feed's thread)
+
  private:
+  struct Known {
+    std::string user;
+    uint64_t stateHash = 0;  // of the Sandbox JSON last published (0: none yet)
+    // The newest operations' ids and the hash of the state last published of each.
+    std::vector<std::pair<int64_t, uint64_t>> operations;
+  };
   void run();
-  void applyOperations(const std::string& name, const std::string& user);
+  void applyOperations(const std::string& name, Known& known);
 
   const SandboxEventHubPtr hub_;
   const std::shared_ptr<SandboxChanges> changes_;
   const SandboxEventLookups lookups_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
-  // Per sandbox: its owner and the state last published of each recent operation.
-  std::map<std::string, std::string> owners_;
-  std::map<std::string, std::map<int64_t, std::string>> operationStates_;
+  std::map<std::string, Known> known_;
 };
 
 }  // namespace sandboxd

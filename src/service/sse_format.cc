@@ -1,6 +1,6 @@
-#include "api/sse_format.h"
+#include "sandboxd/service/sse_format.h"
 
-namespace sandboxd::api {
+namespace sandboxd {
 namespace {
 
 // A field value ends at the first line break: keep what a field can hold.
@@ -40,4 +40,4 @@ std::string formatSseEvent(const std::string& type, const std::string& id,
 
 std::string formatSseComment(const std::string& text) { return ": " + oneLine(text) + "\n\n"; }
 
-}  // namespace sandboxd::api
+}  // namespace sandboxd
