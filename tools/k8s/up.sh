@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# up.sh STATE_DIR — starts a real, loopback-only Kubernetes control plane:
+# up.sh STATE_DIR [--real-node] — starts a real, loopback-only Kubernetes control plane:
 #   etcd + kube-apiserver + kube-controller-manager + kube-scheduler + KWOK
 # with one fake node (kwok-node-0) and a default StorageClass "standard" served
 # by a small external provisioner (pv_provisioner.py: one hostPath PV per claim,
@@ -7,6 +7,14 @@
 # first container's image is registry.invalid/sandboxd/unpullable:v1: they stay
 # Pending in ImagePullBackOff (kwok-stages-extra.yaml). Everything it creates lives
 # in STATE_DIR.
+#
+# --real-node (or SANDBOXD_K8S_REAL_NODE=1) also starts a real node beside KWOK's: containerd,
+# runc and a kubelet running real containers (tools/k8s/node/up-node.sh), node "real-node-0"
+# labelled and tainted sandboxd.dev/real-node=true (NoSchedule), with the locally built images
+# sandboxd.local/sandbox-test:v1 and sandboxd.local/pause:v1 imported. Its volumes are then
+# `local` PersistentVolumes (directories STATE_DIR/pvs/pvc-<claim uid>) so that the kubelet
+# mounts them and applies fsGroup. Needs root, cgroup v1 or v2 access and namespaces; fails
+# with the reason when the machine cannot run containers.
 #
 # Outputs (the contract for tests):
 #   STATE_DIR/env              shell-sourceable: KUBECONFIG, SANDBOXD_K8S_SERVER, SANDBOXD_K8S_VERSION, ...
@@ -21,6 +29,8 @@
 #                              request made with a service account's token (user group
 #                              system:serviceaccounts), so tests can see what a client issued
 #   STATE_DIR/pids             "name pid exe" per started process (used by down.sh)
+#   STATE_DIR/pvs/pvc-<uid>    each provisioned volume's directory
+#   STATE_DIR/node/            (--real-node) containerd's and the kubelet's config, root and state
 #   STATE_DIR/logs/*.log       component logs
 #
 # Environment knobs:
@@ -33,7 +43,12 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 log() { echo "[k8s/up] $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-[[ $# -eq 1 && -n "$1" ]] || { echo "usage: $0 STATE_DIR" >&2; exit 2; }
+REAL_NODE_WANTED="${SANDBOXD_K8S_REAL_NODE:-0}"
+if [[ $# -eq 2 && "$2" == --real-node ]]; then
+  REAL_NODE_WANTED=1
+  set -- "$1"
+fi
+[[ $# -eq 1 && -n "$1" ]] || { echo "usage: $0 STATE_DIR [--real-node]" >&2; exit 2; }
 mkdir -p "$1"
 STATE="$(cd "$1" && pwd)"
 TIMEOUT="${SANDBOXD_K8S_UP_TIMEOUT:-120}"
@@ -52,6 +67,10 @@ if [[ -s "$STATE/pids" ]]; then
   done <"$STATE/pids"
 fi
 
+# What a real node of an earlier run may have left (mounts under the state dir must go
+# before the state dir is cleared).
+"$HERE/node/down-node.sh" "$STATE" >&2 || true
+
 # ---------------------------------------------------------------- binaries
 BIN="$("$HERE/build.sh" | tail -n 1)"
 [[ -d "$BIN" ]] || die "build.sh did not report a binary directory"
@@ -59,8 +78,8 @@ K8S_VERSION="$(cat "$BIN/VERSION")"
 
 # ---------------------------------------------------------------- state dir
 # Fresh state each time (etcd data, certs, tokens); logs of a previous run go too.
-rm -rf "$STATE/etcd" "$STATE/pki" "$STATE/logs" "$STATE/kwok-home" "$STATE/pvs"
-rm -f "$STATE"/{kubeconfig,kubeconfig-cert,env,pids,ca.crt,wrong-ca.crt,admin.token,alice.token,admin-cert.crt,admin-cert.key,audit.log,audit-policy.yaml}
+rm -rf "$STATE/etcd" "$STATE/pki" "$STATE/logs" "$STATE/kwok-home" "$STATE/pvs" "$STATE/node"
+rm -f "$STATE"/{node-resources,kubeconfig,kubeconfig-cert,env,pids,ca.crt,wrong-ca.crt,admin.token,alice.token,admin-cert.crt,admin-cert.key,audit.log,audit-policy.yaml}
 mkdir -p "$STATE/pki" "$STATE/logs" "$STATE/etcd" "$STATE/kwok-home" "$STATE/pvs"
 chmod 700 "$STATE/etcd" "$STATE/pki"
 : >"$STATE/pids"
@@ -350,7 +369,9 @@ kapi POST /apis/storage.k8s.io/v1/storageclasses '{
   "reclaimPolicy": "Delete",
   "volumeBindingMode": "Immediate"}' >/dev/null
 PYTHON="$(python3 -c 'import os, sys; print(os.path.realpath(sys.executable))')"
-start pv-provisioner "$PYTHON" "$HERE/pv_provisioner.py" \
+PV_MODE=()
+[[ "$REAL_NODE_WANTED" == 1 ]] && PV_MODE=(--local)
+start pv-provisioner "$PYTHON" "$HERE/pv_provisioner.py" "${PV_MODE[@]}" \
   "$SERVER" "$STATE/ca.crt" "$STATE/admin.token" "$STATE/pvs" "$PROVISIONER"
 log "StorageClass standard (provisioner $PROVISIONER) created"
 
@@ -381,6 +402,13 @@ kapi PATCH "/api/v1/nodes/$NODE" '{"spec":{"taints":null}}' application/merge-pa
 wait_for "serviceaccount default/default" "$LOGS/kube-controller-manager.log" kube-controller-manager \
   kapi GET /api/v1/namespaces/default/serviceaccounts/default
 
+# ---------------------------------------------------------------- the real node (optional)
+REAL_NODE=""
+SANDBOX_TEST_IMAGE=""
+if [[ "$REAL_NODE_WANTED" == 1 ]]; then
+  source "$HERE/node/up-node.sh"
+fi
+
 # ---------------------------------------------------------------- env
 cat >"$STATE/env" <<EOF
 KUBECONFIG=${STATE}/kubeconfig
@@ -394,9 +422,13 @@ SANDBOXD_K8S_ALICE_TOKEN_FILE=${STATE}/alice.token
 SANDBOXD_K8S_WRONG_CA=${STATE}/wrong-ca.crt
 SANDBOXD_K8S_NODE=${NODE}
 SANDBOXD_K8S_AUDIT_LOG=${STATE}/audit.log
+SANDBOXD_K8S_PV_DIR=${STATE}/pvs
+SANDBOXD_K8S_REAL_NODE_NAME=${REAL_NODE}
+SANDBOXD_K8S_SANDBOX_TEST_IMAGE=${SANDBOX_TEST_IMAGE}
+export SANDBOXD_K8S_PV_DIR SANDBOXD_K8S_REAL_NODE_NAME SANDBOXD_K8S_SANDBOX_TEST_IMAGE
 export KUBECONFIG SANDBOXD_K8S_SERVER SANDBOXD_K8S_VERSION SANDBOXD_K8S_STATE_DIR SANDBOXD_K8S_CA SANDBOXD_K8S_KUBECONFIG_CERT SANDBOXD_K8S_ADMIN_TOKEN_FILE SANDBOXD_K8S_ALICE_TOKEN_FILE SANDBOXD_K8S_WRONG_CA SANDBOXD_K8S_NODE SANDBOXD_K8S_AUDIT_LOG
 EOF
 
 STARTED_OK=1
-log "control plane ${K8S_VERSION} up at ${SERVER} in $((SECONDS - T_START))s; source ${STATE}/env"
+log "control plane ${K8S_VERSION}${REAL_NODE:+ with real node $REAL_NODE} up at ${SERVER} in $((SECONDS - T_START))s; source ${STATE}/env"
 echo "$STATE/env"
