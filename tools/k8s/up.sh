@@ -13,7 +13,7 @@
 # labelled and tainted sandboxd.dev/real-node=true (NoSchedule), with the locally built images
 # sandboxd.local/sandbox-test:v1 and sandboxd.local/pause:v1 imported. Its volumes are then
 # `local` PersistentVolumes (directories STATE_DIR/pvs/pvc-<claim uid>) so that the kubelet
-# mounts them and applies fsGroup. Needs root, cgroup v1 or v2 access and namespaces; fails
+# mounts them and applies fsGroup. Needs root, writable cgroup v1 hierarchies and namespaces; fails
 # with the reason when the machine cannot run containers.
 #
 # Outputs (the contract for tests):
@@ -86,6 +86,11 @@ chmod 700 "$STATE/etcd" "$STATE/pki"
 
 PKI="$STATE/pki"
 LOGS="$STATE/logs"
+
+# The real node's prerequisites, before anything starts (a clear failure, at once).
+if [[ "$REAL_NODE_WANTED" == 1 ]]; then
+  source "$HERE/node/check-node.sh"
+fi
 
 # ---------------------------------------------------------------- failure handling
 STARTED_OK=0

@@ -20,20 +20,6 @@ NODE_TAINT_JSON='{"key":"sandboxd.dev/real-node","value":"true","effect":"NoSche
 SANDBOX_TEST_IMAGE=sandboxd.local/sandbox-test:v1
 PAUSE_IMAGE=sandboxd.local/pause:v1
 
-# ------------------------------------------------------------ can this machine run containers?
-node_check() {
-  local missing=() t
-  for t in containerd ctr runc; do command -v "$t" >/dev/null || missing+=("$t"); done
-  for t in bridge host-local loopback; do [[ -x /usr/lib/cni/$t ]] || missing+=("/usr/lib/cni/$t"); done
-  [[ -x /bin/busybox || -x /usr/bin/busybox ]] || missing+=(busybox)
-  ((${#missing[@]} == 0)) || die "the real node needs ${missing[*]} (bash tools/install-deps.sh installs them)"
-  [[ "$(id -u)" == 0 ]] || die "the real node needs root (containerd, runc, mounts, cgroups, network namespaces)"
-  [[ -d /sys/fs/cgroup/memory && -w /sys/fs/cgroup/memory ]] ||
-    die "the real node needs writable cgroup v1 hierarchies under /sys/fs/cgroup (found none writable)"
-  unshare --net --mount --pid --fork true 2>"$LOGS/node-check.log" ||
-    die "cannot create namespaces (unshare: $(cat "$LOGS/node-check.log")): this machine cannot run containers"
-}
-node_check
 
 NODE_N=$(( $(printf '%s' "$STATE" | cksum | cut -d' ' -f1) % 200 + 20 ))
 BRIDGE="sbxd${NODE_N}"
