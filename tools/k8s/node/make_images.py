@@ -43,7 +43,9 @@ def add(tar, name, data=None, mode=0o644, kind=tarfile.REGTYPE, link=""):
 def rootfs_layer(busybox):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        for d, mode in (("bin", 0o755), ("etc", 0o755), ("home", 0o755), ("home/agent", 0o755),
+        # /home/agent is writable by anyone for a pod without a home volume (a legacy
+        # Deployment's); a sandbox's volume is mounted over it.
+        for d, mode in (("bin", 0o755), ("etc", 0o755), ("home", 0o755), ("home/agent", 0o1777),
                         ("tmp", 0o1777), ("proc", 0o755), ("sys", 0o755), ("dev", 0o755)):
             add(tar, d, mode=mode, kind=tarfile.DIRTYPE)
         with open(busybox, "rb") as f:
