@@ -391,14 +391,15 @@ kapi POST /api/v1/nodes '{
   "status": {"allocatable": {"cpu": "32", "memory": "256Gi", "pods": "110", "ephemeral-storage": "1Ti"},
              "capacity":    {"cpu": "32", "memory": "256Gi", "pods": "110", "ephemeral-storage": "1Ti"}}}' >/dev/null
 
+# node_ready <name>: the node reports Ready.
 node_ready() {
-  kapi GET "/api/v1/nodes/$NODE" | python3 -c '
+  kapi GET "/api/v1/nodes/$1" | python3 -c '
 import json, sys
 n = json.load(sys.stdin)
 ok = any(c["type"] == "Ready" and c["status"] == "True" for c in n.get("status", {}).get("conditions", []))
 sys.exit(0 if ok else 1)'
 }
-wait_for "node $NODE (kwok)" "$LOGS/kwok.log" kwok node_ready
+wait_for "node $NODE (kwok)" "$LOGS/kwok.log" kwok node_ready "$NODE"
 
 # The TaintNodesByCondition admission plugin taints new nodes not-ready; the
 # node-lifecycle-controller (not run here) would lift it once the node is Ready.

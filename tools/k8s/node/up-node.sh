@@ -10,8 +10,8 @@
 # every v1 hierarchy (the kubelet's cgroupRoot), N derived from STATE so that clusters of
 # different state directories do not collide.
 #
-# Uses up.sh's functions and variables (start, wait_for, kapi, log, die, new_cert, STATE,
-# BIN, PKI, LOGS, SERVER, TIMEOUT).
+# Uses up.sh's functions and variables (start, wait_for, node_ready, kapi, log, die,
+# new_cert, write_kubeconfig, STATE, BIN, PKI, LOGS, SERVER, TIMEOUT).
 
 NODE_DIR="$STATE/node"
 REAL_NODE=real-node-0
@@ -181,14 +181,7 @@ start kubelet "$BIN/kubelet" \
   --node-labels="${REAL_NODE_LABEL}=true" \
   --v=1
 
-real_node_ready() {
-  kapi GET "/api/v1/nodes/$REAL_NODE" | python3 -c '
-import json, sys
-n = json.load(sys.stdin)
-ok = any(c["type"] == "Ready" and c["status"] == "True" for c in n.get("status", {}).get("conditions", []))
-sys.exit(0 if ok else 1)'
-}
-wait_for "node $REAL_NODE (kubelet)" "$LOGS/kubelet.log" kubelet real_node_ready
+wait_for "node $REAL_NODE (kubelet)" "$LOGS/kubelet.log" kubelet node_ready "$REAL_NODE"
 
 # As for KWOK's node: the not-ready taint the admission plugin added stays without a
 # node-lifecycle-controller; keep only ours.
