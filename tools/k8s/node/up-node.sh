@@ -20,7 +20,6 @@ NODE_TAINT_JSON='{"key":"sandboxd.dev/real-node","value":"true","effect":"NoSche
 SANDBOX_TEST_IMAGE=sandboxd.local/sandbox-test:v1
 PAUSE_IMAGE=sandboxd.local/pause:v1
 
-
 NODE_N=$(( $(printf '%s' "$STATE" | cksum | cut -d' ' -f1) % 200 + 20 ))
 BRIDGE="sbxd${NODE_N}"
 NODE_IP="10.89.${NODE_N}.1"
