@@ -114,10 +114,12 @@ on_exit() {
 trap on_exit EXIT
 
 # ---------------------------------------------------------------- ports
-read -r ETCD_PORT ETCD_PEER_PORT API_PORT KCM_PORT SCHED_PORT < <(python3 - <<'EOF'
-import socket
+# free_ports <n>: n distinct free loopback ports, on one line.
+free_ports() {
+  python3 - "$1" <<'EOF'
+import socket, sys
 socks = []
-for _ in range(5):
+for _ in range(int(sys.argv[1])):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -125,7 +127,8 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 for s in socks:
     s.close()
 EOF
-)
+}
+read -r ETCD_PORT ETCD_PEER_PORT API_PORT KCM_PORT SCHED_PORT < <(free_ports 5)
 SERVER="https://127.0.0.1:${API_PORT}"
 
 # ---------------------------------------------------------------- PKI (openssl)

@@ -10,8 +10,8 @@
 # every v1 hierarchy (the kubelet's cgroupRoot), N derived from STATE so that clusters of
 # different state directories do not collide.
 #
-# Uses up.sh's functions and variables (start, wait_for, node_ready, kapi, log, die,
-# new_cert, write_kubeconfig, STATE, BIN, PKI, LOGS, SERVER, TIMEOUT).
+# Uses up.sh's functions and variables (start, wait_for, node_ready, free_ports, kapi, log,
+# die, new_cert, write_kubeconfig, STATE, BIN, PKI, LOGS, SERVER, TIMEOUT).
 
 NODE_DIR="$STATE/node"
 REAL_NODE=real-node-0
@@ -121,16 +121,7 @@ cp "$PKI/kubelet.crt" "$PKI/kubelet.key" "$NODE_DIR/pki/"
 write_kubeconfig "$NODE_DIR/kubelet.kubeconfig" "system:node:${REAL_NODE}" \
   "client-certificate: ${NODE_DIR}/pki/kubelet.crt" "client-key: ${NODE_DIR}/pki/kubelet.key"
 
-read -r KUBELET_PORT KUBELET_HEALTHZ_PORT < <(python3 - <<'EOF_PORTS'
-import socket
-socks = []
-for _ in range(2):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF_PORTS
-)
+read -r KUBELET_PORT KUBELET_HEALTHZ_PORT < <(free_ports 2)
 # cgroup v1 (this machine): cgroupfs driver, failCgroupV1 false (already v1.34's default; v1.35
 # turns it on). Eviction thresholds low and image GC off: a test machine's disk is what it is,
 # and the imported images must stay.
