@@ -29,6 +29,17 @@ if ((${#missing[@]})); then
   apt_install "${missing[@]}"
 fi
 
+# The node tier (ctest label `node`): a real kubelet's container runtime from Debian's packages
+# (containerd, runc, the CNI plugins bridge/host-local/loopback) and the static busybox the
+# sandbox test image is made of (tools/k8s/node/build-image.sh). Never installed any other way.
+node_missing=()
+for p in runc containerd containernetworking-plugins busybox-static; do
+  dpkg -s "$p" >/dev/null 2>&1 || node_missing+=("$p")
+done
+if ((${#node_missing[@]})); then
+  apt_install "${node_missing[@]}"
+fi
+
 # The browser tests (ctest label `ui`): Debian's Chromium, and playwright-core from npm at the
 # version tests/ui/package-lock.json pins (it drives /usr/bin/chromium; no browser download).
 # (Node.js and npm from Debian only where no node is installed already.)

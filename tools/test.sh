@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Second command of the README, and what CI runs: install dependencies, build, build (or reuse
-# from ~/.cache/sandboxd) the real Kubernetes control plane, and run every test tier with ctest.
-# The integration tier starts that control plane itself; if it cannot start, the run fails.
+# from ~/.cache/sandboxd) the real Kubernetes control plane and the node tier's kubelet, and run
+# every test tier with ctest. The integration tiers start that control plane themselves, the
+# node tier with a real node (containerd, runc, kubelet); if either cannot start (for the node:
+# a machine that cannot run containers), the run fails with the reason, never skips.
 # Pass ctest arguments to narrow it, e.g. `bash tools/test.sh -L unit`.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # down.sh STATE_DIR — stops what up.sh STATE_DIR started (SIGTERM, then SIGKILL
-# after a grace period). Idempotent: succeeds when nothing is running.
+# after a grace period). Idempotent: succeeds when nothing is running. A real node
+# (up.sh --real-node) goes first: node/down-node.sh also removes its pods, mounts,
+# cgroups and bridge.
 # The state dir itself (logs, certs) is left in place for inspection.
 set -euo pipefail
 
@@ -10,6 +12,8 @@ log() { echo "[k8s/down] $*" >&2; }
 STATE="$1"
 PIDS="$STATE/pids"
 GRACE="${SANDBOXD_K8S_DOWN_GRACE:-5}"
+
+"$(dirname "${BASH_SOURCE[0]}")/node/down-node.sh" "$STATE"
 
 [[ -s "$PIDS" ]] || exit 0
 

@@ -15,10 +15,17 @@ A fixed pool of pre-created volumes runs out once a long test run has deleted
 enough claims (Retain leaves every used volume Released for good); this
 behaves like a real cluster's default storage class instead.
 
-usage: pv_provisioner.py SERVER CA_FILE TOKEN_FILE VOLUME_DIR [PROVISIONER_NAME]
+With --local (the cluster has a real node: up.sh --real-node) the volumes are `local`
+PersistentVolumes instead, whose directory this provisioner creates: a kubelet mounts them and,
+unlike hostPath volumes, applies the pod's fsGroup to them, as it does to a real cluster's
+volumes. Their node affinity (kubernetes.io/os=linux) admits every node, KWOK's too. In both
+modes a deleted volume's directory goes with it, as a real provisioner's data does.
+
+usage: pv_provisioner.py [--local] SERVER CA_FILE TOKEN_FILE VOLUME_DIR [PROVISIONER_NAME]
 """
 import json
 import os
+import shutil
 import ssl
 import sys
 import time
@@ -65,7 +72,7 @@ def provisioner_of(claim):
     return None
 
 
-def volume_for(claim, name, volume_dir):
+def volume_for(claim, name, volume_dir, local):
     meta = claim["metadata"]
     spec = claim["spec"]
     volume_name = "pvc-" + meta["uid"]
@@ -91,12 +98,26 @@ def volume_for(claim, name, volume_dir):
                 "name": meta["name"],
                 "uid": meta["uid"],
             },
-            "hostPath": {"path": path, "type": ""},
+            **({"local": {"path": path},
+                "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                    {"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]}]}}}
+               if local else {"hostPath": {"path": path, "type": ""}}),
         },
     }
 
 
-def provision(api, name, volume_dir):
+def volume_path(pv, volume_dir):
+    """The directory of a volume we provisioned, if it is one of ours under volume_dir."""
+    source = pv["spec"].get("local") or pv["spec"].get("hostPath") or {}
+    path = source.get("path") or ""
+    if os.path.dirname(path) != os.path.abspath(volume_dir):
+        return None
+    if os.path.basename(path) != pv["metadata"]["name"]:
+        return None
+    return path
+
+
+def provision(api, name, volume_dir, local):
     status, claims = api.call("GET", "/api/v1/persistentvolumeclaims")
     if status != 200:
         return
@@ -108,7 +129,8 @@ def provision(api, name, volume_dir):
             continue
         if provisioner_of(claim) != name:
             continue
-        pv = volume_for(claim, name, volume_dir)
+        pv = volume_for(claim, name, volume_dir, local)
+        os.makedirs(volume_path(pv, volume_dir), mode=0o755, exist_ok=True)
         status, _ = api.call("POST", "/api/v1/persistentvolumes", pv)
         if status == 201:
             log("provisioned %s for %s/%s" % (pv["metadata"]["name"], meta["namespace"], meta["name"]))
@@ -116,7 +138,7 @@ def provision(api, name, volume_dir):
             log("creating %s failed: HTTP %s" % (pv["metadata"]["name"], status))
 
 
-def reclaim(api, name):
+def reclaim(api, name, volume_dir):
     status, volumes = api.call("GET", "/api/v1/persistentvolumes")
     if status != 200:
         return
@@ -131,21 +153,28 @@ def reclaim(api, name):
         status, _ = api.call("DELETE", "/api/v1/persistentvolumes/" + meta["name"])
         if status in (200, 202):
             log("deleted released %s" % meta["name"])
+            path = volume_path(pv, volume_dir)
+            if path:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def main():
-    if len(sys.argv) not in (5, 6):
+    args = sys.argv[1:]
+    local = "--local" in args
+    args = [a for a in args if a != "--local"]
+    if len(args) not in (4, 5):
         print(__doc__, file=sys.stderr)
         return 2
-    server, ca_file, token_file, volume_dir = sys.argv[1:5]
-    name = sys.argv[5] if len(sys.argv) == 6 else "sandboxd.local/hostpath"
+    server, ca_file, token_file, volume_dir = args[:4]
+    volume_dir = os.path.abspath(volume_dir)
+    name = args[4] if len(args) == 5 else "sandboxd.local/hostpath"
     api = Api(server, ca_file, token_file)
     log("provisioner %s watching %s" % (name, server))
     last_ok = time.monotonic()
     while True:
         try:
-            provision(api, name, volume_dir)
-            reclaim(api, name)
+            provision(api, name, volume_dir, local)
+            reclaim(api, name, volume_dir)
             last_ok = time.monotonic()
         except (OSError, ValueError, KeyError) as e:  # API restarting, odd object
             if time.monotonic() - last_ok > GIVE_UP_SECONDS:

@@ -1,6 +1,7 @@
 //go:build tools
 
-// Package tools pins the control-plane binaries build.sh builds from this module.
+// Package tools pins the control-plane binaries (and the real node's kubelet) build.sh
+// builds from this module.
 package tools
 
 import (
@@ -8,4 +9,5 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 )

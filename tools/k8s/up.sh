@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# up.sh STATE_DIR — starts a real, loopback-only Kubernetes control plane:
+# up.sh STATE_DIR [--real-node] — starts a real, loopback-only Kubernetes control plane:
 #   etcd + kube-apiserver + kube-controller-manager + kube-scheduler + KWOK
 # with one fake node (kwok-node-0) and a default StorageClass "standard" served
 # by a small external provisioner (pv_provisioner.py: one hostPath PV per claim,
@@ -7,6 +7,14 @@
 # first container's image is registry.invalid/sandboxd/unpullable:v1: they stay
 # Pending in ImagePullBackOff (kwok-stages-extra.yaml). Everything it creates lives
 # in STATE_DIR.
+#
+# --real-node (or SANDBOXD_K8S_REAL_NODE=1) also starts a real node beside KWOK's: containerd,
+# runc and a kubelet running real containers (tools/k8s/node/up-node.sh), node "real-node-0"
+# labelled and tainted sandboxd.dev/real-node=true (NoSchedule), with the locally built images
+# sandboxd.local/sandbox-test:v1 and sandboxd.local/pause:v1 imported. Its volumes are then
+# `local` PersistentVolumes (directories STATE_DIR/pvs/pvc-<claim uid>) so that the kubelet
+# mounts them and applies fsGroup. Needs root, writable cgroup v1 hierarchies and namespaces; fails
+# with the reason when the machine cannot run containers.
 #
 # Outputs (the contract for tests):
 #   STATE_DIR/env              shell-sourceable: KUBECONFIG, SANDBOXD_K8S_SERVER, SANDBOXD_K8S_VERSION, ...
@@ -21,6 +29,8 @@
 #                              request made with a service account's token (user group
 #                              system:serviceaccounts), so tests can see what a client issued
 #   STATE_DIR/pids             "name pid exe" per started process (used by down.sh)
+#   STATE_DIR/pvs/pvc-<uid>    each provisioned volume's directory
+#   STATE_DIR/node/            (--real-node) containerd's and the kubelet's config, root and state
 #   STATE_DIR/logs/*.log       component logs
 #
 # Environment knobs:
@@ -33,7 +43,12 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 log() { echo "[k8s/up] $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-[[ $# -eq 1 && -n "$1" ]] || { echo "usage: $0 STATE_DIR" >&2; exit 2; }
+REAL_NODE_WANTED="${SANDBOXD_K8S_REAL_NODE:-0}"
+if [[ $# -eq 2 && "$2" == --real-node ]]; then
+  REAL_NODE_WANTED=1
+  set -- "$1"
+fi
+[[ $# -eq 1 && -n "$1" ]] || { echo "usage: $0 STATE_DIR [--real-node]" >&2; exit 2; }
 mkdir -p "$1"
 STATE="$(cd "$1" && pwd)"
 TIMEOUT="${SANDBOXD_K8S_UP_TIMEOUT:-120}"
@@ -52,6 +67,10 @@ if [[ -s "$STATE/pids" ]]; then
   done <"$STATE/pids"
 fi
 
+# What a real node of an earlier run may have left (mounts under the state dir must go
+# before the state dir is cleared).
+"$HERE/node/down-node.sh" "$STATE" >&2 || true
+
 # ---------------------------------------------------------------- binaries
 BIN="$("$HERE/build.sh" | tail -n 1)"
 [[ -d "$BIN" ]] || die "build.sh did not report a binary directory"
@@ -59,14 +78,19 @@ K8S_VERSION="$(cat "$BIN/VERSION")"
 
 # ---------------------------------------------------------------- state dir
 # Fresh state each time (etcd data, certs, tokens); logs of a previous run go too.
-rm -rf "$STATE/etcd" "$STATE/pki" "$STATE/logs" "$STATE/kwok-home" "$STATE/pvs"
-rm -f "$STATE"/{kubeconfig,kubeconfig-cert,env,pids,ca.crt,wrong-ca.crt,admin.token,alice.token,admin-cert.crt,admin-cert.key,audit.log,audit-policy.yaml}
+rm -rf "$STATE/etcd" "$STATE/pki" "$STATE/logs" "$STATE/kwok-home" "$STATE/pvs" "$STATE/node"
+rm -f "$STATE"/{node-resources,kubeconfig,kubeconfig-cert,env,pids,ca.crt,wrong-ca.crt,admin.token,alice.token,admin-cert.crt,admin-cert.key,audit.log,audit-policy.yaml}
 mkdir -p "$STATE/pki" "$STATE/logs" "$STATE/etcd" "$STATE/kwok-home" "$STATE/pvs"
 chmod 700 "$STATE/etcd" "$STATE/pki"
 : >"$STATE/pids"
 
 PKI="$STATE/pki"
 LOGS="$STATE/logs"
+
+# The real node's prerequisites, before anything starts (a clear failure, at once).
+if [[ "$REAL_NODE_WANTED" == 1 ]]; then
+  source "$HERE/node/check-node.sh"
+fi
 
 # ---------------------------------------------------------------- failure handling
 STARTED_OK=0
@@ -90,10 +114,12 @@ on_exit() {
 trap on_exit EXIT
 
 # ---------------------------------------------------------------- ports
-read -r ETCD_PORT ETCD_PEER_PORT API_PORT KCM_PORT SCHED_PORT < <(python3 - <<'EOF'
-import socket
+# free_ports <n>: n distinct free loopback ports, on one line.
+free_ports() {
+  python3 - "$1" <<'EOF'
+import socket, sys
 socks = []
-for _ in range(5):
+for _ in range(int(sys.argv[1])):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.bind(("127.0.0.1", 0))
     socks.append(s)
@@ -101,7 +127,8 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 for s in socks:
     s.close()
 EOF
-)
+}
+read -r ETCD_PORT ETCD_PEER_PORT API_PORT KCM_PORT SCHED_PORT < <(free_ports 5)
 SERVER="https://127.0.0.1:${API_PORT}"
 
 # ---------------------------------------------------------------- PKI (openssl)
@@ -309,7 +336,13 @@ start kube-controller-manager "$BIN/kube-controller-manager" \
   --controllers="$CONTROLLERS" \
   --profiling=false
 
-start kube-scheduler "$BIN/kube-scheduler" \
+# With the real node: a pod the scheduler set aside as unschedulable (its home volume's claim
+# not bound yet) is retried within 10 s, not 5 min. In one of three node-tier runs a sandbox's
+# pod stayed unscheduled ("unbound immediate PersistentVolumeClaims") for the test's 2 minutes
+# after its volume was provisioned: nothing requeued it.
+SCHED_EXTRA=()
+[[ "$REAL_NODE_WANTED" == 1 ]] && SCHED_EXTRA=(--pod-max-in-unschedulable-pods-duration=10s)
+start kube-scheduler "$BIN/kube-scheduler" "${SCHED_EXTRA[@]}" \
   --kubeconfig="$COMPONENT_KUBECONFIG" \
   --authentication-kubeconfig="$COMPONENT_KUBECONFIG" \
   --authorization-kubeconfig="$COMPONENT_KUBECONFIG" \
@@ -350,7 +383,9 @@ kapi POST /apis/storage.k8s.io/v1/storageclasses '{
   "reclaimPolicy": "Delete",
   "volumeBindingMode": "Immediate"}' >/dev/null
 PYTHON="$(python3 -c 'import os, sys; print(os.path.realpath(sys.executable))')"
-start pv-provisioner "$PYTHON" "$HERE/pv_provisioner.py" \
+PV_MODE=()
+[[ "$REAL_NODE_WANTED" == 1 ]] && PV_MODE=(--local)
+start pv-provisioner "$PYTHON" "$HERE/pv_provisioner.py" "${PV_MODE[@]}" \
   "$SERVER" "$STATE/ca.crt" "$STATE/admin.token" "$STATE/pvs" "$PROVISIONER"
 log "StorageClass standard (provisioner $PROVISIONER) created"
 
@@ -365,14 +400,15 @@ kapi POST /api/v1/nodes '{
   "status": {"allocatable": {"cpu": "32", "memory": "256Gi", "pods": "110", "ephemeral-storage": "1Ti"},
              "capacity":    {"cpu": "32", "memory": "256Gi", "pods": "110", "ephemeral-storage": "1Ti"}}}' >/dev/null
 
+# node_ready <name>: the node reports Ready.
 node_ready() {
-  kapi GET "/api/v1/nodes/$NODE" | python3 -c '
+  kapi GET "/api/v1/nodes/$1" | python3 -c '
 import json, sys
 n = json.load(sys.stdin)
 ok = any(c["type"] == "Ready" and c["status"] == "True" for c in n.get("status", {}).get("conditions", []))
 sys.exit(0 if ok else 1)'
 }
-wait_for "node $NODE (kwok)" "$LOGS/kwok.log" kwok node_ready
+wait_for "node $NODE (kwok)" "$LOGS/kwok.log" kwok node_ready "$NODE"
 
 # The TaintNodesByCondition admission plugin taints new nodes not-ready; the
 # node-lifecycle-controller (not run here) would lift it once the node is Ready.
@@ -380,6 +416,13 @@ kapi PATCH "/api/v1/nodes/$NODE" '{"spec":{"taints":null}}' application/merge-pa
 
 wait_for "serviceaccount default/default" "$LOGS/kube-controller-manager.log" kube-controller-manager \
   kapi GET /api/v1/namespaces/default/serviceaccounts/default
+
+# ---------------------------------------------------------------- the real node (optional)
+REAL_NODE=""
+SANDBOX_TEST_IMAGE=""
+if [[ "$REAL_NODE_WANTED" == 1 ]]; then
+  source "$HERE/node/up-node.sh"
+fi
 
 # ---------------------------------------------------------------- env
 cat >"$STATE/env" <<EOF
@@ -394,9 +437,13 @@ SANDBOXD_K8S_ALICE_TOKEN_FILE=${STATE}/alice.token
 SANDBOXD_K8S_WRONG_CA=${STATE}/wrong-ca.crt
 SANDBOXD_K8S_NODE=${NODE}
 SANDBOXD_K8S_AUDIT_LOG=${STATE}/audit.log
+SANDBOXD_K8S_PV_DIR=${STATE}/pvs
+SANDBOXD_K8S_REAL_NODE_NAME=${REAL_NODE}
+SANDBOXD_K8S_SANDBOX_TEST_IMAGE=${SANDBOX_TEST_IMAGE}
+export SANDBOXD_K8S_PV_DIR SANDBOXD_K8S_REAL_NODE_NAME SANDBOXD_K8S_SANDBOX_TEST_IMAGE
 export KUBECONFIG SANDBOXD_K8S_SERVER SANDBOXD_K8S_VERSION SANDBOXD_K8S_STATE_DIR SANDBOXD_K8S_CA SANDBOXD_K8S_KUBECONFIG_CERT SANDBOXD_K8S_ADMIN_TOKEN_FILE SANDBOXD_K8S_ALICE_TOKEN_FILE SANDBOXD_K8S_WRONG_CA SANDBOXD_K8S_NODE SANDBOXD_K8S_AUDIT_LOG
 EOF
 
 STARTED_OK=1
-log "control plane ${K8S_VERSION} up at ${SERVER} in $((SECONDS - T_START))s; source ${STATE}/env"
+log "control plane ${K8S_VERSION}${REAL_NODE:+ with real node $REAL_NODE} up at ${SERVER} in $((SECONDS - T_START))s; source ${STATE}/env"
 echo "$STATE/env"
