@@ -769,6 +769,7 @@ COLLECTIONS = {
     "StatefulSet": "/apis/apps/v1/namespaces/{ns}/statefulsets",
     "Ingress": "/apis/networking.k8s.io/v1/namespaces/{ns}/ingresses",
     "ConfigMap": "/api/v1/namespaces/{ns}/configmaps",
+    "NetworkPolicy": "/apis/networking.k8s.io/v1/namespaces/{ns}/networkpolicies",
 }
 
 
