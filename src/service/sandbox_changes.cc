@@ -19,24 +19,20 @@ std::string sandboxNameOfObject(const ResourceType& type, const json& object) {
   return "";
 }
 
-void SandboxChanges::sandboxChanged(const std::string& name) {
+void SandboxChanges::mark(const std::string& name, bool SandboxChange::*what) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto& change = pending_[name];
     change.name = name;
-    change.record = true;
+    change.*what = true;
   }
   ready_.notify_one();
 }
 
+void SandboxChanges::sandboxChanged(const std::string& name) { mark(name, &SandboxChange::record); }
+
 void SandboxChanges::operationsChanged(const std::string& name) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto& change = pending_[name];
-    change.name = name;
-    change.operations = true;
-  }
-  ready_.notify_one();
+  mark(name, &SandboxChange::operations);
 }
 
 void SandboxChanges::objectChanged(const ResourceType& type, const json& object,

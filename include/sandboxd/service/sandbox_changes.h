@@ -44,6 +44,9 @@ class SandboxChanges {
   void close();
 
  private:
+  // Marks `name`'s pending change with `what` (record or operations) and wakes take().
+  void mark(const std::string& name, bool SandboxChange::*what);
+
   std::mutex mu_;
   std::condition_variable ready_;
   std::map<std::string, SandboxChange> pending_;
