@@ -146,6 +146,12 @@
         a.target = "_blank";
         a.rel = "noopener noreferrer";
         links.appendChild(a);
+        if ((s.publicPorts || []).includes(port)) {
+          const tag = el("span", "public", "public-port");
+          tag.title = "anyone with this URL can open it, without signing in";
+          links.appendChild(document.createTextNode(" "));
+          links.appendChild(tag);
+        }
         links.appendChild(document.createTextNode(" "));
       }
       tr.appendChild(links);

@@ -242,6 +242,13 @@ try {
     const made = await r.json();
     check(JSON.stringify(made.publicPorts) === JSON.stringify(["app"]),
           "publicPorts: " + JSON.stringify(made.publicPorts));
+    // The row marks the public port's link, and only that one.
+    const marker = row("ui-pub").locator(".public-port");
+    await marker.first().waitFor();
+    check(await marker.count() === 1, "public markers on ui-pub: " + await marker.count());
+    const marked = await marker.first().evaluate((n) => n.previousElementSibling.textContent);
+    check(marked === "app", "the public marker follows " + marked);
+    check(await row("ui-one").locator(".public-port").count() === 0, "ui-one has a public marker");
     // Start is off while it is not stopped.
     check(!(await enabled("ui-pub")).start, "Start enabled on a new sandbox");
   });
