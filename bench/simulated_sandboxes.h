@@ -39,6 +39,7 @@ inline std::shared_ptr<MemoryCluster> simulatedSandboxes(const Config& config,
                                                          const std::string& program) {
   MemoryClusterOptions options;
   options.readyDelay = std::chrono::milliseconds(config.server.memoryReadyDelayMs);
+  options.separateHeapArena = true;  // as serve's, so that rss_mb_* subtracts like for like
   auto cluster = std::make_shared<MemoryCluster>(std::make_shared<RealTimeSource>(), options);
   auto service = makeKubernetesService(cluster, renderer, config.sandbox);
   for (int i = 0; i < count; ++i) {

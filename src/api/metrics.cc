@@ -147,7 +147,25 @@ std::string renderMetricsPage(const ApiMetrics& metrics, SandboxManager& manager
   if (observability.reconciler) {
     text += renderReconciler(observability.reconciler->stats(), std::chrono::steady_clock::now());
   }
+  if (auto heap = heapStats()) {
+    text += renderHeap(*heap);
+  }
   return text;
+}
+
+std::string renderHeap(const HeapStats& heap) {
+  std::ostringstream out;
+  out << "# HELP sandboxd_heap_bytes The allocator's heap: bytes in use (allocated), pages it "
+         "holds (resident), and of those the simulated cluster's (--kube memory: its objects "
+         "have a heap arena of their own).\n"
+      << "# TYPE sandboxd_heap_bytes gauge\n"
+      << "sandboxd_heap_bytes{kind=\"allocated\"} " << heap.allocated << "\n"
+      << "sandboxd_heap_bytes{kind=\"resident\"} " << heap.resident << "\n"
+      << "sandboxd_heap_bytes{kind=\"simulated_cluster_allocated\"} "
+      << heap.separateArenaAllocated << "\n"
+      << "sandboxd_heap_bytes{kind=\"simulated_cluster_resident\"} "
+      << heap.separateArenaResident << "\n";
+  return out.str();
 }
 
 std::string renderCacheHealth(const ObjectCacheHealth& health) {

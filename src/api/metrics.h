@@ -11,6 +11,7 @@
 
 #include "api/bounded_stream.h"
 #include "sandboxd/api/api_server.h"
+#include "sandboxd/common/heap.h"
 #include "sandboxd/kube/kube_call_metrics.h"
 #include "sandboxd/kube/watch_cache.h"
 #include "sandboxd/service/reconciler.h"
@@ -68,6 +69,8 @@ std::string renderReconciler(const ReconcilerStats& stats, MonotonicTime now);
 
 // The live event streams (sandboxd_event_streams_*): how many are open, and the counters.
 std::string renderEventStreams(size_t open, const EventStreamStats& stats);
+// The allocator's heap (sandboxd_heap_bytes).
+std::string renderHeap(const HeapStats& heap);
 
 // Escapes a label value (backslash, double quote, newline).
 std::string escapeLabelValue(const std::string& v);

@@ -13,6 +13,7 @@ StatusOr<KubeClientPtr> makeKubeClientFor(const ServerConfig& server, TimeSource
   if (server.kube == "memory") {
     MemoryClusterOptions options;
     options.readyDelay = std::chrono::milliseconds(server.memoryReadyDelayMs);
+    options.separateHeapArena = true;
     spdlog::info("using the in-process simulated cluster (--kube memory)");
     return KubeClientPtr(std::make_shared<MemoryCluster>(std::move(time), options));
   }

@@ -1,5 +1,6 @@
 #include "sandboxd/common/heap.h"
 
+#include <atomic>
 #include <string>
 
 #if SANDBOXD_WITH_JEMALLOC
@@ -57,6 +58,91 @@ void releaseFreedHeap() {
   malloc_trim(0);
 #endif
 }
+
+#if SANDBOXD_WITH_JEMALLOC
+namespace {
+// The thread's arena: read when `next` is null, else set to *next; the one before returned.
+// A switch first empties the thread's cache of freed blocks, which would otherwise hand the
+// other arena's blocks to the allocations made after it.
+int swapThreadArena(const unsigned* next) {
+  if (next != nullptr) {
+    mallctl("thread.tcache.flush", nullptr, nullptr, nullptr, 0);
+  }
+  unsigned old = 0;
+  size_t size = sizeof(old);
+  if (mallctl("thread.arena", &old, &size, const_cast<unsigned*>(next),
+              next != nullptr ? sizeof(*next) : 0) != 0) {
+    return -1;
+  }
+  return static_cast<int>(old);
+}
+}  // namespace
+
+// The separate arena's index once made (-1 before): heapStats() reports it without making it.
+std::atomic<int>& madeSeparateArena() {
+  static std::atomic<int> index{-1};
+  return index;
+}
+
+int separateHeapArena() {
+  static const int arena = [] {
+    unsigned index = 0;
+    size_t size = sizeof(index);
+    const int made =
+        mallctl("arenas.create", &index, &size, nullptr, 0) == 0 ? static_cast<int>(index) : -1;
+    madeSeparateArena() = made;
+    return made;
+  }();
+  return arena;
+}
+
+int currentHeapArena() { return swapThreadArena(nullptr); }
+
+std::optional<HeapStats> heapStats() {
+  uint64_t epoch = 1;  // the statistics are a snapshot, refreshed by writing the epoch
+  size_t size = sizeof(epoch);
+  mallctl("epoch", &epoch, &size, &epoch, size);
+  HeapStats stats;
+  size = sizeof(size_t);
+  if (mallctl("stats.allocated", &stats.allocated, &size, nullptr, 0) != 0 ||
+      mallctl("stats.resident", &stats.resident, &size, nullptr, 0) != 0) {
+    return std::nullopt;
+  }
+  const int arena = madeSeparateArena().load();
+  if (arena >= 0) {
+    const std::string prefix = "stats.arenas." + std::to_string(arena) + ".";
+    auto read = [&prefix](const char* stat) {
+      size_t value = 0;
+      size_t size = sizeof(value);
+      return mallctl((prefix + stat).c_str(), &value, &size, nullptr, 0) == 0 ? value : 0;
+    };
+    stats.separateArenaAllocated = read("small.allocated") + read("large.allocated");
+    stats.separateArenaResident = read("resident");
+  }
+  return stats;
+}
+
+HeapArenaScope::HeapArenaScope(int arena) {
+  if (arena < 0) {
+    return;
+  }
+  const unsigned next = static_cast<unsigned>(arena);
+  previous_ = swapThreadArena(&next);
+}
+
+HeapArenaScope::~HeapArenaScope() {
+  if (previous_ >= 0) {
+    const unsigned back = static_cast<unsigned>(previous_);
+    swapThreadArena(&back);
+  }
+}
+#else
+int separateHeapArena() { return -1; }
+int currentHeapArena() { return -1; }
+std::optional<HeapStats> heapStats() { return std::nullopt; }
+HeapArenaScope::HeapArenaScope(int) {}
+HeapArenaScope::~HeapArenaScope() = default;
+#endif
 
 bool HeapReleaser::maybeRelease(MonotonicTime now) {
   std::lock_guard<std::mutex> lock(mu_);

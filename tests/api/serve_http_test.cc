@@ -207,6 +207,14 @@ TEST_F(ServeHttpTest, TheWholeLifecycleWithTwoUsersAndAnAdmin) {
                        "code=\"201\"}"))
       << metrics.body;
   EXPECT_TRUE(contains(metrics.body, "sandboxd_lifecycle_operations_total{operation=\"stop\""));
+  // The heap, and the simulated cluster's objects in an arena of their own (what the memory
+  // figures subtract); a build without jemalloc (sanitizers) has no such figures.
+  const std::string arenaLine = "sandboxd_heap_bytes{kind=\"simulated_cluster_resident\"} ";
+  if (const auto at = metrics.body.find(arenaLine); at != std::string::npos) {
+    const long long arenaBytes = std::stoll(metrics.body.substr(at + arenaLine.size()));
+    EXPECT_GT(arenaBytes, 0) << "the simulated cluster's objects are not in their own arena";
+    EXPECT_TRUE(contains(metrics.body, "sandboxd_heap_bytes{kind=\"resident\"} "));
+  }
   const std::string log = server_->log();
   for (const std::string& secret : {std::string("ghp_s3cret-value"),
                                     std::string("npm_s3cret-value"), alice_, bob_, admin_}) {

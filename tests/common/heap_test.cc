@@ -43,5 +43,33 @@ TEST(HeapReleaserTest, NeverReleasesBelowItsFloor) {
   EXPECT_FALSE(releaser.maybeRelease(MonotonicTime{}));
 }
 
+// A scope binds the thread to the separate arena and back, nested scopes too.
+TEST(HeapArenaScopeTest, BindsTheThreadAndRestoresItsArena) {
+  const int arena = separateHeapArena();
+  if (arena < 0) {
+    GTEST_SKIP() << "built without jemalloc (a sanitizer build): no arenas";
+  }
+  EXPECT_EQ(separateHeapArena(), arena) << "one arena for the process, not one per call";
+  const int own = currentHeapArena();
+  ASSERT_GE(own, 0);
+  ASSERT_NE(own, arena);
+  {
+    HeapArenaScope scope(arena);
+    EXPECT_EQ(scope.previous(), own);
+    EXPECT_EQ(currentHeapArena(), arena);
+    std::unique_ptr<char[]> block(new char[4096]);  // allocating there works
+    block[0] = 1;
+    {
+      HeapArenaScope back(scope.previous());
+      EXPECT_EQ(currentHeapArena(), own);
+    }
+    EXPECT_EQ(currentHeapArena(), arena);
+  }
+  EXPECT_EQ(currentHeapArena(), own);
+  HeapArenaScope none(-1);
+  EXPECT_EQ(none.previous(), -1);
+  EXPECT_EQ(currentHeapArena(), own) << "-1 changes nothing";
+}
+
 }  // namespace
 }  // namespace sandboxd

@@ -15,6 +15,7 @@
 #include "fakes/status_matchers.h"
 #include "kube/kube_test_objects.h"
 #include "kube/sim/memory_cluster.h"
+#include "sandboxd/common/heap.h"
 
 namespace sandboxd {
 namespace {
@@ -296,6 +297,58 @@ TEST_F(MemoryClusterWatchTest, InjectedWatchFailures) {
   EXPECT_KIND(cluster_->watch(resources::services(), "ns1", {}, [](const WatchEvent&) {},
                               nullptr),
               Unavailable);
+}
+
+}  // namespace
+}  // namespace sandboxd
+
+namespace sandboxd {
+namespace {
+
+// With its objects in a separate heap arena (serve --kube memory), the cluster's calls allocate
+// there, but what a watch's callback allocates (the watch cache's copies) stays the caller's.
+TEST(MemoryClusterHeapArenaTest, CallsAllocateInItsArenaAndWatchCallbacksInTheCallers) {
+  if (separateHeapArena() < 0) {
+    GTEST_SKIP() << "built without jemalloc (a sanitizer build): no arenas";
+  }
+  MemoryClusterOptions options;
+  options.watchPollInterval = 10ms;
+  options.separateHeapArena = true;
+  auto time = std::make_shared<testing::SimulatedTimeSource>();
+  MemoryCluster cluster(time, options);
+  const int own = currentHeapArena();
+  ASSERT_OK(cluster.create(resources::services(), "ns1", service("s1")));
+  EXPECT_EQ(currentHeapArena(), own) << "a call leaves the caller's thread as it was";
+
+  std::mutex mu;
+  std::vector<int> callbackArenas;
+  int watcherArena = -2;
+  WatchCancellation cancel;
+  std::thread watcher([&] {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      watcherArena = currentHeapArena();
+    }
+    (void)cluster.watch(resources::services(), "ns1", {}, [&](const WatchEvent&) {
+      std::lock_guard<std::mutex> lock(mu);
+      callbackArenas.push_back(currentHeapArena());
+    }, &cancel);
+  });
+  ASSERT_TRUE(testing::eventually([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return !callbackArenas.empty();
+  }));
+  ASSERT_OK(cluster.create(resources::services(), "ns1", service("s2")));
+  ASSERT_TRUE(testing::eventually([&] {
+    std::lock_guard<std::mutex> lock(mu);
+    return callbackArenas.size() >= 2;
+  }));
+  cancel.cancel();
+  watcher.join();
+  for (int arena : callbackArenas) {
+    EXPECT_EQ(arena, watcherArena);
+    EXPECT_NE(arena, separateHeapArena());
+  }
 }
 
 }  // namespace

@@ -39,4 +39,39 @@ class HeapReleaser {
   std::optional<MonotonicTime> last_;
 };
 
+// A heap arena of the process's own for one component (jemalloc: an arena created at first use
+// and kept for the process's life, shared by every caller; without jemalloc: none, -1). What a
+// thread allocates while a HeapArenaScope binds it there comes from pages nothing else uses, so
+// the component's memory neither pins nor is pinned by the rest's: `serve --kube memory` keeps
+// the simulated cluster's objects there, so that serve's own memory is its VmRSS less what the
+// cluster takes alone, whatever ran between the two (bench/README.md, rss_mb_100k).
+int separateHeapArena();
+// The calling thread's arena (-1 without jemalloc).
+int currentHeapArena();
+
+// What the allocator holds now (jemalloc's statistics; nullopt without jemalloc).
+struct HeapStats {
+  size_t allocated = 0;  // bytes in use
+  size_t resident = 0;   // bytes of pages it holds resident
+  // Of those, the separate arena's (0 when none was made).
+  size_t separateArenaAllocated = 0;
+  size_t separateArenaResident = 0;
+};
+std::optional<HeapStats> heapStats();
+
+// Binds the calling thread to `arena` (from separateHeapArena(), or the `previous()` of an outer
+// scope) until the end of the scope, then back to the arena it had. -1 changes nothing.
+class HeapArenaScope {
+ public:
+  explicit HeapArenaScope(int arena);
+  ~HeapArenaScope();
+  HeapArenaScope(const HeapArenaScope&) = delete;
+  HeapArenaScope& operator=(const HeapArenaScope&) = delete;
+  // The arena the thread had before this scope (-1 when this scope changed nothing).
+  int previous() const { return previous_; }
+
+ private:
+  int previous_ = -1;
+};
+
 }  // namespace sandboxd

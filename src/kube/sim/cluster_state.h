@@ -43,6 +43,7 @@ struct MemoryCluster::State {
 
   TimeSourcePtr time;
   MemoryClusterOptions options;
+  int arena = -1;  // the heap arena its calls allocate in (separateHeapArena), -1: the caller's
   mutable std::mutex mu;
   std::condition_variable changed;  // an event was logged or a watch must end
   std::map<Key, json> objects;

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "kube/sim/cluster_state.h"
+#include "sandboxd/common/heap.h"
 
 namespace sandboxd {
 namespace kube_sim {
@@ -95,12 +96,14 @@ MemoryCluster::MemoryCluster(TimeSourcePtr time, MemoryClusterOptions options)
     : state_(std::make_unique<State>()) {
   state_->time = std::move(time);
   state_->options = options;
+  state_->arena = options.separateHeapArena ? separateHeapArena() : -1;
 }
 
 MemoryCluster::~MemoryCluster() = default;
 
 StatusOr<json> MemoryCluster::get(const ResourceType& type, const std::string& ns,
                                   const std::string& name, const std::string& subresource) {
+  HeapArenaScope heap(state_->arena);
   std::lock_guard<std::mutex> lock(state_->mu);
   RETURN_IF_ERROR(state_->admit("get", type.kind));
   json* object = state_->find(type.plural, ns, name);
@@ -132,6 +135,7 @@ StatusOr<json> MemoryCluster::get(const ResourceType& type, const std::string& n
 // is listed exactly once; one made or removed in between may be listed or not.
 StatusOr<json> MemoryCluster::list(const ResourceType& type, const std::string& ns,
                                    const ListOptions& options) {
+  HeapArenaScope heap(state_->arena);
   std::lock_guard<std::mutex> lock(state_->mu);
   RETURN_IF_ERROR(state_->admit("list", type.kind));
   auto it = state_->objects.lower_bound({type.plural, ns, ""});
@@ -184,6 +188,7 @@ StatusOr<json> MemoryCluster::write(const std::string& verb, WriteOp op, const R
                                     const std::string& ns, const std::string& name, bool dryRun,
                                     const MakeObject& make) {
   State& st = *state_;
+  HeapArenaScope heap(st.arena);
   std::lock_guard<std::mutex> lock(st.mu);
   RETURN_IF_ERROR(st.admit(verb, type.kind));
   json* current = st.find(type.plural, ns, name);

@@ -33,6 +33,9 @@ struct MemoryClusterOptions {
   std::chrono::milliseconds watchPollInterval{100};  // real time
   std::chrono::milliseconds bookmarkInterval{60000};  // injected clock
   size_t watchHistory = 10000;
+  // Its objects in a heap arena of their own (separateHeapArena in sandboxd/common/heap.h): what
+  // every call allocates, but not what a watch's callback does. `serve --kube memory` sets it.
+  bool separateHeapArena = false;
 };
 
 class MemoryCluster : public KubeClient {

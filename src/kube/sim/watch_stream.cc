@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "kube/sim/cluster_state.h"
+#include "sandboxd/common/heap.h"
 
 namespace sandboxd {
 
@@ -15,6 +16,7 @@ Status MemoryCluster::watch(const ResourceType& type, const std::string& ns,
                             const WatchOptions& options, const WatchCallback& onEvent,
                             WatchCancellation* cancel) {
   State& st = *state_;
+  HeapArenaScope heap(st.arena);  // onEvent runs in the caller's, below
   WatchCancellationSubscription wake(cancel, [&st] {
     { std::lock_guard<std::mutex> lock(st.mu); }
     st.changed.notify_all();
@@ -50,6 +52,7 @@ Status MemoryCluster::watch(const ResourceType& type, const std::string& ns,
       json status = {{"kind", "Status"}, {"apiVersion", "v1"},   {"status", "Failure"},
                      {"code", 410},      {"reason", "Expired"}, {"message", message}};
       lock.unlock();
+      HeapArenaScope caller(heap.previous());
       onEvent({WatchEventType::Error, status});
       return aborted("Gone: watch " + type.plural + ": " + message + " (HTTP 410 Expired)");
     }
@@ -94,8 +97,11 @@ Status MemoryCluster::watch(const ResourceType& type, const std::string& ns,
       std::vector<WatchEvent> deliver;
       deliver.swap(pending);
       lock.unlock();
-      for (const auto& event : deliver) {
-        onEvent(event);
+      {
+        HeapArenaScope caller(heap.previous());
+        for (const auto& event : deliver) {
+          onEvent(event);
+        }
       }
       lock.lock();
       continue;
