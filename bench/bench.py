@@ -533,12 +533,13 @@ def bench_memory(args, work):
                f"pages), {items} items, {size / 1e6:.1f} MB; first list "
                f"{first_ms:.0f} ms; serve at rest after {idle_s:.0f} s")
         results["list_items"] = items
-        # serve --kube memory holds the simulated cluster in its own process: measure what that
-        # cluster takes for the same sandboxes (same options, config and renderer) and report
-        # serve's own memory as the difference.
+        # serve --kube memory holds the simulated cluster in its own process, in a heap arena of
+        # its own: serve's own memory is VmRSS less that arena (cluster_arena_mb). What the same
+        # cluster takes alone in a process of its own is printed beside it, as a check.
         time.sleep(7)  # serve trims its heap 5 s after a large list (scheduleTrim)
         window_s = 1 if args.smoke else 15
         process_mb, process_peak_mb = srv.rss_window_mb(window_s)
+        arena_mb, heap_note = cluster_arena_mb(srv)
         out = subprocess.run([args.memory_cluster_rss, "--config", config, "--count", str(total)],
                              check=True, capture_output=True, text=True, timeout=1800)
         fake = json.loads(out.stdout.strip().splitlines()[-1])
@@ -546,13 +547,16 @@ def bench_memory(args, work):
         figure("rss_mb_10k_process", round(process_mb, 1),
                f"VmRSS of serve --kube memory after listing {total} sandboxes, simulated cluster "
                f"included; median of samples every 0.5 s for {window_s} s")
-        figure("memory_cluster_mb_10k", round(fake_mb, 1),
-               f"the simulated cluster alone with {fake['count']} sandboxes (bench_memory_cluster_rss)")
-        figure("rss_mb_10k", round(process_mb - fake_mb, 1),
-               "serve's own: process minus simulated cluster (watch cache, status index, registry, server)")
-        figure("rss_mb_10k_peak", round(process_peak_mb - fake_mb, 1),
-               "the highest sample minus the simulated cluster: a reconcile pass in the window "
-               "(in memory mode its lists are copies the simulated cluster makes in this process)")
+        figure("memory_cluster_mb_10k", round(arena_mb, 1),
+               f"the simulated cluster's heap arena in serve, resident; the same cluster alone in "
+               f"a process of its own: {fake_mb:.1f} MB (bench_memory_cluster_rss)")
+        figure("rss_mb_10k", round(process_mb - arena_mb, 1),
+               f"serve's own: process minus the simulated cluster's arena (watch cache, status "
+               f"index, registry, server); {heap_note}")
+        figure("rss_mb_10k_peak", round(process_peak_mb - arena_mb, 1),
+               "the highest sample minus the simulated cluster's arena: a reconcile pass in the "
+               "window (in memory mode its lists are copies the simulated cluster makes in this "
+               "process)")
         # Lifecycle operations: what sandboxd adds to its Kubernetes calls, from each answer's
         # Server-Timing (latency minus kube;dur), stop and start of every sandbox in turn. Last:
         # every write grows the simulated cluster's watch history (in serve's memory).
@@ -613,6 +617,24 @@ def bench_memory(args, work):
             srv.stop()
 
 
+def cluster_arena_mb(srv):
+    """(MB the simulated cluster's heap arena holds resident in serve, a note on serve's own
+    heap), from /metrics. The cluster's objects have a jemalloc arena of their own inside
+    `serve --kube memory` (common/heap.h), so serve's own memory is its VmRSS less that arena.
+    (Subtracting a separate process that builds the cluster alone measured the same build at
+    292 and 951 MB at 100,000: built inside serve among serve's own allocations, the cluster's
+    objects pinned serve's freed pages, more or less by load.)"""
+    heap = srv.metrics()
+    kind = lambda k: heap.get(("sandboxd_heap_bytes", frozenset({("kind", k)})))
+    if kind("simulated_cluster_resident") is None:
+        raise RuntimeError("serve reports no heap figures (built without jemalloc?)")
+    mb = 1024 * 1024
+    arena_mb = kind("simulated_cluster_resident") / mb
+    own_alloc = (kind("allocated") - kind("simulated_cluster_allocated")) / mb
+    return arena_mb, (f"serve's own heap {own_alloc:.1f} MB allocated of "
+                      f"{kind('resident') / mb - arena_mb:.1f} MB resident")
+
+
 def bench_scale(args, work):
     """One instance holding args.scale_sandboxes (100,000 in a full run), --kube memory: rss,
     start-up, a page of the list, status reads and creates at that size."""
@@ -649,22 +671,10 @@ def bench_scale(args, work):
         time.sleep(7)  # serve trims its heap 5 s after a large list
         window_s = 1 if args.smoke else 15
         process_mb, process_peak_mb = srv.rss_window_mb(window_s)
-        # The simulated cluster's objects live in a heap arena of their own inside serve
-        # (common/heap.h): what that arena holds resident is the cluster's, the rest serve's.
-        # (Subtracting a separate process that builds the cluster alone, as rss_mb_10k does,
-        # measured the same build at 292 and 951 MB here: built inside serve among serve's own
-        # allocations, the cluster's objects pinned serve's freed pages, more or less by load.)
-        heap = srv.metrics()
-        kind = lambda k: heap.get(("sandboxd_heap_bytes", frozenset({("kind", k)})))
-        arena_mb = kind("simulated_cluster_resident")
-        if arena_mb is None:
-            raise RuntimeError("serve reports no heap figures (built without jemalloc?)")
-        arena_mb /= 1024 * 1024
+        arena_mb, heap_note = cluster_arena_mb(srv)
         figure(f"rss_mb_{tag}", round(process_mb - arena_mb, 1),
                f"serve's own: VmRSS {process_mb:.1f} MB (median over {window_s} s) minus the "
-               f"simulated cluster's heap arena, {arena_mb:.1f} MB resident; serve's own heap "
-               f"{(kind('allocated') - kind('simulated_cluster_allocated')) / 2**20:.1f} MB "
-               f"allocated of {kind('resident') / 2**20 - arena_mb:.1f} MB resident")
+               f"simulated cluster's heap arena, {arena_mb:.1f} MB resident; {heap_note}")
         figure(f"rss_mb_{tag}_peak", round(process_peak_mb - arena_mb, 1),
                "the highest sample minus the simulated cluster's arena (a reconcile pass in the "
                "window)")
