@@ -76,13 +76,13 @@ int swapThreadArena(const unsigned* next) {
   }
   return static_cast<int>(old);
 }
-}  // namespace
 
 // The separate arena's index once made (-1 before): heapStats() reports it without making it.
 std::atomic<int>& madeSeparateArena() {
   static std::atomic<int> index{-1};
   return index;
 }
+}  // namespace
 
 int separateHeapArena() {
   static const int arena = [] {

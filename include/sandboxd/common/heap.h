@@ -43,8 +43,8 @@ class HeapReleaser {
 // and kept for the process's life, shared by every caller; without jemalloc: none, -1). What a
 // thread allocates while a HeapArenaScope binds it there comes from pages nothing else uses, so
 // the component's memory neither pins nor is pinned by the rest's: `serve --kube memory` keeps
-// the simulated cluster's objects there, so that serve's own memory is its VmRSS less what the
-// cluster takes alone, whatever ran between the two (bench/README.md, rss_mb_100k).
+// the simulated cluster's objects there, so that serve's own memory is its VmRSS less what that
+// arena holds (heapStats(); bench/README.md, rss_mb_100k).
 int separateHeapArena();
 // The calling thread's arena (-1 without jemalloc).
 int currentHeapArena();
