@@ -14,6 +14,7 @@ const char* errorCodeFor(ErrorKind kind) {
     case ErrorKind::AlreadyExists: return "conflict";
     case ErrorKind::Aborted: return "conflict";
     case ErrorKind::FailedPrecondition: return "conflict";
+    case ErrorKind::QuotaExceeded: return "quota_exceeded";
     case ErrorKind::ResourceExhausted: return "throttled";
     case ErrorKind::Unavailable: return "unavailable";
     case ErrorKind::DeadlineExceeded: return "deadline_exceeded";

@@ -55,9 +55,9 @@ std::vector<std::string> sessionIdsOf(std::string_view header) {
   return out;
 }
 
-std::vector<std::string> ingressPorts(const SandboxConfig& config) {
+std::vector<std::string> ingressPorts(const std::vector<PortConfig>& ports) {
   std::vector<std::string> out;
-  for (const PortConfig& port : config.ports) {
+  for (const PortConfig& port : ports) {
     if (port.ingress) {
       out.push_back(port.name);
     }
@@ -71,7 +71,7 @@ ForwardAuth::ForwardAuth(const Config& config, RegistryPtr registry, TimeSourceP
                          RandomGeneratorPtr random)
     : domain_(lowerCase(config.sandbox.domain)),
       scheme_(lowerCase(config.sandbox.urlScheme)),
-      ports_(ingressPorts(config.sandbox)),
+      ports_(ingressPorts(portsOfAllProfiles(config.sandbox))),
       sessionTtl_(std::max(1, config.server.forwardAuth.sessionTtlSeconds)),
       registry_(std::move(registry)),
       time_(std::move(time)),

@@ -23,7 +23,7 @@ json schemas() {
       {"type", "object"},
       {"required",
        {"name", "user", "namespace", "image", "env", "secretEnvKeys", "storage", "publicPorts",
-        "status", "reason", "message", "replicas", "workload", "urls", "createdAt", "updatedAt"}},
+        "profile", "status", "reason", "message", "replicas", "workload", "urls", "createdAt", "updatedAt"}},
       {"properties",
        {
            {"name", {{"type", "string"}}},
@@ -39,6 +39,10 @@ json schemas() {
              {"description",
               "ports whose URL anyone may open; every other port is owner-only when the "
               "server has forward auth"}}},
+           {"profile",
+            {{"type", "string"},
+             {"example", "default"},
+             {"description", "the profile (operator-defined settings) the sandbox was made with"}}},
            {"status",
             {{"type", "string"},
              {"enum",
@@ -84,6 +88,12 @@ json schemas() {
            {"user",
             {{"type", "string"},
              {"description", "admin tokens only: create on behalf of this user"}}},
+           {"profile",
+            {{"type", "string"},
+             {"example", "large"},
+             {"description",
+              "a profile the operator configured (sandbox.profiles: resources, placement, "
+              "storage bounds, ports, probes); empty = sandbox.defaultProfile. Unknown: 422"}}},
        }},
   };
   json envChange = {
@@ -180,7 +190,34 @@ json schemas() {
              {"description", "expire after this long (s, m, h, d; at most 3660d); absent: never"}}},
        }},
   };
+  const json limitFields = {
+      {"maxSandboxes", {{"type", "integer"}, {"minimum", 0}, {"description", "0 = unlimited"}}},
+      {"maxRunning", {{"type", "integer"}, {"minimum", 0}, {"description", "0 = unlimited"}}},
+      {"maxStorage",
+       {{"type", "string"}, {"example", "50Gi"}, {"description", "\"\" = unlimited"}}}};
+  json quotaRequest = {{"type", "object"},
+                       {"additionalProperties", false},
+                       {"description", "absent or null: the configured limit applies"},
+                       {"properties", limitFields}};
+  json quota = {
+      {"type", "object"},
+      {"required", {"user", "limits", "usage"}},
+      {"properties",
+       {{"user", {{"type", "string"}}},
+        {"limits", {{"type", "object"}, {"properties", limitFields}}},
+        {"override",
+         {{"type", "object"},
+          {"properties", limitFields},
+          {"description", "the admin's override, when set"}}},
+        {"usage",
+         {{"type", "object"},
+          {"properties",
+           {{"sandboxes", {{"type", "integer"}}},
+            {"running", {{"type", "integer"}}},
+            {"storageBytes", {{"type", "integer"}}}}}}}}}};
   return json{{"Sandbox", sandbox},
+              {"Quota", quota},
+              {"QuotaRequest", quotaRequest},
               {"Token", token},
               {"CreatedToken", createdToken},
               {"TokenList", tokenList},
@@ -221,7 +258,9 @@ json operation(const Route& route) {
           {"required", true},
           {"content", {{"application/json", {{"schema", ref("CreateSandboxRequest")}}}}}};
       responses[ok] = jsonResponse("created", "Sandbox");
-      responses["409"] = errorResponse("the name is taken");
+      responses["409"] = errorResponse(
+          "the name is taken (conflict), or the user's quota would be passed "
+          "(quota_exceeded, naming the limit; nothing is made)");
       break;
     case RouteId::ListSandboxes:
       params.push_back({{"name", "limit"},
@@ -270,7 +309,28 @@ json operation(const Route& route) {
     case RouteId::StopSandbox:
     case RouteId::StartSandbox:
       responses[ok] = jsonResponse("accepted", "Sandbox");
-      responses["409"] = errorResponse("the sandbox is being deleted");
+      responses["409"] = errorResponse(
+          route.id == RouteId::StartSandbox
+              ? "the sandbox is being deleted, or the owner's maxRunning quota would be passed "
+                "(quota_exceeded)"
+              : "the sandbox is being deleted");
+      break;
+    case RouteId::GetQuota:
+    case RouteId::PutQuota:
+    case RouteId::DeleteQuota:
+      params.push_back({{"name", "user"},
+                        {"in", "path"},
+                        {"required", true},
+                        {"schema", {{"type", "string"}}}});
+      if (route.id == RouteId::PutQuota) {
+        op["requestBody"] = {
+            {"required", true},
+            {"content", {{"application/json", {{"schema", ref("QuotaRequest")}}}}}};
+      }
+      responses[ok] = jsonResponse("the user's quota as it now applies, and their usage", "Quota");
+      if (route.id == RouteId::DeleteQuota) {
+        responses["404"] = errorResponse("the user has no override");
+      }
       break;
     case RouteId::UpdateEnv:
       op["requestBody"] = {{"required", true},

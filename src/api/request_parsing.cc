@@ -1,5 +1,7 @@
 #include "api/request_parsing.h"
 
+#include "sandboxd/service/quotas.h"
+
 #include <cctype>
 #include <set>
 
@@ -113,7 +115,8 @@ std::optional<nlohmann::json> parseJsonBody(const std::string& body, std::string
 
 StatusOr<CreateRequest> parseCreateRequest(const nlohmann::json& body) {
   RETURN_IF_ERROR(
-      checkObject(body, {"name", "image", "env", "secretEnv", "storage", "publicPorts", "user"},
+      checkObject(body,
+                  {"name", "image", "env", "secretEnv", "storage", "publicPorts", "user", "profile"},
                   "body"));
   CreateRequest request;
   auto name = body.find("name");
@@ -127,6 +130,7 @@ StatusOr<CreateRequest> parseCreateRequest(const nlohmann::json& body) {
   RETURN_IF_ERROR(readString(body, "storage", &request.storage));
   RETURN_IF_ERROR(readStringArray(body, "publicPorts", &request.publicPorts));
   RETURN_IF_ERROR(readString(body, "user", &request.user));
+  RETURN_IF_ERROR(readString(body, "profile", &request.profile));
   return request;
 }
 
@@ -162,6 +166,32 @@ StatusOr<TokenRequest> parseTokenRequest(const nlohmann::json& body) {
     ASSIGN_OR_RETURN(request.ttl, parseTokenTtl(ttl));
   }
   return request;
+}
+
+StatusOr<UserQuota> parseQuotaRequest(const nlohmann::json& body, const std::string& user) {
+  RETURN_IF_ERROR(checkObject(body, {"maxSandboxes", "maxRunning", "maxStorage"}, "body"));
+  UserQuota quota;
+  quota.user = user;
+  for (const auto& [field, out] : {std::pair<const char*, std::optional<int64_t>*>{
+                                       "maxSandboxes", &quota.maxSandboxes},
+                                   {"maxRunning", &quota.maxRunning}}) {
+    auto it = body.find(field);
+    if (it == body.end() || it->is_null()) {
+      continue;
+    }
+    if (!it->is_number_integer()) {
+      return invalidArgument(std::string("field \"") + field + "\" must be an integer, got " +
+                             typeName(*it));
+    }
+    *out = it->get<int64_t>();
+  }
+  if (body.contains("maxStorage") && !body["maxStorage"].is_null()) {
+    std::string storage;
+    RETURN_IF_ERROR(readString(body, "maxStorage", &storage));
+    quota.maxStorage = storage;
+  }
+  RETURN_IF_ERROR(validateUserQuota(quota));
+  return quota;
 }
 
 StatusOr<bool> parsePurge(const std::vector<std::pair<std::string, std::string>>& query) {

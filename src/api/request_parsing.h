@@ -33,6 +33,11 @@ struct TokenRequest {
 };
 StatusOr<TokenRequest> parseTokenRequest(const nlohmann::json& body);
 
+// PUT /api/v1/admin/quotas/{user}: {"maxSandboxes"?, "maxRunning"?: integer,
+// "maxStorage"?: "50Gi"}; a field absent or null leaves the configured limit, 0 or "" is
+// unlimited for this user.
+StatusOr<UserQuota> parseQuotaRequest(const nlohmann::json& body, const std::string& user);
+
 // DELETE ?purge=true|false (absent = false; anything else is InvalidArgument).
 StatusOr<bool> parsePurge(const std::vector<std::pair<std::string, std::string>>& query);
 

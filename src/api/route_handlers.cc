@@ -61,6 +61,9 @@ constexpr RouteHandlers::Entry RouteHandlers::kTable[kRouteIdCount] = {
     {RouteId::ListTokens, &RouteHandlers::listTokens},
     {RouteId::CreateToken, &RouteHandlers::createToken},
     {RouteId::RevokeToken, &RouteHandlers::revokeToken},
+    {RouteId::GetQuota, &RouteHandlers::getQuota},
+    {RouteId::PutQuota, &RouteHandlers::putQuota},
+    {RouteId::DeleteQuota, &RouteHandlers::deleteQuota},
     {RouteId::AuthCheck, &RouteHandlers::authCheck},
     {RouteId::SignInPage, &RouteHandlers::signInPage},
     {RouteId::SignIn, &RouteHandlers::signIn},
@@ -276,6 +279,82 @@ void RouteHandlers::revokeToken(const RequestContextPtr& ctx, const Route& route
   spdlog::info("request {}: {} revoked token {}", ctx->requestId, ctx->caller->user,
                revoked->id);
   responder_.replyJson(ctx, route.successStatus, tokenToJson(revoked.value()));
+}
+
+// --- admin: quotas --------------------------------------------------------------------------
+
+namespace {
+
+std::string userParam(const RequestContextPtr& ctx) {
+  const auto user = ctx->match.params.find("user");
+  return user == ctx->match.params.end() ? "" : user->second;
+}
+
+json quotaToJson(const QuotaView& view) {
+  json out = {{"user", view.user},
+              {"limits",
+               {{"maxSandboxes", view.limits.maxSandboxes},
+                {"maxRunning", view.limits.maxRunning},
+                {"maxStorage", view.limits.maxStorage}}},
+              {"usage",
+               {{"sandboxes", view.sandboxes},
+                {"running", view.running},
+                {"storageBytes", view.storageBytes}}}};
+  if (view.adminOverride) {
+    json own = json::object();
+    const UserQuota& q = *view.adminOverride;
+    if (q.maxSandboxes) own["maxSandboxes"] = *q.maxSandboxes;
+    if (q.maxRunning) own["maxRunning"] = *q.maxRunning;
+    if (q.maxStorage) own["maxStorage"] = *q.maxStorage;
+    out["override"] = std::move(own);
+  }
+  return out;
+}
+
+}  // namespace
+
+void RouteHandlers::replyQuota(const RequestContextPtr& ctx, const Route& route,
+                               const StatusOr<QuotaView>& result) {
+  if (!result.isOk()) {
+    responder_.replyError(ctx, fromStatus(result.status()));
+    return;
+  }
+  responder_.replyJson(ctx, route.successStatus, quotaToJson(*result));
+}
+
+void RouteHandlers::getQuota(const RequestContextPtr& ctx, const Route& route) {
+  replyQuota(ctx, route, manager_->quota(*ctx->caller, userParam(ctx)));
+}
+
+void RouteHandlers::putQuota(const RequestContextPtr& ctx, const Route& route) {
+  const std::string user = userParam(ctx);
+  std::string error;
+  auto body = parseJsonBody(ctx->body, &error);
+  if (!body) {
+    responder_.replyError(ctx, malformedJson(error));
+    return;
+  }
+  auto quota = parseQuotaRequest(*body, user);
+  if (!quota.isOk()) {
+    responder_.replyError(ctx, fromStatus(quota.status()));
+    return;
+  }
+  auto result = manager_->setQuota(*ctx->caller, *quota);
+  if (result.isOk()) {
+    spdlog::info("request {}: {} set the quota of {}", ctx->requestId, ctx->caller->user, user);
+  }
+  replyQuota(ctx, route, result);
+}
+
+void RouteHandlers::deleteQuota(const RequestContextPtr& ctx, const Route& route) {
+  const std::string user = userParam(ctx);
+  Status cleared = manager_->clearQuota(*ctx->caller, user);
+  if (!cleared.isOk()) {
+    responder_.replyError(ctx, fromStatus(cleared));
+    return;
+  }
+  spdlog::info("request {}: {} cleared the quota of {}", ctx->requestId, ctx->caller->user, user);
+  replyQuota(ctx, route, manager_->quota(*ctx->caller, user));
 }
 
 // --- the service itself ---------------------------------------------------------------------

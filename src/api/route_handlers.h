@@ -66,6 +66,12 @@ class RouteHandlers {
   void listTokens(const RequestContextPtr& ctx, const Route& route);
   void createToken(const RequestContextPtr& ctx, const Route& route);
   void revokeToken(const RequestContextPtr& ctx, const Route& route);
+  // Admin quota routes.
+  void getQuota(const RequestContextPtr& ctx, const Route& route);
+  void putQuota(const RequestContextPtr& ctx, const Route& route);
+  void deleteQuota(const RequestContextPtr& ctx, const Route& route);
+  void replyQuota(const RequestContextPtr& ctx, const Route& route,
+                  const StatusOr<QuotaView>& result);
   // The registry of the token routes, or null after answering 503.
   Registry* tokenStore(const RequestContextPtr& ctx);
   // Forward auth (forward_auth_handlers.cc). forwardAuthReady answers 503 when there is none.

@@ -29,6 +29,17 @@ const std::vector<Route>& routeTable() {
        "Admin: create an API token; the answer carries it, once", true},
       {RouteId::RevokeToken, "DELETE", "/api/v1/admin/tokens/{id}", true, false, 200,
        "revokeToken", "Admin: revoke an API token; a running server refuses it at once", true},
+      {RouteId::GetQuota, "GET", "/api/v1/admin/quotas/{user}", true, false, 200, "getQuota",
+       "Admin: a user's quota as it applies (configured, with the user's override) and what "
+       "their sandboxes use of it",
+       true},
+      {RouteId::PutQuota, "PUT", "/api/v1/admin/quotas/{user}", true, true, 200, "putQuota",
+       "Admin: set a user's quota override (replaces any); absent fields keep the configured "
+       "limit, 0 or \"\" is unlimited",
+       true},
+      {RouteId::DeleteQuota, "DELETE", "/api/v1/admin/quotas/{user}", true, false, 200,
+       "deleteQuota", "Admin: remove a user's quota override (the configured quota applies)",
+       true},
       {RouteId::AuthCheck, "GET", "/auth/check", false, false, 200, "authCheck",
        "Forward auth (ingress-nginx auth-url): may this request reach the sandbox host it "
        "names? 200 owner or admin, 401 no valid session, 403 anyone else"},

@@ -23,6 +23,9 @@ enum class RouteId {
   ListTokens,
   CreateToken,
   RevokeToken,
+  GetQuota,     // admin: a user's quota (quota_handlers.cc)
+  PutQuota,
+  DeleteQuota,
   AuthCheck,
   SignInPage,
   SignIn,

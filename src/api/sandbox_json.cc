@@ -32,6 +32,7 @@ nlohmann::json sandboxToJson(const SandboxView& view) {
       {"secretEnvKeys", secretKeys},
       {"storage", r.storage},
       {"publicPorts", r.publicPorts},
+      {"profile", r.profile},
       {"status", toString(o.phase)},
       {"reason", o.reason},
       {"message", o.message},
@@ -137,6 +138,7 @@ void appendSandbox(std::string& out, const SandboxView& view) {
   text("message", o.message);
   text("name", r.name);
   text("namespace", r.nameSpace);
+  text("profile", r.profile);
   appendKey(out, "publicPorts");
   appendStrings(out, r.publicPorts);
   out += ',';

@@ -17,6 +17,7 @@
 #include "cli/doctor_command.h"
 #include "cli/exit_codes.h"
 #include "cli/migrate_command.h"
+#include "cli/quota_commands.h"
 #include "cli/token_commands.h"
 #include "cli/wiring.h"
 #include "sandboxd/api/api_server.h"
@@ -259,6 +260,7 @@ struct RenderOptions {
   std::vector<std::string> env;
   std::vector<std::string> secretEnv;
   std::vector<std::string> publicPorts;
+  std::string profile;
 };
 
 int render(const CommonOptions& common, const RenderOptions& options) {
@@ -274,6 +276,11 @@ int render(const CommonOptions& common, const RenderOptions& options) {
   spec.image = options.image;
   spec.storage = options.storage;
   spec.publicPorts = options.publicPorts;
+  spec.profile = options.profile.empty() ? config.sandbox.defaultProfile : options.profile;
+  const SandboxConfig* settings = profileConfig(config.sandbox, spec.profile);
+  if (settings == nullptr) {
+    return fail(invalidArgument("--profile: \"" + spec.profile + "\" is not a configured profile"));
+  }
   for (const auto& kv : options.env) {
     auto parsed = parseKeyValue(kv, "--env");
     if (!parsed.isOk()) {
@@ -288,7 +295,7 @@ int render(const CommonOptions& common, const RenderOptions& options) {
     }
     spec.secretEnv[parsed->first] = parsed->second;
   }
-  if (Status s = validateSpec(spec, config.sandbox); !s.isOk()) {
+  if (Status s = validateSpec(spec, *settings); !s.isOk()) {
     return fail(s);
   }
   if (Status s = validateUserName(spec.user); !s.isOk()) {
@@ -349,6 +356,8 @@ int run(int argc, char** argv) {
   renderCmd->add_option("--secret-env", renderOptions.secretEnv, "K=V (repeatable)");
   renderCmd->add_option("--public", renderOptions.publicPorts,
                         "port whose Ingress has no forward auth (repeatable)");
+  renderCmd->add_option("--profile", renderOptions.profile,
+                        "Profile (sandbox.profiles; default: sandbox.defaultProfile)");
 
   CLI::App* tokenCmd = app.add_subcommand("token", "Manage API tokens");
   tokenCmd->require_subcommand(1);
@@ -369,6 +378,33 @@ int run(int argc, char** argv) {
       "revoke", "Revoke a token by ID; a running server refuses it at once");
   addCommonOptions(tokenRevokeCmd, common);
   tokenRevokeCmd->add_option("id", tokenFlags.id, "Token ID (from token list)")->required();
+
+  CLI::App* adminCmd = app.add_subcommand("admin", "Local admin commands on the database");
+  adminCmd->require_subcommand(1);
+  CLI::App* quotaCmd = adminCmd->add_subcommand("quota", "A user's quota override");
+  quotaCmd->require_subcommand(1);
+  QuotaFlags quotaFlags;
+  int64_t maxSandboxes = 0;
+  int64_t maxRunning = 0;
+  std::string maxStorage;
+  CLI::App* quotaSetCmd = quotaCmd->add_subcommand(
+      "set", "Set USER's limits over the configured quotas (0 or \"\": unlimited)");
+  addCommonOptions(quotaSetCmd, common);
+  quotaSetCmd->add_option("user", quotaFlags.user, "User name")->required();
+  CLI::Option* maxSandboxesOption =
+      quotaSetCmd->add_option("--max-sandboxes", maxSandboxes, "Sandboxes the user may have");
+  CLI::Option* maxRunningOption =
+      quotaSetCmd->add_option("--max-running", maxRunning, "Of those, running at once");
+  CLI::Option* maxStorageOption = quotaSetCmd->add_option(
+      "--max-storage", maxStorage, "Sum of their home volumes, e.g. 50Gi");
+  CLI::App* quotaGetCmd =
+      quotaCmd->add_subcommand("get", "Show USER's quota as it applies and their usage");
+  addCommonOptions(quotaGetCmd, common);
+  quotaGetCmd->add_option("user", quotaFlags.user, "User name")->required();
+  CLI::App* quotaClearCmd = quotaCmd->add_subcommand(
+      "clear", "Remove USER's override (the configured quotas apply)");
+  addCommonOptions(quotaClearCmd, common);
+  quotaClearCmd->add_option("user", quotaFlags.user, "User name")->required();
 
   CLI::App* dbCmd = app.add_subcommand("db", "Database administration");
   dbCmd->require_subcommand(1);
@@ -425,6 +461,20 @@ int run(int argc, char** argv) {
     }
     return tokenListCmd->parsed() ? tokenList(*loaded, tokenFlags)
                                   : tokenRevoke(*loaded, tokenFlags);
+  }
+  if (quotaSetCmd->parsed() || quotaGetCmd->parsed() || quotaClearCmd->parsed()) {
+    auto loaded = loadWithOverrides(common);
+    if (!loaded.isOk()) {
+      return fail(loaded.status());
+    }
+    if (quotaSetCmd->parsed()) {
+      if (maxSandboxesOption->count() > 0) quotaFlags.maxSandboxes = maxSandboxes;
+      if (maxRunningOption->count() > 0) quotaFlags.maxRunning = maxRunning;
+      if (maxStorageOption->count() > 0) quotaFlags.maxStorage = maxStorage;
+      return quotaSet(*loaded, quotaFlags);
+    }
+    return quotaGetCmd->parsed() ? quotaGet(*loaded, quotaFlags)
+                                 : quotaClear(*loaded, quotaFlags);
   }
   if (dbMigrateCmd->parsed()) {
     return dbMigrate(common);

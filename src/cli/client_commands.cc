@@ -35,6 +35,7 @@ struct ClientCommands {
   std::vector<std::string> envPairs;
   std::vector<std::string> secretEnvPairs;
   std::string storage;
+  std::string profile;
   std::vector<std::string> publicPorts;
   std::string user;
   // list
@@ -187,6 +188,9 @@ void printSandboxText(const json& s, std::ostream& out) {
   out << "ready:     " << replicasText(s) << "\n";
   out << "image:     " << str(s, "image") << "\n";
   out << "storage:   " << str(s, "storage") << "\n";
+  if (!str(s, "profile").empty()) {
+    out << "profile:   " << str(s, "profile") << "\n";
+  }
   if (s.contains("publicPorts") && s["publicPorts"].is_array() && !s["publicPorts"].empty()) {
     std::string ports;
     for (const auto& p : s["publicPorts"]) {
@@ -298,6 +302,8 @@ std::shared_ptr<ClientCommands> addClientCommands(CLI::App& app) {
                         "owner-only)")
       ->allow_extra_args(false);
   c->create->add_option("--user", c->user, "admin tokens only: create for this user");
+  c->create->add_option("--profile", c->profile,
+                        "a profile the server offers, e.g. large (default: the server's)");
   addCommonOptions(c->create, *c);
 
   c->list = app.add_subcommand("list", "List your sandboxes");
@@ -402,6 +408,9 @@ std::optional<int> runClientCommand(ClientCommands& c) {
     }
     if (!c.user.empty()) {
       b["user"] = c.user;
+    }
+    if (!c.profile.empty()) {
+      b["profile"] = c.profile;
     }
     method = "POST";
     path = "/api/v1/sandboxes";

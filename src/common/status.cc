@@ -12,6 +12,7 @@ const char* toString(ErrorKind kind) {
     case ErrorKind::AlreadyExists: return "AlreadyExists";
     case ErrorKind::Aborted: return "Aborted";
     case ErrorKind::FailedPrecondition: return "FailedPrecondition";
+    case ErrorKind::QuotaExceeded: return "QuotaExceeded";
     case ErrorKind::ResourceExhausted: return "ResourceExhausted";
     case ErrorKind::Unavailable: return "Unavailable";
     case ErrorKind::DeadlineExceeded: return "DeadlineExceeded";
@@ -29,7 +30,8 @@ int toHttpStatus(ErrorKind kind) {
     case ErrorKind::NotFound: return 404;
     case ErrorKind::AlreadyExists:
     case ErrorKind::Aborted:
-    case ErrorKind::FailedPrecondition: return 409;
+    case ErrorKind::FailedPrecondition:
+    case ErrorKind::QuotaExceeded: return 409;
     case ErrorKind::ResourceExhausted: return 429;
     case ErrorKind::Unavailable: return 503;
     case ErrorKind::DeadlineExceeded: return 504;

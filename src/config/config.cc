@@ -186,6 +186,13 @@ class Parser {
     return mapping(node, "", {
         {"server", [&](const YAML::Node& n, const std::string& p) { return server(n, p, c.server); }},
         {"sandbox", [&](const YAML::Node& n, const std::string& p) { return sandbox(n, p, c.sandbox); }},
+        {"quotas", [&](const YAML::Node& n, const std::string& p) {
+           return mapping(n, p, {
+               {"maxSandboxes", integer(c.quotas.maxSandboxes)},
+               {"maxRunning", integer(c.quotas.maxRunning)},
+               {"maxStorage", str(c.quotas.maxStorage)},
+           });
+         }},
     });
   }
 
@@ -233,8 +240,72 @@ class Parser {
     });
   }
 
+  // sandbox: its settings, then each of its profiles resolved over them (whatever the order
+  // of the keys in the file).
   Status sandbox(const YAML::Node& node, const std::string& path, SandboxConfig& s) const {
-    return mapping(node, path, {
+    std::optional<YAML::Node> profilesNode;
+    Fields fields = sandboxFields(s);
+    fields.push_back({"defaultProfile", str(s.defaultProfile)});
+    fields.push_back({"profiles", [&](const YAML::Node& n, const std::string& p) -> Status {
+                        if (!n.IsNull() && !n.IsMap()) {
+                          return error(n, p, "expected a mapping of profile names to settings");
+                        }
+                        profilesNode = n;
+                        return Status::ok();
+                      }});
+    RETURN_IF_ERROR(mapping(node, path, fields));
+    if (!profilesNode) {
+      return Status::ok();
+    }
+    s.profiles.clear();
+    if (profilesNode->IsNull()) {
+      return Status::ok();
+    }
+    std::map<std::string, std::shared_ptr<const SandboxConfig>> resolved;
+    for (const auto& kv : *profilesNode) {
+      if (!kv.first.IsScalar()) {
+        return error(kv.first, path + ".profiles", "profile names must be plain strings");
+      }
+      const std::string name = kv.first.Scalar();
+      const std::string profilePath = path + ".profiles." + name;
+      SandboxConfig settings = s;
+      settings.profiles.clear();
+      RETURN_IF_ERROR(profile(kv.second, profilePath, settings));
+      if (!resolved.emplace(name, std::make_shared<const SandboxConfig>(std::move(settings)))
+               .second) {
+        return error(kv.first, profilePath, "duplicate profile");
+      }
+    }
+    s.profiles = std::move(resolved);
+    return Status::ok();
+  }
+
+  // The keys a profile may set: those of sandbox.* that shape one sandbox's pod and volume.
+  // Its ports are added to sandbox.ports; every other key replaces the setting it names.
+  Status profile(const YAML::Node& node, const std::string& path, SandboxConfig& s) const {
+    static const std::set<std::string> kProfileKeys = {
+        "resources", "nodeSelector", "tolerations", "affinity",  "storageClass", "storage",
+        "minStorage", "maxStorage",  "probes",      "security",  "labels",       "annotations"};
+    Fields fields;
+    for (auto& field : sandboxFields(s)) {
+      if (kProfileKeys.count(field.first) != 0) {
+        fields.push_back(std::move(field));
+      }
+    }
+    fields.push_back({"ports", [&](const YAML::Node& n, const std::string& p) -> Status {
+                        std::vector<PortConfig> extra;
+                        RETURN_IF_ERROR(ports(n, p, extra));
+                        s.ports.insert(s.ports.end(), extra.begin(), extra.end());
+                        return Status::ok();
+                      }});
+    if (node.IsNull()) {
+      return Status::ok();  // a profile of the sandbox.* settings as they are
+    }
+    return mapping(node, path, fields);
+  }
+
+  Fields sandboxFields(SandboxConfig& s) const {
+    return {
         {"namespace", str(s.nameSpace)},
         {"image", str(s.image)},
         {"allowedImages", strList(s.allowedImages)},
@@ -278,7 +349,22 @@ class Parser {
                {"liveness", probe(s.probes.liveness)},
            });
          }},
-    });
+        {"affinity", [&](const YAML::Node& n, const std::string& p) -> Status {
+           if (n.IsNull() || (n.IsMap() && n.size() == 0)) {
+             s.affinity.clear();
+             return Status::ok();
+           }
+           if (!n.IsMap()) {
+             return error(n, p, "expected a mapping (nodeAffinity, podAffinity, podAntiAffinity)");
+           }
+           YAML::Emitter out;
+           out << n;
+           s.affinity = out.c_str();
+           return Status::ok();
+         }},
+        {"labels", strMap(s.labels)},
+        {"annotations", strMap(s.annotations)},
+    };
   }
 
   Field probe(ProbeConfig& out) const {
@@ -454,6 +540,12 @@ StatusOr<Config> loadConfig(const std::string& path) {
     }
   }
   if (!applied.empty()) {
+    // A profile is the sandbox.* settings with its own keys over them: the namespace too.
+    for (auto& [name, settings] : config.sandbox.profiles) {
+      auto copy = std::make_shared<SandboxConfig>(*settings);
+      copy->nameSpace = config.sandbox.nameSpace;
+      settings = std::move(copy);
+    }
     Status valid = validateConfig(config);
     if (!valid.isOk()) {
       return valid.withContext("environment (" + applied + ")");

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "config/hardening_checks.h"
+#include "config/profile_checks.h"
 #include "sandboxd/config/image_allowlist.h"
 
 namespace sandboxd {
@@ -129,35 +130,44 @@ Status validateConfig(const Config& c) {
     }
   }
 
-  const SandboxConfig& b = c.sandbox;
+  RETURN_IF_ERROR(validateSandboxSettings(c.sandbox, "sandbox"));
+  RETURN_IF_ERROR(validateProfiles(c.sandbox));
+  return validateQuotas(c.quotas);
+}
+
+// The settings one sandbox gets (sandbox.* or a resolved profile, `prefix` naming it).
+Status validateSandboxSettings(const SandboxConfig& b, const std::string& prefix) {
+  auto bad = [](const std::string& key, const std::string& what) {
+    return invalidArgument(key + ": " + what);
+  };
   if (!isDnsLabel(b.nameSpace)) {
-    return bad("sandbox.namespace", "must be a DNS label, got \"" + b.nameSpace + "\"");
+    return bad(prefix + ".namespace", "must be a DNS label, got \"" + b.nameSpace + "\"");
   }
   if (b.image.empty()) {
-    return bad("sandbox.image", "must not be empty");
+    return bad(prefix + ".image", "must not be empty");
   }
   for (size_t i = 0; i < b.allowedImages.size(); ++i) {
     if (b.allowedImages[i].empty()) {
-      return bad("sandbox.allowedImages[" + std::to_string(i) + "]", "must not be empty");
+      return bad(prefix + ".allowedImages[" + std::to_string(i) + "]", "must not be empty");
     }
   }
   if (!imageAllowed(b.image, b.allowedImages)) {
-    return bad("sandbox.image", "\"" + b.image + "\" is not allowed by sandbox.allowedImages");
+    return bad(prefix + ".image", "\"" + b.image + "\" is not allowed by sandbox.allowedImages");
   }
   if (b.storage.empty() || b.minStorage.empty() || b.maxStorage.empty()) {
-    return bad("sandbox.storage", "storage, minStorage and maxStorage must not be empty");
+    return bad(prefix + ".storage", "storage, minStorage and maxStorage must not be empty");
   }
   if (b.mountPath.empty() || b.mountPath.front() != '/') {
-    return bad("sandbox.mountPath", "must be an absolute path");
+    return bad(prefix + ".mountPath", "must be an absolute path");
   }
   if (b.ports.empty()) {
-    return bad("sandbox.ports", "at least one port is required");
+    return bad(prefix + ".ports", "at least one port is required");
   }
   std::set<std::string> names;
   std::set<int> numbers;
   for (size_t i = 0; i < b.ports.size(); ++i) {
     const PortConfig& p = b.ports[i];
-    const std::string key = "sandbox.ports[" + std::to_string(i) + "]";
+    const std::string key = prefix + ".ports[" + std::to_string(i) + "]";
     // Service port names are limited to 15 characters.
     if (!isDnsLabel(p.name) || p.name.size() > 15) {
       return bad(key + ".name", "must be a DNS label of at most 15 characters, got \"" + p.name +
@@ -178,7 +188,7 @@ Status validateConfig(const Config& c) {
   }
   for (size_t i = 0; i < b.tolerations.size(); ++i) {
     const TolerationConfig& t = b.tolerations[i];
-    const std::string key = "sandbox.tolerations[" + std::to_string(i) + "]";
+    const std::string key = prefix + ".tolerations[" + std::to_string(i) + "]";
     if (t.op != "Equal" && t.op != "Exists") {
       return bad(key + ".operator", "must be Equal or Exists");
     }
@@ -191,20 +201,26 @@ Status validateConfig(const Config& c) {
     }
   }
   if (b.domain.empty()) {
-    return bad("sandbox.domain", "must not be empty");
+    return bad(prefix + ".domain", "must not be empty");
   }
   if (b.urlScheme != "http" && b.urlScheme != "https") {
-    return bad("sandbox.urlScheme", "must be http or https");
+    return bad(prefix + ".urlScheme", "must be http or https");
   }
   if (b.maxEnvVars < 0) {
-    return bad("sandbox.maxEnvVars", "must not be negative");
+    return bad(prefix + ".maxEnvVars", "must not be negative");
   }
   if (b.maxEnvValueBytes < 0) {
-    return bad("sandbox.maxEnvValueBytes", "must not be negative");
+    return bad(prefix + ".maxEnvValueBytes", "must not be negative");
   }
-  RETURN_IF_ERROR(validateSecurity(b.security));
-  RETURN_IF_ERROR(validateNetworkPolicy(b.networkPolicy));
-  return validateProbes(b.probes, b.ports);
+  RETURN_IF_ERROR(validateStorageBounds(b, prefix));
+  RETURN_IF_ERROR(validateResourceQuantities(b.resources, prefix));
+  RETURN_IF_ERROR(validateExtraMetadata(b, prefix));
+  // The shared checks name sandbox.* keys; a profile's errors say which profile.
+  const std::string where = prefix == "sandbox" ? "" : prefix;
+  auto inProfile = [&](Status st) { return where.empty() ? st : st.withContext(where); };
+  RETURN_IF_ERROR(inProfile(validateSecurity(b.security)));
+  RETURN_IF_ERROR(inProfile(validateNetworkPolicy(b.networkPolicy)));
+  return inProfile(validateProbes(b.probes, b.ports));
 }
 
 }  // namespace sandboxd

@@ -73,6 +73,7 @@ SandboxSpec specFromRecord(const SandboxRecord& record) {
   }
   spec.storage = record.storage;
   spec.publicPorts = record.publicPorts;
+  spec.profile = record.profile;
   return spec;
 }
 

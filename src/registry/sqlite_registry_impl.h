@@ -88,6 +88,9 @@ class SqliteRegistryImpl : public Registry {
                  const std::string& value) override;
   StatusOr<std::string> getBlob(const std::string& kind, const std::string& name) override;
   Status deleteBlob(const std::string& kind, const std::string& name) override;
+  StatusOr<std::optional<UserQuota>> getUserQuota(const std::string& user) override;
+  Status putUserQuota(const UserQuota& quota) override;
+  StatusOr<bool> deleteUserQuota(const std::string& user) override;
   Status ping() override;
   int schemaVersion() override;
 

@@ -18,7 +18,7 @@ struct EncodedEnv {
 namespace {
 
 
-// The writable columns, user … public_ports in kSandboxColumns' order: each column's name, whether
+// The writable columns, user … profile in kSandboxColumns' order: each column's name, whether
 // a record changes it from the stored one, and how it is bound. One table for INSERT and
 // UPDATE (whole or narrowed to the changed columns).
 struct WritableColumn {
@@ -50,10 +50,11 @@ const WritableColumn kWritableColumns[] = {
     SANDBOXD_COLUMN("message", message, r.message),
     SANDBOXD_COLUMN("workload", workload, toString(r.workload)),
     SANDBOXD_COLUMN("public_ports", publicPorts, e.publicPorts),
+    SANDBOXD_COLUMN("profile", profile, r.profile),
 };
 #undef SANDBOXD_COLUMN
 
-// Binds the row's writable columns, user … public_ports in kSandboxColumns' order, to parameters
+// Binds the row's writable columns, user … profile in kSandboxColumns' order, to parameters
 // `first`, `first` + 1, …; returns the next parameter's index. One list for INSERT and UPDATE.
 int bindWritableColumns(SQLite::Statement& q, int first, const SandboxRecord& record,
                         const EncodedEnv& encoded) {
@@ -84,7 +85,7 @@ StatusOr<EncodedEnv> encodeEnv(const SandboxRecord& record) {
 
 constexpr const char* kSandboxColumns =
     "name, user, namespace, sandbox_id, image, env, secret_env_keys, storage, desired, purge, "
-    "phase, reason, message, workload, public_ports, created_at, updated_at, version";
+    "phase, reason, message, workload, public_ports, profile, created_at, updated_at, version";
 
 // Reads a row selected with kSandboxColumns. Throws on a corrupt row (caught by the caller).
 SandboxRecord readSandbox(SQLite::Statement& q) {
@@ -124,9 +125,10 @@ SandboxRecord readSandbox(SQLite::Statement& q) {
   r.workload = *w;
   r.publicPorts =
       nlohmann::json::parse(q.getColumn(14).getString()).get<std::vector<std::string>>();
-  r.createdAt = fromUnixMillis(q.getColumn(15).getInt64());
-  r.updatedAt = fromUnixMillis(q.getColumn(16).getInt64());
-  r.version = q.getColumn(17).getInt64();
+  r.profile = q.getColumn(15).getString();
+  r.createdAt = fromUnixMillis(q.getColumn(16).getInt64());
+  r.updatedAt = fromUnixMillis(q.getColumn(17).getInt64());
+  r.version = q.getColumn(18).getInt64();
   return r;
 }
 
@@ -222,7 +224,7 @@ Status SqliteRegistryImpl::insertSandbox(const SandboxRecord& record) {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     auto qUse = statements_.get(
         std::string("INSERT INTO sandboxes (") + kSandboxColumns +
-        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)");
+        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)");
     SQLite::Statement& q = *qUse;
     q.bind(1, record.name);
     const int next = bindWritableColumns(q, 2, record, encoded);

@@ -7,6 +7,7 @@
 #include "render/network_policy.h"
 #include "render/pod_security.h"
 #include "render/probes.h"
+#include "render/profile_extras.h"
 #include "sandboxd/common/embedded_files.h"
 #include "sandboxd/model/naming.h"
 #include "sandboxd/render/manifest_renderer.h"
@@ -100,9 +101,19 @@ class TemplateRenderer : public ManifestRenderer {
 
   // ManifestRenderer
   StatusOr<RenderedManifests> render(const SandboxSpec& spec) const override {
-    const std::string image = spec.image.empty() ? config_.image : spec.image;
-    const std::string storage = spec.storage.empty() ? config_.storage : spec.storage;
-    const std::string ns = spec.nameSpace.empty() ? config_.nameSpace : spec.nameSpace;
+    const SandboxConfig* settings = profileConfig(config_, spec.profile);
+    if (settings == nullptr) {
+      return invalidArgument("profile: \"" + spec.profile + "\" is not a configured profile");
+    }
+    return render(spec, *settings);
+  }
+
+ private:
+  // Renders `spec` with the settings of its profile.
+  StatusOr<RenderedManifests> render(const SandboxSpec& spec, const SandboxConfig& settings) const {
+    const std::string image = spec.image.empty() ? settings.image : spec.image;
+    const std::string storage = spec.storage.empty() ? settings.storage : spec.storage;
+    const std::string ns = spec.nameSpace.empty() ? settings.nameSpace : spec.nameSpace;
     Vars vars = {
         {"name", spec.name},
         {"namespace", ns},
@@ -114,20 +125,20 @@ class TemplateRenderer : public ManifestRenderer {
         {"serviceName", names::service(spec.name)},
         {"secretName", names::envSecret(spec.name)},
         {"networkPolicyName", names::networkPolicy(spec.name)},
-        {"mountPath", config_.mountPath},
-        {"ingressClass", config_.ingressClass},
-        {"tlsSecret", config_.tlsSecret},
+        {"mountPath", settings.mountPath},
+        {"ingressClass", settings.ingressClass},
+        {"tlsSecret", settings.tlsSecret},
     };
 
     RenderedManifests out;
     out.statefulSet = statefulSet_;
     RETURN_IF_ERROR(substituteTree(out.statefulSet, vars).withContext("statefulset.yaml"));
-    RETURN_IF_ERROR(completeStatefulSet(out.statefulSet, spec));
+    RETURN_IF_ERROR(completeStatefulSet(out.statefulSet, spec, settings));
 
     out.service = service_;
     RETURN_IF_ERROR(substituteTree(out.service, vars).withContext("service.yaml"));
     json& servicePorts = out.service["spec"]["ports"] = json::array();
-    for (const auto& port : config_.ports) {
+    for (const auto& port : settings.ports) {
       servicePorts.push_back(
           {{"name", port.name}, {"port", port.port}, {"targetPort", port.port},
            {"protocol", "TCP"}});
@@ -136,17 +147,17 @@ class TemplateRenderer : public ManifestRenderer {
     if (networkPolicy_) {
       json policy = *networkPolicy_;
       RETURN_IF_ERROR(substituteTree(policy, vars).withContext("networkpolicy.yaml"));
-      completeNetworkPolicy(config_, policy);
+      completeNetworkPolicy(settings, policy);
       out.networkPolicy = std::move(policy);
     }
 
-    for (const auto& port : config_.ports) {
+    for (const auto& port : settings.ports) {
       if (!port.ingress) {
         continue;
       }
       Vars ingressVars = vars;
       ingressVars["ingressName"] = names::ingress(spec.name, port.name);
-      ingressVars["host"] = names::host(spec.name, port.name, config_.domain);
+      ingressVars["host"] = names::host(spec.name, port.name, settings.domain);
       ingressVars["hostPrefix"] = spec.name + "-" + port.name;
       // A port the sandbox made public has no forward auth in front of it.
       const bool isPublic = std::find(spec.publicPorts.begin(), spec.publicPorts.end(),
@@ -177,7 +188,6 @@ class TemplateRenderer : public ManifestRenderer {
     return out;
   }
 
- private:
   // Forward auth not configured (server.forwardAuth): the ingress-nginx auth annotations the
   // template has are left out rather than rendered empty.
   static void dropEmptyAuthAnnotations(json& ingress) {
@@ -197,7 +207,8 @@ class TemplateRenderer : public ManifestRenderer {
     }
   }
 
-  Status completeStatefulSet(json& sts, const SandboxSpec& spec) const {
+  Status completeStatefulSet(json& sts, const SandboxSpec& spec,
+                             const SandboxConfig& settings) const {
     json& podSpec = sts["spec"]["template"]["spec"];
     json* main = nullptr;
     for (auto& c : podSpec["containers"]) {
@@ -228,21 +239,21 @@ class TemplateRenderer : public ManifestRenderer {
     }
 
     json ports = json::array();
-    for (const auto& port : config_.ports) {
+    for (const auto& port : settings.ports) {
       ports.push_back({{"name", port.name}, {"containerPort", port.port}, {"protocol", "TCP"}});
     }
     (*main)["ports"] = std::move(ports);
 
-    (*main)["resources"] = containerResources(config_.resources);
-    applyPodSecurity(config_.security, podSpec, *main);
-    applyProbes(config_.probes, config_.ports, *main);
+    (*main)["resources"] = containerResources(settings.resources);
+    applyPodSecurity(settings.security, podSpec, *main);
+    applyProbes(settings.probes, settings.ports, *main);
 
-    if (!config_.nodeSelector.empty()) {
-      podSpec["nodeSelector"] = config_.nodeSelector;
+    if (!settings.nodeSelector.empty()) {
+      podSpec["nodeSelector"] = settings.nodeSelector;
     }
-    if (!config_.tolerations.empty()) {
+    if (!settings.tolerations.empty()) {
       json tolerations = json::array();
-      for (const auto& t : config_.tolerations) {
+      for (const auto& t : settings.tolerations) {
         json tol = {{"operator", t.op}};
         if (!t.key.empty()) tol["key"] = t.key;
         if (!t.value.empty()) tol["value"] = t.value;
@@ -251,12 +262,12 @@ class TemplateRenderer : public ManifestRenderer {
       }
       podSpec["tolerations"] = std::move(tolerations);
     }
-    if (!config_.storageClass.empty()) {
+    if (!settings.storageClass.empty()) {
       for (auto& vct : sts["spec"]["volumeClaimTemplates"]) {
-        vct["spec"]["storageClassName"] = config_.storageClass;
+        vct["spec"]["storageClassName"] = settings.storageClass;
       }
     }
-    return Status::ok();
+    return applyProfileExtras(settings, sts);
   }
 
   SandboxConfig config_;

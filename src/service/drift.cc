@@ -83,7 +83,8 @@ std::vector<std::pair<std::string, std::string>> expectedObjects(const SandboxRe
   }
   out.emplace_back("StatefulSet", r.name);
   out.emplace_back("Service", names::service(r.name));
-  for (const auto& port : config.ports) {
+  const SandboxConfig* settings = profileConfig(config, r.profile);
+  for (const auto& port : (settings != nullptr ? *settings : config).ports) {
     if (port.ingress) {
       out.emplace_back("Ingress", names::ingress(r.name, port.name));
     }

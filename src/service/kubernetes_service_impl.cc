@@ -416,7 +416,8 @@ class KubernetesServiceImpl : public KubernetesService {
         // Whether or not NetworkPolicies are enabled now: one made while they were goes too.
         {&resources::networkPolicies(), names::networkPolicy(key.name)},
     };
-    for (const auto& port : config_.ports) {
+    // The key does not say the sandbox's profile: every port any profile has.
+    for (const auto& port : portsOfAllProfiles(config_)) {
       objects.push_back({&resources::ingresses(), names::ingress(key.name, port.name)});
     }
     if (legacy) {

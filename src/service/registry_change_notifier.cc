@@ -70,6 +70,13 @@ class ChangeNotifyingRegistry : public Registry {
   StatusOr<TokenInfo> revokeToken(const std::string& id) override {
     return inner_->revokeToken(id);
   }
+  StatusOr<std::optional<UserQuota>> getUserQuota(const std::string& user) override {
+    return inner_->getUserQuota(user);
+  }
+  Status putUserQuota(const UserQuota& quota) override { return inner_->putUserQuota(quota); }
+  StatusOr<bool> deleteUserQuota(const std::string& user) override {
+    return inner_->deleteUserQuota(user);
+  }
   StatusOr<int64_t> addOperation(const OperationRecord& op) override {
     auto id = inner_->addOperation(op);
     if (id.isOk()) {

@@ -34,7 +34,9 @@ void finishView(SandboxView& view, const SandboxConfig& config) {
     view.observed.phase = Phase::Deleting;
   }
   view.urls.clear();
-  for (const auto& port : config.ports) {
+  // A profile's extra ports have URLs too; a profile no longer configured shows sandbox.*'s.
+  const SandboxConfig* settings = profileConfig(config, record.profile);
+  for (const auto& port : (settings != nullptr ? *settings : config).ports) {
     if (port.ingress) {
       view.urls.insert_or_assign(
           port.name, names::url(config.urlScheme, record.name, port.name, config.domain));

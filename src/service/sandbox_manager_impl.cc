@@ -13,8 +13,10 @@
 #include "sandboxd/model/naming.h"
 #include "sandboxd/model/reason.h"
 #include "sandboxd/service/deletion_rules.h"
+#include "sandboxd/service/quotas.h"
 #include "sandboxd/service/reconcile_errors.h"
 #include "sandboxd/service/sandbox_manager.h"
+#include "service/quota_admin.h"
 #include "service/sandbox_listing.h"
 #include "sandboxd/validation/validation.h"
 #include "service/home_volume.h"
@@ -48,18 +50,23 @@ class SandboxManagerImpl : public SandboxManager {
     RETURN_IF_ERROR(validateUserName(user));
     SandboxSpec spec;
     spec.name = request.name;
+    spec.profile = request.profile.empty() ? config_.sandbox.defaultProfile : request.profile;
+    ASSIGN_OR_RETURN(const SandboxConfig* settings, profileSettings(spec.profile));
     spec.nameSpace = config_.sandbox.nameSpace;
     spec.user = user;
-    spec.image = request.image.empty() ? config_.sandbox.image : request.image;
+    spec.image = request.image.empty() ? settings->image : request.image;
     spec.env = request.env;
     spec.secretEnv = request.secretEnv;
-    spec.storage = request.storage.empty() ? config_.sandbox.storage : request.storage;
+    spec.storage = request.storage.empty() ? settings->storage : request.storage;
     spec.publicPorts = request.publicPorts;
     std::sort(spec.publicPorts.begin(), spec.publicPorts.end());
     spec.publicPorts.erase(std::unique(spec.publicPorts.begin(), spec.publicPorts.end()),
                            spec.publicPorts.end());
-    RETURN_IF_ERROR(validateSpec(spec, config_.sandbox));
+    RETURN_IF_ERROR(validateSpec(spec, *settings));
 
+    // The user's quota is checked and the row written under the user's lock (taken before the
+    // sandbox's), so that concurrent creates of one user cannot pass a limit together.
+    std::unique_lock<std::mutex> userLock(userLocks_.forName(user));
     std::lock_guard<std::mutex> lock(lockFor(spec.name));
     SystemTime now = time_->systemTime();
     SandboxRecord record;
@@ -73,6 +80,7 @@ class SandboxManagerImpl : public SandboxManager {
     }
     record.storage = spec.storage;
     record.publicPorts = spec.publicPorts;
+    record.profile = spec.profile;
     record.desired = DesiredState::Running;
     record.phase = Phase::Creating;
     record.reason = toString(StatusReason::Accepted);
@@ -95,9 +103,10 @@ class SandboxManagerImpl : public SandboxManager {
       // no volume to read: a create stays free of reads.)
       ASSIGN_OR_RETURN(spec.storage,
                        fitKeptHomeVolume(*client_, spec.nameSpace, spec.name, request.storage,
-                                         config_.sandbox.storage));
+                                         settings->storage));
       record.storage = spec.storage;
     }
+    RETURN_IF_ERROR(withinQuota(user, spec.name, &spec.storage));
     std::optional<SandboxRecord> tombstone;
     if (existing.isOk()) {
       // Re-create over the owner's tombstone: the home volume is re-attached.
@@ -113,6 +122,7 @@ class SandboxManagerImpl : public SandboxManager {
     } else {
       return existing.status();
     }
+    userLock.unlock();  // the row counts from now on
     spec.sandboxId = record.sandboxId;
     const int64_t operation = recordOperation(record, OperationKind::Create, caller);
 
@@ -282,6 +292,16 @@ class SandboxManagerImpl : public SandboxManager {
     return registry_->listOperations(record.sandboxId, Registry::kOperationHistory);
   }
 
+  StatusOr<QuotaView> quota(const Caller& caller, const std::string& user) override {
+    return readQuota(*registry_, config_.quotas, caller, user);
+  }
+  StatusOr<QuotaView> setQuota(const Caller& caller, const UserQuota& quota) override {
+    return writeQuota(*registry_, config_.quotas, caller, quota);
+  }
+  Status clearQuota(const Caller& caller, const std::string& user) override {
+    return removeQuota(*registry_, caller, user);
+  }
+
   Status ready() override {
     RETURN_IF_ERROR(registry_->ping().withContext("database"));
     return client_->ping().withContext("kubernetes");
@@ -424,9 +444,19 @@ class SandboxManagerImpl : public SandboxManager {
 
   StatusOr<SandboxView> scale(const Caller& caller, const std::string& name,
                               DesiredState desired) {
+    // A start counts against the owner's maxRunning: checked and written under the owner's
+    // lock, taken before the sandbox's (as create does).
+    std::unique_lock<std::mutex> userLock;
+    if (desired == DesiredState::Running) {
+      ASSIGN_OR_RETURN(SandboxRecord owner, visibleRecord(caller, name));
+      userLock = std::unique_lock<std::mutex>(userLocks_.forName(owner.user));
+    }
     std::lock_guard<std::mutex> lock(lockFor(name));
     ASSIGN_OR_RETURN(SandboxRecord record, visibleRecord(caller, name));
     RETURN_IF_ERROR(notBeingDeleted(record));
+    if (desired == DesiredState::Running && record.desired != DesiredState::Running) {
+      RETURN_IF_ERROR(withinQuota(record.user, name, nullptr));
+    }
     // Intent first: once recorded, the request is accepted; if the cluster call below fails
     // (or the process dies before it), the reconciler carries it out.
     const OperationKind kind =
@@ -443,6 +473,9 @@ class SandboxManagerImpl : public SandboxManager {
       operation = written.operation;
     } else {
       operation = recordOperation(record, kind, caller);
+    }
+    if (userLock.owns_lock()) {
+      userLock.unlock();
     }
     Status scaled = desired == DesiredState::Stopped ? kube_->stop(keyOf(record))
                                                      : kube_->start(keyOf(record));
@@ -494,6 +527,38 @@ class SandboxManagerImpl : public SandboxManager {
 
   void finishView(SandboxView& view) const { sandboxd::finishView(view, config_.sandbox); }
 
+  // Whether one more sandbox of `user` (a create of `*storage`) or one more running (a start,
+  // storage null) stays within the user's quota; `name` itself is not counted. Reads nothing
+  // when the user has no limits. The caller holds the user's lock until its write is stored.
+  Status withinQuota(const std::string& user, const std::string& name,
+                     const std::string* storage) {
+    ASSIGN_OR_RETURN(auto adminOverride, registry_->getUserQuota(user));
+    const QuotaConfig limits = effectiveQuota(config_.quotas, adminOverride);
+    if (limits.maxSandboxes == 0 && limits.maxRunning == 0 && limits.maxStorage.empty()) {
+      return Status::ok();
+    }
+    ASSIGN_OR_RETURN(auto records, registry_->listSandboxes(user));
+    const QuotaUsage usage = quotaUsage(records, name);
+    return storage != nullptr ? checkCreateQuota(limits, usage, *storage)
+                              : checkStartQuota(limits, usage);
+  }
+
+  // The settings of the profile a create names; an unknown name is a 422 that lists the
+  // profiles there are.
+  StatusOr<const SandboxConfig*> profileSettings(const std::string& profile) const {
+    const SandboxConfig* settings = profileConfig(config_.sandbox, profile);
+    if (settings == nullptr || (!config_.sandbox.profiles.empty() &&
+                                config_.sandbox.profiles.count(profile) == 0)) {
+      std::string names;
+      for (const auto& name : profileNames(config_.sandbox)) {
+        names += (names.empty() ? "" : ", ") + name;
+      }
+      return invalidArgument("profile: " + quoted(profile) + " is not a profile here; profiles: " +
+                             names);
+    }
+    return settings;
+  }
+
   RegistryPtr registry_;
   KubernetesServicePtr kube_;
   KubeClientPtr client_;
@@ -501,6 +566,7 @@ class SandboxManagerImpl : public SandboxManager {
   TimeSourcePtr time_;
   RandomGeneratorImpl random_;
   SandboxLocksPtr locks_;
+  SandboxLocks userLocks_;  // per user (striped): quota checks with the write they allow
   StatusRecorderPtr recorder_;
 };
 

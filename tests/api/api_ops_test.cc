@@ -266,8 +266,12 @@ TEST_F(ApiOpsTest, EveryRouteInTheTableIsServed) {
     if (auto id = path.find("{id}"); id != std::string::npos) {
       path.replace(id, 4, "tok_x");
     }
+    if (auto user = path.find("{user}"); user != std::string::npos) {
+      path.replace(user, 6, "alice");
+    }
     // Served here only as far as this fixture (fake registry, no forward auth) allows: the
-    // admin token routes refuse alice (admin_tokens_test.cc serves them), the forward-auth
+    // admin token and quota routes refuse alice (admin_tokens_test.cc and
+    // serve_profiles_test.cc serve them), the forward-auth
     // routes say they are not configured (forward_auth_test.cc serves them).
     if (route.adminOnly) {
       EXPECT_EQ(call(route.method, path, kAliceToken, "{}").status, 403) << path;

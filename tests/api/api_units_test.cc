@@ -157,10 +157,11 @@ TEST(SandboxJsonTest, HasExactlyTheContractFields) {
   }
   EXPECT_EQ(keys, (std::set<std::string>{"name", "user", "namespace", "image", "env",
                                          "secretEnvKeys", "storage", "publicPorts",
-                                         "status", "reason",
+                                         "profile", "status", "reason",
                                          "message", "replicas", "workload", "urls", "createdAt",
                                          "updatedAt"}));
   EXPECT_EQ(j["status"], "RUNNING");
+  EXPECT_EQ(j["profile"], "default");
   EXPECT_EQ(j["workload"], "Deployment");
   EXPECT_EQ(j["secretEnvKeys"], json::array({"S1", "S2"}));
   EXPECT_EQ(j["replicas"], json({{"desired", 1}, {"ready", 1}}));

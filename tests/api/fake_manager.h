@@ -73,6 +73,11 @@ class FakeRegistry : public Registry {
   }
   StatusOr<int64_t> updateSandbox(const SandboxRecord&) override { return unsupported(); }
   Status deleteSandbox(const std::string&) override { return unsupported(); }
+  StatusOr<std::optional<UserQuota>> getUserQuota(const std::string&) override {
+    return unsupported();
+  }
+  Status putUserQuota(const UserQuota&) override { return unsupported(); }
+  StatusOr<bool> deleteUserQuota(const std::string&) override { return unsupported(); }
   StatusOr<NewToken> issueToken(const std::string&, bool,
                                 std::optional<std::chrono::seconds>) override {
     return unsupported();

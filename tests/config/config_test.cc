@@ -59,7 +59,13 @@ bool operator==(const SandboxConfig& a, const SandboxConfig& b) {
          a.urlScheme == b.urlScheme && a.reservedEnv == b.reservedEnv &&
          a.maxEnvVars == b.maxEnvVars && a.maxEnvValueBytes == b.maxEnvValueBytes &&
          a.security == b.security && a.networkPolicy == b.networkPolicy &&
-         a.probes == b.probes;
+         a.probes == b.probes && a.affinity == b.affinity && a.labels == b.labels &&
+         a.annotations == b.annotations && a.profiles == b.profiles &&
+         a.defaultProfile == b.defaultProfile;
+}
+bool operator==(const QuotaConfig& a, const QuotaConfig& b) {
+  return a.maxSandboxes == b.maxSandboxes && a.maxRunning == b.maxRunning &&
+         a.maxStorage == b.maxStorage;
 }
 bool operator==(const ServerConfig& a, const ServerConfig& b) {
   return a.listen == b.listen && a.db == b.db && a.kube == b.kube &&
@@ -506,6 +512,7 @@ TEST_F(ConfigTest, ExampleFileParsesToTheDefaults) {
   ASSERT_OK(c);
   EXPECT_TRUE(c->server == ServerConfig{});
   EXPECT_TRUE(c->sandbox == SandboxConfig{});
+  EXPECT_TRUE(c->quotas == QuotaConfig{});
 
   // Over a non-default base every key of the example must win, proving it lists them all.
   Config base;
@@ -547,10 +554,17 @@ TEST_F(ConfigTest, ExampleFileParsesToTheDefaults) {
   base.sandbox.security = {false, 7, 7, 7, true, false, "Unconfined", true, true};
   base.sandbox.networkPolicy = {false, {{"x", "y"}}, {{"x", "y"}}, "restricted", {"1.2.3.4/32"},
                                 {"1.2.3.4/32"}};
+  base.sandbox.affinity = "nodeAffinity: {}";
+  base.sandbox.labels = {{"x", "y"}};
+  base.sandbox.annotations = {{"x", "y"}};
+  base.sandbox.profiles = {{"x", std::make_shared<SandboxConfig>()}};
+  base.sandbox.defaultProfile = "x";
+  base.quotas = {1, 1, "1Gi"};
   auto over = applyConfigYaml(base, *embedded, "sandboxd.example.yaml");
   ASSERT_OK(over);
   EXPECT_TRUE(over->server == ServerConfig{});
   EXPECT_TRUE(over->sandbox == SandboxConfig{});
+  EXPECT_TRUE(over->quotas == QuotaConfig{});
 
   std::ifstream in(std::string(SANDBOXD_SOURCE_DIR) + "/config/sandboxd.example.yaml");
   ASSERT_TRUE(in.good());

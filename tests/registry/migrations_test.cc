@@ -170,6 +170,7 @@ TEST_F(MigrationsTest, UpgradeAppliesOnlyPendingMigrationsAndKeepsData) {
   ASSERT_OK(kept);
   EXPECT_EQ(kept->env.at("K"), "v");
   EXPECT_TRUE(kept->publicPorts.empty());  // 0004: a sandbox from before is owner-only
+  EXPECT_EQ(kept->profile, "default");     // 0005: the sandbox.* settings it was made with
   EXPECT_EQ(*(*registry)->getBlob("k", "n"), "blob");
   SQLite::Database db(path_, SQLite::OPEN_READONLY);
   EXPECT_EQ(db.execAndGet("SELECT notes FROM sandboxes WHERE name = 'kept'").getString(),

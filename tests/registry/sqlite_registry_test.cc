@@ -50,6 +50,7 @@ class SqliteRegistryTest : public ::testing::Test {
     r.secretEnvKeys = {"API_KEY"};
     r.storage = "5Gi";
     r.publicPorts = {"app"};
+    r.profile = "large";
     return r;
   }
 
@@ -82,6 +83,7 @@ TEST_F(SqliteRegistryTest, InsertThenGetRoundTripsEveryField) {
   EXPECT_EQ(out->secretEnvKeys, in.secretEnvKeys);
   EXPECT_EQ(out->storage, "5Gi");
   EXPECT_EQ(out->publicPorts, std::vector<std::string>{"app"});
+  EXPECT_EQ(out->profile, "large");
   EXPECT_EQ(out->desired, DesiredState::Stopped);
   EXPECT_TRUE(out->purge);
   EXPECT_EQ(out->phase, Phase::Stopping);
@@ -247,6 +249,7 @@ TEST_F(SqliteRegistryTest, EveryFieldAnUpdateChangesIsStoredAndNoOther) {
       [](SandboxRecord& r) { r.message = "stopping"; },
       [](SandboxRecord& r) { r.workload = WorkloadKind::Deployment; },
       [](SandboxRecord& r) { r.publicPorts.clear(); },
+      [](SandboxRecord& r) { r.profile = "small"; },
       [](SandboxRecord& r) {  // several at once, as a request clearing an error does
         r.desired = DesiredState::Running;
         r.reason.clear();
@@ -270,6 +273,7 @@ TEST_F(SqliteRegistryTest, EveryFieldAnUpdateChangesIsStoredAndNoOther) {
     EXPECT_EQ(got->message, want.message) << how;
     EXPECT_EQ(got->workload, want.workload) << how;
     EXPECT_EQ(got->publicPorts, want.publicPorts) << how;
+    EXPECT_EQ(got->profile, want.profile) << how;
     EXPECT_EQ(got->version, want.version + 1) << how;
   };
   for (const auto& change : changes) {
@@ -293,7 +297,7 @@ TEST_F(SqliteRegistryTest, EveryFieldAnUpdateChangesIsStoredAndNoOther) {
 auto fieldsOf(const SandboxRecord& r) {
   return std::make_tuple(r.name, r.user, r.nameSpace, r.sandboxId, r.image, r.env,
                          r.secretEnvKeys, r.storage, r.desired, r.purge, r.phase, r.reason,
-                         r.message, r.workload, r.publicPorts, r.createdAt.time_since_epoch().count(),
+                         r.message, r.workload, r.publicPorts, r.profile, r.createdAt.time_since_epoch().count(),
                          r.updatedAt.time_since_epoch().count(), r.version);
 }
 

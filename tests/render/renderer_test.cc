@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "fakes/manifest_lookup.h"
+#include "fakes/profiles_yaml.h"
 #include "fakes/status_matchers.h"
 #include "sandboxd/render/manifest_renderer.h"
 
@@ -431,6 +432,92 @@ TEST(Renderer, MatchesGoldenCustomised) {
   SandboxSpec spec = demoSpec();
   spec.storage = "20Gi";
   expectGolden("customised.yaml", toYamlDocuments(renderer(config)->render(spec)->all()));
+}
+
+// tests/testdata/profiles.yaml: small and large.
+Config profilesConfig() {
+  auto config = applyConfigYaml(Config{}, testing::profilesYaml(), "profiles.yaml");
+  EXPECT_OK(config);
+  return *config;
+}
+
+TEST(Renderer, MatchesGoldenProfileSmall) {
+  SandboxSpec spec = demoSpec();
+  spec.profile = "small";
+  spec.storage = "";
+  expectGolden("profile-small.yaml",
+               toYamlDocuments(renderer(profilesConfig())->render(spec)->all()));
+}
+
+TEST(Renderer, MatchesGoldenProfileLarge) {
+  SandboxSpec spec = demoSpec();
+  spec.profile = "large";
+  spec.storage = "";
+  expectGolden("profile-large.yaml",
+               toYamlDocuments(renderer(profilesConfig())->render(spec)->all()));
+}
+
+TEST(Renderer, ProfilesShapeThePodAndKeepThePlatformMetadata) {
+  auto r = renderer(profilesConfig());
+  SandboxSpec spec = demoSpec();
+  spec.profile = "large";
+  spec.storage = "";
+  auto large = r->render(spec);
+  ASSERT_OK(large);
+  const json& pod = podSpecOf(*large);
+  const json& c = pod["containers"][0];
+  EXPECT_EQ(c["resources"]["requests"]["cpu"], "2");
+  EXPECT_EQ(c["resources"]["limits"]["memory"], "32Gi");
+  // Keys a profile leaves out keep sandbox.*'s values.
+  EXPECT_EQ(c["resources"]["limits"]["ephemeral-storage"], "10Gi");
+  EXPECT_EQ(pod["nodeSelector"], json({{"pool", "large"}}));
+  EXPECT_EQ(pod["tolerations"][0]["value"], "large");
+  EXPECT_EQ(pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+               ["nodeSelectorTerms"][0]["matchExpressions"][0]["values"],
+            json::array({"amd64"}));
+  EXPECT_EQ(pod["securityContext"]["runAsUser"], 2000);
+  EXPECT_EQ(c["readinessProbe"]["periodSeconds"], 5);
+  EXPECT_EQ(c["readinessProbe"]["failureThreshold"], 6);
+  EXPECT_EQ(c["livenessProbe"]["periodSeconds"], 20);
+  // Extra ports after sandbox.ports; an Ingress only for the one that asks for it.
+  ASSERT_EQ(c["ports"].size(), 4u);
+  EXPECT_EQ(c["ports"][2]["containerPort"], 5900);
+  EXPECT_EQ(large->service["spec"]["ports"].size(), 4u);
+  ASSERT_EQ(large->ingresses.size(), 3u);
+  EXPECT_EQ(large->ingresses[2]["metadata"]["name"], "demo-docs-ingress");
+  const json& vct = large->statefulSet["spec"]["volumeClaimTemplates"][0];
+  EXPECT_EQ(vct["spec"]["storageClassName"], "fast-ssd");
+  EXPECT_EQ(vct["spec"]["resources"]["requests"]["storage"], "20Gi");
+  for (const json* meta : {&large->statefulSet["metadata"],
+                           &large->statefulSet["spec"]["template"]["metadata"]}) {
+    EXPECT_EQ((*meta)["labels"]["tier"], "large");
+    EXPECT_EQ((*meta)["labels"]["app"], "demo");
+    EXPECT_EQ((*meta)["labels"]["sandboxd.io/owner"], "alice");
+    EXPECT_EQ((*meta)["annotations"]["cost-center"], "gpu-team");
+  }
+
+  spec.profile = "small";
+  auto small = r->render(spec);
+  ASSERT_OK(small);
+  EXPECT_FALSE(podSpecOf(*small).contains("nodeSelector"));
+  EXPECT_FALSE(podSpecOf(*small).contains("tolerations"));
+  EXPECT_FALSE(podSpecOf(*small).contains("affinity"));
+  EXPECT_EQ(small->ingresses.size(), 2u);
+  EXPECT_EQ(podSpecOf(*small)["containers"][0]["resources"]["limits"]["cpu"], "1");
+
+  spec.profile = "huge";
+  EXPECT_KIND(r->render(spec), InvalidArgument);
+}
+
+TEST(Renderer, WithoutProfilesTheDefaultProfileIsTheSandboxSettings) {
+  SandboxSpec spec = demoSpec();
+  auto unnamed = renderer()->render(spec);
+  spec.profile = "default";
+  auto named = renderer()->render(spec);
+  ASSERT_OK(named);
+  EXPECT_EQ(named->all(), unnamed->all());
+  spec.profile = "large";
+  EXPECT_KIND(renderer()->render(spec), InvalidArgument);
 }
 
 TEST(Renderer, TemplatesDirOverridesEmbeddedTemplates) {

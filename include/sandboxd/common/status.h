@@ -19,6 +19,7 @@ enum class ErrorKind {
   AlreadyExists,       // create of something that exists (409)
   Aborted,             // concurrent modification, retry may succeed (409)
   FailedPrecondition,  // state does not allow the operation, e.g. being deleted (409)
+  QuotaExceeded,       // over a per-user quota; the message names the limit (409)
   ResourceExhausted,   // throttled or over a limit (429)
   Unavailable,         // dependency unreachable, retry later (503)
   DeadlineExceeded,    // 504
@@ -65,6 +66,7 @@ inline Status permissionDenied(std::string m) {
   return {ErrorKind::PermissionDenied, std::move(m)};
 }
 inline Status unauthenticated(std::string m) { return {ErrorKind::Unauthenticated, std::move(m)}; }
+inline Status quotaExceeded(std::string m) { return {ErrorKind::QuotaExceeded, std::move(m)}; }
 inline Status resourceExhausted(std::string m) {
   return {ErrorKind::ResourceExhausted, std::move(m)};
 }

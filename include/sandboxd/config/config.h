@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -87,7 +88,8 @@ struct NetworkPolicyConfig {
   std::vector<std::string> egressExceptCidrs;  // carved out of each allowed CIDR
 };
 
-// What every sandbox gets unless the API request overrides it (image, storage, env).
+// What every sandbox gets unless the API request overrides it (image, storage, env), and the
+// profiles a request may pick by name (sandbox.profiles; README "Profiles").
 struct SandboxConfig {
   std::string nameSpace = "default";
   std::string image = "ghcr.io/fullstackagent/fullstack-web-runtime:latest";
@@ -113,6 +115,44 @@ struct SandboxConfig {
   SecurityConfig security;
   NetworkPolicyConfig networkPolicy;
   ProbesConfig probes;
+  // The pod's affinity as the operator wrote it: the YAML text of one mapping, put into the
+  // pod spec as a structured tree by the renderer; empty = none.
+  std::string affinity;
+  // Extra labels and annotations on the StatefulSet and its pod template. They never replace
+  // what the templates set (config validation refuses the platform's and sandboxd's keys).
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+
+  // Profiles (sandbox.profiles): each is these settings with the profile's own keys applied
+  // over them (its `ports` are added to these), resolved when the config is read; a resolved
+  // profile has no profiles of its own. Users pick one by name at create; only the operator
+  // defines them. With none configured, the one profile is "default": these settings.
+  std::map<std::string, std::shared_ptr<const SandboxConfig>> profiles;
+  std::string defaultProfile = "default";
+};
+
+// The profile a sandbox is created with when it names none, and the name the sandbox.*
+// settings go by when no profiles are configured.
+inline constexpr const char* kImplicitProfile = "default";
+
+// The settings of profile `name`: a configured profile's, or for "default" (and "", rows from
+// before profiles) when no profile of that name is configured, `base` itself. nullptr when no
+// such profile exists.
+const SandboxConfig* profileConfig(const SandboxConfig& base, const std::string& name);
+
+// The names a request may pick: the configured profiles', or "default" when there are none.
+std::vector<std::string> profileNames(const SandboxConfig& base);
+
+// Every port any profile has (base ports first, then each profile's extra ones, each name
+// once): what a sandbox of any profile may have, e.g. Ingresses to delete with a sandbox.
+std::vector<PortConfig> portsOfAllProfiles(const SandboxConfig& base);
+
+// Per-user limits (quotas); 0 or empty = unlimited. Admins override them per user
+// (PUT /api/v1/admin/quotas/{user}, `sandboxd admin quota set`).
+struct QuotaConfig {
+  int64_t maxSandboxes = 0;  // sandboxes a user has (deleted ones not counted)
+  int64_t maxRunning = 0;    // of those, desired running at once
+  std::string maxStorage;    // sum of their home volumes' sizes, e.g. "50Gi"
 };
 
 // The per-user request limit of the HTTP API (a token bucket per user; 429 + Retry-After).
@@ -175,6 +215,7 @@ struct ServerConfig {
 struct Config {
   ServerConfig server;
   SandboxConfig sandbox;
+  QuotaConfig quotas;
 };
 
 // Parses YAML text over `base` (only keys present override). InvalidArgument naming the key.

@@ -54,6 +54,8 @@ struct SandboxSpec {
   // Ports (names in sandbox.ports) whose Ingress anyone may reach; every other exposed port is
   // owner-only when forward auth is configured. Only ports the operator marks allowPublic.
   std::vector<std::string> publicPorts;
+  // The profile (sandbox.profiles) whose settings shape the pod and volume; "" = "default".
+  std::string profile;
 };
 
 // Changes to a sandbox's environment. Keys in `unset` are removed from both kinds.
@@ -86,6 +88,7 @@ struct SandboxRecord {
   std::vector<std::string> secretEnvKeys;  // names only; values live in the Secret
   std::string storage;
   std::vector<std::string> publicPorts;    // sorted, unique; see SandboxSpec::publicPorts
+  std::string profile = "default";         // see SandboxSpec::profile; kept for re-renders
   DesiredState desired = DesiredState::Running;
   bool purge = false;  // delete requested with purge
   Phase phase = Phase::Creating;

@@ -32,6 +32,17 @@ struct NewToken {
   TokenInfo info;
 };
 
+// An admin's limits for one user (PUT /api/v1/admin/quotas/{user}). A field that is set
+// replaces the configured quota (config `quotas`) for this user, 0 (or "" for storage) meaning
+// unlimited; an unset one leaves the configured limit.
+struct UserQuota {
+  std::string user;
+  std::optional<int64_t> maxSandboxes;
+  std::optional<int64_t> maxRunning;
+  std::optional<std::string> maxStorage;
+  SystemTime updatedAt{};
+};
+
 class Registry {
  public:
   virtual ~Registry() = default;
@@ -156,6 +167,12 @@ class Registry {
                          const std::string& value) = 0;
   virtual StatusOr<std::string> getBlob(const std::string& kind, const std::string& name) = 0;
   virtual Status deleteBlob(const std::string& kind, const std::string& name) = 0;
+
+  // Per-user quota overrides: the user's (nullopt when none), set (replacing any), removed
+  // (false when there was none).
+  virtual StatusOr<std::optional<UserQuota>> getUserQuota(const std::string& user) = 0;
+  virtual Status putUserQuota(const UserQuota& quota) = 0;
+  virtual StatusOr<bool> deleteUserQuota(const std::string& user) = 0;
 
   // The database answers (SELECT 1).
   virtual Status ping() = 0;

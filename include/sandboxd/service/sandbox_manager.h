@@ -29,6 +29,18 @@ struct CreateRequest {
   std::string storage;   // empty = default
   std::vector<std::string> publicPorts;  // port names whose Ingress is public (allowPublic only)
   std::string user;      // admin only: create on behalf of this user; empty = caller
+  std::string profile;   // a name in sandbox.profiles; empty = sandbox.defaultProfile
+};
+
+// A user's quota as it applies (config `quotas` with the admin's override over it) and what
+// the user's sandboxes use of it (GET /api/v1/admin/quotas/{user}).
+struct QuotaView {
+  std::string user;
+  QuotaConfig limits;                  // 0 / "" = unlimited
+  std::optional<UserQuota> adminOverride;  // the admin's, when set
+  int64_t sandboxes = 0;
+  int64_t running = 0;
+  int64_t storageBytes = 0;
 };
 
 // A sandbox as the API shows it: the registry record merged with the observed status.
@@ -88,6 +100,19 @@ class SandboxManager {
                                                             const std::string& name) = 0;
   // Readiness of the dependencies: the registry and the cluster connection.
   virtual Status ready() = 0;
+
+  // Per-user quotas (admins only; PermissionDenied otherwise): a user's quota as it applies
+  // and what their sandboxes use of it; an admin's override set (replacing any) or cleared
+  // (NotFound when there was none). Managers without quotas answer Unavailable.
+  virtual StatusOr<QuotaView> quota(const Caller& caller, const std::string& user) {
+    return unavailable("quotas are not kept here");
+  }
+  virtual StatusOr<QuotaView> setQuota(const Caller& caller, const UserQuota& quota) {
+    return unavailable("quotas are not kept here");
+  }
+  virtual Status clearQuota(const Caller& caller, const std::string& user) {
+    return unavailable("quotas are not kept here");
+  }
 };
 
 using SandboxManagerPtr = std::shared_ptr<SandboxManager>;

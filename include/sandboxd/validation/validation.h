@@ -7,6 +7,7 @@
 
 #include "sandboxd/common/status.h"
 #include "sandboxd/config/config.h"
+#include "sandboxd/config/quantity.h"
 #include "sandboxd/model/sandbox.h"
 
 namespace sandboxd {
@@ -27,8 +28,6 @@ Status validateEnvName(const std::string& name);
 Status validateEnv(const EnvMap& env, const EnvMap& secretEnv, const SandboxConfig& config);
 Status validateEnvChange(const EnvChange& change, const SandboxConfig& config);
 
-// Parses a Kubernetes binary quantity with Mi/Gi/Ti suffix (e.g. "5Gi") into bytes.
-StatusOr<int64_t> parseStorageQuantity(const std::string& quantity);
 // A quantity within [config.minStorage, config.maxStorage].
 Status validateStorage(const std::string& quantity, const SandboxConfig& config);
 
