@@ -3,16 +3,35 @@
 #include <cctype>
 #include <string>
 
+#include "api/openapi_snapshots.h"
 #include "api/router.h"
 #include "sandboxd/service/sandbox_manager.h"
 
 namespace sandboxd::api {
 
-namespace {
-
 using nlohmann::json;
 
+namespace openapi_parts {
+
 json ref(const std::string& name) { return json{{"$ref", "#/components/schemas/" + name}}; }
+
+json errorResponse(const std::string& description) {
+  return json{{"description", description},
+              {"content", {{"application/json", {{"schema", ref("Error")}}}}}};
+}
+
+json jsonResponse(const std::string& description, const std::string& schema) {
+  return json{{"description", description},
+              {"content", {{"application/json", {{"schema", ref(schema)}}}}}};
+}
+
+}  // namespace openapi_parts
+
+namespace {
+
+using openapi_parts::errorResponse;
+using openapi_parts::jsonResponse;
+using openapi_parts::ref;
 
 json stringMap() {
   return json{{"type", "object"}, {"additionalProperties", {{"type", "string"}}}};
@@ -125,7 +144,7 @@ json schemas() {
            {"id", {{"type", "integer"}}},
            {"kind",
             {{"type", "string"},
-             {"enum", {"create", "stop", "start", "update_env", "delete"}}}},
+             {"enum", {"create", "stop", "start", "update_env", "delete", "snapshot"}}}},
            {"state",
             {{"type", "string"},
              {"enum", {"pending", "done", "failed", "superseded"}},
@@ -180,7 +199,7 @@ json schemas() {
              {"description", "expire after this long (s, m, h, d; at most 3660d); absent: never"}}},
        }},
   };
-  return json{{"Sandbox", sandbox},
+  json all = {{"Sandbox", sandbox},
               {"Token", token},
               {"CreatedToken", createdToken},
               {"TokenList", tokenList},
@@ -191,16 +210,8 @@ json schemas() {
               {"CreateSandboxRequest", createRequest},
               {"EnvChange", envChange},
               {"Error", error}};
-}
-
-json errorResponse(const std::string& description) {
-  return json{{"description", description},
-              {"content", {{"application/json", {{"schema", ref("Error")}}}}}};
-}
-
-json jsonResponse(const std::string& description, const std::string& schema) {
-  return json{{"description", description},
-              {"content", {{"application/json", {{"schema", ref(schema)}}}}}};
+  addSnapshotSchemas(all);
+  return all;
 }
 
 json operation(const Route& route) {
@@ -263,6 +274,11 @@ json operation(const Route& route) {
       break;
     case RouteId::GetSandbox:
       responses[ok] = jsonResponse("the sandbox", "Sandbox");
+      break;
+    case RouteId::CreateSnapshot:
+    case RouteId::ListSnapshots:
+    case RouteId::DeleteSnapshot:
+      describeSnapshotRoute(route, ok, op, params, responses);
       break;
     case RouteId::ListOperations:
       responses[ok] = jsonResponse("the operations, newest first", "OperationList");

@@ -186,6 +186,13 @@ class Parser {
     return mapping(node, "", {
         {"server", [&](const YAML::Node& n, const std::string& p) { return server(n, p, c.server); }},
         {"sandbox", [&](const YAML::Node& n, const std::string& p) { return sandbox(n, p, c.sandbox); }},
+        {"snapshots", [&](const YAML::Node& n, const std::string& p) {
+           return mapping(n, p, {
+               {"className", str(c.snapshots.className)},
+               {"keep", integer(c.snapshots.keep)},
+               {"intervalHours", integer(c.snapshots.intervalHours)},
+           });
+         }},
     });
   }
 

@@ -15,6 +15,7 @@
 #include "sandboxd/service/deletion_rules.h"
 #include "sandboxd/service/reconcile_errors.h"
 #include "sandboxd/service/sandbox_manager.h"
+#include "service/visible_record.h"
 #include "service/sandbox_listing.h"
 #include "sandboxd/validation/validation.h"
 #include "service/home_volume.h"
@@ -334,17 +335,7 @@ class SandboxManagerImpl : public SandboxManager {
 
   // The caller's own record (any record for admins); others' are NotFound, never Forbidden.
   StatusOr<SandboxRecord> visibleRecord(const Caller& caller, const std::string& name) {
-    auto record = registry_->getSandbox(name);
-    if (!record.isOk()) {
-      if (record.status().kind() == ErrorKind::NotFound) {
-        return notFound("sandbox \"" + name + "\" not found");
-      }
-      return record.status();
-    }
-    if (!caller.admin && record->user != caller.user) {
-      return notFound("sandbox \"" + name + "\" not found");
-    }
-    return record;
+    return ::sandboxd::visibleRecord(*registry_, caller, name);
   }
 
   Status notBeingDeleted(const SandboxRecord& record) {
