@@ -184,7 +184,7 @@ ApiServerPtr makeApiServer(const ServerConfig& config, SandboxManagerPtr manager
 
 ApiServerPtr makeApiServer(const Config& config, SandboxManagerPtr manager, RegistryPtr registry,
                            ApiObservability observability, TimeSourcePtr time,
-                           SandboxEventHubPtr events) {
+                           SandboxEventHubPtr events, SnapshotManagerPtr snapshots) {
   if (time == nullptr) {
     time = std::make_shared<RealTimeSource>();
   }
@@ -192,6 +192,7 @@ ApiServerPtr makeApiServer(const Config& config, SandboxManagerPtr manager, Regi
   options.observability = std::move(observability);
   options.time = time;
   options.events = std::move(events);
+  options.snapshots = std::move(snapshots);
   options.forwardAuth = std::make_shared<api::ForwardAuth>(
       config, registry, time, std::make_shared<RandomGeneratorImpl>());
   return api::makeApiServerWithOptions(config.server, std::move(manager), std::move(registry),

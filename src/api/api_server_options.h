@@ -8,6 +8,7 @@
 #include "sandboxd/api/authenticator.h"
 #include "sandboxd/common/time_source.h"
 #include "sandboxd/service/sandbox_events.h"
+#include "sandboxd/service/snapshot_manager.h"
 
 namespace sandboxd::api {
 
@@ -33,6 +34,8 @@ struct ApiServerOptions {
   TimeSourcePtr time;
   // The sandbox events the event streams serve; when null, the event routes answer 503.
   SandboxEventHubPtr events;
+  // Home-volume snapshots; when null, the snapshot routes answer 503.
+  SnapshotManagerPtr snapshots;
 };
 
 ApiServerPtr makeApiServerWithOptions(const ServerConfig& config, SandboxManagerPtr manager,

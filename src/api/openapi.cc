@@ -3,16 +3,35 @@
 #include <cctype>
 #include <string>
 
+#include "api/openapi_snapshots.h"
 #include "api/router.h"
 #include "sandboxd/service/sandbox_manager.h"
 
 namespace sandboxd::api {
 
-namespace {
-
 using nlohmann::json;
 
+namespace openapi_parts {
+
 json ref(const std::string& name) { return json{{"$ref", "#/components/schemas/" + name}}; }
+
+json errorResponse(const std::string& description) {
+  return json{{"description", description},
+              {"content", {{"application/json", {{"schema", ref("Error")}}}}}};
+}
+
+json jsonResponse(const std::string& description, const std::string& schema) {
+  return json{{"description", description},
+              {"content", {{"application/json", {{"schema", ref(schema)}}}}}};
+}
+
+}  // namespace openapi_parts
+
+namespace {
+
+using openapi_parts::errorResponse;
+using openapi_parts::jsonResponse;
+using openapi_parts::ref;
 
 json stringMap() {
   return json{{"type", "object"}, {"additionalProperties", {{"type", "string"}}}};
@@ -135,7 +154,7 @@ json schemas() {
            {"id", {{"type", "integer"}}},
            {"kind",
             {{"type", "string"},
-             {"enum", {"create", "stop", "start", "update_env", "delete"}}}},
+             {"enum", {"create", "stop", "start", "update_env", "delete", "snapshot"}}}},
            {"state",
             {{"type", "string"},
              {"enum", {"pending", "done", "failed", "superseded"}},
@@ -215,7 +234,7 @@ json schemas() {
            {{"sandboxes", {{"type", "integer"}}},
             {"running", {{"type", "integer"}}},
             {"storageBytes", {{"type", "integer"}}}}}}}}}};
-  return json{{"Sandbox", sandbox},
+  json all = {{"Sandbox", sandbox},
               {"Quota", quota},
               {"QuotaRequest", quotaRequest},
               {"Token", token},
@@ -228,16 +247,8 @@ json schemas() {
               {"CreateSandboxRequest", createRequest},
               {"EnvChange", envChange},
               {"Error", error}};
-}
-
-json errorResponse(const std::string& description) {
-  return json{{"description", description},
-              {"content", {{"application/json", {{"schema", ref("Error")}}}}}};
-}
-
-json jsonResponse(const std::string& description, const std::string& schema) {
-  return json{{"description", description},
-              {"content", {{"application/json", {{"schema", ref(schema)}}}}}};
+  addSnapshotSchemas(all);
+  return all;
 }
 
 json operation(const Route& route) {
@@ -302,6 +313,11 @@ json operation(const Route& route) {
       break;
     case RouteId::GetSandbox:
       responses[ok] = jsonResponse("the sandbox", "Sandbox");
+      break;
+    case RouteId::CreateSnapshot:
+    case RouteId::ListSnapshots:
+    case RouteId::DeleteSnapshot:
+      describeSnapshotRoute(route, ok, op, params, responses);
       break;
     case RouteId::ListOperations:
       responses[ok] = jsonResponse("the operations, newest first", "OperationList");

@@ -22,6 +22,7 @@
 #include "sandboxd/api/api_server.h"
 #include "sandboxd/registry/registry.h"
 #include "sandboxd/service/sandbox_manager.h"
+#include "sandboxd/service/snapshot_manager.h"
 
 namespace sandboxd::api {
 
@@ -40,6 +41,9 @@ class RouteHandlers {
     streams_ = std::move(streams);
     tickets_ = std::move(tickets);
   }
+
+  // Home-volume snapshots (the snapshot routes answer 503 without them).
+  void setSnapshots(SnapshotManagerPtr snapshots) { snapshots_ = std::move(snapshots); }
 
   // Runs `route`'s handler for `ctx` (the route ctx->match found), which answers it.
   void dispatch(const RequestContextPtr& ctx, const Route& route);
@@ -62,6 +66,12 @@ class RouteHandlers {
   void startSandbox(const RequestContextPtr& ctx, const Route& route);
   void updateEnv(const RequestContextPtr& ctx, const Route& route);
   void listOperations(const RequestContextPtr& ctx, const Route& route);
+  // Snapshots (snapshot_handlers.cc).
+  void createSnapshot(const RequestContextPtr& ctx, const Route& route);
+  void listSnapshots(const RequestContextPtr& ctx, const Route& route);
+  void deleteSnapshot(const RequestContextPtr& ctx, const Route& route);
+  // The snapshot manager, or null after answering 503.
+  SnapshotManager* snapshotManager(const RequestContextPtr& ctx);
   // Admin token routes.
   void listTokens(const RequestContextPtr& ctx, const Route& route);
   void createToken(const RequestContextPtr& ctx, const Route& route);
@@ -114,6 +124,7 @@ class RouteHandlers {
   std::atomic<bool> trimScheduled_{false};
   std::shared_ptr<EventStreams> streams_;
   std::shared_ptr<StreamTickets> tickets_;
+  SnapshotManagerPtr snapshots_;
   std::once_flag openApiOnce_;
   nlohmann::json openApi_;
 };

@@ -61,6 +61,7 @@ Transport::Transport(const ServerConfig& config, SandboxManagerPtr manager,
       workers_(std::max(2, config.threads), options.maxQueuedRequests),
       inline_(ioThreadsFor(config, std::thread::hardware_concurrency()) - 1) {
   routes_.setEventStreams(options.events ? streams_ : nullptr, tickets_);
+  routes_.setSnapshots(options.snapshots);
 }
 
 void Transport::shutdown() {

@@ -230,8 +230,10 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   if (Status s = feed.start(); !s.isOk()) {
     return fail(s.withContext("event feed"));
   }
-  auto server =
-      makeApiServer(config, manager, *registry, {kubeCalls, cache, reconciler}, nullptr, events);
+  auto snapshots = makeSnapshotManager(*registry, reads, config, time,
+                                       std::make_shared<RandomGeneratorImpl>(), locks);
+  auto server = makeApiServer(config, manager, *registry, {kubeCalls, cache, reconciler}, nullptr,
+                              events, snapshots);
   if (Status s = server->start(); !s.isOk()) {
     return fail(s);
   }

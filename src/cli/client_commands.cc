@@ -28,6 +28,9 @@ struct ClientCommands {
   CLI::App* start = nullptr;
   CLI::App* env = nullptr;
   CLI::App* remove = nullptr;
+  CLI::App* snapshotCreate = nullptr;  // snapshot create|list|delete
+  CLI::App* snapshotList = nullptr;
+  CLI::App* snapshotDelete = nullptr;
 
   std::string name;
   // create
@@ -47,6 +50,9 @@ struct ClientCommands {
   std::vector<std::string> secretPairs;
   // delete
   bool purge = false;
+  // snapshot
+  std::string snapshotLabel;
+  std::string snapshotId;
 };
 
 namespace {
@@ -253,19 +259,8 @@ Response sendAllPages(const std::string& server, const std::string& token,
   }
 }
 
-void printListText(const json& body, std::ostream& out) {
-  const json items = body.contains("items") && body["items"].is_array() ? body["items"]
-                                                                        : json::array();
-  if (items.empty()) {
-    out << "No sandboxes.\n";
-    return;
-  }
-  std::vector<std::vector<std::string>> rows;
-  rows.push_back({"NAME", "USER", "STATUS", "READY", "IMAGE", "CREATED"});
-  for (const auto& s : items) {
-    rows.push_back({str(s, "name"), str(s, "user"), str(s, "status"), replicasText(s),
-                    str(s, "image"), str(s, "createdAt")});
-  }
+// Rows as aligned columns, the first row the header.
+void printTable(const std::vector<std::vector<std::string>>& rows, std::ostream& out) {
   std::vector<size_t> widths(rows[0].size(), 0);
   for (const auto& row : rows) {
     for (size_t i = 0; i < row.size(); ++i) {
@@ -282,6 +277,38 @@ void printListText(const json& body, std::ostream& out) {
     }
     out << line << "\n";
   }
+}
+
+void printListText(const json& body, std::ostream& out) {
+  const json items = body.contains("items") && body["items"].is_array() ? body["items"]
+                                                                        : json::array();
+  if (items.empty()) {
+    out << "No sandboxes.\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"NAME", "USER", "STATUS", "READY", "IMAGE", "CREATED"});
+  for (const auto& s : items) {
+    rows.push_back({str(s, "name"), str(s, "user"), str(s, "status"), replicasText(s),
+                    str(s, "image"), str(s, "createdAt")});
+  }
+  printTable(rows, out);
+}
+
+void printSnapshotsText(const json& body, std::ostream& out) {
+  const json items = body.contains("items") && body["items"].is_array() ? body["items"]
+                                                                        : json::array();
+  if (items.empty()) {
+    out << "No snapshots.\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"ID", "LABEL", "STATE", "SIZE", "CREATED", "ERROR"});
+  for (const auto& s : items) {
+    rows.push_back({str(s, "id"), str(s, "label"), str(s, "state"), str(s, "size"),
+                    str(s, "createdAt"), str(s, "error")});
+  }
+  printTable(rows, out);
 }
 
 }  // namespace
@@ -339,12 +366,28 @@ std::shared_ptr<ClientCommands> addClientCommands(CLI::App& app) {
   c->remove->add_flag("--purge", c->purge, "also delete the home volume");
   addCommonOptions(c->remove, *c);
 
+  CLI::App* snapshot = app.add_subcommand("snapshot", "Home-volume snapshots of a sandbox");
+  snapshot->require_subcommand(1);
+  c->snapshotCreate = snapshot->add_subcommand("create", "Snapshot a sandbox's home volume");
+  c->snapshotCreate->add_option("name", c->name, "sandbox name")->required();
+  c->snapshotCreate->add_option("--label", c->snapshotLabel,
+                                "label (labelled snapshots are kept until deleted)");
+  c->snapshotList = snapshot->add_subcommand("list", "List a sandbox's snapshots");
+  c->snapshotList->add_option("name", c->name, "sandbox name")->required();
+  c->snapshotDelete = snapshot->add_subcommand("delete", "Delete a snapshot");
+  c->snapshotDelete->add_option("name", c->name, "sandbox name")->required();
+  c->snapshotDelete->add_option("id", c->snapshotId, "snapshot id")->required();
+  for (CLI::App* sub : {c->snapshotCreate, c->snapshotList, c->snapshotDelete}) {
+    addCommonOptions(sub, *c);
+  }
+
   return c;
 }
 
 std::optional<int> runClientCommand(ClientCommands& c) {
   CLI::App* which = nullptr;
-  for (CLI::App* sub : {c.create, c.list, c.status, c.stop, c.start, c.env, c.remove}) {
+  for (CLI::App* sub : {c.create, c.list, c.status, c.stop, c.start, c.env, c.remove,
+                        c.snapshotCreate, c.snapshotList, c.snapshotDelete}) {
     if (sub != nullptr && sub->parsed()) {
       which = sub;
     }
@@ -456,6 +499,16 @@ std::optional<int> runClientCommand(ClientCommands& c) {
   } else if (which == c.remove) {
     method = "DELETE";
     path = sandboxPath + (c.purge ? "?purge=true" : "");
+  } else if (which == c.snapshotCreate) {
+    method = "POST";
+    path = sandboxPath + "/snapshots";
+    body = c.snapshotLabel.empty() ? json::object() : json{{"label", c.snapshotLabel}};
+  } else if (which == c.snapshotList) {
+    method = "GET";
+    path = sandboxPath + "/snapshots";
+  } else if (which == c.snapshotDelete) {
+    method = "DELETE";
+    path = sandboxPath + "/snapshots/" + pathSegment(c.snapshotId);
   }
 
   Response r;
@@ -479,6 +532,13 @@ std::optional<int> runClientCommand(ClientCommands& c) {
   }
   if (which == c.list) {
     printListText(r.body, std::cout);
+  } else if (which == c.snapshotCreate || which == c.snapshotList || which == c.snapshotDelete) {
+    if (which == c.snapshotCreate) {
+      std::cout << "Snapshot of " << c.name << " requested.\n";
+    } else if (which == c.snapshotDelete) {
+      std::cout << "Snapshot " << c.snapshotId << " of " << c.name << " deleted.\n";
+    }
+    printSnapshotsText(which == c.snapshotList ? r.body : json{{"items", {r.body}}}, std::cout);
   } else {
     if (which == c.create) {
       std::cout << "Sandbox " << c.name << " created.\n";

@@ -193,6 +193,13 @@ class Parser {
                {"maxStorage", str(c.quotas.maxStorage)},
            });
          }},
+        {"snapshots", [&](const YAML::Node& n, const std::string& p) {
+           return mapping(n, p, {
+               {"className", str(c.snapshots.className)},
+               {"keep", integer(c.snapshots.keep)},
+               {"intervalHours", integer(c.snapshots.intervalHours)},
+           });
+         }},
     });
   }
 

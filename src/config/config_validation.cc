@@ -25,6 +25,24 @@ bool isDnsLabel(const std::string& s) {
   return true;
 }
 
+// Dot-separated DNS labels, at most 253 characters (an object name such as a class's).
+bool isDnsSubdomain(const std::string& s) {
+  if (s.empty() || s.size() > 253) {
+    return false;
+  }
+  size_t start = 0;
+  while (true) {
+    const size_t dot = s.find('.', start);
+    if (!isDnsLabel(s.substr(start, dot == std::string::npos ? std::string::npos : dot - start))) {
+      return false;
+    }
+    if (dot == std::string::npos) {
+      return true;
+    }
+    start = dot + 1;
+  }
+}
+
 bool isDigits(const std::string& s) {
   if (s.empty()) {
     return false;
@@ -132,7 +150,26 @@ Status validateConfig(const Config& c) {
 
   RETURN_IF_ERROR(validateSandboxSettings(c.sandbox, "sandbox"));
   RETURN_IF_ERROR(validateProfiles(c.sandbox));
+  RETURN_IF_ERROR(validateSnapshots(c.snapshots));
   return validateQuotas(c.quotas);
+}
+
+Status validateSnapshots(const SnapshotConfig& snap) {
+  auto bad = [](const std::string& key, const std::string& what) {
+    return invalidArgument(key + ": " + what);
+  };
+  if (!snap.className.empty() && !isDnsSubdomain(snap.className)) {
+    return bad("snapshots.className",
+               "must be a VolumeSnapshotClass name (DNS subdomain), got \"" + snap.className +
+                   "\"");
+  }
+  if (snap.keep < 1 || snap.keep > 1000) {
+    return bad("snapshots.keep", "must be between 1 and 1000");
+  }
+  if (snap.intervalHours < 0 || snap.intervalHours > 24 * 366) {
+    return bad("snapshots.intervalHours", "must be between 0 (never) and 8784");
+  }
+  return Status::ok();
 }
 
 // The settings one sandbox gets (sandbox.* or a resolved profile, `prefix` naming it).

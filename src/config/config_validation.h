@@ -9,5 +9,7 @@
 namespace sandboxd {
 
 Status validateConfig(const Config& c);
+// The snapshots section (part of validateConfig).
+Status validateSnapshots(const SnapshotConfig& snapshots);
 
 }  // namespace sandboxd

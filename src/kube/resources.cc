@@ -50,10 +50,22 @@ const ResourceType& namespaces() {
   return t;
 }
 
+const ResourceType& volumeSnapshots() {
+  static const ResourceType t{"/apis/snapshot.storage.k8s.io/v1", "volumesnapshots",
+                              "VolumeSnapshot", "snapshot.storage.k8s.io/v1", true};
+  return t;
+}
+const ResourceType& volumeSnapshotClasses() {
+  static const ResourceType t{"/apis/snapshot.storage.k8s.io/v1", "volumesnapshotclasses",
+                              "VolumeSnapshotClass", "snapshot.storage.k8s.io/v1", false};
+  return t;
+}
+
 const ResourceType* forKind(const std::string& apiVersion, const std::string& kind) {
   for (const ResourceType* t :
        {&statefulSets(), &deployments(), &services(), &ingresses(), &networkPolicies(),
-        &secrets(), &pods(), &persistentVolumeClaims(), &events(), &namespaces()}) {
+        &secrets(), &pods(), &persistentVolumeClaims(), &events(), &namespaces(),
+        &volumeSnapshots(), &volumeSnapshotClasses()}) {
     if (t->apiVersion == apiVersion && t->kind == kind) {
       return t;
     }

@@ -9,13 +9,19 @@ const char* toString(OperationKind kind) {
     case OperationKind::Start: return "start";
     case OperationKind::UpdateEnv: return "update_env";
     case OperationKind::Delete: return "delete";
+    case OperationKind::Snapshot: return "snapshot";
   }
   return "create";
 }
 
+bool isLifecycle(OperationKind kind) {
+  return kind != OperationKind::UpdateEnv && kind != OperationKind::Snapshot;
+}
+
 std::optional<OperationKind> operationKindFromString(const std::string& s) {
   for (OperationKind k : {OperationKind::Create, OperationKind::Stop, OperationKind::Start,
-                          OperationKind::UpdateEnv, OperationKind::Delete}) {
+                          OperationKind::UpdateEnv, OperationKind::Delete,
+                          OperationKind::Snapshot}) {
     if (s == toString(k)) {
       return k;
     }

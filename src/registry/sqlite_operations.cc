@@ -13,8 +13,6 @@ namespace {
 // How long a queued finish may wait for a later write to store it (Registry::finishOperationSoon).
 constexpr std::chrono::milliseconds kFinishGrace{10};
 
-bool isLifecycle(OperationKind kind) { return kind != OperationKind::UpdateEnv; }
-
 }  // namespace
 
 void SqliteRegistryImpl::finishOperationSoon(int64_t id, OperationState state,
@@ -122,7 +120,8 @@ int64_t SqliteRegistryImpl::insertOperation(const OperationRecord& op) {
   if (isLifecycle(op.kind)) {
     auto supersededUse = statements_.get(
         "UPDATE operations SET state = 'superseded', finished_at = ? "
-        "WHERE sandbox_id = ? AND state = 'pending' AND kind != 'update_env'");
+        "WHERE sandbox_id = ? AND state = 'pending' AND kind IN ('create', 'stop', 'start', "
+        "'delete')");
     SQLite::Statement& superseded = *supersededUse;
     superseded.bind(1, now);
     superseded.bind(2, op.sandboxId);

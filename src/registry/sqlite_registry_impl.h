@@ -1,7 +1,8 @@
 // SqliteRegistryImpl: the Registry on one SQLite connection behind a mutex (openSqliteRegistry
 // makes it). Its parts, a file each: the connection, tokens, blobs and opening
 // (sqlite_registry.cc), the sandboxes table and its rows held in memory (sqlite_sandboxes.cc),
-// and the operation records with their queued finishes (sqlite_operations.cc).
+// the operation records with their queued finishes (sqlite_operations.cc), and the snapshots
+// (sqlite_snapshots.cc).
 //
 // One connection keeps this simple and correct: HTTP handler threads serialise on mu_, and
 // every write runs in a BEGIN IMMEDIATE transaction so another process writing the same file
@@ -84,6 +85,12 @@ class SqliteRegistryImpl : public Registry {
   StatusOr<std::vector<OperationRecord>> listOperations(const std::string& sandboxId, int limit,
                                                         bool pendingOnly) override;
   StatusOr<std::set<std::string>> sandboxesWithPendingOperations() override;
+  StatusOr<int64_t> insertSnapshot(const SnapshotRecord& snapshot,
+                                   const OperationRecord* op) override;
+  StatusOr<SnapshotRecord> getSnapshot(const std::string& id) override;
+  StatusOr<std::vector<SnapshotRecord>> listSnapshots(const std::string& sandbox) override;
+  Status updateSnapshot(const SnapshotRecord& snapshot) override;
+  Status deleteSnapshot(const std::string& id) override;
   Status putBlob(const std::string& kind, const std::string& name,
                  const std::string& value) override;
   StatusOr<std::string> getBlob(const std::string& kind, const std::string& name) override;

@@ -122,6 +122,25 @@ class ChangeNotifyingRegistry : public Registry {
   StatusOr<std::set<std::string>> sandboxesWithPendingOperations() override {
     return inner_->sandboxesWithPendingOperations();
   }
+  StatusOr<int64_t> insertSnapshot(const SnapshotRecord& snapshot,
+                                   const OperationRecord* op) override {
+    auto id = inner_->insertSnapshot(snapshot, op);
+    if (id.isOk() && op != nullptr) {
+      remember(*id, op->sandbox);
+      changes_->operationsChanged(op->sandbox);
+    }
+    return id;
+  }
+  StatusOr<SnapshotRecord> getSnapshot(const std::string& id) override {
+    return inner_->getSnapshot(id);
+  }
+  StatusOr<std::vector<SnapshotRecord>> listSnapshots(const std::string& sandbox) override {
+    return inner_->listSnapshots(sandbox);
+  }
+  Status updateSnapshot(const SnapshotRecord& snapshot) override {
+    return inner_->updateSnapshot(snapshot);
+  }
+  Status deleteSnapshot(const std::string& id) override { return inner_->deleteSnapshot(id); }
   Status putBlob(const std::string& kind, const std::string& name,
                  const std::string& value) override {
     return inner_->putBlob(kind, name, value);

@@ -17,6 +17,7 @@
 #include "sandboxd/service/reconcile_errors.h"
 #include "sandboxd/service/sandbox_manager.h"
 #include "service/quota_admin.h"
+#include "service/visible_record.h"
 #include "service/sandbox_listing.h"
 #include "sandboxd/validation/validation.h"
 #include "service/home_volume.h"
@@ -354,17 +355,7 @@ class SandboxManagerImpl : public SandboxManager {
 
   // The caller's own record (any record for admins); others' are NotFound, never Forbidden.
   StatusOr<SandboxRecord> visibleRecord(const Caller& caller, const std::string& name) {
-    auto record = registry_->getSandbox(name);
-    if (!record.isOk()) {
-      if (record.status().kind() == ErrorKind::NotFound) {
-        return notFound("sandbox \"" + name + "\" not found");
-      }
-      return record.status();
-    }
-    if (!caller.admin && record->user != caller.user) {
-      return notFound("sandbox \"" + name + "\" not found");
-    }
-    return record;
+    return ::sandboxd::visibleRecord(*registry_, caller, name);
   }
 
   Status notBeingDeleted(const SandboxRecord& record) {

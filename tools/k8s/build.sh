@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the local control-plane binaries (kube-apiserver, kube-controller-manager,
-# kube-scheduler, etcd, kwok) and the real node's kubelet from the Go module proxy into
+# kube-scheduler, etcd, kwok, snapshot-controller) and the real node's kubelet from the Go
+# module proxy into
 #   ${SANDBOXD_CACHE_DIR:-$HOME/.cache/sandboxd}/k8s/<k8s-version>/
 # Only missing binaries are built. The last line on stdout is that directory.
 # Progress goes to stderr.
@@ -18,7 +19,9 @@ modver() { awk -v m="$2" '{ sub(/^require[ \t]+/, "") } $1 == m && $2 ~ /^v/ { p
 K8S_VERSION="$(modver "$HERE/go.mod" k8s.io/kubernetes)"
 ETCD_VERSION="$(modver "$HERE/go.mod" go.etcd.io/etcd/server/v3)"
 KWOK_VERSION="$(modver "$HERE/kwok/go.mod" sigs.k8s.io/kwok)"
-[[ -n "$K8S_VERSION" && -n "$ETCD_VERSION" && -n "$KWOK_VERSION" ]] || { log "cannot read pinned versions from go.mod"; exit 1; }
+SNAPSHOTTER_VERSION="$(modver "$HERE/snapshot/go.mod" github.com/kubernetes-csi/external-snapshotter/v8)"
+SNAPSHOT_CLIENT_VERSION="$(modver "$HERE/snapshot/go.mod" github.com/kubernetes-csi/external-snapshotter/client/v8)"
+[[ -n "$K8S_VERSION" && -n "$ETCD_VERSION" && -n "$KWOK_VERSION" && -n "$SNAPSHOTTER_VERSION" && -n "$SNAPSHOT_CLIENT_VERSION" ]] || { log "cannot read pinned versions from go.mod"; exit 1; }
 
 K8S_MINOR="$(echo "$K8S_VERSION" | cut -d. -f2)"
 OUT="${SANDBOXD_CACHE_DIR:-$HOME/.cache/sandboxd}/k8s/${K8S_VERSION}"
@@ -88,6 +91,26 @@ if [[ ! -s "$OUT/kwok-stages.yaml" ]]; then
   done
   mv -f "$tmp" "$OUT/kwok-stages.yaml"
 fi
+
+# The VolumeSnapshot controller (external-snapshotter, its own wrapper module: it needs newer
+# k8s.io libraries than the control plane's) and the snapshot CRDs of its client module, named
+# after their versions so that a bump builds and copies anew.
+SNAPSHOT_CONTROLLER="snapshot-controller-${SNAPSHOTTER_VERSION}"
+build "$HERE/snapshot" "$SNAPSHOT_CONTROLLER" github.com/kubernetes-csi/external-snapshotter/v8/cmd/snapshot-controller \
+  "-s -w -X main.version=${SNAPSHOTTER_VERSION}"
+ln -sfn "$SNAPSHOT_CONTROLLER" "$OUT/snapshot-controller"
+SNAPSHOT_CRDS="snapshot-crds-${SNAPSHOT_CLIENT_VERSION}.yaml"
+if [[ ! -s "$OUT/$SNAPSHOT_CRDS" ]]; then
+  client_dir="$(cd "$HERE/snapshot" && go list -m -f '{{.Dir}}' github.com/kubernetes-csi/external-snapshotter/client/v8)"
+  [[ -n "$client_dir" && -d "$client_dir/config/crd" ]] || { log "external-snapshotter client module source not found"; exit 1; }
+  tmp="$OUT/.$SNAPSHOT_CRDS.tmp.$$"
+  : >"$tmp"
+  for kind in volumesnapshotclasses volumesnapshotcontents volumesnapshots; do
+    { echo "---"; cat "$client_dir/config/crd/snapshot.storage.k8s.io_${kind}.yaml"; } >>"$tmp"
+  done
+  mv -f "$tmp" "$OUT/$SNAPSHOT_CRDS"
+fi
+ln -sfn "$SNAPSHOT_CRDS" "$OUT/snapshot-crds.yaml"
 
 [[ "$(cat "$OUT/VERSION" 2>/dev/null)" == "$K8S_VERSION" ]] || printf '%s\n' "$K8S_VERSION" >"$OUT/VERSION"
 (( SECONDS - T0 > 2 )) && log "done in $((SECONDS - T0))s"

@@ -192,6 +192,37 @@ api DELETE "/api/v1/namespaces/$NS/pods/unpullable" >/dev/null
 unpullable_gone() { api GET "/api/v1/namespaces/$NS/pods/unpullable" >/dev/null; [[ "$(status)" == 404 ]]; }
 until_true "pod unpullable deleted" unpullable_gone
 
+# ---- VolumeSnapshots (snapshot-controller + snapshot_driver.py): a snapshot copies the
+# volume's directory, a claim from it is filled from the copy, deleting it removes the copy
+SNAP_API=/apis/snapshot.storage.k8s.io/v1
+echo "snapshot me" >"$SANDBOXD_K8S_PV_DIR/$PV/selftest.txt"
+api POST "$SNAP_API/namespaces/$NS/volumesnapshots" '{
+  "apiVersion": "snapshot.storage.k8s.io/v1", "kind": "VolumeSnapshot",
+  "metadata": {"name": "selftest-snap"},
+  "spec": {"source": {"persistentVolumeClaimName": "'"$PVC"'"}}}' >/dev/null
+[[ "$(status)" == 201 ]] || fail "create volumesnapshot: HTTP $(status) $(cat "$STATE/.selftest-body")"
+snap_ready() { api GET "$SNAP_API/namespaces/$NS/volumesnapshots/selftest-snap" | jq_ 'd.get("status", {}).get("readyToUse")' | grep -qx True; }
+until_true "VolumeSnapshot selftest-snap readyToUse" snap_ready
+CONTENT="$(api GET "$SNAP_API/namespaces/$NS/volumesnapshots/selftest-snap" | jq_ 'd["status"]["boundVolumeSnapshotContentName"]')"
+HANDLE="$(api GET "$SNAP_API/volumesnapshotcontents/$CONTENT" | jq_ 'd["status"]["snapshotHandle"]')"
+[[ "$(cat "$SANDBOXD_K8S_SNAPSHOT_DIR/$HANDLE/selftest.txt")" == "snapshot me" ]] || fail "snapshot $HANDLE lacks the volume's file"
+log "ok: snapshot $HANDLE holds the volume's file"
+api POST "/api/v1/namespaces/$NS/persistentvolumeclaims" '{
+  "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "restored"},
+  "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "5Gi"}},
+           "dataSource": {"apiGroup": "snapshot.storage.k8s.io", "kind": "VolumeSnapshot", "name": "selftest-snap"}}}' >/dev/null
+[[ "$(status)" == 201 ]] || fail "create restored claim: HTTP $(status) $(cat "$STATE/.selftest-body")"
+restored_bound() { api GET "/api/v1/namespaces/$NS/persistentvolumeclaims/restored" | jq_ 'd["status"]["phase"]' | grep -qx Bound; }
+until_true "claim restored (from the snapshot) Bound" restored_bound
+RPV="$(api GET "/api/v1/namespaces/$NS/persistentvolumeclaims/restored" | jq_ 'd["spec"]["volumeName"]')"
+[[ "$(cat "$SANDBOXD_K8S_PV_DIR/$RPV/selftest.txt")" == "snapshot me" ]] || fail "restored volume $RPV lacks the snapshot's file"
+log "ok: restored volume $RPV holds the snapshot's file"
+api DELETE "$SNAP_API/namespaces/$NS/volumesnapshots/selftest-snap" >/dev/null
+content_gone() { api GET "$SNAP_API/volumesnapshotcontents/$CONTENT" >/dev/null; [[ "$(status)" == 404 ]]; }
+until_true "VolumeSnapshotContent $CONTENT deleted" content_gone
+[[ ! -e "$SANDBOXD_K8S_SNAPSHOT_DIR/$HANDLE" ]] || fail "snapshot directory $HANDLE left after the delete"
+log "ok: deleting the snapshot removed its copy"
+
 # ---- namespace deletion completes (namespace + GC + PVC protection controllers)
 api DELETE "/api/v1/namespaces/$NS" >/dev/null
 ns_gone() { api GET "/api/v1/namespaces/$NS" >/dev/null; [[ "$(status)" == 404 ]]; }

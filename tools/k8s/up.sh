@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
-# up.sh STATE_DIR [--real-node] — starts a real, loopback-only Kubernetes control plane:
-#   etcd + kube-apiserver + kube-controller-manager + kube-scheduler + KWOK
+# up.sh STATE_DIR [--real-node] [--no-snapshots] — starts a real, loopback-only Kubernetes
+# control plane:
+#   etcd + kube-apiserver + kube-controller-manager + kube-scheduler + KWOK + snapshot-controller
 # with one fake node (kwok-node-0) and a default StorageClass "standard" served
-# by a small external provisioner (pv_provisioner.py: one hostPath PV per claim,
-# deleted when the claim is). KWOK makes pods Running and Ready, except pods whose
+# by a small external provisioner (pv_provisioner.py: one CSI PV of driver
+# hostpath.sandboxd.local per claim, a directory, deleted when the claim is). The VolumeSnapshot
+# CRDs (snapshot.storage.k8s.io/v1, from the external-snapshotter client module) are installed
+# with a default VolumeSnapshotClass "standard" of that driver, and the upstream
+# snapshot-controller runs; the provisioner plays the CSI driver's part (snapshot_driver.py:
+# a snapshot copies the volume's directory to STATE_DIR/snapshots/<handle>, a claim with a
+# VolumeSnapshot dataSource is filled from it). --no-snapshots (or SANDBOXD_K8S_SNAPSHOTS=0)
+# leaves all of that out: a cluster without the snapshot API. KWOK makes pods Running and Ready, except pods whose
 # first container's image is registry.invalid/sandboxd/unpullable:v1: they stay
 # Pending in ImagePullBackOff (kwok-stages-extra.yaml). Everything it creates lives
 # in STATE_DIR.
@@ -30,6 +37,7 @@
 #                              system:serviceaccounts), so tests can see what a client issued
 #   STATE_DIR/pids             "name pid exe" per started process (used by down.sh)
 #   STATE_DIR/pvs/pvc-<uid>    each provisioned volume's directory
+#   STATE_DIR/snapshots/snap-<content uid>  each VolumeSnapshot's copy of its volume's directory
 #   STATE_DIR/node/            (--real-node) containerd's and the kubelet's config, root and state
 #   STATE_DIR/logs/*.log       component logs
 #
@@ -44,11 +52,21 @@ log() { echo "[k8s/up] $*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
 REAL_NODE_WANTED="${SANDBOXD_K8S_REAL_NODE:-0}"
-if [[ $# -eq 2 && "$2" == --real-node ]]; then
-  REAL_NODE_WANTED=1
-  set -- "$1"
-fi
-[[ $# -eq 1 && -n "$1" ]] || { echo "usage: $0 STATE_DIR [--real-node]" >&2; exit 2; }
+SNAPSHOTS_WANTED="${SANDBOXD_K8S_SNAPSHOTS:-1}"
+usage() { echo "usage: $0 STATE_DIR [--real-node] [--no-snapshots]" >&2; exit 2; }
+[[ $# -ge 1 && -n "$1" ]] || usage
+STATE_ARG="$1"; shift
+for flag in "$@"; do
+  case "$flag" in
+    --real-node) REAL_NODE_WANTED=1 ;;
+    --no-snapshots) SNAPSHOTS_WANTED=0 ;;
+    *) usage ;;
+  esac
+done
+# The real node's volumes are `local` PVs (the kubelet mounts them), which the snapshot-controller
+# cannot snapshot (CSI volumes only): no snapshot API there.
+[[ "$REAL_NODE_WANTED" == 1 ]] && SNAPSHOTS_WANTED=0
+set -- "$STATE_ARG"
 mkdir -p "$1"
 STATE="$(cd "$1" && pwd)"
 TIMEOUT="${SANDBOXD_K8S_UP_TIMEOUT:-120}"
@@ -78,7 +96,7 @@ K8S_VERSION="$(cat "$BIN/VERSION")"
 
 # ---------------------------------------------------------------- state dir
 # Fresh state each time (etcd data, certs, tokens); logs of a previous run go too.
-rm -rf "$STATE/etcd" "$STATE/pki" "$STATE/logs" "$STATE/kwok-home" "$STATE/pvs" "$STATE/node"
+rm -rf "$STATE/etcd" "$STATE/pki" "$STATE/logs" "$STATE/kwok-home" "$STATE/pvs" "$STATE/node" "$STATE/snapshots"
 rm -f "$STATE"/{node-resources,kubeconfig,kubeconfig-cert,env,pids,ca.crt,wrong-ca.crt,admin.token,alice.token,admin-cert.crt,admin-cert.key,audit.log,audit-policy.yaml}
 mkdir -p "$STATE/pki" "$STATE/logs" "$STATE/etcd" "$STATE/kwok-home" "$STATE/pvs"
 chmod 700 "$STATE/etcd" "$STATE/pki"
@@ -374,7 +392,9 @@ wait_for kube-scheduler "$LOGS/kube-scheduler.log" kube-scheduler \
 
 # ---------------------------------------------------------------- cluster objects
 FAIL_LOG="$LOGS/kube-apiserver.log"
-PROVISIONER=sandboxd.local/hostpath
+# A CSI driver name (no "/"): the PVs are CSI volumes of this driver, which the
+# VolumeSnapshotClass names too.
+PROVISIONER=hostpath.sandboxd.local
 kapi POST /apis/storage.k8s.io/v1/storageclasses '{
   "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
   "metadata": {"name": "standard",
@@ -385,9 +405,15 @@ kapi POST /apis/storage.k8s.io/v1/storageclasses '{
 PYTHON="$(python3 -c 'import os, sys; print(os.path.realpath(sys.executable))')"
 PV_MODE=()
 [[ "$REAL_NODE_WANTED" == 1 ]] && PV_MODE=(--local)
+[[ "$SNAPSHOTS_WANTED" == 1 ]] && PV_MODE+=(--snapshots "$STATE/snapshots")
 start pv-provisioner "$PYTHON" "$HERE/pv_provisioner.py" "${PV_MODE[@]}" \
   "$SERVER" "$STATE/ca.crt" "$STATE/admin.token" "$STATE/pvs" "$PROVISIONER"
 log "StorageClass standard (provisioner $PROVISIONER) created"
+
+# ---------------------------------------------------------------- VolumeSnapshots
+if [[ "$SNAPSHOTS_WANTED" == 1 ]]; then
+  source "$HERE/up-snapshots.sh"
+fi
 
 NODE=kwok-node-0
 kapi POST /api/v1/nodes '{
@@ -438,8 +464,11 @@ SANDBOXD_K8S_WRONG_CA=${STATE}/wrong-ca.crt
 SANDBOXD_K8S_NODE=${NODE}
 SANDBOXD_K8S_AUDIT_LOG=${STATE}/audit.log
 SANDBOXD_K8S_PV_DIR=${STATE}/pvs
+SANDBOXD_K8S_SNAPSHOT_DIR=${SNAPSHOT_DIR:-}
+SANDBOXD_K8S_SNAPSHOT_CLASS=${SNAPSHOT_CLASS:-}
 SANDBOXD_K8S_REAL_NODE_NAME=${REAL_NODE}
 SANDBOXD_K8S_SANDBOX_TEST_IMAGE=${SANDBOX_TEST_IMAGE}
+export SANDBOXD_K8S_SNAPSHOT_DIR SANDBOXD_K8S_SNAPSHOT_CLASS
 export SANDBOXD_K8S_PV_DIR SANDBOXD_K8S_REAL_NODE_NAME SANDBOXD_K8S_SANDBOX_TEST_IMAGE
 export KUBECONFIG SANDBOXD_K8S_SERVER SANDBOXD_K8S_VERSION SANDBOXD_K8S_STATE_DIR SANDBOXD_K8S_CA SANDBOXD_K8S_KUBECONFIG_CERT SANDBOXD_K8S_ADMIN_TOKEN_FILE SANDBOXD_K8S_ALICE_TOKEN_FILE SANDBOXD_K8S_WRONG_CA SANDBOXD_K8S_NODE SANDBOXD_K8S_AUDIT_LOG
 EOF

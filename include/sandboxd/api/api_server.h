@@ -13,6 +13,7 @@
 #include "sandboxd/service/reconciler.h"
 #include "sandboxd/service/sandbox_events.h"
 #include "sandboxd/service/sandbox_manager.h"
+#include "sandboxd/service/snapshot_manager.h"
 
 namespace sandboxd {
 
@@ -42,9 +43,11 @@ ApiServerPtr makeApiServer(const ServerConfig& config, SandboxManagerPtr manager
                            SandboxEventHubPtr events = nullptr);
 // The same, also serving forward auth for the sandboxes' web endpoints (/auth/check,
 // /auth/signin) for config.sandbox's domain and ports; `time` is the clock of sessions and
-// the rate limit (null: the real one).
+// the rate limit (null: the real one). `snapshots`: the snapshot routes' (null: they answer
+// 503).
 ApiServerPtr makeApiServer(const Config& config, SandboxManagerPtr manager, RegistryPtr registry,
                            ApiObservability observability, TimeSourcePtr time = nullptr,
-                           SandboxEventHubPtr events = nullptr);
+                           SandboxEventHubPtr events = nullptr,
+                           SnapshotManagerPtr snapshots = nullptr);
 
 }  // namespace sandboxd

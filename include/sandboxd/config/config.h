@@ -212,10 +212,21 @@ struct ServerConfig {
   EventStreamConfig events;
 };
 
+// Home-volume snapshots (VolumeSnapshots of each sandbox's home PVC, issue 23).
+struct SnapshotConfig {
+  // The VolumeSnapshotClass every snapshot names; empty = the cluster's default class (the one
+  // annotated snapshot.storage.kubernetes.io/is-default-class). Without it (or without the
+  // snapshot API) the snapshot routes answer snapshots_unavailable.
+  std::string className;
+  int keep = 10;          // unlabelled snapshots kept per sandbox (newest first); 1 … 1000
+  int intervalHours = 0;  // the reconciler snapshots running sandboxes this often; 0 = never
+};
+
 struct Config {
   ServerConfig server;
   SandboxConfig sandbox;
   QuotaConfig quotas;
+  SnapshotConfig snapshots;
 };
 
 // Parses YAML text over `base` (only keys present override). InvalidArgument naming the key.

@@ -37,6 +37,9 @@ const ResourceType& pods();
 const ResourceType& persistentVolumeClaims();
 const ResourceType& events();
 const ResourceType& namespaces();
+// snapshot.storage.k8s.io/v1 (CRDs: absent from a cluster without the snapshot API).
+const ResourceType& volumeSnapshots();
+const ResourceType& volumeSnapshotClasses();
 // The resource type for a manifest's apiVersion + kind, or nullptr if unknown to sandboxd.
 const ResourceType* forKind(const std::string& apiVersion, const std::string& kind);
 }  // namespace resources

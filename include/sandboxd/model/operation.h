@@ -11,7 +11,13 @@
 
 namespace sandboxd {
 
-enum class OperationKind { Create, Stop, Start, UpdateEnv, Delete };
+// Snapshot: a home-volume snapshot was asked for (done once its VolumeSnapshot exists; the
+// snapshot's own state says when the copy is ready). Not a lifecycle request: it supersedes
+// nothing.
+enum class OperationKind { Create, Stop, Start, UpdateEnv, Delete, Snapshot };
+// Whether a request of this kind changes the sandbox's desired lifecycle (create, stop, start,
+// delete): a newer one supersedes the pending older ones.
+bool isLifecycle(OperationKind kind);
 const char* toString(OperationKind kind);
 std::optional<OperationKind> operationKindFromString(const std::string& s);
 

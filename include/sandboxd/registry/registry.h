@@ -11,6 +11,7 @@
 #include "sandboxd/common/status.h"
 #include "sandboxd/model/operation.h"
 #include "sandboxd/model/sandbox.h"
+#include "sandboxd/model/snapshot.h"
 
 namespace sandboxd {
 
@@ -161,6 +162,27 @@ class Registry {
   // The sandbox ids that have a pending operation.
   virtual StatusOr<std::set<std::string>> sandboxesWithPendingOperations() = 0;
 
+  // Home-volume snapshots (model/snapshot.h). The defaults answer FailedPrecondition: a
+  // registry without them (test fakes).
+  // Inserts `snapshot` and, with `op`, records that operation in the same transaction (the
+  // request's intent, before any cluster call); returns the operation's id (0 without).
+  // AlreadyExists for an id taken.
+  virtual StatusOr<int64_t> insertSnapshot(const SnapshotRecord& snapshot,
+                                           const OperationRecord* op) {
+    return noSnapshots();
+  }
+  // NotFound for an unknown id.
+  virtual StatusOr<SnapshotRecord> getSnapshot(const std::string& id) { return noSnapshots(); }
+  // The snapshots taken of sandboxes named `sandbox` (any incarnation, any owner: the caller
+  // filters), newest first.
+  virtual StatusOr<std::vector<SnapshotRecord>> listSnapshots(const std::string& sandbox) {
+    return noSnapshots();
+  }
+  // Stores `snapshot`'s state, size, error and readyAt. NotFound when the row is gone.
+  virtual Status updateSnapshot(const SnapshotRecord& snapshot) { return noSnapshots(); }
+  // NotFound for an unknown id.
+  virtual Status deleteSnapshot(const std::string& id) { return noSnapshots(); }
+
   // Arbitrary durable blobs keyed by (kind, name): e.g. the original Deployment saved by
   // `migrate` for rollback. put overwrites.
   virtual Status putBlob(const std::string& kind, const std::string& name,
@@ -179,6 +201,9 @@ class Registry {
 
   // PRAGMA user_version after migrations.
   virtual int schemaVersion() = 0;
+
+ private:
+  static Status noSnapshots() { return failedPrecondition("this registry keeps no snapshots"); }
 };
 
 using RegistryPtr = std::shared_ptr<Registry>;

@@ -72,6 +72,7 @@ struct MemoryCluster::State {
   std::map<std::string, MonotonicTime> podCreated;  // "ns/name" → when
   std::map<std::string, std::string> podFailures;   // workload → waiting reason
   bool pvcPending = false;
+  bool snapshotApi = true;  // the snapshot.storage.k8s.io CRDs are installed
   int64_t resourceVersion = 100;
   int64_t uidCounter = 0;
   struct Failure {
@@ -101,6 +102,17 @@ struct MemoryCluster::State {
   void bump(json& object, const std::string& plural, const std::string& ns);
   void erase(const Key& key);
   json newObject(const ResourceType& type, const std::string& ns, json object);
+
+  // The storage (storage.cc): the snapshot API's presence, a VolumeSnapshot made ready at once
+  // by the simulated CSI driver (with its VolumeSnapshotContent), a claim created through the
+  // API bound at once (Pending while the snapshot it is to be filled from is not ready), a
+  // VolumeSnapshot's content deleted with it.
+  // NotFound as the API server answers for a resource it does not serve.
+  Status servedKind(const std::string& kind) const;
+  void installSnapshotClass();
+  // After `plural` ns/name was created / deleted (`removed`: the object as it was).
+  void storageCreated(const std::string& plural, const std::string& ns, const std::string& name);
+  void storageDeleted(const std::string& plural, const json& removed);
 
   // The controllers (controllers.cc).
   // Pods owned by workload `name` of `kind`. Their names start with "<name>-" (StatefulSet

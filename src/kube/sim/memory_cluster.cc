@@ -97,6 +97,7 @@ MemoryCluster::MemoryCluster(TimeSourcePtr time, MemoryClusterOptions options)
   state_->time = std::move(time);
   state_->options = options;
   state_->arena = options.separateHeapArena ? separateHeapArena() : -1;
+  state_->installSnapshotClass();
 }
 
 MemoryCluster::~MemoryCluster() = default;
@@ -201,8 +202,12 @@ StatusOr<json> MemoryCluster::write(const std::string& verb, WriteOp op, const R
   }
   if (op == WriteOp::Delete) {
     st.erase({type.plural, ns, name});  // a workload's pods go with it
+    st.storageDeleted(type.plural, next);
   } else {
     st.store(type.plural, ns, next);
+    if (op == WriteOp::Create) {
+      st.storageCreated(type.plural, ns, name);
+    }
   }
   st.touched(type.plural, ns, name, next);
   st.reconcile();
@@ -325,6 +330,11 @@ void MemoryCluster::setPvcPendingForTest(bool pending) {
   std::lock_guard<std::mutex> lock(state_->mu);
   state_->pvcPending = pending;
   state_->touchAllWorkloads();
+}
+
+void MemoryCluster::setSnapshotApiForTest(bool installed) {
+  std::lock_guard<std::mutex> lock(state_->mu);
+  state_->snapshotApi = installed;
 }
 
 void MemoryCluster::failNextForTest(const std::string& verb, const std::string& kind,

@@ -4,6 +4,9 @@
 // creates its PVCs from the volumeClaimTemplates (Bound at once) and its pod, which turns
 // Ready `readyDelay` after it was created; scaling to 0 removes the pod and keeps the PVC;
 // a Deployment likewise gets a pod; deleting a workload deletes its pods (not its PVCs).
+// It serves the snapshot API (snapshot.storage.k8s.io/v1) with a default VolumeSnapshotClass
+// "standard": a VolumeSnapshot of a bound claim is ready at once, a claim created with a ready
+// snapshot as its dataSource is bound at once (storage.cc).
 // Controllers run lazily, on every call, up to the injected clock's monotonic now (open
 // watches also run them every `watchPollInterval`, so watchers see pods turn Ready), and only
 // for workloads with work left: one a write touched (itself, a pod it owns, one of its claims)
@@ -66,6 +69,9 @@ class MemoryCluster : public KubeClient {
   // Makes pods of `workloadName` report this waiting reason instead of becoming Ready
   // (e.g. "ImagePullBackOff", "CrashLoopBackOff"); "Unschedulable" keeps them unscheduled.
   void setPodFailureForTest(const std::string& workloadName, const std::string& reason);
+  // Installs or removes the snapshot API (false: every snapshot.storage.k8s.io call is
+  // NotFound, as on a cluster without the CRDs).
+  void setSnapshotApiForTest(bool installed);
   // Keeps new PVCs Pending (no volume to bind).
   void setPvcPendingForTest(bool pending);
   // Fails the next calls matching `verb` ("create", "patch", …) and `kind` with `status`.

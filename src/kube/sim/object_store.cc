@@ -62,6 +62,7 @@ Status MemoryCluster::State::injected(const std::string& verb, const std::string
 
 Status MemoryCluster::State::admit(const std::string& verb, const std::string& kind) {
   RETURN_IF_ERROR(injected(verb, kind));
+  RETURN_IF_ERROR(servedKind(kind));
   reconcile();
   return Status::ok();
 }

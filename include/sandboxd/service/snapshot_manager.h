@@ -1,0 +1,52 @@
+// SnapshotManager: home-volume snapshots of sandboxes (issue 23), for the HTTP API and CLI.
+// A snapshot is a snapshot.storage.k8s.io/v1 VolumeSnapshot of the sandbox's home PVC
+// (names::pvc), in the configured class (snapshots.className; empty: the cluster's default).
+// The same authorization as SandboxManager: owner or admin; another user's sandbox or snapshot
+// is NotFound. The registry row (and a `snapshot` operation record) is written before the
+// VolumeSnapshot is created, so the cluster never holds a snapshot the registry does not know.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "sandboxd/common/random_generator.h"
+#include "sandboxd/common/status.h"
+#include "sandboxd/config/config.h"
+#include "sandboxd/kube/kube_client.h"
+#include "sandboxd/model/sandbox.h"
+#include "sandboxd/model/snapshot.h"
+#include "sandboxd/registry/registry.h"
+#include "sandboxd/service/sandbox_locks.h"
+
+namespace sandboxd {
+
+class SnapshotManager {
+ public:
+  virtual ~SnapshotManager() = default;
+  // Takes a snapshot of sandbox `name`'s home volume (pending until the storage has the copy).
+  // NotFound: unknown or another user's sandbox. FailedPrecondition: the sandbox was purged or
+  // has no home volume, or (isSnapshotsUnavailable) the cluster has no snapshot API or class.
+  // InvalidArgument: a bad label. Keeps the newest snapshots.keep unlabelled ones of the
+  // sandbox (older unlabelled ones are deleted; labelled ones stay until deleted).
+  virtual StatusOr<SnapshotRecord> create(const Caller& caller, const std::string& name,
+                                          const std::string& label) = 0;
+  // The snapshots of sandbox `name`, newest first, their states brought up to date from the
+  // cluster. Those of a purged sandbox stay listed under its name for their owner (and admins).
+  virtual StatusOr<std::vector<SnapshotRecord>> list(const Caller& caller,
+                                                     const std::string& name) = 0;
+  // Deletes snapshot `id` of sandbox `name` (the VolumeSnapshot, then the row); returns it as
+  // it was. NotFound for an unknown id, or one of another sandbox or user.
+  virtual StatusOr<SnapshotRecord> remove(const Caller& caller, const std::string& name,
+                                          const std::string& id) = 0;
+};
+
+using SnapshotManagerPtr = std::shared_ptr<SnapshotManager>;
+
+// `locks` is shared with the sandbox manager (a snapshot and a lifecycle change of one sandbox
+// do not interleave).
+SnapshotManagerPtr makeSnapshotManager(RegistryPtr registry, KubeClientPtr client,
+                                       const Config& config, TimeSourcePtr time,
+                                       RandomGeneratorPtr random, SandboxLocksPtr locks);
+
+}  // namespace sandboxd
