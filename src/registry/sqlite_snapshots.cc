@@ -1,4 +1,4 @@
-// The SQLite registry's home-volume snapshots (migrations/0005_snapshots.sql).
+// The SQLite registry's home-volume snapshots (migrations/0006_snapshots.sql).
 #include <SQLiteCpp/Statement.h>
 #include <SQLiteCpp/Transaction.h>
 
