@@ -356,7 +356,10 @@
       remember(ev);
       const d = JSON.parse(ev.data);
       state.sandboxes.delete(d.name);
-      if (state.selected === d.name) state.selected = "";
+      if (state.selected === d.name) {
+        state.selected = "";
+        renderDetail();  // its panel closes with it
+      }
       renderList();
     });
     es.addEventListener("operation", (ev) => {

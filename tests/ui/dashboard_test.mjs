@@ -290,6 +290,7 @@ try {
     await row("ui-two").waitFor();  // alice's page got it live
     await row("ui-one").locator('[data-action="purge"]').click();
     await row("ui-one").waitFor({ state: "detached", timeout: 30000 });
+    check(await page.isHidden("#detail"), "the purged sandbox's detail panel stayed open");
     check(dialogs.some((m) => m.includes("ui-one")), "no confirmation was asked");
     check(await page.evaluate(() => window.__noReload === true), "the page reloaded");
     check(cspViolations.length === 0, "CSP violations: " + cspViolations.join("; "));
