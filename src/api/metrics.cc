@@ -211,6 +211,9 @@ std::string renderReconciler(const ReconcilerStats& stats, MonotonicTime now) {
       << "sandboxd_reconcile_sandboxes_total{action=\"repaired\"} " << stats.repaired << "\n"
       << "sandboxd_reconcile_sandboxes_total{action=\"scaled\"} " << stats.scaled << "\n"
       << "sandboxd_reconcile_sandboxes_total{action=\"deleted\"} " << stats.deleted << "\n"
+      << "sandboxd_reconcile_sandboxes_total{action=\"idle_stopped\"} " << stats.idleStopped
+      << "\n"
+      << "sandboxd_reconcile_sandboxes_total{action=\"expired\"} " << stats.expired << "\n"
       << "sandboxd_reconcile_sandboxes_total{action=\"failed\"} " << stats.failed << "\n"
       << "# HELP sandboxd_reconcile_seconds_since_last_pass Age of the last completed pass "
          "(-1 before the first).\n"

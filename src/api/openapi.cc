@@ -3,6 +3,7 @@
 #include <cctype>
 #include <string>
 
+#include "api/openapi_lifetimes.h"
 #include "api/openapi_snapshots.h"
 #include "api/router.h"
 #include "sandboxd/service/sandbox_manager.h"
@@ -154,7 +155,9 @@ json schemas() {
            {"id", {{"type", "integer"}}},
            {"kind",
             {{"type", "string"},
-             {"enum", {"create", "stop", "start", "update_env", "delete", "snapshot"}}}},
+             {"enum",
+              {"create", "stop", "start", "update_env", "delete", "snapshot", "idle_stop",
+               "expire", "resize"}}}},
            {"state",
             {{"type", "string"},
              {"enum", {"pending", "done", "failed", "superseded"}},
@@ -248,6 +251,7 @@ json schemas() {
               {"EnvChange", envChange},
               {"Error", error}};
   addSnapshotSchemas(all);
+  addLifetimeSchemas(all);
   return all;
 }
 
@@ -318,6 +322,10 @@ json operation(const Route& route) {
     case RouteId::ListSnapshots:
     case RouteId::DeleteSnapshot:
       describeSnapshotRoute(route, ok, op, params, responses);
+      break;
+    case RouteId::UpdateSandbox:
+    case RouteId::RecordActivity:
+      describeLifetimeRoute(route, ok, op, responses);
       break;
     case RouteId::ListOperations:
       responses[ok] = jsonResponse("the operations, newest first", "OperationList");

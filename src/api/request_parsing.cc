@@ -113,11 +113,56 @@ std::optional<nlohmann::json> parseJsonBody(const std::string& body, std::string
   }
 }
 
+namespace {
+
+// An optional integer minutes field: absent → nullopt; null → a set nullopt (cleared).
+Status readMinutes(const nlohmann::json& body, const char* field,
+                   std::optional<std::optional<int>>* out) {
+  auto it = body.find(field);
+  if (it == body.end()) {
+    return Status::ok();
+  }
+  if (it->is_null()) {
+    *out = std::optional<int>();
+    return Status::ok();
+  }
+  if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 5256000) {
+    return invalidArgument(std::string("field \"") + field +
+                           "\" must be a whole number of minutes from 0 (never) to 5256000, "
+                           "or null");
+  }
+  *out = std::optional<int>(static_cast<int>(it->get<int64_t>()));
+  return Status::ok();
+}
+
+// An optional RFC 3339 time field: absent → nullopt; null → a set nullopt (cleared).
+Status readTime(const nlohmann::json& body, const char* field,
+                std::optional<std::optional<SystemTime>>* out) {
+  auto it = body.find(field);
+  if (it == body.end()) {
+    return Status::ok();
+  }
+  if (it->is_null()) {
+    *out = std::optional<SystemTime>();
+    return Status::ok();
+  }
+  std::optional<SystemTime> at = it->is_string() ? parseRfc3339(it->get<std::string>())
+                                                 : std::nullopt;
+  if (!at) {
+    return invalidArgument(std::string("field \"") + field +
+                           "\" must be an RFC 3339 time such as 2026-12-31T18:00:00Z, or null");
+  }
+  *out = at;
+  return Status::ok();
+}
+
+}  // namespace
+
 StatusOr<CreateRequest> parseCreateRequest(const nlohmann::json& body) {
-  RETURN_IF_ERROR(
-      checkObject(body,
-                  {"name", "image", "env", "secretEnv", "storage", "publicPorts", "user", "profile"},
-                  "body"));
+  RETURN_IF_ERROR(checkObject(body,
+                              {"name", "image", "env", "secretEnv", "storage", "publicPorts",
+                               "user", "profile", "idleStopMinutes", "expiresAt"},
+                              "body"));
   CreateRequest request;
   auto name = body.find("name");
   if (name == body.end() || name->is_null()) {
@@ -131,7 +176,32 @@ StatusOr<CreateRequest> parseCreateRequest(const nlohmann::json& body) {
   RETURN_IF_ERROR(readStringArray(body, "publicPorts", &request.publicPorts));
   RETURN_IF_ERROR(readString(body, "user", &request.user));
   RETURN_IF_ERROR(readString(body, "profile", &request.profile));
+  std::optional<std::optional<int>> idle;
+  RETURN_IF_ERROR(readMinutes(body, "idleStopMinutes", &idle));
+  request.idleStopMinutes = idle.value_or(std::nullopt);
+  std::optional<std::optional<SystemTime>> expires;
+  RETURN_IF_ERROR(readTime(body, "expiresAt", &expires));
+  request.expiresAt = expires.value_or(std::nullopt);
   return request;
+}
+
+StatusOr<SandboxUpdate> parseSandboxUpdate(const nlohmann::json& body) {
+  RETURN_IF_ERROR(checkObject(body, {"storage", "idleStopMinutes", "expiresAt"}, "body"));
+  SandboxUpdate update;
+  if (body.contains("storage")) {
+    std::string storage;
+    RETURN_IF_ERROR(readString(body, "storage", &storage));
+    if (storage.empty()) {
+      return invalidArgument("field \"storage\" must be a size such as \"10Gi\"");
+    }
+    update.storage = storage;
+  }
+  RETURN_IF_ERROR(readMinutes(body, "idleStopMinutes", &update.idleStopMinutes));
+  RETURN_IF_ERROR(readTime(body, "expiresAt", &update.expiresAt));
+  if (update.empty()) {
+    return invalidArgument("nothing to change: give storage, idleStopMinutes or expiresAt");
+  }
+  return update;
 }
 
 StatusOr<EnvChange> parseEnvChange(const nlohmann::json& body) {

@@ -24,6 +24,9 @@ StatusOr<CreateRequest> parseCreateRequest(const nlohmann::json& body);
 
 // PATCH /api/v1/sandboxes/{name}/env: {"set"?, "setSecret"?, "unset"?}.
 StatusOr<EnvChange> parseEnvChange(const nlohmann::json& body);
+// PATCH /api/v1/sandboxes/{name}: storage, idleStopMinutes (null: the profile's), expiresAt
+// (RFC 3339; null: never). An empty change is a 422.
+StatusOr<SandboxUpdate> parseSandboxUpdate(const nlohmann::json& body);
 
 // POST /api/v1/admin/tokens: {"user", "admin"?, "ttl"?} (ttl as `token create --ttl`: "30d").
 struct TokenRequest {

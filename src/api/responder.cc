@@ -78,6 +78,10 @@ void Responder::replyText(const RequestContextPtr& ctx, int status, std::string 
   send(ctx, std::move(response));
 }
 
+void Responder::replyEmpty(const RequestContextPtr& ctx, int status) {
+  send(ctx, http_response(static_cast<web::http::status_code>(status)));
+}
+
 void Responder::send(const RequestContextPtr& ctx, http_response response,
                      std::function<void()> onWritten) {
   if (ctx->replied.exchange(true)) {

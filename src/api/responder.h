@@ -39,6 +39,8 @@ class Responder {
   void replyJson(const RequestContextPtr& ctx, int status, const nlohmann::json& body);
   void replyText(const RequestContextPtr& ctx, int status, std::string body,
                  const std::string& contentType);
+  // A status without a body (204).
+  void replyEmpty(const RequestContextPtr& ctx, int status);
   // Sends `response` as it is, plus the headers every answer carries. Only the first answer to
   // a request is sent; later ones are dropped. `onWritten` (if set) runs once the answer is
   // written or its writing failed (for a streamed body: the stream ended, or the client went

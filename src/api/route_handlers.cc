@@ -56,6 +56,8 @@ constexpr RouteHandlers::Entry RouteHandlers::kTable[kRouteIdCount] = {
     {RouteId::StopSandbox, &RouteHandlers::stopSandbox},
     {RouteId::StartSandbox, &RouteHandlers::startSandbox},
     {RouteId::UpdateEnv, &RouteHandlers::updateEnv},
+    {RouteId::UpdateSandbox, &RouteHandlers::updateSandbox},
+    {RouteId::RecordActivity, &RouteHandlers::recordActivity},
     {RouteId::DeleteSandbox, &RouteHandlers::deleteSandbox},
     {RouteId::ListOperations, &RouteHandlers::listOperations},
     {RouteId::CreateSnapshot, &RouteHandlers::createSnapshot},
@@ -205,6 +207,23 @@ void RouteHandlers::updateEnv(const RequestContextPtr& ctx, const Route& route) 
     return;
   }
   replyView(ctx, route, "update_env", manager_->updateEnv(*ctx->caller, nameOf(*ctx), *change));
+}
+
+void RouteHandlers::updateSandbox(const RequestContextPtr& ctx, const Route& route) {
+  auto change = parseBodyAs(ctx, parseSandboxUpdate);
+  if (!change) {
+    return;
+  }
+  replyView(ctx, route, "update", manager_->update(*ctx->caller, nameOf(*ctx), *change));
+}
+
+void RouteHandlers::recordActivity(const RequestContextPtr& ctx, const Route&) {
+  Status noted = manager_->touch(*ctx->caller, nameOf(*ctx));
+  if (!noted.isOk()) {
+    responder_.replyError(ctx, fromStatus(noted));
+    return;
+  }
+  responder_.replyEmpty(ctx, 204);
 }
 
 void RouteHandlers::listOperations(const RequestContextPtr& ctx, const Route&) {

@@ -65,6 +65,8 @@ class RouteHandlers {
   void stopSandbox(const RequestContextPtr& ctx, const Route& route);
   void startSandbox(const RequestContextPtr& ctx, const Route& route);
   void updateEnv(const RequestContextPtr& ctx, const Route& route);
+  void updateSandbox(const RequestContextPtr& ctx, const Route& route);
+  void recordActivity(const RequestContextPtr& ctx, const Route& route);
   void listOperations(const RequestContextPtr& ctx, const Route& route);
   // Snapshots (snapshot_handlers.cc).
   void createSnapshot(const RequestContextPtr& ctx, const Route& route);

@@ -18,6 +18,8 @@ enum class RouteId {
   StopSandbox,
   StartSandbox,
   UpdateEnv,
+  UpdateSandbox,   // PATCH: storage, idle period, expiry
+  RecordActivity,  // POST .../activity: the user is working in it
   DeleteSandbox,
   ListOperations,
   CreateSnapshot,

@@ -41,6 +41,9 @@ nlohmann::json sandboxToJson(const SandboxView& view) {
       {"urls", std::move(urls)},
       {"createdAt", formatRfc3339(r.createdAt)},
       {"updatedAt", formatRfc3339(r.updatedAt)},
+      {"idleStopMinutes", view.idleStopMinutes},
+      {"expiresAt", r.expiresAt ? nlohmann::json(formatRfc3339(*r.expiresAt)) : nlohmann::json()},
+      {"lastActivityAt", formatRfc3339(std::max(r.lastActivityAt, r.createdAt))},
   };
 }
 
@@ -134,7 +137,18 @@ void appendSandbox(std::string& out, const SandboxView& view) {
   out += '{';
   text("createdAt", formatRfc3339(r.createdAt));
   map("env", r.env);
+  appendKey(out, "expiresAt");
+  if (r.expiresAt) {
+    appendString(out, formatRfc3339(*r.expiresAt));
+  } else {
+    out += "null";
+  }
+  out += ',';
+  appendKey(out, "idleStopMinutes");
+  out += std::to_string(view.idleStopMinutes);
+  out += ',';
   text("image", r.image);
+  text("lastActivityAt", formatRfc3339(std::max(r.lastActivityAt, r.createdAt)));
   text("message", o.message);
   text("name", r.name);
   text("namespace", r.nameSpace);

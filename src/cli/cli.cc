@@ -35,6 +35,7 @@
 #include "sandboxd/service/sandbox_event_feed.h"
 #include "sandboxd/service/sandbox_events.h"
 #include "sandboxd/service/status_index.h"
+#include "sandboxd/service/activity_tracker.h"
 #include "sandboxd/service/status_recorder.h"
 #include "sandboxd/kube/access_check.h"
 #include "sandboxd/kube/cached_read_client.h"
@@ -192,9 +193,13 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   auto locks = std::make_shared<SandboxLocks>();
   // The statuses reads observe, stored in batches off the reads' path.
   auto recorder = std::make_shared<StatusRecorder>(*registry, locks);
-  auto manager = makeSandboxManager(*registry, kube, reads, config, time, locks, recorder);
+  // Users' activity reports (idle auto-stop), stored in batches off the requests' path.
+  auto activity = std::make_shared<ActivityTracker>(*registry);
+  auto manager =
+      makeSandboxManager(*registry, kube, reads, config, time, locks, recorder, activity);
   ReconcilerOptions reconcileOptions;
   reconcileOptions.interval = std::chrono::milliseconds(config.server.reconcileIntervalMs);
+  reconcileOptions.sweepLifetimes = [manager] { return manager->sweepLifetimes(); };
   std::shared_ptr<Reconciler> reconciler =
       makeReconciler(*registry, kube, reads, config, time, locks, reconcileOptions);
   // A workload deleted or scaled behind sandboxd's back is put right soon, not a period later.
@@ -246,6 +251,7 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   spdlog::info("received signal {}, shutting down", received);
   server->stop();  // finishes in-flight requests before the registry goes away
   recorder->stop();  // stores the statuses still queued
+  activity->stop();  // and the activity reported
   reconciler->stop();
   cache->stop();
   feed.stop();

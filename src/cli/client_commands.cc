@@ -31,6 +31,8 @@ struct ClientCommands {
   CLI::App* snapshotCreate = nullptr;  // snapshot create|list|delete
   CLI::App* snapshotList = nullptr;
   CLI::App* snapshotDelete = nullptr;
+  CLI::App* update = nullptr;  // PATCH: storage, idle period, expiry
+  CLI::App* touch = nullptr;   // POST .../activity
 
   std::string name;
   // create
@@ -41,6 +43,14 @@ struct ClientCommands {
   std::string profile;
   std::vector<std::string> publicPorts;
   std::string user;
+  // create and update: unset unless given (CLI::Option::count)
+  int idleStopMinutes = 0;
+  std::string expiresAt;
+  CLI::Option* idleOption = nullptr;
+  CLI::Option* updateIdleOption = nullptr;
+  // update
+  bool idleStopDefault = false;
+  bool noExpiry = false;
   // list
   std::string listUser;
   int listPageSize = 1000;  // sandboxes per request
@@ -194,6 +204,14 @@ void printSandboxText(const json& s, std::ostream& out) {
   out << "ready:     " << replicasText(s) << "\n";
   out << "image:     " << str(s, "image") << "\n";
   out << "storage:   " << str(s, "storage") << "\n";
+  if (s.contains("idleStopMinutes") && s["idleStopMinutes"].is_number_integer()) {
+    const int idle = s["idleStopMinutes"].get<int>();
+    out << "idle stop: " << (idle == 0 ? std::string("never") : std::to_string(idle) + " min")
+        << " (last activity " << str(s, "lastActivityAt") << ")\n";
+  }
+  if (!str(s, "expiresAt").empty()) {
+    out << "expires:   " << str(s, "expiresAt") << "\n";
+  }
   if (!str(s, "profile").empty()) {
     out << "profile:   " << str(s, "profile") << "\n";
   }
@@ -331,6 +349,12 @@ std::shared_ptr<ClientCommands> addClientCommands(CLI::App& app) {
   c->create->add_option("--user", c->user, "admin tokens only: create for this user");
   c->create->add_option("--profile", c->profile,
                         "a profile the server offers, e.g. large (default: the server's)");
+  c->idleOption = c->create->add_option(
+      "--idle-stop-minutes", c->idleStopMinutes,
+      "stop it after this many minutes without activity; 0 = never (default: the profile's)");
+  c->create->add_option("--expires-at", c->expiresAt,
+                        "delete it (home volume kept) at this RFC 3339 time, e.g. "
+                        "2026-12-31T18:00:00Z");
   addCommonOptions(c->create, *c);
 
   c->list = app.add_subcommand("list", "List your sandboxes");
@@ -381,13 +405,33 @@ std::shared_ptr<ClientCommands> addClientCommands(CLI::App& app) {
     addCommonOptions(sub, *c);
   }
 
+  c->update = app.add_subcommand(
+      "update", "Grow a sandbox's home volume, or set its idle auto-stop or its expiry");
+  c->update->add_option("name", c->name, "sandbox name")->required();
+  c->update->add_option("--storage", c->storage,
+                        "grow the home volume to this size, e.g. 10Gi (never shrinks)");
+  c->updateIdleOption = c->update->add_option(
+      "--idle-stop-minutes", c->idleStopMinutes,
+      "stop it after this many minutes without activity; 0 = never");
+  c->update->add_flag("--idle-stop-default", c->idleStopDefault,
+                      "back to the profile's idle auto-stop period");
+  c->update->add_option("--expires-at", c->expiresAt,
+                        "delete it (home volume kept) at this RFC 3339 time");
+  c->update->add_flag("--no-expiry", c->noExpiry, "never expire");
+  addCommonOptions(c->update, *c);
+
+  c->touch = app.add_subcommand(
+      "touch", "Report activity in a sandbox: its idle auto-stop counts from now");
+  c->touch->add_option("name", c->name, "sandbox name")->required();
+  addCommonOptions(c->touch, *c);
+
   return c;
 }
 
 std::optional<int> runClientCommand(ClientCommands& c) {
   CLI::App* which = nullptr;
   for (CLI::App* sub : {c.create, c.list, c.status, c.stop, c.start, c.env, c.remove,
-                        c.snapshotCreate, c.snapshotList, c.snapshotDelete}) {
+                        c.snapshotCreate, c.snapshotList, c.snapshotDelete, c.update, c.touch}) {
     if (sub != nullptr && sub->parsed()) {
       which = sub;
     }
@@ -455,6 +499,12 @@ std::optional<int> runClientCommand(ClientCommands& c) {
     if (!c.profile.empty()) {
       b["profile"] = c.profile;
     }
+    if (c.idleOption->count() > 0) {
+      b["idleStopMinutes"] = c.idleStopMinutes;
+    }
+    if (!c.expiresAt.empty()) {
+      b["expiresAt"] = c.expiresAt;
+    }
     method = "POST";
     path = "/api/v1/sandboxes";
     body = b;
@@ -509,6 +559,33 @@ std::optional<int> runClientCommand(ClientCommands& c) {
   } else if (which == c.snapshotDelete) {
     method = "DELETE";
     path = sandboxPath + "/snapshots/" + pathSegment(c.snapshotId);
+  } else if (which == c.update) {
+    const bool idleSet = c.updateIdleOption->count() > 0;
+    if ((idleSet && c.idleStopDefault) || (!c.expiresAt.empty() && c.noExpiry)) {
+      return fail(kExitUsage, idleSet && c.idleStopDefault
+                                  ? "give --idle-stop-minutes or --idle-stop-default, not both"
+                                  : "give --expires-at or --no-expiry, not both");
+    }
+    json b = json::object();
+    if (!c.storage.empty()) {
+      b["storage"] = c.storage;
+    }
+    if (idleSet || c.idleStopDefault) {
+      b["idleStopMinutes"] = idleSet ? json(c.idleStopMinutes) : json();
+    }
+    if (!c.expiresAt.empty() || c.noExpiry) {
+      b["expiresAt"] = c.noExpiry ? json() : json(c.expiresAt);
+    }
+    if (b.empty()) {
+      return fail(kExitUsage, "nothing to change: give --storage, --idle-stop-minutes, "
+                              "--idle-stop-default, --expires-at or --no-expiry");
+    }
+    method = "PATCH";
+    path = sandboxPath;
+    body = b;
+  } else if (which == c.touch) {
+    method = "POST";
+    path = sandboxPath + "/activity";
   }
 
   Response r;
@@ -520,6 +597,12 @@ std::optional<int> runClientCommand(ClientCommands& c) {
   }
   if (r.status >= 400) {
     return reportHttpError(r);
+  }
+  if (which == c.touch) {
+    if (c.output != "json") {
+      std::cout << "Activity in " << c.name << " noted.\n";
+    }
+    return kExitOk;
   }
   if (r.body.is_null()) {
     return fail(kExitFailed, "unexpected answer from sandboxd (HTTP " + std::to_string(r.status) +
@@ -548,6 +631,8 @@ std::optional<int> runClientCommand(ClientCommands& c) {
       std::cout << "Start of " << c.name << " accepted.\n";
     } else if (which == c.env) {
       std::cout << "Environment of " << c.name << " updated (the pod restarts).\n";
+    } else if (which == c.update) {
+      std::cout << "Sandbox " << c.name << " updated.\n";
     } else if (which == c.remove) {
       std::cout << "Delete of " << c.name << " accepted"
                 << (c.purge ? " (home volume will be deleted)" : " (home volume kept)")

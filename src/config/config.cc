@@ -292,7 +292,8 @@ class Parser {
   Status profile(const YAML::Node& node, const std::string& path, SandboxConfig& s) const {
     static const std::set<std::string> kProfileKeys = {
         "resources", "nodeSelector", "tolerations", "affinity",  "storageClass", "storage",
-        "minStorage", "maxStorage",  "probes",      "security",  "labels",       "annotations"};
+        "minStorage", "maxStorage",  "probes",      "security",  "labels",       "annotations",
+        "idleStopMinutes", "maxIdleStopMinutes"};
     Fields fields;
     for (auto& field : sandboxFields(s)) {
       if (kProfileKeys.count(field.first) != 0) {
@@ -342,6 +343,8 @@ class Parser {
         {"reservedEnv", strList(s.reservedEnv)},
         {"maxEnvVars", integer(s.maxEnvVars)},
         {"maxEnvValueBytes", integer(s.maxEnvValueBytes)},
+        {"idleStopMinutes", integer(s.idleStopMinutes)},
+        {"maxIdleStopMinutes", integer(s.maxIdleStopMinutes)},
         {"security", [&](const YAML::Node& n, const std::string& p) {
            return security(n, p, s.security);
          }},

@@ -249,6 +249,16 @@ Status validateSandboxSettings(const SandboxConfig& b, const std::string& prefix
   if (b.maxEnvValueBytes < 0) {
     return bad(prefix + ".maxEnvValueBytes", "must not be negative");
   }
+  if (b.idleStopMinutes < 0 || b.maxIdleStopMinutes < 0) {
+    return bad(prefix + (b.idleStopMinutes < 0 ? ".idleStopMinutes" : ".maxIdleStopMinutes"),
+               "must not be negative");
+  }
+  if (b.maxIdleStopMinutes > 0 &&
+      (b.idleStopMinutes == 0 || b.idleStopMinutes > b.maxIdleStopMinutes)) {
+    return bad(prefix + ".idleStopMinutes",
+               "must be from 1 to maxIdleStopMinutes (" + std::to_string(b.maxIdleStopMinutes) +
+                   ") when maxIdleStopMinutes is set");
+  }
   RETURN_IF_ERROR(validateStorageBounds(b, prefix));
   RETURN_IF_ERROR(validateResourceQuantities(b.resources, prefix));
   RETURN_IF_ERROR(validateExtraMetadata(b, prefix));

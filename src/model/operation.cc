@@ -10,18 +10,23 @@ const char* toString(OperationKind kind) {
     case OperationKind::UpdateEnv: return "update_env";
     case OperationKind::Delete: return "delete";
     case OperationKind::Snapshot: return "snapshot";
+    case OperationKind::IdleStop: return "idle_stop";
+    case OperationKind::Expire: return "expire";
+    case OperationKind::Resize: return "resize";
   }
   return "create";
 }
 
 bool isLifecycle(OperationKind kind) {
-  return kind != OperationKind::UpdateEnv && kind != OperationKind::Snapshot;
+  return kind != OperationKind::UpdateEnv && kind != OperationKind::Snapshot &&
+         kind != OperationKind::Resize;
 }
 
 std::optional<OperationKind> operationKindFromString(const std::string& s) {
   for (OperationKind k : {OperationKind::Create, OperationKind::Stop, OperationKind::Start,
                           OperationKind::UpdateEnv, OperationKind::Delete,
-                          OperationKind::Snapshot}) {
+                          OperationKind::Snapshot, OperationKind::IdleStop,
+                          OperationKind::Expire, OperationKind::Resize}) {
     if (s == toString(k)) {
       return k;
     }

@@ -28,6 +28,8 @@ const char* toString(StatusReason reason) {
     case StatusReason::DeleteRequested: return "DeleteRequested";
     case StatusReason::Deleted: return "Deleted";
     case StatusReason::StatusUnknown: return "StatusUnknown";
+    case StatusReason::IdleStopped: return "IdleStopped";
+    case StatusReason::Expired: return "Expired";
     case StatusReason::ReconcileFailed: return "ReconcileFailed";
     case StatusReason::SecretLost: return "SecretLost";
   }

@@ -70,6 +70,7 @@ class SqliteRegistryImpl : public Registry {
   StatusOr<int64_t> updateSandbox(const SandboxRecord& record) override;
   std::vector<StatusOr<int64_t>> updateSandboxes(
       const std::vector<SandboxRecord>& records) override;
+  Status recordActivity(const std::vector<Activity>& batch) override;
   Status deleteSandbox(const std::string& name) override;
   StatusOr<NewToken> issueToken(const std::string& user, bool admin,
                                 std::optional<std::chrono::seconds> ttl) override;

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "registry/sqlite_registry_impl.h"
 
 namespace sandboxd::registry {
@@ -18,7 +20,7 @@ struct EncodedEnv {
 namespace {
 
 
-// The writable columns, user … profile in kSandboxColumns' order: each column's name, whether
+// The writable columns, user … expires_at in kSandboxColumns' order: each column's name, whether
 // a record changes it from the stored one, and how it is bound. One table for INSERT and
 // UPDATE (whole or narrowed to the changed columns).
 struct WritableColumn {
@@ -51,10 +53,32 @@ const WritableColumn kWritableColumns[] = {
     SANDBOXD_COLUMN("workload", workload, toString(r.workload)),
     SANDBOXD_COLUMN("public_ports", publicPorts, e.publicPorts),
     SANDBOXD_COLUMN("profile", profile, r.profile),
+    WritableColumn{"idle_stop_minutes",
+                   [](const SandboxRecord& a, const SandboxRecord& b) {
+                     return a.idleStopMinutes != b.idleStopMinutes;
+                   },
+                   [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
+                     if (r.idleStopMinutes) {
+                       q.bind(at, *r.idleStopMinutes);
+                     } else {
+                       q.bind(at);
+                     }
+                   }},
+    WritableColumn{"expires_at",
+                   [](const SandboxRecord& a, const SandboxRecord& b) {
+                     return a.expiresAt != b.expiresAt;
+                   },
+                   [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
+                     if (r.expiresAt) {
+                       q.bind(at, static_cast<int64_t>(toUnixMillis(*r.expiresAt)));
+                     } else {
+                       q.bind(at);
+                     }
+                   }},
 };
 #undef SANDBOXD_COLUMN
 
-// Binds the row's writable columns, user … profile in kSandboxColumns' order, to parameters
+// Binds the row's writable columns, user … expires_at in kSandboxColumns' order, to parameters
 // `first`, `first` + 1, …; returns the next parameter's index. One list for INSERT and UPDATE.
 int bindWritableColumns(SQLite::Statement& q, int first, const SandboxRecord& record,
                         const EncodedEnv& encoded) {
@@ -83,9 +107,11 @@ StatusOr<EncodedEnv> encodeEnv(const SandboxRecord& record) {
   }
 }
 
+// last_activity_at is not a writable column: every write raises it (never lowers it).
 constexpr const char* kSandboxColumns =
     "name, user, namespace, sandbox_id, image, env, secret_env_keys, storage, desired, purge, "
-    "phase, reason, message, workload, public_ports, profile, created_at, updated_at, version";
+    "phase, reason, message, workload, public_ports, profile, idle_stop_minutes, expires_at, "
+    "created_at, updated_at, version, last_activity_at";
 
 // Reads a row selected with kSandboxColumns. Throws on a corrupt row (caught by the caller).
 SandboxRecord readSandbox(SQLite::Statement& q) {
@@ -126,9 +152,16 @@ SandboxRecord readSandbox(SQLite::Statement& q) {
   r.publicPorts =
       nlohmann::json::parse(q.getColumn(14).getString()).get<std::vector<std::string>>();
   r.profile = q.getColumn(15).getString();
-  r.createdAt = fromUnixMillis(q.getColumn(16).getInt64());
-  r.updatedAt = fromUnixMillis(q.getColumn(17).getInt64());
-  r.version = q.getColumn(18).getInt64();
+  if (!q.getColumn(16).isNull()) {
+    r.idleStopMinutes = q.getColumn(16).getInt();
+  }
+  if (!q.getColumn(17).isNull()) {
+    r.expiresAt = fromUnixMillis(q.getColumn(17).getInt64());
+  }
+  r.createdAt = fromUnixMillis(q.getColumn(18).getInt64());
+  r.updatedAt = fromUnixMillis(q.getColumn(19).getInt64());
+  r.version = q.getColumn(20).getInt64();
+  r.lastActivityAt = fromUnixMillis(q.getColumn(21).getInt64());
   return r;
 }
 
@@ -224,12 +257,14 @@ Status SqliteRegistryImpl::insertSandbox(const SandboxRecord& record) {
     SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     auto qUse = statements_.get(
         std::string("INSERT INTO sandboxes (") + kSandboxColumns +
-        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)");
+        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)");
     SQLite::Statement& q = *qUse;
     q.bind(1, record.name);
     const int next = bindWritableColumns(q, 2, record, encoded);
     q.bind(next, static_cast<int64_t>(toUnixMillis(created)));
     q.bind(next + 1, static_cast<int64_t>(toUnixMillis(now)));
+    const SystemTime active = std::max(record.lastActivityAt, created);
+    q.bind(next + 2, static_cast<int64_t>(toUnixMillis(active)));
     try {
       q.exec();
     } catch (const SQLite::Exception& e) {
@@ -242,6 +277,7 @@ Status SqliteRegistryImpl::insertSandbox(const SandboxRecord& record) {
     auto row = std::make_shared<SandboxRecord>(record);
     row->createdAt = fromUnixMillis(toUnixMillis(created));
     row->updatedAt = fromUnixMillis(toUnixMillis(now));
+    row->lastActivityAt = fromUnixMillis(toUnixMillis(active));
     row->version = 1;
     tx.commit();
     rowWritten(record.name, std::move(row));
@@ -441,7 +477,8 @@ StatusOr<int64_t> SqliteRegistryImpl::updateRow(const SandboxRecord& record,
       sql += std::string(column.name) + " = ?, ";
     }
   }
-  sql += "updated_at = ?, version = version + 1 WHERE name = ? AND version = ?";
+  sql += "last_activity_at = max(last_activity_at, ?), updated_at = ?, "
+         "version = version + 1 WHERE name = ? AND version = ?";
   auto qUse = statements_.get(sql);
   SQLite::Statement& q = *qUse;
   int next = 1;
@@ -450,9 +487,10 @@ StatusOr<int64_t> SqliteRegistryImpl::updateRow(const SandboxRecord& record,
       column.bind(q, next++, record, encoded);
     }
   }
-  q.bind(next, static_cast<int64_t>(toUnixMillis(now)));
-  q.bind(next + 1, record.name);
-  q.bind(next + 2, static_cast<int64_t>(record.version));
+  q.bind(next, static_cast<int64_t>(toUnixMillis(record.lastActivityAt)));
+  q.bind(next + 1, static_cast<int64_t>(toUnixMillis(now)));
+  q.bind(next + 2, record.name);
+  q.bind(next + 3, static_cast<int64_t>(record.version));
   if (q.exec() == 1) {
     if (stored != nullptr) {
       // The record's columns over the stored row: the rest is what this statement set. No other
@@ -461,6 +499,8 @@ StatusOr<int64_t> SqliteRegistryImpl::updateRow(const SandboxRecord& record,
       auto row = std::make_shared<SandboxRecord>(record);
       row->createdAt = stored->createdAt;
       row->updatedAt = fromUnixMillis(toUnixMillis(now));
+      row->lastActivityAt = std::max(stored->lastActivityAt,
+                                     fromUnixMillis(toUnixMillis(record.lastActivityAt)));
       row->version = record.version + 1;
       written = std::move(row);
     }
@@ -495,6 +535,49 @@ Status SqliteRegistryImpl::deleteSandbox(const std::string& name) {
     rowsDataVersion_.reset();
     return statusFromException(e, "deleting sandbox " + name);
   }
+}
+
+Status SqliteRegistryImpl::recordActivity(const std::vector<Activity>& batch) {
+  if (batch.empty()) {
+    return Status::ok();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::pair<const Activity*, int64_t>> raised;
+  try {
+    SQLite::Transaction tx(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    auto qUse = statements_.get(
+        "UPDATE sandboxes SET last_activity_at = ? "
+        "WHERE name = ? AND sandbox_id = ? AND last_activity_at < ?");
+    SQLite::Statement& q = *qUse;
+    for (const Activity& activity : batch) {
+      const auto at = static_cast<int64_t>(toUnixMillis(activity.at));
+      q.reset();
+      q.bind(1, at);
+      q.bind(2, activity.name);
+      q.bind(3, activity.sandboxId);
+      q.bind(4, at);
+      if (q.exec() == 1) {
+        raised.emplace_back(&activity, at);
+      }
+    }
+    tx.commit();
+  } catch (const std::exception& e) {
+    rowsDataVersion_.reset();
+    return statusFromException(e, "recording the activity of " + std::to_string(batch.size()) +
+                                      " sandboxes");
+  }
+  // The rows held in memory take the new times; the version stays (activity is no intent).
+  if (rowsDataVersion_) {
+    for (const auto& [activity, at] : raised) {
+      auto row = rows_.find(activity->name);
+      if (row != rows_.end()) {
+        auto copy = std::make_shared<SandboxRecord>(*row->second);
+        copy->lastActivityAt = std::max(copy->lastActivityAt, fromUnixMillis(at));
+        row->second = std::move(copy);
+      }
+    }
+  }
+  return Status::ok();
 }
 
 }  // namespace sandboxd::registry

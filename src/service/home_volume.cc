@@ -50,4 +50,46 @@ StatusOr<std::string> fitKeptHomeVolume(KubeClient& client, const std::string& n
                             " (or none), or delete it with purge first for a new volume");
 }
 
+Status growHomeVolume(KubeClient& client, const std::string& ns, const std::string& name,
+                      const std::string& size) {
+  const std::string claim = names::pvc(name);
+  auto pvc = client.get(resources::persistentVolumeClaims(), ns, claim);
+  if (!pvc.isOk()) {
+    if (pvc.status().kind() == ErrorKind::NotFound) {
+      return failedPrecondition("storage: sandbox " + name + " has no home volume yet (" +
+                                claim + " is made when its pod first starts); start it once, "
+                                "then grow it");
+    }
+    return pvc.status().withContext("reading the home volume claim " + claim);
+  }
+  ASSIGN_OR_RETURN(int64_t want, parseStorageQuantity(size));
+  auto have = parseStorageQuantity(requestedSize(*pvc));
+  if (have.isOk() && *have >= want) {
+    return Status::ok();
+  }
+  if (pvc->value("status", json::object()).value("phase", "") != "Bound") {
+    return failedPrecondition("storage: the home volume claim " + claim +
+                              " is not bound to a volume yet; grow it once the sandbox runs");
+  }
+  json patch = {{"spec", {{"resources", {{"requests", {{"storage", size}}}}}}}};
+  auto patched = client.patch(resources::persistentVolumeClaims(), ns, claim, PatchType::Merge,
+                              patch);
+  if (patched.isOk()) {
+    return Status::ok();
+  }
+  const Status& refused = patched.status();
+  // The PersistentVolumeClaimResize admission answers 403 for a class without
+  // allowVolumeExpansion; RBAC's 403 says "cannot patch resource" and stays a 403 of ours.
+  if (refused.kind() == ErrorKind::PermissionDenied &&
+      refused.message().find("cannot patch resource") == std::string::npos) {
+    const std::string storageClass = pvc->value("spec", json::object())
+                                         .value("storageClassName", "");
+    return failedPrecondition(
+        "storage: the home volume " + claim + " cannot grow: its StorageClass " +
+        (storageClass.empty() ? std::string("(none)") : quoted(storageClass)) +
+        " does not allow volume expansion (the API server said: " + refused.message() + ")");
+  }
+  return refused.withContext("growing the home volume claim " + claim);
+}
+
 }  // namespace sandboxd

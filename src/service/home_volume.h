@@ -23,4 +23,13 @@ StatusOr<std::string> fitKeptHomeVolume(KubeClient& client, const std::string& n
                                         const std::string& name, const std::string& requested,
                                         const std::string& fallback);
 
+// Grows sandbox `name`'s home volume claim to `size` (a Mi/Gi/Ti quantity already checked
+// against the profile's bounds): PATCHes the claim's spec.resources.requests.storage, which
+// the claim's StorageClass must allow (allowVolumeExpansion) and the claim must be Bound for.
+// A claim already at least `size` is left as it is. FailedPrecondition (409) when there is no
+// claim yet, when it is not Bound, or when its StorageClass does not allow expansion (the API
+// server's admission refuses the PATCH; its message is passed on); nothing is changed then.
+Status growHomeVolume(KubeClient& client, const std::string& ns, const std::string& name,
+                      const std::string& size);
+
 }  // namespace sandboxd

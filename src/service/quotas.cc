@@ -49,6 +49,11 @@ Status checkCreateQuota(const QuotaConfig& limits, const QuotaUsage& usage,
                          " sandboxes per user; delete one first");
   }
   RETURN_IF_ERROR(checkStartQuota(limits, usage));
+  return checkStorageQuota(limits, usage, storage);
+}
+
+Status checkStorageQuota(const QuotaConfig& limits, const QuotaUsage& usage,
+                         const std::string& storage) {
   if (!limits.maxStorage.empty()) {
     auto max = parseStorageQuantity(limits.maxStorage);
     auto wanted = parseStorageQuantity(storage);

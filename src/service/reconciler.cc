@@ -167,6 +167,19 @@ class ReconcilerImpl : public Reconciler {
  private:
   StatusOr<ReconcilePass> runPass() {
     std::lock_guard<std::mutex> passLock(passMu_);
+    ReconcilePass pass;
+    if (options_.sweepLifetimes) {
+      // First, so that this pass carries out what the sweep asked for.
+      auto sweep = options_.sweepLifetimes();
+      if (sweep.isOk()) {
+        pass.idleStopped = sweep->idleStopped;
+        pass.expired = sweep->expired;
+        pass.failed += sweep->failed;
+      } else {
+        spdlog::warn("reconcile: idle stop and expiry could not run: {}",
+                     sweep.status().toString());
+      }
+    }
     ASSIGN_OR_RETURN(std::vector<SandboxRecordPtr> records, registry_->listSandboxes());
     ASSIGN_OR_RETURN(std::vector<json> objects,
                      listSandboxObjects(*client_, namespacesOf(records, config_.sandbox)));
@@ -178,7 +191,6 @@ class ReconcilerImpl : public Reconciler {
     }
     DriftReport drift = computeDrift(records, objects, config_.sandbox);
     std::map<std::pair<std::string, std::string>, std::vector<const DriftItem*>> bySandbox;
-    ReconcilePass pass;
     for (const auto& item : drift.items) {
       bySandbox[{item.nameSpace, item.sandbox}].push_back(&item);
       pass.orphans += item.kind == DriftItem::Kind::Orphan ? 1 : 0;
@@ -252,12 +264,13 @@ class ReconcilerImpl : public Reconciler {
       }
       if (!pass.isOk()) {
         spdlog::warn("reconcile pass failed: {}", pass.status().toString());
-      } else if (pass->repaired + pass->scaled + pass->deleted + pass->failed > 0) {
+      } else if (pass->repaired + pass->scaled + pass->deleted + pass->failed +
+                     pass->idleStopped + pass->expired > 0) {
         spdlog::info("reconcile pass{}: {} sandboxes, {} repaired, {} scaled, {} deleted, "
-                     "{} failed, {} deferred, {} orphan objects",
+                     "{} idle-stopped, {} expired, {} failed, {} deferred, {} orphan objects",
                      triggered ? " (after a reported change)" : "", pass->sandboxes,
-                     pass->repaired, pass->scaled, pass->deleted, pass->failed, pass->deferred,
-                     pass->orphans);
+                     pass->repaired, pass->scaled, pass->deleted, pass->idleStopped,
+                     pass->expired, pass->failed, pass->deferred, pass->orphans);
       }
       std::unique_lock<std::mutex> lock(wakeMu_);
       wake_.wait_for(lock, delay, [this] { return stopping_ || poked_; });
@@ -287,6 +300,8 @@ class ReconcilerImpl : public Reconciler {
     stats_.scaled += pass->scaled;
     stats_.deleted += pass->deleted;
     stats_.failed += pass->failed;
+    stats_.idleStopped += pass->idleStopped;
+    stats_.expired += pass->expired;
     stats_.last = *pass;
     stats_.lastPassAt = time_->monotonicTime();
   }
@@ -369,7 +384,10 @@ class ReconcilerImpl : public Reconciler {
       return;
     }
     for (const OperationRecord& op : *pending) {
-      const bool interruptedEnv = op.kind == OperationKind::UpdateEnv;
+      // An env update or a volume growth left pending was interrupted before its result was
+      // recorded.
+      const bool interruptedEnv =
+          op.kind == OperationKind::UpdateEnv || op.kind == OperationKind::Resize;
       Status finished = registry_->finishOperation(
           op.id, interruptedEnv ? OperationState::Failed : state,
           interruptedEnv ? "interrupted before its result was recorded; the environment is "

@@ -47,6 +47,10 @@ class ChangeNotifyingRegistry : public Registry {
     }
     return results;
   }
+  // Not a change the event streams send: an active sandbox would be one every second.
+  Status recordActivity(const std::vector<Activity>& batch) override {
+    return inner_->recordActivity(batch);
+  }
   Status deleteSandbox(const std::string& name) override {
     Status s = inner_->deleteSandbox(name);
     if (s.isOk()) {

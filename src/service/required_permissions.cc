@@ -19,6 +19,7 @@ const std::vector<RequiredPermission>& requiredPermissions() {
       {{"", "persistentvolumeclaims", "delete"}, kServe},            // purge
       {{"", "persistentvolumeclaims", "get"}, kServe | kMigrate},    // deletion; rollback
       {{"", "persistentvolumeclaims", "list"}, kServe | kDoctor},    // cache; drift
+      {{"", "persistentvolumeclaims", "patch"}, kServe},             // volume growth
       {{"", "persistentvolumeclaims", "watch"}, kServe},             // cache
       {{"", "pods", "delete"}, kServe},                              // env: a stuck pod
       {{"", "pods", "list"}, kServe},                                // cache; deletion

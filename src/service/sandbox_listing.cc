@@ -5,6 +5,7 @@
 
 #include "sandboxd/model/naming.h"
 #include "sandboxd/model/reason.h"
+#include "sandboxd/service/lifetimes.h"
 #include "sandboxd/service/reconcile_errors.h"
 
 namespace sandboxd {
@@ -30,12 +31,18 @@ void finishView(SandboxView& view, const SandboxConfig& config) {
     view.observed.reason = record.reason;
     view.observed.message = record.message;
   }
+  if (isIdleStopped(record) &&
+      (view.observed.phase == Phase::Stopped || view.observed.phase == Phase::Stopping)) {
+    view.observed.reason = record.reason;  // why it stopped, rather than how it looks
+    view.observed.message = record.message;
+  }
   if (record.desired == DesiredState::Deleted && view.observed.phase != Phase::Terminated) {
     view.observed.phase = Phase::Deleting;
   }
   view.urls.clear();
   // A profile's extra ports have URLs too; a profile no longer configured shows sandbox.*'s.
   const SandboxConfig* settings = profileConfig(config, record.profile);
+  view.idleStopMinutes = idleStopMinutesOf(record, settings != nullptr ? *settings : config);
   for (const auto& port : (settings != nullptr ? *settings : config).ports) {
     if (port.ingress) {
       view.urls.insert_or_assign(

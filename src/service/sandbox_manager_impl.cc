@@ -21,6 +21,9 @@
 #include "service/sandbox_listing.h"
 #include "sandboxd/validation/validation.h"
 #include "service/home_volume.h"
+#include "service/sandbox_lifetimes.h"
+#include "service/sandbox_update.h"
+#include "sandboxd/service/lifetimes.h"
 
 namespace sandboxd {
 namespace {
@@ -29,7 +32,7 @@ class SandboxManagerImpl : public SandboxManager {
  public:
   SandboxManagerImpl(RegistryPtr registry, KubernetesServicePtr kube, KubeClientPtr client,
                      const Config& config, TimeSourcePtr time, SandboxLocksPtr locks,
-                     StatusRecorderPtr recorder)
+                     StatusRecorderPtr recorder, ActivityTrackerPtr activity)
       : registry_(std::move(registry)),
         kube_(std::move(kube)),
         client_(std::move(client)),
@@ -37,7 +40,8 @@ class SandboxManagerImpl : public SandboxManager {
         time_(std::move(time)),
         locks_(locks ? std::move(locks) : std::make_shared<SandboxLocks>()),
         recorder_(recorder ? std::move(recorder)
-                           : std::make_shared<StatusRecorder>(registry_, locks_)) {}
+                           : std::make_shared<StatusRecorder>(registry_, locks_)),
+        activity_(activity ? std::move(activity) : std::make_shared<ActivityTracker>(registry_)) {}
 
   // SandboxManager
   StatusOr<SandboxView> create(const Caller& caller, const CreateRequest& request) override {
@@ -64,6 +68,12 @@ class SandboxManagerImpl : public SandboxManager {
     spec.publicPorts.erase(std::unique(spec.publicPorts.begin(), spec.publicPorts.end()),
                            spec.publicPorts.end());
     RETURN_IF_ERROR(validateSpec(spec, *settings));
+    if (request.idleStopMinutes) {
+      RETURN_IF_ERROR(validateIdleStopMinutes(*request.idleStopMinutes, *settings));
+    }
+    if (request.expiresAt) {
+      RETURN_IF_ERROR(validateExpiresAt(*request.expiresAt, time_->systemTime()));
+    }
 
     // The user's quota is checked and the row written under the user's lock (taken before the
     // sandbox's), so that concurrent creates of one user cannot pass a limit together.
@@ -82,6 +92,9 @@ class SandboxManagerImpl : public SandboxManager {
     record.storage = spec.storage;
     record.publicPorts = spec.publicPorts;
     record.profile = spec.profile;
+    record.idleStopMinutes = request.idleStopMinutes;
+    record.expiresAt = request.expiresAt;
+    record.lastActivityAt = now;
     record.desired = DesiredState::Running;
     record.phase = Phase::Creating;
     record.reason = toString(StatusReason::Accepted);
@@ -232,6 +245,7 @@ class SandboxManagerImpl : public SandboxManager {
     record.env = std::move(env);
     record.secretEnvKeys.assign(secretKeys.begin(), secretKeys.end());
     record.updatedAt = time_->systemTime();
+    record.lastActivityAt = record.updatedAt;
     auto version = registry_->updateSandbox(record);
     if (!version.isOk()) {
       finishOperation(operation, OperationState::Failed, version.status().message());
@@ -285,6 +299,64 @@ class SandboxManagerImpl : public SandboxManager {
     view.record = std::make_shared<const SandboxRecord>(std::move(record));
     finishView(view);
     return view;
+  }
+
+  StatusOr<SandboxView> update(const Caller& caller, const std::string& name,
+                               const SandboxUpdate& change) override {
+    if (change.empty()) {
+      return invalidArgument("nothing to change: give storage, idleStopMinutes or expiresAt");
+    }
+    // A bigger volume counts against the owner's maxStorage: checked and written under the
+    // owner's lock, taken before the sandbox's (as create does).
+    std::unique_lock<std::mutex> userLock;
+    if (change.storage) {
+      ASSIGN_OR_RETURN(SandboxRecord owner, visibleRecord(caller, name));
+      userLock = std::unique_lock<std::mutex>(userLocks_.forName(owner.user));
+    }
+    std::lock_guard<std::mutex> lock(lockFor(name));
+    ASSIGN_OR_RETURN(SandboxRecord record, visibleRecord(caller, name));
+    RETURN_IF_ERROR(notBeingDeleted(record));
+    const SandboxConfig* settings = profileConfig(config_.sandbox, record.profile);
+    ASSIGN_OR_RETURN(CheckedUpdate changes,
+                     checkSandboxUpdate(record, change, settings ? *settings : config_.sandbox,
+                                        time_->systemTime()));
+    int64_t operation = 0;
+    if (changes.grow) {
+      RETURN_IF_ERROR(withinStorageQuota(record.user, name, *change.storage));
+      operation = recordOperation(record, OperationKind::Resize, caller);
+      Status grown = growHomeVolume(*client_, record.nameSpace, record.name, *change.storage);
+      if (!grown.isOk()) {
+        finishOperation(operation, OperationState::Failed, grown.message());
+        return grown;
+      }
+    }
+    if (userLock.owns_lock()) {
+      userLock.unlock();
+    }
+    record = std::move(changes.record);
+    record.updatedAt = time_->systemTime();
+    record.lastActivityAt = record.updatedAt;
+    auto version = registry_->updateSandbox(record);
+    if (!version.isOk()) {
+      // The claim keeps its new size; a re-create reads it from the claim (home_volume.h).
+      finishOperation(operation, OperationState::Failed, version.status().message());
+      return version.status();
+    }
+    record.version = *version;
+    finishOperation(operation, OperationState::Done);
+    return viewWithLiveStatus(std::move(record), Observed::JustWritten);
+  }
+
+  Status touch(const Caller& caller, const std::string& name) override {
+    ASSIGN_OR_RETURN(SandboxRecord record, visibleRecord(caller, name));
+    RETURN_IF_ERROR(notBeingDeleted(record));
+    activity_->touch(record.name, record.sandboxId, time_->systemTime());
+    return Status::ok();
+  }
+
+  StatusOr<LifetimeSweep> sweepLifetimes() override {
+    return ::sandboxd::sweepLifetimes(
+        LifetimeParts{*registry_, *kube_, *locks_, *time_, *activity_, config_.sandbox});
   }
 
   StatusOr<std::vector<OperationRecord>> operations(const Caller& caller,
@@ -457,6 +529,7 @@ class SandboxManagerImpl : public SandboxManager {
       clearReconcileError(record);
       record.desired = desired;
       record.updatedAt = time_->systemTime();
+      record.lastActivityAt = record.updatedAt;
       // The intent and its operation record in one commit.
       ASSIGN_OR_RETURN(auto written, registry_->updateSandboxWithOperation(
                                          record, operationOf(record, kind, caller)));
@@ -464,6 +537,7 @@ class SandboxManagerImpl : public SandboxManager {
       operation = written.operation;
     } else {
       operation = recordOperation(record, kind, caller);
+      activity_->touch(record.name, record.sandboxId, time_->systemTime());
     }
     if (userLock.owns_lock()) {
       userLock.unlock();
@@ -498,13 +572,17 @@ class SandboxManagerImpl : public SandboxManager {
       view.observed = *observed;  // not recorded: the reconciler's verdict stands (finishView)
     } else if (observed.isOk()) {
       view.observed = *observed;
+      // An idle stop's reason stays while the sandbox stays stopped (finishView shows it).
+      const bool keepReason = isIdleStopped(record);
       if (when == Observed::Settled &&
-          (record.phase != observed->phase || record.reason != observed->reason ||
-           record.workload != observed->workload)) {
+          (record.phase != observed->phase || record.workload != observed->workload ||
+           (!keepReason && record.reason != observed->reason))) {
         SandboxRecord updated = record;
         updated.phase = observed->phase;
-        updated.reason = observed->reason;
-        updated.message = observed->message;
+        if (!keepReason) {
+          updated.reason = observed->reason;
+          updated.message = observed->message;
+        }
         updated.workload = observed->workload;
         recorder_->record(std::move(updated));
       }
@@ -534,6 +612,19 @@ class SandboxManagerImpl : public SandboxManager {
                               : checkStartQuota(limits, usage);
   }
 
+  // Sandbox `name` of `user` grown to `storage`: within the user's maxStorage with `name`'s
+  // current volume left out. The caller holds the user's lock until its write is stored.
+  Status withinStorageQuota(const std::string& user, const std::string& name,
+                            const std::string& storage) {
+    ASSIGN_OR_RETURN(auto adminOverride, registry_->getUserQuota(user));
+    const QuotaConfig limits = effectiveQuota(config_.quotas, adminOverride);
+    if (limits.maxStorage.empty()) {
+      return Status::ok();
+    }
+    ASSIGN_OR_RETURN(auto records, registry_->listSandboxes(user));
+    return checkStorageQuota(limits, quotaUsage(records, name), storage);
+  }
+
   // The settings of the profile a create names; an unknown name is a 422 that lists the
   // profiles there are.
   StatusOr<const SandboxConfig*> profileSettings(const std::string& profile) const {
@@ -559,6 +650,7 @@ class SandboxManagerImpl : public SandboxManager {
   SandboxLocksPtr locks_;
   SandboxLocks userLocks_;  // per user (striped): quota checks with the write they allow
   StatusRecorderPtr recorder_;
+  ActivityTrackerPtr activity_;
 };
 
 }  // namespace
@@ -566,10 +658,11 @@ class SandboxManagerImpl : public SandboxManager {
 SandboxManagerPtr makeSandboxManager(RegistryPtr registry, KubernetesServicePtr kube,
                                      KubeClientPtr client, const Config& config,
                                      TimeSourcePtr time, SandboxLocksPtr locks,
-                                     StatusRecorderPtr recorder) {
+                                     StatusRecorderPtr recorder, ActivityTrackerPtr activity) {
   return std::make_shared<SandboxManagerImpl>(std::move(registry), std::move(kube),
                                               std::move(client), config, std::move(time),
-                                              std::move(locks), std::move(recorder));
+                                              std::move(locks), std::move(recorder),
+                                              std::move(activity));
 }
 
 }  // namespace sandboxd

@@ -307,6 +307,8 @@ TEST_F(ApiOpsTest, EveryRouteInTheTableIsServed) {
       body = R"({"name":"served"})";
     } else if (route.id == api::RouteId::UpdateEnv) {
       body = R"({"set":{"A":"1"}})";
+    } else if (route.id == api::RouteId::UpdateSandbox) {
+      body = R"({"idleStopMinutes":30})";
     }
     auto r = call(route.method, path, kAliceToken, body);
     EXPECT_EQ(r.status, route.successStatus) << route.method << " " << path << " " << r.body;

@@ -68,7 +68,7 @@ TEST(RouterTest, DistinguishesNotFoundFromMethodNotAllowed) {
     EXPECT_EQ(matchRoute(c.method, c.path).result, c.result) << c.name;
   }
   RouteMatch m = matchRoute("PUT", "/api/v1/sandboxes/a");
-  EXPECT_EQ(m.allowedMethods, (std::vector<std::string>{"GET", "DELETE"}));
+  EXPECT_EQ(m.allowedMethods, (std::vector<std::string>{"GET", "DELETE", "PATCH"}));
 }
 
 TEST(RouterTest, DecodesPathParameters) {
@@ -159,7 +159,8 @@ TEST(SandboxJsonTest, HasExactlyTheContractFields) {
                                          "secretEnvKeys", "storage", "publicPorts",
                                          "profile", "status", "reason",
                                          "message", "replicas", "workload", "urls", "createdAt",
-                                         "updatedAt"}));
+                                         "updatedAt", "idleStopMinutes", "expiresAt",
+                                         "lastActivityAt"}));
   EXPECT_EQ(j["status"], "RUNNING");
   EXPECT_EQ(j["profile"], "default");
   EXPECT_EQ(j["workload"], "Deployment");

@@ -73,6 +73,7 @@ class FakeRegistry : public Registry {
   }
   StatusOr<int64_t> updateSandbox(const SandboxRecord&) override { return unsupported(); }
   Status deleteSandbox(const std::string&) override { return unsupported(); }
+  Status recordActivity(const std::vector<Activity>&) override { return unsupported(); }
   StatusOr<std::optional<UserQuota>> getUserQuota(const std::string&) override {
     return unsupported();
   }
@@ -272,6 +273,26 @@ class FakeSandboxManager : public SandboxManager {
       v.observed.desiredReplicas = 1;
       return Status::ok();
     });
+  }
+
+  StatusOr<SandboxView> update(const Caller& caller, const std::string& name,
+                               const SandboxUpdate& change) override {
+    return mutate(caller, name, [&change](FakeSandbox& v) -> Status {
+      if (change.storage) {
+        v.record.storage = *change.storage;
+      }
+      if (change.idleStopMinutes) {
+        v.record.idleStopMinutes = *change.idleStopMinutes;
+      }
+      if (change.expiresAt) {
+        v.record.expiresAt = *change.expiresAt;
+      }
+      return Status::ok();
+    });
+  }
+
+  Status touch(const Caller& caller, const std::string& name) override {
+    return mutate(caller, name, [](FakeSandbox&) -> Status { return Status::ok(); }).status();
   }
 
   StatusOr<SandboxView> updateEnv(const Caller& caller, const std::string& name,

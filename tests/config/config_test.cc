@@ -58,7 +58,8 @@ bool operator==(const SandboxConfig& a, const SandboxConfig& b) {
          a.ingressClass == b.ingressClass && a.tlsSecret == b.tlsSecret &&
          a.urlScheme == b.urlScheme && a.reservedEnv == b.reservedEnv &&
          a.maxEnvVars == b.maxEnvVars && a.maxEnvValueBytes == b.maxEnvValueBytes &&
-         a.security == b.security && a.networkPolicy == b.networkPolicy &&
+         a.idleStopMinutes == b.idleStopMinutes &&
+         a.maxIdleStopMinutes == b.maxIdleStopMinutes && a.security == b.security && a.networkPolicy == b.networkPolicy &&
          a.probes == b.probes && a.affinity == b.affinity && a.labels == b.labels &&
          a.annotations == b.annotations && a.profiles == b.profiles &&
          a.defaultProfile == b.defaultProfile;
@@ -551,6 +552,8 @@ TEST_F(ConfigTest, ExampleFileParsesToTheDefaults) {
   base.sandbox.reservedEnv = {"X"};
   base.sandbox.maxEnvVars = 1;
   base.sandbox.maxEnvValueBytes = 1;
+  base.sandbox.idleStopMinutes = 7;
+  base.sandbox.maxIdleStopMinutes = 9;
   base.sandbox.security = {false, 7, 7, 7, true, false, "Unconfined", true, true};
   base.sandbox.networkPolicy = {false, {{"x", "y"}}, {{"x", "y"}}, "restricted", {"1.2.3.4/32"},
                                 {"1.2.3.4/32"}};

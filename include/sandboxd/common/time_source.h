@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <memory>
 
 namespace sandboxd {
@@ -30,5 +31,8 @@ class RealTimeSource : public TimeSource {
 
 // RFC 3339 UTC with second precision: 2026-11-23T09:14:50Z.
 std::string formatRfc3339(SystemTime t);
+// An RFC 3339 date-time (YYYY-MM-DDTHH:MM:SS, optional fraction, then Z or ±HH:MM; a `t` and
+// `z` in either case); nullopt for anything else, an impossible date included.
+std::optional<SystemTime> parseRfc3339(const std::string& text);
 
 }  // namespace sandboxd

@@ -112,6 +112,12 @@ struct SandboxConfig {
   std::vector<std::string> reservedEnv = {"SANDBOX_NAME", "SANDBOX_USER", "HOME"};
   int maxEnvVars = 100;
   int maxEnvValueBytes = 32768;
+  // Idle auto-stop (README "Idle stop and expiry"): a running sandbox with no activity for this
+  // many minutes is stopped by the reconciler; 0 = never. A create or PATCH may choose its own
+  // value per sandbox: with maxIdleStopMinutes > 0, one from 1 to that (never is refused);
+  // with 0, any (0 = never included).
+  int idleStopMinutes = 0;
+  int maxIdleStopMinutes = 0;
   SecurityConfig security;
   NetworkPolicyConfig networkPolicy;
   ProbesConfig probes;

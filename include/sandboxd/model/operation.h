@@ -14,7 +14,11 @@ namespace sandboxd {
 // Snapshot: a home-volume snapshot was asked for (done once its VolumeSnapshot exists; the
 // snapshot's own state says when the copy is ready). Not a lifecycle request: it supersedes
 // nothing.
-enum class OperationKind { Create, Stop, Start, UpdateEnv, Delete, Snapshot };
+// IdleStop and Expire: the reconciler's stop of an idle sandbox and delete (volume kept) of an
+// expired one, lifecycle requests like a user's. Resize: a grown home volume (PATCH storage),
+// not a lifecycle request.
+enum class OperationKind { Create, Stop, Start, UpdateEnv, Delete, Snapshot, IdleStop, Expire,
+                           Resize };
 // Whether a request of this kind changes the sandbox's desired lifecycle (create, stop, start,
 // delete): a newer one supersedes the pending older ones.
 bool isLifecycle(OperationKind kind);

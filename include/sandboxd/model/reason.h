@@ -37,6 +37,9 @@ enum class StatusReason {
   DeleteRequested,        // DELETING: the delete is accepted, objects are still there
   Deleted,                // TERMINATED: the delete's answer when nothing is left
   StatusUnknown,          // the cluster could not be read; the last known phase is shown
+  IdleStopped,            // STOPPED: the reconciler stopped it after its idle period; shown
+                          // while it stays stopped (service/lifetimes.h)
+  Expired,                // DELETING: the reconciler deletes it at its expiresAt (volume kept)
 
   // ERROR reasons the reconciler records (service/reconcile_errors.h). Unlike the others
   // they stick (reads show them) until the reconciler succeeds or the user asks for

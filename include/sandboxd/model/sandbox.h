@@ -89,6 +89,12 @@ struct SandboxRecord {
   std::string storage;
   std::vector<std::string> publicPorts;    // sorted, unique; see SandboxSpec::publicPorts
   std::string profile = "default";         // see SandboxSpec::profile; kept for re-renders
+  // The sandbox's own idle period in minutes (0 = never); none: its profile's idleStopMinutes.
+  std::optional<int> idleStopMinutes;
+  std::optional<SystemTime> expiresAt;  // the reconciler deletes it then (volume kept)
+  // The last lifecycle request or reported activity. The registry only ever raises it: a
+  // write with an older value keeps the stored one.
+  SystemTime lastActivityAt{};
   DesiredState desired = DesiredState::Running;
   bool purge = false;  // delete requested with purge
   Phase phase = Phase::Creating;

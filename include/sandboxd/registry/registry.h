@@ -93,6 +93,17 @@ class Registry {
   // Removes the row. NotFound if absent.
   virtual Status deleteSandbox(const std::string& name) = 0;
 
+  // Raises each named sandbox's lastActivityAt to the time given (never lowers it), for the
+  // sandbox of that id only (a name re-created since is another sandbox), in one commit. The
+  // rows' versions stay: activity is no intent, and must not fail a request's compare-and-set.
+  // Rows that are gone are skipped.
+  struct Activity {
+    std::string name;
+    std::string sandboxId;
+    SystemTime at{};
+  };
+  virtual Status recordActivity(const std::vector<Activity>& batch) = 0;
+
   // Creates an API token for `user`, valid for `ttl` from now by the registry's clock (none:
   // until revoked); returns the plaintext token (shown once) and stores only its SHA-256
   // hash. InvalidArgument for an empty user or a ttl that is not positive.

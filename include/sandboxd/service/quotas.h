@@ -32,6 +32,10 @@ QuotaUsage quotaUsage(const std::vector<SandboxRecordPtr>& records, const std::s
 // (maxSandboxes, maxRunning or maxStorage) it would pass.
 Status checkCreateQuota(const QuotaConfig& limits, const QuotaUsage& usage,
                         const std::string& storage);
+// A home volume of `storage` on top of `usage` (a create, or a sandbox's volume grown to it
+// with that sandbox left out of `usage`): QuotaExceeded naming maxStorage.
+Status checkStorageQuota(const QuotaConfig& limits, const QuotaUsage& usage,
+                         const std::string& storage);
 // One more running sandbox on top of `usage`.
 Status checkStartQuota(const QuotaConfig& limits, const QuotaUsage& usage);
 

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -29,6 +30,7 @@
 #include "sandboxd/registry/registry.h"
 #include "sandboxd/service/kubernetes_service.h"
 #include "sandboxd/service/sandbox_locks.h"
+#include "sandboxd/service/sandbox_manager.h"
 
 namespace sandboxd {
 
@@ -46,6 +48,10 @@ struct ReconcilerOptions {
   // a request that is carrying out the same change finish); also the least time between two
   // passes that changes triggered.
   std::chrono::milliseconds eventDelay{1000};
+  // Run first in every pass: serve's is the manager's idle stop and expiry
+  // (SandboxManager::sweepLifetimes), whose stops and deletes the same pass then carries out
+  // should their own cluster calls have failed. Unset: none.
+  std::function<StatusOr<LifetimeSweep>()> sweepLifetimes;
 };
 
 // How long the periodic loop waits after a pass that took `lastPass` (see maxPassShare).
@@ -63,6 +69,8 @@ struct ReconcilePass {
   int orphans = 0;    // objects no registry entry accounts for (reported, untouched)
   int missing = 0;    // objects of live sandboxes found missing (before the pass acted)
   int lingering = 0;  // objects of deleted sandboxes still there (before the pass acted)
+  int idleStopped = 0;  // running sandboxes stopped for being idle (sweepLifetimes)
+  int expired = 0;      // sandboxes deleted at their expiresAt, volume kept (sweepLifetimes)
 };
 
 // Counters since start, and the last pass (for /metrics).
@@ -71,6 +79,7 @@ struct ReconcilerStats {
   uint64_t failedPasses = 0;    // passes that could not list the registry or the cluster
   uint64_t triggeredPasses = 0;  // passes started early by a reported change
   uint64_t repaired = 0, scaled = 0, deleted = 0, failed = 0;  // summed over passes
+  uint64_t idleStopped = 0, expired = 0;                        // summed over passes
   std::optional<ReconcilePass> last;
   std::optional<MonotonicTime> lastPassAt;  // when the last completed pass ended
 };

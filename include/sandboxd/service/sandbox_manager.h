@@ -15,6 +15,7 @@
 #include "sandboxd/config/config.h"
 #include "sandboxd/model/sandbox.h"
 #include "sandboxd/registry/registry.h"
+#include "sandboxd/service/activity_tracker.h"
 #include "sandboxd/service/kubernetes_service.h"
 #include "sandboxd/service/sandbox_locks.h"
 #include "sandboxd/service/status_recorder.h"
@@ -30,6 +31,24 @@ struct CreateRequest {
   std::vector<std::string> publicPorts;  // port names whose Ingress is public (allowPublic only)
   std::string user;      // admin only: create on behalf of this user; empty = caller
   std::string profile;   // a name in sandbox.profiles; empty = sandbox.defaultProfile
+  std::optional<int> idleStopMinutes;   // none: the profile's (service/lifetimes.h)
+  std::optional<SystemTime> expiresAt;  // none: never
+};
+
+// PATCH /api/v1/sandboxes/{name}: each field set is changed, the rest kept. An inner nullopt
+// clears the setting (idleStopMinutes back to the profile's; expiresAt to never).
+struct SandboxUpdate {
+  std::optional<std::string> storage;  // grows the home volume; never shrinks it
+  std::optional<std::optional<int>> idleStopMinutes;
+  std::optional<std::optional<SystemTime>> expiresAt;
+  bool empty() const { return !storage && !idleStopMinutes && !expiresAt; }
+};
+
+// What one sweep of idle stop and expiry did (SandboxManager::sweepLifetimes).
+struct LifetimeSweep {
+  int idleStopped = 0;
+  int expired = 0;
+  int failed = 0;  // logged; the next sweep tries again
 };
 
 // A user's quota as it applies (config `quotas` with the admin's override over it) and what
@@ -48,6 +67,7 @@ struct SandboxView {
   SandboxRecordPtr record;  // never null
   ObservedStatus observed;
   std::map<std::string, std::string> urls;  // port name → URL
+  int idleStopMinutes = 0;  // as it applies: the sandbox's own or its profile's (0 = never)
 };
 
 // One page of a sandbox list (GET /api/v1/sandboxes): in name order, the sandboxes after
@@ -95,6 +115,24 @@ class SandboxManager {
   // Accepted at any time; repeating it answers the same (DELETING/TERMINATED) view.
   virtual StatusOr<SandboxView> remove(const Caller& caller, const std::string& name,
                                        bool purge) = 0;
+  // Changes a sandbox's settings (SandboxUpdate): its idle period and expiry, and grows its
+  // home volume within the profile's maxStorage and the owner's quota. Everything is checked
+  // before anything changes: a shrink or a bad value is InvalidArgument (422), a volume that
+  // cannot grow FailedPrecondition (409), and nothing is changed then.
+  virtual StatusOr<SandboxView> update(const Caller& caller, const std::string& name,
+                                       const SandboxUpdate& change) {
+    return unavailable("sandbox settings cannot be changed here");
+  }
+  // Notes that the sandbox's user is working in it (idle auto-stop counts from the latest):
+  // no cluster call and no commit of its own (ActivityTracker). FailedPrecondition while it
+  // is being deleted.
+  virtual Status touch(const Caller& caller, const std::string& name) {
+    return unavailable("activity is not kept here");
+  }
+  // Stops every sandbox idle for its idle period and deletes (volume kept) every one past its
+  // expiresAt, each with an operation record (idle_stop, expire) by user "sandboxd". The
+  // reconciler runs it before each pass.
+  virtual StatusOr<LifetimeSweep> sweepLifetimes() { return LifetimeSweep{}; }
   // The sandbox's operation record, newest first (the last Registry::kOperationHistory).
   virtual StatusOr<std::vector<OperationRecord>> operations(const Caller& caller,
                                                             const std::string& name) = 0;
@@ -120,9 +158,11 @@ using SandboxManagerPtr = std::shared_ptr<SandboxManager>;
 // `locks` is shared with the reconciler (null: the manager's own). `recorder` stores the
 // statuses reads observe (null: the manager's own, with its default interval; serve passes its
 // own to stop it, storing what is queued, at shutdown).
+// `activity` notes POST .../activity reports (null: the manager's own).
 SandboxManagerPtr makeSandboxManager(RegistryPtr registry, KubernetesServicePtr kube,
                                      KubeClientPtr client, const Config& config,
                                      TimeSourcePtr time, SandboxLocksPtr locks = nullptr,
-                                     StatusRecorderPtr recorder = nullptr);
+                                     StatusRecorderPtr recorder = nullptr,
+                                     ActivityTrackerPtr activity = nullptr);
 
 }  // namespace sandboxd
