@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "sandboxd/common/heap.h"
 #include "sandboxd/model/naming.h"
 #include "sandboxd/service/sandbox_changes.h"
 #include "sandboxd/status/status_derivation.h"
@@ -44,6 +45,7 @@ void StatusIndex::put(const std::string& name, std::optional<ObservedStatus> sta
   } else if (!status) {
     return;
   } else {
+    HeapArenaScope longLived(longLivedHeapArena());  // the entry lives as long as its sandbox
     it = byName_.emplace(name, Entry{}).first;
   }
   Entry& entry = it->second;

@@ -46,6 +46,13 @@ class HeapReleaser {
 // the simulated cluster's objects there, so that serve's own memory is its VmRSS less what that
 // arena holds (heapStats(); bench/README.md, rss_mb_100k).
 int separateHeapArena();
+// A second such arena, for serve's own long-lived objects: the registry's rows held in memory
+// and the watch cache's objects, each constructed there by a scope that covers only its
+// construction (allocations, no frees: a block freed inside the scope would go to the thread's
+// cache and could come back from it to the scope's next allocation). Kept apart from requests'
+// short-lived garbage, 100,000 of them do not pin partly used pages of the arenas requests
+// use (bench/README.md, "The fifth round"). -1 without jemalloc.
+int longLivedHeapArena();
 // The calling thread's arena (-1 without jemalloc).
 int currentHeapArena();
 
@@ -56,6 +63,9 @@ struct HeapStats {
   // Of those, the separate arena's (0 when none was made).
   size_t separateArenaAllocated = 0;
   size_t separateArenaResident = 0;
+  // And longLivedHeapArena()'s (0 when none was made).
+  size_t longLivedAllocated = 0;
+  size_t longLivedResident = 0;
 };
 std::optional<HeapStats> heapStats();
 

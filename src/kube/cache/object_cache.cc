@@ -5,6 +5,7 @@
 #include "kube/backoff.h"
 #include "kube/cache/packed_keys.h"
 #include "kube/cache/packed_list.h"
+#include "sandboxd/common/heap.h"
 
 #include <algorithm>
 #include <utility>
@@ -99,9 +100,14 @@ void ObjectCache::NamespaceObjects::add(std::string name, Packed packed) {
   if (const auto existing = byName.find(name); existing != byName.end()) {
     erase(existing);
   }
-  const auto it = byName.emplace(std::move(name), Stored{std::move(packed.packed)}).first;
+  // The entry is made in the long-lived objects' arena, copied rather than moved: the packed
+  // text was built among the parse's garbage (and has the spare capacity its growth left), and
+  // a copy has its exact size. Nothing is freed inside the scope (common/heap.h); the arguments
+  // are, after it.
+  HeapArenaScope longLived(longLivedHeapArena());
+  const auto it = byName.emplace(std::string(name), Stored{std::string(packed.packed)}).first;
   if (packed.indexValue) {
-    it->second.index = &byIndex.emplace(std::move(*packed.indexValue), &it->first)->first;
+    it->second.index = &byIndex.emplace(std::string(*packed.indexValue), &it->first)->first;
   }
 }
 
