@@ -160,12 +160,17 @@ HeapArenaScope::HeapArenaScope(int arena) {
   if (arena < 0) {
     return;
   }
+  previous_ = swapThreadArena(nullptr);
+  if (previous_ == arena) {
+    return;  // bound there already (an outer scope): no switch, and no flush of the cache
+  }
   const unsigned next = static_cast<unsigned>(arena);
   previous_ = swapThreadArena(&next);
+  switched_ = previous_ >= 0;
 }
 
 HeapArenaScope::~HeapArenaScope() {
-  if (previous_ >= 0) {
+  if (switched_) {
     const unsigned back = static_cast<unsigned>(previous_);
     swapThreadArena(&back);
   }

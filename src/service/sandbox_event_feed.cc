@@ -31,10 +31,13 @@ SandboxEventFeed::~SandboxEventFeed() { stop(); }
 
 Status SandboxEventFeed::start() {
   ASSIGN_OR_RETURN(auto all, lookups_.owners());
-  for (const auto& sandbox : all) {
-    Known& entry = known(sandbox.name);
-    HeapArenaScope longLived(longLivedHeapArena());  // assigns to an empty string: no free
-    entry.user = sandbox.user;
+  // One scope for all (known()'s is then free); only allocates: each user is assigned to an
+  // empty string, and `all` is freed after it.
+  {
+    HeapArenaScope longLived(longLivedHeapArena());
+    for (const auto& sandbox : all) {
+      known(sandbox.name).user = sandbox.user;
+    }
   }
   thread_ = std::thread([this] { run(); });
   return Status::ok();

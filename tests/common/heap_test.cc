@@ -97,6 +97,16 @@ TEST(HeapArenaScopeTest, LongLivedObjectsHaveAnArenaOfTheirOwn) {
     }
   }
   EXPECT_EQ(currentHeapArena(), own);
+  {
+    HeapArenaScope outer(longLived);
+    {
+      HeapArenaScope inner(longLived);  // already there: no switch
+      EXPECT_EQ(inner.previous(), longLived);
+      EXPECT_EQ(currentHeapArena(), longLived);
+    }
+    EXPECT_EQ(currentHeapArena(), longLived) << "the inner scope left the outer's arena";
+  }
+  EXPECT_EQ(currentHeapArena(), own);
   const size_t held = heapStats()->longLivedAllocated;
   EXPECT_GE(held, before + 1024 * 1024);
   // What the thread allocates after the scope is not the arena's.
