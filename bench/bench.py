@@ -631,8 +631,12 @@ def cluster_arena_mb(srv):
     mb = 1024 * 1024
     arena_mb = kind("simulated_cluster_resident") / mb
     own_alloc = (kind("allocated") - kind("simulated_cluster_allocated")) / mb
-    return arena_mb, (f"serve's own heap {own_alloc:.1f} MB allocated of "
-                      f"{kind('resident') / mb - arena_mb:.1f} MB resident")
+    note = (f"serve's own heap {own_alloc:.1f} MB allocated of "
+            f"{kind('resident') / mb - arena_mb:.1f} MB resident")
+    if kind("long_lived_resident") is not None:
+        note += (f", of which its long-lived objects' arena {kind('long_lived_allocated') / mb:.1f}"
+                 f" of {kind('long_lived_resident') / mb:.1f} MB")
+    return arena_mb, note
 
 
 def bench_scale(args, work):

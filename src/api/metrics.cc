@@ -157,14 +157,18 @@ std::string renderHeap(const HeapStats& heap) {
   std::ostringstream out;
   out << "# HELP sandboxd_heap_bytes The allocator's heap: bytes in use (allocated), pages it "
          "holds (resident), and of those the simulated cluster's (--kube memory: its objects "
-         "have a heap arena of their own).\n"
+         "have a heap arena of their own) and the long-lived objects' (registry rows, watch "
+         "cache objects).\n"
       << "# TYPE sandboxd_heap_bytes gauge\n"
       << "sandboxd_heap_bytes{kind=\"allocated\"} " << heap.allocated << "\n"
       << "sandboxd_heap_bytes{kind=\"resident\"} " << heap.resident << "\n"
       << "sandboxd_heap_bytes{kind=\"simulated_cluster_allocated\"} "
       << heap.separateArenaAllocated << "\n"
       << "sandboxd_heap_bytes{kind=\"simulated_cluster_resident\"} "
-      << heap.separateArenaResident << "\n";
+      << heap.separateArenaResident << "\n"
+      << "sandboxd_heap_bytes{kind=\"long_lived_allocated\"} " << heap.longLivedAllocated
+      << "\n"
+      << "sandboxd_heap_bytes{kind=\"long_lived_resident\"} " << heap.longLivedResident << "\n";
   return out.str();
 }
 

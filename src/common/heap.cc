@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <string>
+#include <tuple>
+#include <utility>
 
 #if SANDBOXD_WITH_JEMALLOC
 #include <jemalloc/jemalloc.h>
@@ -64,35 +66,74 @@ namespace {
 // The thread's arena: read when `next` is null, else set to *next; the one before returned.
 // A switch first empties the thread's cache of freed blocks, which would otherwise hand the
 // other arena's blocks to the allocations made after it.
+// The names are looked up once (a scope per registry row or cache object makes this hot).
+struct ThreadArenaMibs {
+  size_t flush[3] = {};
+  size_t flushLength = 3;
+  size_t arena[2] = {};
+  size_t arenaLength = 2;
+  bool ok = mallctlnametomib("thread.tcache.flush", flush, &flushLength) == 0 &&
+            mallctlnametomib("thread.arena", arena, &arenaLength) == 0;
+};
+
 int swapThreadArena(const unsigned* next) {
+  static const ThreadArenaMibs mibs;
+  if (!mibs.ok) {
+    return -1;
+  }
   if (next != nullptr) {
-    mallctl("thread.tcache.flush", nullptr, nullptr, nullptr, 0);
+    mallctlbymib(mibs.flush, mibs.flushLength, nullptr, nullptr, nullptr, 0);
   }
   unsigned old = 0;
   size_t size = sizeof(old);
-  if (mallctl("thread.arena", &old, &size, const_cast<unsigned*>(next),
-              next != nullptr ? sizeof(*next) : 0) != 0) {
+  if (mallctlbymib(mibs.arena, mibs.arenaLength, &old, &size, const_cast<unsigned*>(next),
+                   next != nullptr ? sizeof(*next) : 0) != 0) {
     return -1;
   }
   return static_cast<int>(old);
 }
 
-// The separate arena's index once made (-1 before): heapStats() reports it without making it.
+// The arenas' indexes once made (-1 before): heapStats() reports them without making them.
 std::atomic<int>& madeSeparateArena() {
   static std::atomic<int> index{-1};
   return index;
 }
+std::atomic<int>& madeLongLivedArena() {
+  static std::atomic<int> index{-1};
+  return index;
+}
+
+int createArena(std::atomic<int>& made) {
+  unsigned index = 0;
+  size_t size = sizeof(index);
+  const int arena =
+      mallctl("arenas.create", &index, &size, nullptr, 0) == 0 ? static_cast<int>(index) : -1;
+  made = arena;
+  return arena;
+}
+
+// An arena's allocated and resident bytes.
+std::pair<size_t, size_t> arenaStats(int arena) {
+  if (arena < 0) {
+    return {0, 0};
+  }
+  const std::string prefix = "stats.arenas." + std::to_string(arena) + ".";
+  auto read = [&prefix](const char* stat) {
+    size_t value = 0;
+    size_t size = sizeof(value);
+    return mallctl((prefix + stat).c_str(), &value, &size, nullptr, 0) == 0 ? value : 0;
+  };
+  return {read("small.allocated") + read("large.allocated"), read("resident")};
+}
 }  // namespace
 
 int separateHeapArena() {
-  static const int arena = [] {
-    unsigned index = 0;
-    size_t size = sizeof(index);
-    const int made =
-        mallctl("arenas.create", &index, &size, nullptr, 0) == 0 ? static_cast<int>(index) : -1;
-    madeSeparateArena() = made;
-    return made;
-  }();
+  static const int arena = createArena(madeSeparateArena());
+  return arena;
+}
+
+int longLivedHeapArena() {
+  static const int arena = createArena(madeLongLivedArena());
   return arena;
 }
 
@@ -108,17 +149,10 @@ std::optional<HeapStats> heapStats() {
       mallctl("stats.resident", &stats.resident, &size, nullptr, 0) != 0) {
     return std::nullopt;
   }
-  const int arena = madeSeparateArena().load();
-  if (arena >= 0) {
-    const std::string prefix = "stats.arenas." + std::to_string(arena) + ".";
-    auto read = [&prefix](const char* stat) {
-      size_t value = 0;
-      size_t size = sizeof(value);
-      return mallctl((prefix + stat).c_str(), &value, &size, nullptr, 0) == 0 ? value : 0;
-    };
-    stats.separateArenaAllocated = read("small.allocated") + read("large.allocated");
-    stats.separateArenaResident = read("resident");
-  }
+  std::tie(stats.separateArenaAllocated, stats.separateArenaResident) =
+      arenaStats(madeSeparateArena().load());
+  std::tie(stats.longLivedAllocated, stats.longLivedResident) =
+      arenaStats(madeLongLivedArena().load());
   return stats;
 }
 
@@ -126,18 +160,24 @@ HeapArenaScope::HeapArenaScope(int arena) {
   if (arena < 0) {
     return;
   }
+  previous_ = swapThreadArena(nullptr);
+  if (previous_ == arena) {
+    return;  // bound there already (an outer scope): no switch, and no flush of the cache
+  }
   const unsigned next = static_cast<unsigned>(arena);
   previous_ = swapThreadArena(&next);
+  switched_ = previous_ >= 0;
 }
 
 HeapArenaScope::~HeapArenaScope() {
-  if (previous_ >= 0) {
+  if (switched_) {
     const unsigned back = static_cast<unsigned>(previous_);
     swapThreadArena(&back);
   }
 }
 #else
 int separateHeapArena() { return -1; }
+int longLivedHeapArena() { return -1; }
 int currentHeapArena() { return -1; }
 std::optional<HeapStats> heapStats() { return std::nullopt; }
 HeapArenaScope::HeapArenaScope(int) {}

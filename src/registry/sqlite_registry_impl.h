@@ -135,6 +135,8 @@ class SqliteRegistryImpl : public Registry {
   // After this connection committed a write of `name`'s row (mu_ held): `written`, the row as
   // stored, when the writer knows it; else the row read again (null: it is gone).
   void rowWritten(const std::string& name, SandboxRecordPtr written = nullptr);
+  // Puts `row` in rows_ as `name`'s; a new entry is made in the long-lived objects' arena.
+  void holdRow(const std::string& name, SandboxRecordPtr row);
   // The stored row `name` at `version` as this connection last read or wrote it, if no other
   // connection has committed since (mu_ held); else null. Throws SQLite::Exception.
   const SandboxRecord* storedRow(const std::string& name, int64_t version);

@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sandboxd/common/heap.h"
+
 namespace sandboxd {
 namespace {
 
@@ -29,8 +31,13 @@ SandboxEventFeed::~SandboxEventFeed() { stop(); }
 
 Status SandboxEventFeed::start() {
   ASSIGN_OR_RETURN(auto all, lookups_.owners());
-  for (auto& sandbox : all) {
-    known_[sandbox.name].user = std::move(sandbox.user);
+  // One scope for all (known()'s is then free); only allocates: each user is assigned to an
+  // empty string, and `all` is freed after it.
+  {
+    HeapArenaScope longLived(longLivedHeapArena());
+    for (const auto& sandbox : all) {
+      known(sandbox.name).user = sandbox.user;
+    }
   }
   thread_ = std::thread([this] { run(); });
   return Status::ok();
@@ -77,9 +84,14 @@ void SandboxEventFeed::apply(const std::vector<SandboxChange>& changes) {
       }
       continue;
     }
-    Known& known = known_[change.name];
+    Known& known = this->known(change.name);
     if (known.user != sandbox->user) {
-      known = Known{sandbox->user, 0, {}};
+      std::string user;
+      {
+        HeapArenaScope longLived(longLivedHeapArena());
+        user = sandbox->user;
+      }
+      known = Known{std::move(user), 0, {}};
     }
     if (change.record) {
       const uint64_t hash = hashOf(sandbox->json);
@@ -116,7 +128,25 @@ void SandboxEventFeed::applyOperations(const std::string& name, Known& known) {
       hub_->publishOperation(name, known.user, op.json);
     }
   }
-  known.operations = std::move(now);
+  if (now == known.operations) {
+    return;
+  }
+  // Kept as long as the sandbox: copied into the long-lived objects' arena (common/heap.h).
+  std::vector<std::pair<int64_t, uint64_t>> kept;
+  {
+    HeapArenaScope longLived(longLivedHeapArena());
+    kept.assign(now.begin(), now.end());
+  }
+  known.operations.swap(kept);
+}
+
+SandboxEventFeed::Known& SandboxEventFeed::known(const std::string& name) {
+  auto it = known_.find(name);
+  if (it == known_.end()) {
+    HeapArenaScope longLived(longLivedHeapArena());
+    it = known_.emplace(name, Known{}).first;
+  }
+  return it->second;
 }
 
 }  // namespace sandboxd

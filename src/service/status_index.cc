@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "sandboxd/common/heap.h"
 #include "sandboxd/model/naming.h"
 #include "sandboxd/service/sandbox_changes.h"
 #include "sandboxd/status/status_derivation.h"
@@ -29,10 +30,11 @@ void StatusIndex::refresh(const std::string& name) {
   std::lock_guard<std::mutex> serial(refreshMu_);
   std::optional<ObservedStatus> status = derive(name);
   std::unique_lock<std::shared_mutex> lock(mu_);
-  put(name, std::move(status));
+  HeapArenaScope longLived(longLivedHeapArena());
+  put(name, status);
 }
 
-void StatusIndex::put(const std::string& name, std::optional<ObservedStatus> status) {
+void StatusIndex::put(const std::string& name, std::optional<ObservedStatus>& status) {
   auto it = byName_.find(name);
   if (it != byName_.end()) {
     strings_.release(it->second.reason);
@@ -127,8 +129,9 @@ bool StatusIndex::rebuild() {
     t.join();
   }
   std::unique_lock<std::shared_mutex> lock(mu_);
+  HeapArenaScope longLived(longLivedHeapArena());  // `derived` is freed after it
   for (size_t i = 0; i < names.size(); ++i) {
-    put(names[i], std::move(derived[i % threads][i / threads]));
+    put(names[i], derived[i % threads][i / threads]);
   }
   built_ = true;
   return true;

@@ -75,5 +75,50 @@ TEST(HeapArenaScopeTest, BindsTheThreadAndRestoresItsArena) {
   EXPECT_EQ(currentHeapArena(), own) << "-1 changes nothing";
 }
 
+// Long-lived objects have an arena of their own, apart from the simulated cluster's and the
+// thread's, and what a scope allocates there is counted as that arena's.
+TEST(HeapArenaScopeTest, LongLivedObjectsHaveAnArenaOfTheirOwn) {
+  const int longLived = longLivedHeapArena();
+  if (longLived < 0) {  // built without jemalloc (sanitizers)
+    EXPECT_FALSE(heapStats().has_value());
+    return;
+  }
+  EXPECT_EQ(longLivedHeapArena(), longLived) << "one arena for the process, not one per call";
+  const int own = currentHeapArena();
+  EXPECT_NE(longLived, own);
+  EXPECT_NE(longLived, separateHeapArena());
+  const size_t before = heapStats()->longLivedAllocated;
+  std::vector<std::unique_ptr<char[]>> blocks;
+  {
+    HeapArenaScope scope(longLived);
+    for (int i = 0; i < 1024; ++i) {
+      blocks.emplace_back(new char[1024]);
+      blocks.back()[0] = static_cast<char>(i);
+    }
+  }
+  EXPECT_EQ(currentHeapArena(), own);
+  {
+    HeapArenaScope outer(longLived);
+    {
+      HeapArenaScope inner(longLived);  // already there: no switch
+      EXPECT_EQ(inner.previous(), longLived);
+      EXPECT_EQ(currentHeapArena(), longLived);
+    }
+    EXPECT_EQ(currentHeapArena(), longLived) << "the inner scope left the outer's arena";
+  }
+  EXPECT_EQ(currentHeapArena(), own);
+  const size_t held = heapStats()->longLivedAllocated;
+  EXPECT_GE(held, before + 1024 * 1024);
+  // What the thread allocates after the scope is not the arena's.
+  std::vector<std::unique_ptr<char[]>> others;
+  for (int i = 0; i < 1024; ++i) {
+    others.emplace_back(new char[1024]);
+    others.back()[0] = static_cast<char>(i);
+  }
+  EXPECT_LT(heapStats()->longLivedAllocated, held + 64 * 1024);
+  blocks.clear();
+  EXPECT_LT(heapStats()->longLivedAllocated, held - 512 * 1024) << "freed blocks go back to it";
+}
+
 }  // namespace
 }  // namespace sandboxd

@@ -46,6 +46,13 @@ class HeapReleaser {
 // the simulated cluster's objects there, so that serve's own memory is its VmRSS less what that
 // arena holds (heapStats(); bench/README.md, rss_mb_100k).
 int separateHeapArena();
+// A second such arena, for serve's own long-lived objects: the registry's rows held in memory
+// and the watch cache's objects, each constructed there by a scope that covers only its
+// construction (allocations, no frees: a block freed inside the scope would go to the thread's
+// cache and could come back from it to the scope's next allocation). Kept apart from requests'
+// short-lived garbage, 100,000 of them do not pin partly used pages of the arenas requests
+// use (bench/README.md, "The fifth round"). -1 without jemalloc.
+int longLivedHeapArena();
 // The calling thread's arena (-1 without jemalloc).
 int currentHeapArena();
 
@@ -56,11 +63,18 @@ struct HeapStats {
   // Of those, the separate arena's (0 when none was made).
   size_t separateArenaAllocated = 0;
   size_t separateArenaResident = 0;
+  // And longLivedHeapArena()'s (0 when none was made).
+  size_t longLivedAllocated = 0;
+  size_t longLivedResident = 0;
 };
 std::optional<HeapStats> heapStats();
 
 // Binds the calling thread to `arena` (from separateHeapArena(), or the `previous()` of an outer
-// scope) until the end of the scope, then back to the arena it had. -1 changes nothing.
+// scope) until the end of the scope, then back to the arena it had. -1 changes nothing, nor
+// does a scope inside one of the same arena (cheap: a bulk build takes one scope for many
+// objects whose own code takes one each). A switch costs a flush of the thread's cache (a few
+// microseconds with what follows): at 100,000 sandboxes a scope per object at start-up cost
+// seconds.
 class HeapArenaScope {
  public:
   explicit HeapArenaScope(int arena);
@@ -72,6 +86,7 @@ class HeapArenaScope {
 
  private:
   int previous_ = -1;
+  bool switched_ = false;  // false when the thread was there already, or without jemalloc
 };
 
 }  // namespace sandboxd

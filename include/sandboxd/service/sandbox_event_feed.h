@@ -72,6 +72,8 @@ class SandboxEventFeed {
   };
   void run();
   void applyOperations(const std::string& name, Known& known);
+  // `name`'s entry in known_, made (in the long-lived objects' arena) when it has none.
+  Known& known(const std::string& name);
 
   const SandboxEventHubPtr hub_;
   const std::shared_ptr<SandboxChanges> changes_;

@@ -61,8 +61,10 @@ class StatusIndex {
     bool exists = false;
   };
   using Entries = std::map<std::string, Entry, std::less<>>;
-  // Stores `status` as `name`'s entry, or erases it (nullopt); mu_ held exclusively.
-  void put(const std::string& name, std::optional<ObservedStatus> status);
+  // Stores `status` as `name`'s entry, or erases it (nullopt); mu_ held exclusively. Called in
+  // a scope of the long-lived objects' arena (common/heap.h), with `status` (its message
+  // changed) freed by the caller after it.
+  void put(const std::string& name, std::optional<ObservedStatus>& status);
   static ObservedStatus toStatus(const std::string& name, const Entry& entry);
 
   void refresh(const std::string& name);

@@ -5,6 +5,7 @@
 #include "kube/backoff.h"
 #include "kube/cache/packed_keys.h"
 #include "kube/cache/packed_list.h"
+#include "sandboxd/common/heap.h"
 
 #include <algorithm>
 #include <utility>
@@ -13,6 +14,7 @@ namespace sandboxd {
 namespace {
 
 constexpr int64_t kListPageSize = 500;
+const std::optional<std::string> kNoIndex;  // the index value of an object of a type not indexed
 // A stream that ends this soon without any event counts as a failed attempt (so that a server
 // or proxy closing streams at once does not make us spin).
 constexpr std::chrono::seconds kShortStream{1};
@@ -95,13 +97,18 @@ std::optional<json> ObjectCache::get(const ResourceType& type, const std::string
   return unpack(it->second);
 }
 
-void ObjectCache::NamespaceObjects::add(std::string name, Packed packed) {
+void ObjectCache::NamespaceObjects::add(const std::string& name, const std::string& packed,
+                                        const std::optional<std::string>& indexValue) {
   if (const auto existing = byName.find(name); existing != byName.end()) {
     erase(existing);
   }
-  const auto it = byName.emplace(std::move(name), Stored{std::move(packed.packed)}).first;
-  if (packed.indexValue) {
-    it->second.index = &byIndex.emplace(std::move(*packed.indexValue), &it->first)->first;
+  // The entry is made in the long-lived objects' arena, copied: the packed text was built among
+  // the parse's garbage (with the spare capacity its growth left), and a copy has its exact
+  // size. Nothing is freed inside the scope (common/heap.h): the arguments outlive it.
+  HeapArenaScope longLived(longLivedHeapArena());
+  const auto it = byName.emplace(name, Stored{packed}).first;
+  if (indexValue) {
+    it->second.index = &byIndex.emplace(*indexValue, &it->first)->first;
   }
 }
 
@@ -412,15 +419,16 @@ StatusOr<std::string> ObjectCache::relist(const ResourceType& type,
     }
     listOptions.continueToken = page->continueToken;
     listOptions.resourceVersion.clear();  // a continue token carries it
-    for (PackedListItem& item : page->items) {
-      if (item.name.empty()) {
-        continue;
+    const bool indexed = !indexLabelOf(type).empty();
+    {
+      // One scope for the page (the objects' own is then free): only copies are made in it,
+      // the page's items are freed after it.
+      HeapArenaScope longLived(longLivedHeapArena());
+      for (const PackedListItem& item : page->items) {
+        if (!item.name.empty()) {
+          fresh[item.nameSpace].add(item.name, item.packed, indexed ? item.label : kNoIndex);
+        }
       }
-      Packed packed{std::move(item.packed), std::move(item.label)};
-      if (indexLabelOf(type).empty()) {
-        packed.indexValue.reset();
-      }
-      fresh[item.nameSpace].add(std::move(item.name), std::move(packed));
     }
   } while (!listOptions.continueToken.empty());
   if (resourceVersion.empty()) {
@@ -496,7 +504,7 @@ void ObjectCache::apply(const ResourceType& type, const WatchEvent& event,
           byNs->second.erase(old);
         }
         if (event.type != WatchEventType::Deleted) {
-          byNs->second.add(name, std::move(packed));
+          byNs->second.add(name, packed.packed, packed.indexValue);
         } else if (byNs->second.byName.empty()) {
           objects.erase(byNs);
         }

@@ -112,7 +112,9 @@ class ObjectCache : public WatchCache {
   struct NamespaceObjects {
     std::map<std::string, Stored, std::less<>> byName;
     std::multimap<std::string, const std::string*, std::less<>> byIndex;
-    void add(std::string name, Packed packed);
+    // Made in the long-lived objects' arena (common/heap.h), copied from the arguments.
+    void add(const std::string& name, const std::string& packed,
+             const std::optional<std::string>& indexValue);
     // Erases `it` and its index entry.
     void erase(std::map<std::string, Stored, std::less<>>::iterator it);
   };
