@@ -6,7 +6,7 @@
 -- only ever raised (writes keep the larger value), so a request holding an older copy of the
 -- row never moves it back. Existing sandboxes count from their last update.
 ALTER TABLE sandboxes ADD COLUMN idle_stop_minutes INTEGER
-  CHECK (idle_stop_minutes IS NULL OR idle_stop_minutes >= 0);
+  CHECK (idle_stop_minutes IS NULL OR idle_stop_minutes BETWEEN 0 AND 65535);
 ALTER TABLE sandboxes ADD COLUMN expires_at INTEGER;
 ALTER TABLE sandboxes ADD COLUMN last_activity_at INTEGER NOT NULL DEFAULT 0;
 UPDATE sandboxes SET last_activity_at = updated_at;

@@ -12,7 +12,7 @@ using openapi_parts::ref;
 namespace {
 
 json idleStopMinutes(const char* description) {
-  return {{"type", "integer"}, {"minimum", 0}, {"description", description}};
+  return {{"type", "integer"}, {"minimum", 0}, {"maximum", 65535}, {"description", description}};
 }
 
 json expiresAt(const char* description) {
@@ -57,6 +57,7 @@ void addLifetimeSchemas(json& schemas) {
         {"idleStopMinutes",
          {{"type", {"integer", "null"}},
           {"minimum", 0},
+          {"maximum", 65535},
           {"description", "the sandbox's own idle period; null: back to the profile's"}}},
         {"expiresAt", expiresAt("an RFC 3339 time in the future; null: never")}}}};
 }

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "api/list_token.h"
+#include "sandboxd/service/lifetimes.h"
 #include "sandboxd/validation/token_ttl.h"
 #include "sandboxd/validation/validation.h"
 
@@ -126,10 +127,11 @@ Status readMinutes(const nlohmann::json& body, const char* field,
     *out = std::optional<int>();
     return Status::ok();
   }
-  if (!it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > 5256000) {
+  if (!it->is_number_integer() || it->get<int64_t>() < 0 ||
+      it->get<int64_t>() > kMaxIdleStopMinutes) {
     return invalidArgument(std::string("field \"") + field +
-                           "\" must be a whole number of minutes from 0 (never) to 5256000, "
-                           "or null");
+                           "\" must be a whole number of minutes from 0 (never) to " +
+                           std::to_string(kMaxIdleStopMinutes) + ", or null");
   }
   *out = std::optional<int>(static_cast<int>(it->get<int64_t>()));
   return Status::ok();

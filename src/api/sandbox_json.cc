@@ -42,7 +42,7 @@ nlohmann::json sandboxToJson(const SandboxView& view) {
       {"createdAt", formatRfc3339(r.createdAt)},
       {"updatedAt", formatRfc3339(r.updatedAt)},
       {"idleStopMinutes", view.idleStopMinutes},
-      {"expiresAt", r.expiresAt ? nlohmann::json(formatRfc3339(*r.expiresAt)) : nlohmann::json()},
+      {"expiresAt", r.expires() ? nlohmann::json(formatRfc3339(r.expiresAt)) : nlohmann::json()},
       {"lastActivityAt", formatRfc3339(std::max(r.lastActivityAt, r.createdAt))},
   };
 }
@@ -138,8 +138,8 @@ void appendSandbox(std::string& out, const SandboxView& view) {
   text("createdAt", formatRfc3339(r.createdAt));
   map("env", r.env);
   appendKey(out, "expiresAt");
-  if (r.expiresAt) {
-    appendString(out, formatRfc3339(*r.expiresAt));
+  if (r.expires()) {
+    appendString(out, formatRfc3339(r.expiresAt));
   } else {
     out += "null";
   }

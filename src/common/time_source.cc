@@ -95,24 +95,38 @@ std::string formatRfc3339(SystemTime t) {
 std::optional<SystemTime> parseRfc3339(const std::string& text) {
   size_t at = 0;
   const int year = digits(text, at, 4);
-  if (year < 0 || !expect(text, at, '-')) return std::nullopt;
+  if (year < 0 || !expect(text, at, '-')) {
+    return std::nullopt;
+  }
   const int month = digits(text, at, 2);
-  if (month < 1 || month > 12 || !expect(text, at, '-')) return std::nullopt;
+  if (month < 1 || month > 12 || !expect(text, at, '-')) {
+    return std::nullopt;
+  }
   const int day = digits(text, at, 2);
-  if (day < 1 || !expect(text, at, 'T')) return std::nullopt;
+  if (day < 1 || !expect(text, at, 'T')) {
+    return std::nullopt;
+  }
   const int hour = digits(text, at, 2);
-  if (hour < 0 || hour > 23 || !expect(text, at, ':')) return std::nullopt;
+  if (hour < 0 || hour > 23 || !expect(text, at, ':')) {
+    return std::nullopt;
+  }
   const int minute = digits(text, at, 2);
-  if (minute < 0 || minute > 59 || !expect(text, at, ':')) return std::nullopt;
+  if (minute < 0 || minute > 59 || !expect(text, at, ':')) {
+    return std::nullopt;
+  }
   const int second = digits(text, at, 2);
-  if (second < 0 || second > 60) return std::nullopt;
+  if (second < 0 || second > 60) {
+    return std::nullopt;
+  }
   // The day must exist in its month (Feb 30 is refused, not moved into March).
   int64_t year_ = year;
   unsigned m = 0;
   unsigned d = 0;
   civilFromDays(daysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)),
                 year_, m, d);
-  if (m != static_cast<unsigned>(month) || d != static_cast<unsigned>(day)) return std::nullopt;
+  if (m != static_cast<unsigned>(month) || d != static_cast<unsigned>(day)) {
+    return std::nullopt;
+  }
   int64_t millis = 0;
   if (at < text.size() && text[at] == '.') {
     ++at;
@@ -123,7 +137,9 @@ std::optional<SystemTime> parseRfc3339(const std::string& text) {
       scale /= 10;
       ++at;
     }
-    if (at == first) return std::nullopt;
+    if (at == first) {
+      return std::nullopt;
+    }
   }
   int64_t offsetMinutes = 0;
   if (at < text.size() && (text[at] == 'Z' || text[at] == 'z')) {
@@ -131,14 +147,20 @@ std::optional<SystemTime> parseRfc3339(const std::string& text) {
   } else if (at < text.size() && (text[at] == '+' || text[at] == '-')) {
     const int sign = text[at++] == '-' ? -1 : 1;
     const int oh = digits(text, at, 2);
-    if (oh < 0 || oh > 23 || !expect(text, at, ':')) return std::nullopt;
+    if (oh < 0 || oh > 23 || !expect(text, at, ':')) {
+      return std::nullopt;
+    }
     const int om = digits(text, at, 2);
-    if (om < 0 || om > 59) return std::nullopt;
+    if (om < 0 || om > 59) {
+      return std::nullopt;
+    }
     offsetMinutes = sign * (oh * 60 + om);
   } else {
     return std::nullopt;
   }
-  if (at != text.size()) return std::nullopt;
+  if (at != text.size()) {
+    return std::nullopt;
+  }
   const int64_t secs =
       daysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day)) * 86400 +
       hour * 3600 + minute * 60 + second - offsetMinutes * 60;

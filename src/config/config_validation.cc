@@ -249,9 +249,12 @@ Status validateSandboxSettings(const SandboxConfig& b, const std::string& prefix
   if (b.maxEnvValueBytes < 0) {
     return bad(prefix + ".maxEnvValueBytes", "must not be negative");
   }
-  if (b.idleStopMinutes < 0 || b.maxIdleStopMinutes < 0) {
-    return bad(prefix + (b.idleStopMinutes < 0 ? ".idleStopMinutes" : ".maxIdleStopMinutes"),
-               "must not be negative");
+  for (const auto& [key, minutes] : {std::pair<const char*, int>{"idleStopMinutes",
+                                                                  b.idleStopMinutes},
+                                      {"maxIdleStopMinutes", b.maxIdleStopMinutes}}) {
+    if (minutes < 0 || minutes > 65535) {
+      return bad(prefix + "." + key, "must be from 0 to 65535 (minutes; 0 = never / no bound)");
+    }
   }
   if (b.maxIdleStopMinutes > 0 &&
       (b.idleStopMinutes == 0 || b.idleStopMinutes > b.maxIdleStopMinutes)) {

@@ -60,7 +60,7 @@ const WritableColumn kWritableColumns[] = {
                    },
                    [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
                      if (r.idleStopMinutes) {
-                       q.bind(at, *r.idleStopMinutes);
+                       q.bind(at, int{*r.idleStopMinutes});
                      } else {
                        q.bind(at);
                      }
@@ -70,8 +70,8 @@ const WritableColumn kWritableColumns[] = {
                      return a.expiresAt != b.expiresAt;
                    },
                    [](SQLite::Statement& q, int at, const SandboxRecord& r, const EncodedEnv&) {
-                     if (r.expiresAt) {
-                       q.bind(at, static_cast<int64_t>(toUnixMillis(*r.expiresAt)));
+                     if (r.expires()) {
+                       q.bind(at, static_cast<int64_t>(toUnixMillis(r.expiresAt)));
                      } else {
                        q.bind(at);
                      }
@@ -154,7 +154,7 @@ SandboxRecord readSandbox(SQLite::Statement& q) {
       nlohmann::json::parse(q.getColumn(14).getString()).get<std::vector<std::string>>();
   r.profile = q.getColumn(15).getString();
   if (!q.getColumn(16).isNull()) {
-    r.idleStopMinutes = q.getColumn(16).getInt();
+    r.idleStopMinutes = static_cast<uint16_t>(q.getColumn(16).getInt());
   }
   if (!q.getColumn(17).isNull()) {
     r.expiresAt = fromUnixMillis(q.getColumn(17).getInt64());
@@ -609,7 +609,7 @@ Status SqliteRegistryImpl::recordActivity(const std::vector<Activity>& batch) {
     for (const auto& [activity, at] : raised) {
       auto row = rows_.find(activity->name);
       if (row != rows_.end()) {
-        auto copy = std::make_shared<SandboxRecord>(*row->second);
+        auto copy = heldRow(*row->second);
         copy->lastActivityAt = std::max(copy->lastActivityAt, fromUnixMillis(at));
         row->second = std::move(copy);
       }

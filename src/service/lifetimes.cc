@@ -7,12 +7,13 @@
 namespace sandboxd {
 
 int idleStopMinutesOf(const SandboxRecord& record, const SandboxConfig& settings) {
-  return record.idleStopMinutes.value_or(settings.idleStopMinutes);
+  return record.idleStopMinutes ? int{*record.idleStopMinutes} : settings.idleStopMinutes;
 }
 
 Status validateIdleStopMinutes(int minutes, const SandboxConfig& settings) {
-  if (minutes < 0) {
-    return invalidArgument("idleStopMinutes must not be negative (0 = never)");
+  if (minutes < 0 || minutes > kMaxIdleStopMinutes) {
+    return invalidArgument("idleStopMinutes must be from 0 (never) to " +
+                           std::to_string(kMaxIdleStopMinutes));
   }
   const int max = settings.maxIdleStopMinutes;
   if (max > 0 && (minutes == 0 || minutes > max)) {
@@ -35,7 +36,7 @@ LifetimeDue lifetimeDue(const SandboxRecord& record, int idleStopMinutes, System
   if (record.desired == DesiredState::Deleted) {
     return LifetimeDue::None;
   }
-  if (record.expiresAt && *record.expiresAt <= now) {
+  if (record.expires() && record.expiresAt <= now) {
     return LifetimeDue::Expire;
   }
   if (record.desired == DesiredState::Running && idleStopMinutes > 0 &&

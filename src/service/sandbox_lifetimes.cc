@@ -48,7 +48,7 @@ StatusOr<bool> act(const LifetimeParts& parts, const std::string& name,
     record.desired = DesiredState::Deleted;
     record.phase = Phase::Deleting;
     record.reason = toString(StatusReason::Expired);
-    record.message = "expired at " + formatRfc3339(*record.expiresAt) +
+    record.message = "expired at " + formatRfc3339(record.expiresAt) +
                      "; deleting the sandbox, its home volume is kept";
   } else {
     const int minutes = idleStopMinutesOf(record, settingsOf(parts, record));

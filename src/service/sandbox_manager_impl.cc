@@ -92,8 +92,10 @@ class SandboxManagerImpl : public SandboxManager {
     record.storage = spec.storage;
     record.publicPorts = spec.publicPorts;
     record.profile = spec.profile;
-    record.idleStopMinutes = request.idleStopMinutes;
-    record.expiresAt = request.expiresAt;
+    if (request.idleStopMinutes) {
+      record.idleStopMinutes = static_cast<uint16_t>(*request.idleStopMinutes);  // validated
+    }
+    record.expiresAt = request.expiresAt.value_or(SystemTime{});
     record.lastActivityAt = now;
     record.desired = DesiredState::Running;
     record.phase = Phase::Creating;
@@ -244,16 +246,7 @@ class SandboxManagerImpl : public SandboxManager {
     clearReconcileError(record);
     record.env = std::move(env);
     record.secretEnvKeys.assign(secretKeys.begin(), secretKeys.end());
-    record.updatedAt = time_->systemTime();
-    record.lastActivityAt = record.updatedAt;
-    auto version = registry_->updateSandbox(record);
-    if (!version.isOk()) {
-      finishOperation(operation, OperationState::Failed, version.status().message());
-      return version.status();
-    }
-    record.version = *version;
-    finishOperation(operation, OperationState::Done);
-    return viewWithLiveStatus(std::move(record), Observed::JustWritten);
+    return storeResult(std::move(record), operation);
   }
 
   StatusOr<SandboxView> remove(const Caller& caller, const std::string& name,
@@ -333,18 +326,9 @@ class SandboxManagerImpl : public SandboxManager {
     if (userLock.owns_lock()) {
       userLock.unlock();
     }
-    record = std::move(changes.record);
-    record.updatedAt = time_->systemTime();
-    record.lastActivityAt = record.updatedAt;
-    auto version = registry_->updateSandbox(record);
-    if (!version.isOk()) {
-      // The claim keeps its new size; a re-create reads it from the claim (home_volume.h).
-      finishOperation(operation, OperationState::Failed, version.status().message());
-      return version.status();
-    }
-    record.version = *version;
-    finishOperation(operation, OperationState::Done);
-    return viewWithLiveStatus(std::move(record), Observed::JustWritten);
+    // Should the store fail, a grown claim keeps its size: a re-create reads it from the
+    // claim (home_volume.h).
+    return storeResult(std::move(changes.record), operation);
   }
 
   Status touch(const Caller& caller, const std::string& name) override {
@@ -550,6 +534,21 @@ class SandboxManagerImpl : public SandboxManager {
     } else {
       finishOperation(operation, OperationState::Done);
     }
+    return viewWithLiveStatus(std::move(record), Observed::JustWritten);
+  }
+
+  // Stores what a request changed after its cluster call succeeded (an env change, a PATCH),
+  // as activity now, and finishes its operation (0: none) with the store's result.
+  StatusOr<SandboxView> storeResult(SandboxRecord record, int64_t operation) {
+    record.updatedAt = time_->systemTime();
+    record.lastActivityAt = record.updatedAt;
+    auto version = registry_->updateSandbox(record);
+    if (!version.isOk()) {
+      finishOperation(operation, OperationState::Failed, version.status().message());
+      return version.status();
+    }
+    record.version = *version;
+    finishOperation(operation, OperationState::Done);
     return viewWithLiveStatus(std::move(record), Observed::JustWritten);
   }
 

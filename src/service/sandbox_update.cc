@@ -10,16 +10,17 @@ StatusOr<CheckedUpdate> checkSandboxUpdate(const SandboxRecord& record,
                                            const SandboxConfig& settings, SystemTime now) {
   CheckedUpdate out{record, false};
   if (change.idleStopMinutes) {
+    out.record.idleStopMinutes.reset();
     if (*change.idleStopMinutes) {
       RETURN_IF_ERROR(validateIdleStopMinutes(**change.idleStopMinutes, settings));
+      out.record.idleStopMinutes = static_cast<uint16_t>(**change.idleStopMinutes);
     }
-    out.record.idleStopMinutes = *change.idleStopMinutes;
   }
   if (change.expiresAt) {
     if (*change.expiresAt) {
       RETURN_IF_ERROR(validateExpiresAt(**change.expiresAt, now));
     }
-    out.record.expiresAt = *change.expiresAt;
+    out.record.expiresAt = change.expiresAt->value_or(SystemTime{});
   }
   if (change.storage) {
     RETURN_IF_ERROR(validateStorage(*change.storage, settings));

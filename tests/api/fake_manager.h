@@ -282,10 +282,13 @@ class FakeSandboxManager : public SandboxManager {
         v.record.storage = *change.storage;
       }
       if (change.idleStopMinutes) {
-        v.record.idleStopMinutes = *change.idleStopMinutes;
+        v.record.idleStopMinutes.reset();
+        if (*change.idleStopMinutes) {
+          v.record.idleStopMinutes = static_cast<uint16_t>(**change.idleStopMinutes);
+        }
       }
       if (change.expiresAt) {
-        v.record.expiresAt = *change.expiresAt;
+        v.record.expiresAt = change.expiresAt->value_or(SystemTime{});
       }
       return Status::ok();
     });

@@ -48,5 +48,29 @@ TEST(FormatRfc3339Test, WritesWhatStrftimeWrites) {
   }
 }
 
+TEST(TimeFormat, ParsesWhatItFormatsAndRfc3339Offsets) {
+  std::mt19937_64 rng(11);
+  // Whole seconds a SystemTime holds (nanoseconds in 64 bits: 1678 to 2262).
+  std::uniform_int_distribution<int64_t> any(-9000000000, 9000000000);
+  for (int i = 0; i < 20000; ++i) {
+    const SystemTime t = at(any(rng) * 1000);
+    auto parsed = parseRfc3339(formatRfc3339(t));
+    ASSERT_TRUE(parsed.has_value()) << formatRfc3339(t);
+    ASSERT_EQ(*parsed, t) << formatRfc3339(t);
+  }
+  const SystemTime noon = *parseRfc3339("2026-12-04T12:00:00Z");
+  EXPECT_EQ(formatRfc3339(noon), "2026-12-04T12:00:00Z");
+  EXPECT_EQ(parseRfc3339("2026-12-04T13:30:00+01:30"), noon);
+  EXPECT_EQ(parseRfc3339("2026-12-04t11:00:00-01:00"), noon);
+  EXPECT_EQ(parseRfc3339("2026-12-04T12:00:00.250Z"), noon + std::chrono::milliseconds(250));
+  EXPECT_EQ(parseRfc3339("2028-02-29T00:00:00Z").has_value(), true) << "a leap day";
+  for (const char* bad : {"", "2026-12-04", "2026-12-04T12:00:00", "2026-02-30T00:00:00Z",
+                          "2027-02-29T00:00:00Z", "2026-13-01T00:00:00Z",
+                          "2026-12-04T24:00:00Z", "2026-12-04T12:00:00Zjunk",
+                          "2026-12-04T12:00:00.Z", "2026-12-04 12:00:00Z", "tomorrow"}) {
+    EXPECT_FALSE(parseRfc3339(bad).has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace sandboxd

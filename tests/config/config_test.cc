@@ -59,7 +59,8 @@ bool operator==(const SandboxConfig& a, const SandboxConfig& b) {
          a.urlScheme == b.urlScheme && a.reservedEnv == b.reservedEnv &&
          a.maxEnvVars == b.maxEnvVars && a.maxEnvValueBytes == b.maxEnvValueBytes &&
          a.idleStopMinutes == b.idleStopMinutes &&
-         a.maxIdleStopMinutes == b.maxIdleStopMinutes && a.security == b.security && a.networkPolicy == b.networkPolicy &&
+         a.maxIdleStopMinutes == b.maxIdleStopMinutes && a.security == b.security &&
+         a.networkPolicy == b.networkPolicy &&
          a.probes == b.probes && a.affinity == b.affinity && a.labels == b.labels &&
          a.annotations == b.annotations && a.profiles == b.profiles &&
          a.defaultProfile == b.defaultProfile;

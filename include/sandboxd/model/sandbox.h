@@ -15,7 +15,7 @@
 namespace sandboxd {
 
 // One status field, the lifecycle phase the API reports.
-enum class Phase {
+enum class Phase : uint8_t {
   Creating,
   Starting,
   Running,
@@ -30,12 +30,12 @@ const char* toString(Phase phase);
 std::optional<Phase> phaseFromString(const std::string& s);
 
 // What the user wants the sandbox to be. The latest desired state wins.
-enum class DesiredState { Running, Stopped, Deleted };
+enum class DesiredState : uint8_t { Running, Stopped, Deleted };
 const char* toString(DesiredState state);
 std::optional<DesiredState> desiredStateFromString(const std::string& s);
 
 // The Kubernetes workload that runs the sandbox. Deployment = legacy, before migration.
-enum class WorkloadKind { StatefulSet, Deployment };
+enum class WorkloadKind : uint8_t { StatefulSet, Deployment };
 const char* toString(WorkloadKind kind);
 std::optional<WorkloadKind> workloadKindFromString(const std::string& s);
 
@@ -77,7 +77,9 @@ struct ObservedStatus {
   bool exists = false;  // a workload object exists
 };
 
-// A registry row.
+// A registry row. Every row is held in memory (one allocation each, with its shared_ptr's
+// control block: at most 448 bytes, a jemalloc size class, so the fields are ordered to leave
+// no padding and the small ones are small; tests/model/sandbox_record_test.cc checks the size).
 struct SandboxRecord {
   std::string name;
   std::string user;
@@ -89,21 +91,23 @@ struct SandboxRecord {
   std::string storage;
   std::vector<std::string> publicPorts;    // sorted, unique; see SandboxSpec::publicPorts
   std::string profile = "default";         // see SandboxSpec::profile; kept for re-renders
-  // The sandbox's own idle period in minutes (0 = never); none: its profile's idleStopMinutes.
-  std::optional<int> idleStopMinutes;
-  std::optional<SystemTime> expiresAt;  // the reconciler deletes it then (volume kept)
+  std::string reason;
+  std::string message;
+  SystemTime createdAt{};
+  SystemTime updatedAt{};
   // The last lifecycle request or reported activity. The registry only ever raises it: a
   // write with an older value keeps the stored one.
   SystemTime lastActivityAt{};
+  // When the reconciler deletes it (volume kept); SystemTime{} (the epoch) = never.
+  SystemTime expiresAt{};
+  int64_t version = 0;  // bumped on every update, for compare-and-set
+  // The sandbox's own idle period in minutes (0 = never); none: its profile's idleStopMinutes.
+  std::optional<uint16_t> idleStopMinutes;
   DesiredState desired = DesiredState::Running;
   bool purge = false;  // delete requested with purge
   Phase phase = Phase::Creating;
-  std::string reason;
-  std::string message;
   WorkloadKind workload = WorkloadKind::StatefulSet;
-  SystemTime createdAt{};
-  SystemTime updatedAt{};
-  int64_t version = 0;  // bumped on every update, for compare-and-set
+  bool expires() const { return expiresAt != SystemTime{}; }
 };
 
 // What a record renders from: its identity, image, env, storage and public ports; each of its

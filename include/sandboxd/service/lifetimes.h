@@ -12,10 +12,13 @@
 
 namespace sandboxd {
 
+// The longest idle period in minutes (about 45 days) a sandbox or profile may have.
+inline constexpr int kMaxIdleStopMinutes = 65535;
+
 // The sandbox's idle period in minutes (0 = never): its own, else its profile's (`settings`).
 int idleStopMinutesOf(const SandboxRecord& record, const SandboxConfig& settings);
 
-// A per-sandbox idle period a request asks for: not negative; with the profile's
+// A per-sandbox idle period a request asks for: 0 … kMaxIdleStopMinutes; with the profile's
 // maxIdleStopMinutes set, from 1 to it. InvalidArgument (422) naming the bound otherwise.
 Status validateIdleStopMinutes(int minutes, const SandboxConfig& settings);
 
