@@ -378,12 +378,25 @@
 
   // --- signing in and out -------------------------------------------------------------------
 
+  // Every sandbox the caller sees, a page at a time (each answer's "continue" names the next).
+  async function listAll() {
+    const items = [];
+    let next = "";
+    do {
+      const query = "?limit=1000" + (next ? "&continue=" + encodeURIComponent(next) : "");
+      const page = await api("GET", "/api/v1/sandboxes" + query);
+      items.push(...(page.items || []));
+      next = page.continue || "";
+    } while (next);
+    return items;
+  }
+
   async function signIn(token) {
     state.token = token;
     try {
-      const list = await api("GET", "/api/v1/sandboxes");
+      const items = await listAll();
       sessionStorage.setItem(TOKEN_KEY, token);
-      state.sandboxes = new Map((list.items || []).map((s) => [s.name, s]));
+      state.sandboxes = new Map(items.map((s) => [s.name, s]));
       $("signin-view").hidden = true;
       $("main-view").hidden = false;
       $("signout").hidden = false;

@@ -501,6 +501,13 @@ TEST_F(InClusterTest, TheWholeLifecycleIssuesExactlyWhatTheRoleGrants) {
                       .dump());
   EXPECT_EQ(env.status, 200) << env.body;
 
+  // The home volume grows: a PATCH of its claim (the test storage's class allows expansion).
+  auto grown = call("PATCH", "/api/v1/sandboxes/alpha", json{{"storage", "6Gi"}}.dump());
+  EXPECT_EQ(grown.status, 200) << grown.body;
+  auto claim = get(resources::persistentVolumeClaims(), names::pvc("alpha"));
+  ASSERT_OK(claim);
+  EXPECT_EQ((*claim)["spec"]["resources"]["requests"].value("storage", ""), "6Gi");
+
   // The reconciler re-creates a Service deleted behind sandboxd's back.
   auto service = get(resources::services(), names::service("alpha"));
   ASSERT_OK(service);

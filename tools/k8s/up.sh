@@ -2,7 +2,8 @@
 # up.sh STATE_DIR [--real-node] [--no-snapshots] — starts a real, loopback-only Kubernetes
 # control plane:
 #   etcd + kube-apiserver + kube-controller-manager + kube-scheduler + KWOK + snapshot-controller
-# with one fake node (kwok-node-0) and a default StorageClass "standard" served
+# with one fake node (kwok-node-0) and a default StorageClass "standard" (which allows volume
+# expansion: PATCH storage grows a claim) served
 # by a small external provisioner (pv_provisioner.py: one CSI PV of driver
 # hostpath.sandboxd.local per claim, a directory, deleted when the claim is). The VolumeSnapshot
 # CRDs (snapshot.storage.k8s.io/v1, from the external-snapshotter client module) are installed
@@ -401,6 +402,7 @@ kapi POST /apis/storage.k8s.io/v1/storageclasses '{
                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
   "provisioner": "'"$PROVISIONER"'",
   "reclaimPolicy": "Delete",
+  "allowVolumeExpansion": true,
   "volumeBindingMode": "Immediate"}' >/dev/null
 PYTHON="$(python3 -c 'import os, sys; print(os.path.realpath(sys.executable))')"
 PV_MODE=()
