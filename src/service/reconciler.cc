@@ -386,13 +386,15 @@ class ReconcilerImpl : public Reconciler {
     for (const OperationRecord& op : *pending) {
       // An env update or a volume growth left pending was interrupted before its result was
       // recorded.
-      const bool interruptedEnv =
+      const bool interrupted =
           op.kind == OperationKind::UpdateEnv || op.kind == OperationKind::Resize;
+      const char* what = op.kind == OperationKind::Resize
+                             ? "interrupted before its result was recorded; the home volume "
+                               "claim has the size it reached (a re-create reads it from there)"
+                             : "interrupted before its result was recorded; the environment is "
+                               "as the sandbox shows it";
       Status finished = registry_->finishOperation(
-          op.id, interruptedEnv ? OperationState::Failed : state,
-          interruptedEnv ? "interrupted before its result was recorded; the environment is "
-                           "as the sandbox shows it"
-                         : error);
+          op.id, interrupted ? OperationState::Failed : state, interrupted ? what : error);
       if (!finished.isOk()) {
         spdlog::warn("reconcile {}: could not finish operation {}: {}", snapshot.name, op.id,
                      finished.toString());
