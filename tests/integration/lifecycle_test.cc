@@ -165,8 +165,13 @@ TEST_F(LifecycleTest, DeleteKeepsTheVolumeRecreateReattachesPurgeRemoves) {
   ASSERT_OK(service_->create(spec("keep")));
   ASSERT_TRUE(waitPhase("keep", Phase::Running));
   EXPECT_EQ(pvcUid(*this, client_, ns_, "keep"), uid) << "re-create re-attaches the volume";
-  EXPECT_EQ((*get(resources::pods(), "keep-0"))["spec"]["volumes"][0]["persistentVolumeClaim"]
-                ["claimName"],
+  // The pod may be between incarnations for a moment (seen once in CI): read it once it is.
+  StatusOr<json> pod = notFound("no pod yet");
+  ASSERT_TRUE(eventually([&] {
+    pod = get(resources::pods(), "keep-0");
+    return pod.isOk();
+  })) << pod.status().toString();
+  EXPECT_EQ((*pod)["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"],
             "vn-homevn-agent-keep-0");
 
   ASSERT_OK(service_->remove({ns_, "keep"}, true));
