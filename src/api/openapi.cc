@@ -157,7 +157,7 @@ json schemas() {
             {{"type", "string"},
              {"enum",
               {"create", "stop", "start", "update_env", "delete", "snapshot", "idle_stop",
-               "expire", "resize"}}}},
+               "expire", "resize", "restore"}}}},
            {"state",
             {{"type", "string"},
              {"enum", {"pending", "done", "failed", "superseded"}},
@@ -321,6 +321,7 @@ json operation(const Route& route) {
     case RouteId::CreateSnapshot:
     case RouteId::ListSnapshots:
     case RouteId::DeleteSnapshot:
+    case RouteId::RestoreSandbox:
       describeSnapshotRoute(route, ok, op, params, responses);
       break;
     case RouteId::UpdateSandbox:

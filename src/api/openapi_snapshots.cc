@@ -41,6 +41,44 @@ void addSnapshotSchemas(json& schemas) {
           {"description",
            "printable ASCII; labelled snapshots are kept until deleted, unlabelled ones only "
            "the newest snapshots.keep per sandbox"}}}}}};
+  schemas["CreateSandboxRequest"]["properties"]["fromSnapshot"] = {
+      {"type", "object"},
+      {"additionalProperties", false},
+      {"required", {"sandbox", "snapshot"}},
+      {"properties",
+       {{"sandbox", {{"type", "string"}, {"description", "the sandbox the snapshot is of"}}},
+        {"snapshot", {{"type", "string"}, {"description", "its id"}}}}},
+      {"description",
+       "fork: the new sandbox's home volume is made from this ready snapshot (the caller's "
+       "own; an admin's: anyone's; in the namespace the sandbox goes to) before its "
+       "StatefulSet. storage, when given, must be at least the snapshot's size (else 422); "
+       "omitted, the larger of the default and the snapshot's size. An unknown or another "
+       "user's snapshot is 404; one not ready, or a name with a kept volume, 409"}};
+  schemas["RestoreRequest"] = {
+      {"type", "object"},
+      {"additionalProperties", false},
+      {"required", {"snapshot"}},
+      {"properties",
+       {{"snapshot", {{"type", "string"}, {"description", "the id of a ready snapshot"}}}}}};
+  schemas["Restore"] = {
+      {"type", "object"},
+      {"required", {"sandbox", "snapshot", "preRestoreSnapshot", "operation", "resume"}},
+      {"properties",
+       {
+           {"sandbox", {{"type", "string"}}},
+           {"snapshot", {{"type", "string"}, {"description", "the id being restored"}}},
+           {"preRestoreSnapshot",
+            {{"type", "string"},
+             {"description",
+              "the id the snapshot of the current volume gets (label pre-restore), taken "
+              "before the volume is replaced, so a restore never loses data"}}},
+           {"operation",
+            {{"type", "integer"},
+             {"description", "the restore's operation record (GET .../operations)"}}},
+           {"resume",
+            {{"type", "boolean"},
+             {"description", "the sandbox was running: it starts again when the restore ends"}}},
+       }}};
 }
 
 bool describeSnapshotRoute(const Route& route, const std::string& ok, json& op, json& params,
@@ -75,6 +113,22 @@ bool describeSnapshotRoute(const Route& route, const std::string& ok, json& op, 
       responses[ok] = jsonResponse("accepted: the snapshot as it was; the storage's copy goes",
                                    "Snapshot");
       responses["404"] = errorResponse("no such snapshot of this sandbox (or another user's)");
+      return true;
+    case RouteId::RestoreSandbox:
+      op["requestBody"] = {
+          {"required", true},
+          {"content", {{"application/json", {{"schema", ref("RestoreRequest")}}}}}};
+      responses[ok] = jsonResponse(
+          "accepted: the sandbox is stopped (reason Restoring), its current volume snapshotted "
+          "(label pre-restore), its home volume claim replaced by one made from the snapshot, "
+          "and started again if it was running. Follow it on the sandbox (reason Restoring "
+          "until done) or its operation record (kind restore). Carried on after a restart",
+          "Restore");
+      responses["404"] = errorResponse("no such sandbox or snapshot (or another user's)");
+      responses["409"] = errorResponse(
+          "conflict: the sandbox is deleted or a legacy Deployment, the snapshot is not ready, "
+          "a restore is in progress; or, with the code snapshots_unavailable, the cluster "
+          "cannot take the snapshot of the current volume");
       return true;
     default:
       return false;

@@ -163,7 +163,8 @@ Status readTime(const nlohmann::json& body, const char* field,
 StatusOr<CreateRequest> parseCreateRequest(const nlohmann::json& body) {
   RETURN_IF_ERROR(checkObject(body,
                               {"name", "image", "env", "secretEnv", "storage", "publicPorts",
-                               "user", "profile", "idleStopMinutes", "expiresAt"},
+                               "user", "profile", "idleStopMinutes", "expiresAt",
+                               "fromSnapshot"},
                               "body"));
   CreateRequest request;
   auto name = body.find("name");
@@ -184,6 +185,16 @@ StatusOr<CreateRequest> parseCreateRequest(const nlohmann::json& body) {
   std::optional<std::optional<SystemTime>> expires;
   RETURN_IF_ERROR(readTime(body, "expiresAt", &expires));
   request.expiresAt = expires.value_or(std::nullopt);
+  auto from = body.find("fromSnapshot");
+  if (from != body.end() && !from->is_null()) {
+    RETURN_IF_ERROR(checkObject(*from, {"sandbox", "snapshot"}, "fromSnapshot"));
+    RETURN_IF_ERROR(readString(*from, "sandbox", &request.fromSandbox));
+    RETURN_IF_ERROR(readString(*from, "snapshot", &request.fromSnapshot));
+    if (request.fromSandbox.empty() || request.fromSnapshot.empty()) {
+      return invalidArgument(
+          "field \"fromSnapshot\" needs \"sandbox\" and \"snapshot\" (a snapshot id)");
+    }
+  }
   return request;
 }
 

@@ -63,6 +63,7 @@ constexpr RouteHandlers::Entry RouteHandlers::kTable[kRouteIdCount] = {
     {RouteId::CreateSnapshot, &RouteHandlers::createSnapshot},
     {RouteId::ListSnapshots, &RouteHandlers::listSnapshots},
     {RouteId::DeleteSnapshot, &RouteHandlers::deleteSnapshot},
+    {RouteId::RestoreSandbox, &RouteHandlers::restoreSandbox},
     {RouteId::ListTokens, &RouteHandlers::listTokens},
     {RouteId::CreateToken, &RouteHandlers::createToken},
     {RouteId::RevokeToken, &RouteHandlers::revokeToken},

@@ -72,6 +72,7 @@ class RouteHandlers {
   void createSnapshot(const RequestContextPtr& ctx, const Route& route);
   void listSnapshots(const RequestContextPtr& ctx, const Route& route);
   void deleteSnapshot(const RequestContextPtr& ctx, const Route& route);
+  void restoreSandbox(const RequestContextPtr& ctx, const Route& route);
   // The snapshot manager, or null after answering 503.
   SnapshotManager* snapshotManager(const RequestContextPtr& ctx);
   // Admin token routes.

@@ -25,6 +25,7 @@ enum class RouteId {
   CreateSnapshot,
   ListSnapshots,
   DeleteSnapshot,
+  RestoreSandbox,  // POST .../restore: a snapshot in place of the home volume
   ListTokens,
   CreateToken,
   RevokeToken,

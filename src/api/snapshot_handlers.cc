@@ -87,4 +87,28 @@ void RouteHandlers::deleteSnapshot(const RequestContextPtr& ctx, const Route& ro
   responder_.replyJson(ctx, route.successStatus, snapshotToJson(*removed));
 }
 
+void RouteHandlers::restoreSandbox(const RequestContextPtr& ctx, const Route& route) {
+  SnapshotManager* snapshots = snapshotManager(ctx);
+  if (snapshots == nullptr) {
+    return;
+  }
+  std::string error;
+  auto body = parseJsonBody(ctx->body, &error);
+  if (!body) {
+    responder_.replyError(ctx, malformedJson(error));
+    return;
+  }
+  auto id = parseRestoreRequest(*body);
+  if (!id.isOk()) {
+    responder_.replyError(ctx, fromStatus(id.status()));
+    return;
+  }
+  auto accepted = snapshots->restore(*ctx->caller, paramOf(*ctx, "name"), *id);
+  if (!accepted.isOk()) {
+    responder_.replyError(ctx, snapshotError(accepted.status()));
+    return;
+  }
+  responder_.replyJson(ctx, route.successStatus, restoreToJson(*accepted));
+}
+
 }  // namespace sandboxd::api

@@ -45,4 +45,32 @@ StatusOr<std::string> parseSnapshotRequest(const nlohmann::json& body) {
   return label;
 }
 
+StatusOr<std::string> parseRestoreRequest(const nlohmann::json& body) {
+  if (!body.is_object()) {
+    return invalidArgument("the body must be a JSON object");
+  }
+  std::string id;
+  for (const auto& [key, value] : body.items()) {
+    if (key != "snapshot") {
+      return invalidArgument("unknown field \"" + key + "\" (expected: snapshot)");
+    }
+    if (!value.is_string() || value.get<std::string>().empty()) {
+      return invalidArgument("snapshot: must be a snapshot's id (a string)");
+    }
+    id = value.get<std::string>();
+  }
+  if (id.empty()) {
+    return invalidArgument("field \"snapshot\" is required: the id of the snapshot to restore");
+  }
+  return id;
+}
+
+nlohmann::json restoreToJson(const RestoreAccepted& accepted) {
+  return {{"sandbox", accepted.sandbox},
+          {"snapshot", accepted.snapshot},
+          {"preRestoreSnapshot", accepted.preRestore},
+          {"operation", accepted.operation},
+          {"resume", accepted.resume}};
+}
+
 }  // namespace sandboxd::api

@@ -8,6 +8,7 @@
 
 #include "sandboxd/common/status.h"
 #include "sandboxd/model/snapshot.h"
+#include "sandboxd/service/snapshot_manager.h"
 
 namespace sandboxd::api {
 
@@ -20,5 +21,11 @@ nlohmann::json snapshotListToJson(const std::vector<SnapshotRecord>& snapshots);
 // The label of POST .../snapshots: {"label"?: string} ("" without). InvalidArgument (422) for
 // anything else: not an object, an unknown field, a label that is not a string.
 StatusOr<std::string> parseSnapshotRequest(const nlohmann::json& body);
+
+// The body of POST .../restore: {"snapshot": id}; the id. InvalidArgument (422) otherwise.
+StatusOr<std::string> parseRestoreRequest(const nlohmann::json& body);
+
+// {"sandbox", "snapshot", "preRestoreSnapshot", "operation", "resume"}
+nlohmann::json restoreToJson(const RestoreAccepted& accepted);
 
 }  // namespace sandboxd::api

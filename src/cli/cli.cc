@@ -235,7 +235,7 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   if (Status s = feed.start(); !s.isOk()) {
     return fail(s.withContext("event feed"));
   }
-  auto snapshots = makeSnapshotManager(*registry, reads, config, time,
+  auto snapshots = makeSnapshotManager(*registry, reads, kube, config, time,
                                        std::make_shared<RandomGeneratorImpl>(), locks);
   auto server = makeApiServer(config, manager, *registry, {kubeCalls, cache, reconciler}, nullptr,
                               events, snapshots);
@@ -243,6 +243,7 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
     return fail(s);
   }
   reconciler->start();  // a pass now (finishing what a previous run left), then periodically
+  snapshots->start();   // restores a previous run left are carried on
   spdlog::info("sandboxd listening on http://{} (database {}, kube {})", config.server.listen,
                config.server.db, config.server.kube);
 
@@ -252,6 +253,7 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   server->stop();  // finishes in-flight requests before the registry goes away
   recorder->stop();  // stores the statuses still queued
   activity->stop();  // and the activity reported
+  snapshots->stop();
   reconciler->stop();
   cache->stop();
   feed.stop();

@@ -33,6 +33,7 @@ struct ClientCommands {
   CLI::App* snapshotDelete = nullptr;
   CLI::App* update = nullptr;  // PATCH: storage, idle period, expiry
   CLI::App* touch = nullptr;   // POST .../activity
+  CLI::App* restore = nullptr;  // POST .../restore
 
   std::string name;
   // create
@@ -63,6 +64,8 @@ struct ClientCommands {
   // snapshot
   std::string snapshotLabel;
   std::string snapshotId;
+  // create --from SANDBOX/SNAPSHOT (a fork)
+  std::string from;
 };
 
 namespace {
@@ -355,6 +358,9 @@ std::shared_ptr<ClientCommands> addClientCommands(CLI::App& app) {
   c->create->add_option("--expires-at", c->expiresAt,
                         "delete it (home volume kept) at this RFC 3339 time, e.g. "
                         "2026-12-31T18:00:00Z");
+  c->create->add_option("--from", c->from,
+                        "fork: make the home volume from snapshot SANDBOX/ID (see snapshot "
+                        "list)");
   addCommonOptions(c->create, *c);
 
   c->list = app.add_subcommand("list", "List your sandboxes");
@@ -405,6 +411,14 @@ std::shared_ptr<ClientCommands> addClientCommands(CLI::App& app) {
     addCommonOptions(sub, *c);
   }
 
+  c->restore = app.add_subcommand(
+      "restore", "Restore a snapshot in place of a sandbox's home volume (the current one is "
+                 "snapshotted first, label pre-restore)");
+  c->restore->add_option("name", c->name, "sandbox name")->required();
+  c->restore->add_option("--snapshot", c->snapshotId, "the snapshot's id (see snapshot list)")
+      ->required();
+  addCommonOptions(c->restore, *c);
+
   c->update = app.add_subcommand(
       "update", "Grow a sandbox's home volume, or set its idle auto-stop or its expiry");
   c->update->add_option("name", c->name, "sandbox name")->required();
@@ -431,7 +445,8 @@ std::shared_ptr<ClientCommands> addClientCommands(CLI::App& app) {
 std::optional<int> runClientCommand(ClientCommands& c) {
   CLI::App* which = nullptr;
   for (CLI::App* sub : {c.create, c.list, c.status, c.stop, c.start, c.env, c.remove,
-                        c.snapshotCreate, c.snapshotList, c.snapshotDelete, c.update, c.touch}) {
+                        c.snapshotCreate, c.snapshotList, c.snapshotDelete, c.update, c.touch,
+                        c.restore}) {
     if (sub != nullptr && sub->parsed()) {
       which = sub;
     }
@@ -504,6 +519,15 @@ std::optional<int> runClientCommand(ClientCommands& c) {
     }
     if (!c.expiresAt.empty()) {
       b["expiresAt"] = c.expiresAt;
+    }
+    if (!c.from.empty()) {
+      const size_t slash = c.from.find('/');
+      if (slash == std::string::npos || slash == 0 || slash + 1 == c.from.size() ||
+          c.from.find('/', slash + 1) != std::string::npos) {
+        return fail(kExitUsage, "--from must be SANDBOX/SNAPSHOT-ID, got \"" + c.from + "\"");
+      }
+      b["fromSnapshot"] = {{"sandbox", c.from.substr(0, slash)},
+                           {"snapshot", c.from.substr(slash + 1)}};
     }
     method = "POST";
     path = "/api/v1/sandboxes";
@@ -586,6 +610,10 @@ std::optional<int> runClientCommand(ClientCommands& c) {
   } else if (which == c.touch) {
     method = "POST";
     path = sandboxPath + "/activity";
+  } else if (which == c.restore) {
+    method = "POST";
+    path = sandboxPath + "/restore";
+    body = json{{"snapshot", c.snapshotId}};
   }
 
   Response r;
@@ -615,6 +643,12 @@ std::optional<int> runClientCommand(ClientCommands& c) {
   }
   if (which == c.list) {
     printListText(r.body, std::cout);
+  } else if (which == c.restore) {
+    std::cout << "Restore of snapshot " << c.snapshotId << " into " << c.name
+              << " accepted; the current home volume is kept as snapshot "
+              << r.body.value("preRestoreSnapshot", "") << " (label pre-restore)"
+              << (r.body.value("resume", false) ? "; it starts again when done" : "")
+              << ".\nFollow it with: sandboxd status " << c.name << "\n";
   } else if (which == c.snapshotCreate || which == c.snapshotList || which == c.snapshotDelete) {
     if (which == c.snapshotCreate) {
       std::cout << "Snapshot of " << c.name << " requested.\n";

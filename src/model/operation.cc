@@ -13,6 +13,7 @@ const char* toString(OperationKind kind) {
     case OperationKind::IdleStop: return "idle_stop";
     case OperationKind::Expire: return "expire";
     case OperationKind::Resize: return "resize";
+    case OperationKind::Restore: return "restore";
   }
   return "create";
 }
@@ -26,7 +27,8 @@ std::optional<OperationKind> operationKindFromString(const std::string& s) {
   for (OperationKind k : {OperationKind::Create, OperationKind::Stop, OperationKind::Start,
                           OperationKind::UpdateEnv, OperationKind::Delete,
                           OperationKind::Snapshot, OperationKind::IdleStop,
-                          OperationKind::Expire, OperationKind::Resize}) {
+                          OperationKind::Expire, OperationKind::Resize,
+                          OperationKind::Restore}) {
     if (s == toString(k)) {
       return k;
     }

@@ -30,6 +30,8 @@ const char* toString(StatusReason reason) {
     case StatusReason::StatusUnknown: return "StatusUnknown";
     case StatusReason::IdleStopped: return "IdleStopped";
     case StatusReason::Expired: return "Expired";
+    case StatusReason::Restoring: return "Restoring";
+    case StatusReason::Restored: return "Restored";
     case StatusReason::ReconcileFailed: return "ReconcileFailed";
     case StatusReason::SecretLost: return "SecretLost";
   }

@@ -129,13 +129,14 @@ int64_t SqliteRegistryImpl::insertOperation(const OperationRecord& op) {
   }
   auto insertUse = statements_.get(
       "INSERT INTO operations (sandbox, sandbox_id, kind, user, state, "
-      "requested_at) VALUES (?, ?, ?, ?, 'pending', ?)");
+      "requested_at, detail) VALUES (?, ?, ?, ?, 'pending', ?, ?)");
   SQLite::Statement& insert = *insertUse;
   insert.bind(1, op.sandbox);
   insert.bind(2, op.sandboxId);
   insert.bind(3, toString(op.kind));
   insert.bind(4, op.user);
   insert.bind(5, static_cast<int64_t>(toUnixMillis(requested)));
+  insert.bind(6, op.detail);
   insert.exec();
   const int64_t id = db_->getLastInsertRowid();
   auto pruneUse = statements_.get(
@@ -165,47 +166,75 @@ Status SqliteRegistryImpl::finishOperation(int64_t id, OperationState state,
   }
 }
 
+namespace {
+
+constexpr const char* kOperationColumns =
+    "id, sandbox, sandbox_id, kind, user, state, error, requested_at, finished_at, detail";
+
+// The operations `q` selects (kOperationColumns, in that order).
+StatusOr<std::vector<OperationRecord>> readOperations(SQLite::Statement& q) {
+  std::vector<OperationRecord> out;
+  while (q.executeStep()) {
+    OperationRecord op;
+    op.id = q.getColumn(0).getInt64();
+    op.sandbox = q.getColumn(1).getString();
+    op.sandboxId = q.getColumn(2).getString();
+    const std::string kind = q.getColumn(3).getString();
+    const std::string state = q.getColumn(5).getString();
+    auto k = operationKindFromString(kind);
+    auto st = operationStateFromString(state);
+    if (!k || !st) {
+      return internalError("operation " + std::to_string(op.id) + " has unknown kind " +
+                           kind + " or state " + state);
+    }
+    op.kind = *k;
+    op.user = q.getColumn(4).getString();
+    op.state = *st;
+    op.error = q.getColumn(6).getString();
+    op.requestedAt = fromUnixMillis(q.getColumn(7).getInt64());
+    if (!q.getColumn(8).isNull()) {
+      op.finishedAt = fromUnixMillis(q.getColumn(8).getInt64());
+    }
+    op.detail = q.getColumn(9).getString();
+    out.push_back(std::move(op));
+  }
+  return out;
+}
+
+}  // namespace
+
 StatusOr<std::vector<OperationRecord>> SqliteRegistryImpl::listOperations(
     const std::string& sandboxId, int limit, bool pendingOnly) {
   std::lock_guard<std::mutex> lock(mu_);
   try {
     storeQueuedFinishes(false);
-    auto qUse = statements_.get(
-        std::string("SELECT id, sandbox, sandbox_id, kind, user, state, "
-        "error, requested_at, finished_at FROM operations "
-        "WHERE sandbox_id = ?") +
-        (pendingOnly ? " AND state = 'pending'" : "") +
-        " ORDER BY id DESC LIMIT ?");
+    auto qUse = statements_.get(std::string("SELECT ") + kOperationColumns +
+                                " FROM operations WHERE sandbox_id = ?" +
+                                (pendingOnly ? " AND state = 'pending'" : "") +
+                                " ORDER BY id DESC LIMIT ?");
     SQLite::Statement& q = *qUse;
     q.bind(1, sandboxId);
     q.bind(2, limit);
-    std::vector<OperationRecord> out;
-    while (q.executeStep()) {
-      OperationRecord op;
-      op.id = q.getColumn(0).getInt64();
-      op.sandbox = q.getColumn(1).getString();
-      op.sandboxId = q.getColumn(2).getString();
-      const std::string kind = q.getColumn(3).getString();
-      const std::string state = q.getColumn(5).getString();
-      auto k = operationKindFromString(kind);
-      auto st = operationStateFromString(state);
-      if (!k || !st) {
-        return internalError("operation " + std::to_string(op.id) + " has unknown kind " +
-                             kind + " or state " + state);
-      }
-      op.kind = *k;
-      op.user = q.getColumn(4).getString();
-      op.state = *st;
-      op.error = q.getColumn(6).getString();
-      op.requestedAt = fromUnixMillis(q.getColumn(7).getInt64());
-      if (!q.getColumn(8).isNull()) {
-        op.finishedAt = fromUnixMillis(q.getColumn(8).getInt64());
-      }
-      out.push_back(std::move(op));
-    }
-    return out;
+    return readOperations(q);
   } catch (const std::exception& e) {
     return statusFromException(e, "listing the operations of sandbox id " + sandboxId);
+  }
+}
+
+StatusOr<std::vector<OperationRecord>> SqliteRegistryImpl::pendingOperations(
+    OperationKind kind) {
+  std::lock_guard<std::mutex> lock(mu_);
+  try {
+    storeQueuedFinishes(false);
+    auto qUse = statements_.get(std::string("SELECT ") + kOperationColumns +
+                                " FROM operations WHERE state = 'pending' AND kind = ? "
+                                "ORDER BY id");
+    SQLite::Statement& q = *qUse;
+    q.bind(1, toString(kind));
+    return readOperations(q);
+  } catch (const std::exception& e) {
+    return statusFromException(e, std::string("listing pending ") + toString(kind) +
+                                      " operations");
   }
 }
 

@@ -63,6 +63,9 @@ class SqliteRegistryImpl : public Registry {
 
   // Registry
   Status insertSandbox(const SandboxRecord& record) override;
+  StatusOr<int64_t> insertSandboxWithOperation(const SandboxRecord& record,
+                                               const OperationRecord& op) override;
+  StatusOr<std::vector<OperationRecord>> pendingOperations(OperationKind kind) override;
   StatusOr<SandboxRecord> getSandbox(const std::string& name) override;
   StatusOr<std::vector<SandboxRecordPtr>> listSandboxes(
       const std::optional<std::string>& user) override;
@@ -105,6 +108,8 @@ class SqliteRegistryImpl : public Registry {
  private:
   // updateSandbox, and with `op` also addOperation, in one transaction.
   StatusOr<IntentWritten> writeSandbox(const SandboxRecord& record, const OperationRecord* op);
+  // INSERT of a new row (and `op`, when given, in the same transaction); the operation's id.
+  StatusOr<int64_t> insertRow(const SandboxRecord& record, const OperationRecord* op);
   // The UPDATE of updateSandbox, inside the caller's transaction (mu_ held). Throws
   // SQLite::Exception.
   // When the stored row was known (storedRow), `written` is set to the row as now stored.

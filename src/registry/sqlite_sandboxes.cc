@@ -286,6 +286,17 @@ Status SqliteRegistryImpl::corruptRow(const std::string& name, const std::string
 }
 
 Status SqliteRegistryImpl::insertSandbox(const SandboxRecord& record) {
+  return insertRow(record, nullptr).status();
+}
+
+StatusOr<int64_t> SqliteRegistryImpl::insertSandboxWithOperation(const SandboxRecord& record,
+                                                                 const OperationRecord& op) {
+  RETURN_IF_ERROR(validateOperation(op));
+  return insertRow(record, &op);
+}
+
+StatusOr<int64_t> SqliteRegistryImpl::insertRow(const SandboxRecord& record,
+                                                const OperationRecord* op) {
   RETURN_IF_ERROR(validateRecord(record));
   ASSIGN_OR_RETURN(EncodedEnv encoded, encodeEnv(record));
   const SystemTime now = time_->systemTime();
@@ -317,9 +328,10 @@ Status SqliteRegistryImpl::insertSandbox(const SandboxRecord& record) {
     row->updatedAt = fromUnixMillis(toUnixMillis(now));
     row->lastActivityAt = fromUnixMillis(toUnixMillis(active));
     row->version = 1;
+    const int64_t operation = op != nullptr ? insertOperation(*op) : 0;
     tx.commit();
     rowWritten(record.name, std::move(row));
-    return Status::ok();
+    return operation;
   } catch (const std::exception& e) {
     rowsDataVersion_.reset();
     return statusFromException(e, "inserting sandbox " + record.name);

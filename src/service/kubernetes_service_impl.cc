@@ -396,6 +396,35 @@ class KubernetesServiceImpl : public KubernetesService {
     return recreated;
   }
 
+  Status createHomeVolume(const SandboxSpec& spec, const std::string& volumeSnapshot,
+                          const std::map<std::string, std::string>& annotations) override {
+    ASSIGN_OR_RETURN(RenderedManifests manifests, renderer_->render(spec));
+    const json& set = manifests.statefulSet;
+    const json& templates = set["spec"]["volumeClaimTemplates"];
+    if (!templates.is_array() || templates.empty()) {
+      return failedPrecondition("the StatefulSet template has no volume claim template");
+    }
+    json claim = templates[0];
+    claim["apiVersion"] = resources::persistentVolumeClaims().apiVersion;
+    claim["kind"] = resources::persistentVolumeClaims().kind;
+    json& meta = claim["metadata"];
+    meta["name"] = names::pvc(spec.name);
+    meta["namespace"] = nsOf(spec.nameSpace);
+    // What the StatefulSet controller gives the claims it makes: the selector's labels.
+    for (const auto& [key, value] : set["spec"]["selector"]["matchLabels"].items()) {
+      meta["labels"][key] = value;
+    }
+    for (const auto& [key, value] : annotations) {
+      meta["annotations"][key] = value;
+    }
+    claim["spec"]["dataSource"] = {{"apiGroup", "snapshot.storage.k8s.io"},
+                                   {"kind", "VolumeSnapshot"},
+                                   {"name", volumeSnapshot}};
+    auto created = client_->create(resources::persistentVolumeClaims(), nsOf(spec.nameSpace),
+                                   claim);
+    return created.isOk() ? Status::ok() : created.status();
+  }
+
   Status remove(const SandboxKey& key, bool purge) override {
     const std::string ns = nsOf(key.nameSpace);
     DeleteOptions background;

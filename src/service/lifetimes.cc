@@ -51,6 +51,11 @@ bool isIdleStopped(const SandboxRecord& record) {
          record.reason == toString(StatusReason::IdleStopped);
 }
 
+bool keepsStopReason(const SandboxRecord& record) {
+  return isIdleStopped(record) || (record.desired == DesiredState::Stopped &&
+                                   record.reason == toString(StatusReason::Restoring));
+}
+
 SystemTime lastActivityOf(const SandboxRecord& record, std::optional<SystemTime> pending) {
   SystemTime latest = std::max(record.lastActivityAt, record.createdAt);
   return pending ? std::max(latest, *pending) : latest;

@@ -1,4 +1,5 @@
 #include "sandboxd/service/reconciler.h"
+#include "sandboxd/service/restore_steps.h"
 
 #include <spdlog/spdlog.h>
 
@@ -341,6 +342,7 @@ class ReconcilerImpl : public Reconciler {
     if (work.repair) {
       // Secret keys referenced only (""): the Secret is never written here.
       const SandboxSpec spec = specFromRecord(*fresh);
+      RETURN_IF_ERROR(forkVolume(*fresh, spec));
       const int replicas = fresh->desired == DesiredState::Running ? 1 : 0;
       ASSIGN_OR_RETURN(std::vector<std::string> recreated, kube_->repair(spec, replicas));
       if (!recreated.empty()) {
@@ -360,6 +362,30 @@ class ReconcilerImpl : public Reconciler {
       SandboxRecord cleared = *fresh;
       clearReconcileError(cleared);
       (void)registry_->updateSandbox(cleared);  // a concurrent writer wins; fine
+    }
+    return Status::ok();
+  }
+
+  // A fork whose create was cut short before its home volume was made: the volume is made
+  // from the snapshot its create named, before the StatefulSet is re-created (which would
+  // otherwise make an empty one). A claim that exists is left alone.
+  Status forkVolume(const SandboxRecord& record, const SandboxSpec& spec) {
+    ASSIGN_OR_RETURN(std::vector<OperationRecord> ops,
+                     registry_->listOperations(record.sandboxId, Registry::kOperationHistory));
+    for (const OperationRecord& op : ops) {  // newest first
+      if (op.kind != OperationKind::Create) {
+        continue;
+      }
+      const std::optional<ForkDetail> fork = decodeForkDetail(op.detail);
+      if (!fork) {
+        return Status::ok();  // created with a new volume
+      }
+      Status made = kube_->createHomeVolume(spec, fork->volumeSnapshot, {});
+      if (made.isOk()) {
+        spdlog::info("reconcile {}: made the home volume from snapshot {}", record.name,
+                     fork->snapshot);
+      }
+      return made.kind() == ErrorKind::AlreadyExists ? Status::ok() : made;
     }
     return Status::ok();
   }
@@ -384,6 +410,9 @@ class ReconcilerImpl : public Reconciler {
       return;
     }
     for (const OperationRecord& op : *pending) {
+      if (op.kind == OperationKind::Restore) {
+        continue;  // the snapshot manager's to carry out and finish (restore_steps.h)
+      }
       // An env update or a volume growth left pending was interrupted before its result was
       // recorded.
       const bool interrupted =

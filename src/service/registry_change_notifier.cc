@@ -123,6 +123,19 @@ class ChangeNotifyingRegistry : public Registry {
     }
     return written;
   }
+  StatusOr<int64_t> insertSandboxWithOperation(const SandboxRecord& record,
+                                               const OperationRecord& op) override {
+    auto operation = inner_->insertSandboxWithOperation(record, op);
+    if (operation.isOk()) {
+      remember(*operation, op.sandbox);
+      changes_->sandboxChanged(record.name);
+      changes_->operationsChanged(op.sandbox);
+    }
+    return operation;
+  }
+  StatusOr<std::vector<OperationRecord>> pendingOperations(OperationKind kind) override {
+    return inner_->pendingOperations(kind);
+  }
   StatusOr<std::set<std::string>> sandboxesWithPendingOperations() override {
     return inner_->sandboxesWithPendingOperations();
   }

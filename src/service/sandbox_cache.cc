@@ -1,6 +1,7 @@
 #include "sandboxd/service/sandbox_cache.h"
 
 #include "sandboxd/model/naming.h"
+#include "sandboxd/service/snapshot_objects.h"
 
 #include <memory>
 
@@ -29,6 +30,12 @@ FieldMask metadataFields(std::initializer_list<const char*> extra) {
   return mask;
 }
 
+FieldMask claimMetadata() {
+  FieldMask mask = metadataFields({});
+  mask.fields.emplace("annotations", FieldMask::keys({kRestoreOperationAnnotation}));
+  return mask;
+}
+
 }  // namespace
 
 // Not apiVersion and kind: the API server leaves them out of list items, and watch events
@@ -54,9 +61,10 @@ const std::shared_ptr<const FieldMask>& statusFieldsFor(const ResourceType& type
                                      {"containerStatuses", containerStatus},
                                      {"initContainerStatuses", containerStatus}}}});
   // Of a claim, what derivation reads (its storage class and phase), not its access modes,
-  // requests, capacity and volume.
+  // requests, capacity and volume; and the annotation a restore marks the claim it made with
+  // (restore_steps.h), which no other claim has.
   static const auto claim = std::make_shared<const FieldMask>(
-      FieldMask{{"metadata", metadataFields({})},
+      FieldMask{{"metadata", claimMetadata()},
                 {"spec", FieldMask::keys({"storageClassName"})},
                 {"status", FieldMask::keys({"phase"})}});
   static const auto other = std::make_shared<const FieldMask>(

@@ -31,7 +31,7 @@ void finishView(SandboxView& view, const SandboxConfig& config) {
     view.observed.reason = record.reason;
     view.observed.message = record.message;
   }
-  if (isIdleStopped(record) &&
+  if (keepsStopReason(record) &&
       (view.observed.phase == Phase::Stopped || view.observed.phase == Phase::Stopping)) {
     view.observed.reason = record.reason;  // why it stopped, rather than how it looks
     view.observed.message = record.message;

@@ -10,6 +10,9 @@
 #include <set>
 
 #include "sandboxd/common/random_generator.h"
+#include "sandboxd/config/quantity.h"
+#include "sandboxd/service/restore_steps.h"
+#include "sandboxd/service/snapshot_objects.h"
 #include "sandboxd/model/naming.h"
 #include "sandboxd/model/reason.h"
 #include "sandboxd/service/deletion_rules.h"
@@ -122,6 +125,17 @@ class SandboxManagerImpl : public SandboxManager {
                                          settings->storage));
       record.storage = spec.storage;
     }
+    std::optional<ForkDetail> fork;
+    int64_t forkOperation = 0;
+    if (!request.fromSnapshot.empty()) {
+      if (existing.isOk()) {
+        return failedPrecondition("sandbox \"" + spec.name +
+                                  "\" was deleted with its home volume kept; a fork needs a new "
+                                  "volume: purge it first or choose another name");
+      }
+      ASSIGN_OR_RETURN(fork, forkSource(caller, request, spec));
+      record.storage = spec.storage;
+    }
     RETURN_IF_ERROR(withinQuota(user, spec.name, &spec.storage));
     std::optional<SandboxRecord> tombstone;
     if (existing.isOk()) {
@@ -133,16 +147,40 @@ class SandboxManagerImpl : public SandboxManager {
       ASSIGN_OR_RETURN(record.version, registry_->updateSandbox(record));
     } else if (existing.status().kind() == ErrorKind::NotFound) {
       record.sandboxId = random_.uuid();
-      RETURN_IF_ERROR(registry_->insertSandbox(record));
+      if (fork) {
+        // The row and the operation saying what the volume is made from, in one commit: a
+        // restart's repair makes the volume from the snapshot too (reconciler).
+        OperationRecord op = operationOf(record, OperationKind::Create, caller);
+        op.detail = encodeForkDetail(*fork);
+        ASSIGN_OR_RETURN(forkOperation, registry_->insertSandboxWithOperation(record, op));
+      } else {
+        RETURN_IF_ERROR(registry_->insertSandbox(record));
+      }
       record.version = 1;
     } else {
       return existing.status();
     }
     userLock.unlock();  // the row counts from now on
     spec.sandboxId = record.sandboxId;
-    const int64_t operation = recordOperation(record, OperationKind::Create, caller);
+    const int64_t operation =
+        fork ? forkOperation : recordOperation(record, OperationKind::Create, caller);
 
-    Status created = kube_->create(spec);
+    Status created = Status::ok();
+    if (fork) {
+      // The home volume from the snapshot first: the StatefulSet then adopts it by name.
+      created = kube_->createHomeVolume(spec, fork->volumeSnapshot, {});
+      if (created.kind() == ErrorKind::AlreadyExists) {
+        created = failedPrecondition("a home volume claim " + names::pvc(spec.name) +
+                                     " exists already; a fork needs a new one");
+      }
+      if (created.isOk()) {
+        spdlog::info("sandbox {}: home volume made from snapshot {} of {}", spec.name,
+                     fork->snapshot, request.fromSandbox);
+      }
+    }
+    if (created.isOk()) {
+      created = kube_->create(spec);
+    }
     if (!created.isOk()) {
       finishOperation(operation, OperationState::Failed, created.message());
       return failCreate(std::move(record), tombstone, created);
@@ -421,6 +459,69 @@ class SandboxManagerImpl : public SandboxManager {
     return Status::ok();
   }
 
+  // A fork's snapshot (CreateRequest::fromSnapshot), checked: the caller's own (an admin:
+  // anyone's), ready, in the namespace the sandbox goes to. `spec.storage` becomes the
+  // snapshot's size when none was asked and the default is smaller; a smaller size asked is
+  // InvalidArgument. Reads the snapshot's row and its VolumeSnapshot; changes nothing.
+  StatusOr<ForkDetail> forkSource(const Caller& caller, const CreateRequest& request,
+                                  SandboxSpec& spec) {
+    const std::string what =
+        "snapshot \"" + request.fromSnapshot + "\" of sandbox \"" + request.fromSandbox + "\"";
+    auto snapshot = registry_->getSnapshot(request.fromSnapshot);
+    if (!snapshot.isOk()) {
+      return snapshot.status().kind() == ErrorKind::NotFound ? notFound(what + " not found")
+                                                             : snapshot.status();
+    }
+    if (snapshot->sandbox != request.fromSandbox ||
+        (!caller.admin && snapshot->user != caller.user)) {
+      return notFound(what + " not found");  // another user's is not theirs to name
+    }
+    if (snapshot->nameSpace != spec.nameSpace) {
+      return failedPrecondition(what + " is in namespace " + snapshot->nameSpace +
+                                "; a fork is made in " + spec.nameSpace);
+    }
+    auto object = client_->get(resources::volumeSnapshots(), snapshot->nameSpace,
+                               snapshot->objectName);
+    if (!object.isOk()) {
+      return object.status().kind() == ErrorKind::NotFound
+                 ? failedPrecondition(what + ": its VolumeSnapshot is gone")
+                 : object.status();
+    }
+    const ObservedSnapshot observed = observeVolumeSnapshot(*object);
+    if (observed.state != SnapshotState::Ready) {
+      return failedPrecondition(what + " is " + toString(observed.state) +
+                                "; only a ready snapshot can be forked");
+    }
+    auto need = parseStorageQuantity(observed.size);
+    auto have = parseStorageQuantity(spec.storage);
+    if (need.isOk() && have.isOk() && *have < *need) {
+      if (!request.storage.empty()) {
+        return invalidArgument("storage: " + what + " needs at least " + observed.size);
+      }
+      spec.storage = observed.size;
+    }
+    return ForkDetail{snapshot->id, snapshot->objectName};
+  }
+
+  // FailedPrecondition while a restore holds the sandbox stopped (restore_steps.h): a start
+  // would let the StatefulSet make an empty claim where the restored one is to go.
+  Status notBeingRestored(const SandboxRecord& record) {
+    if (record.desired != DesiredState::Stopped) {
+      return Status::ok();  // a restore holds it stopped until it ends
+    }
+    ASSIGN_OR_RETURN(std::vector<OperationRecord> pending,
+                     registry_->listOperations(record.sandboxId, Registry::kOperationHistory,
+                                               /*pendingOnly=*/true));
+    for (const OperationRecord& op : pending) {
+      if (op.kind == OperationKind::Restore) {
+        return failedPrecondition("sandbox \"" + record.name +
+                                  "\" is being restored from a snapshot; it starts again by "
+                                  "itself if it was running");
+      }
+    }
+    return Status::ok();
+  }
+
   // A create that failed half-way. KubernetesService rolled back what it made, but the rollback
   // can fail too; so unless the name is held by someone else's objects, the row stays as a
   // deletion until nothing is left (the reconciler finishes it): no object of ours is ever
@@ -501,6 +602,7 @@ class SandboxManagerImpl : public SandboxManager {
     std::lock_guard<std::mutex> lock(lockFor(name));
     ASSIGN_OR_RETURN(SandboxRecord record, visibleRecord(caller, name));
     RETURN_IF_ERROR(notBeingDeleted(record));
+    RETURN_IF_ERROR(notBeingRestored(record));
     if (desired == DesiredState::Running && record.desired != DesiredState::Running) {
       RETURN_IF_ERROR(withinQuota(record.user, name, nullptr));
     }
@@ -572,7 +674,7 @@ class SandboxManagerImpl : public SandboxManager {
     } else if (observed.isOk()) {
       view.observed = *observed;
       // An idle stop's reason stays while the sandbox stays stopped (finishView shows it).
-      const bool keepReason = isIdleStopped(record);
+      const bool keepReason = keepsStopReason(record);
       if (when == Observed::Settled &&
           (record.phase != observed->phase || record.workload != observed->workload ||
            (!keepReason && record.reason != observed->reason))) {

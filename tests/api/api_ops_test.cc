@@ -288,7 +288,7 @@ TEST_F(ApiOpsTest, EveryRouteInTheTableIsServed) {
       path.replace(pos, 6, "app.js");
     }
     if (route.id == api::RouteId::CreateSnapshot || route.id == api::RouteId::ListSnapshots ||
-        route.id == api::RouteId::DeleteSnapshot) {
+        route.id == api::RouteId::DeleteSnapshot || route.id == api::RouteId::RestoreSandbox) {
       // No snapshot manager here: the routes are there and say so (served:
       // snapshot_routes_test.cc, and on the real control plane, integration/snapshot_test.cc).
       auto r = call(route.method, path, kAliceToken);

@@ -101,6 +101,22 @@ TEST(RequestParsingTest, CreateRequest) {
   EXPECT_OK(parseCreateRequest(json::parse(R"({"name":"a","env":null})")));
 }
 
+TEST(RequestParsingTest, CreateRequestFromASnapshot) {
+  auto r = parseCreateRequest(json::parse(
+      R"({"name":"fork","fromSnapshot":{"sandbox":"demo","snapshot":"0123456789ab"}})"));
+  ASSERT_OK(r);
+  EXPECT_EQ(r->fromSandbox, "demo");
+  EXPECT_EQ(r->fromSnapshot, "0123456789ab");
+  EXPECT_TRUE(parseCreateRequest(json::parse(R"({"name":"a"})"))->fromSnapshot.empty());
+  for (const char* bad : {R"({"name":"a","fromSnapshot":"demo/0123"})",
+                          R"({"name":"a","fromSnapshot":{"sandbox":"demo"}})",
+                          R"({"name":"a","fromSnapshot":{"snapshot":"0123"}})",
+                          R"({"name":"a","fromSnapshot":{"sandbox":"d","snapshot":"1","x":1}})",
+                          R"({"name":"a","fromSnapshot":{"sandbox":"d","snapshot":2}})"}) {
+    EXPECT_KIND(parseCreateRequest(json::parse(bad)), InvalidArgument) << bad;
+  }
+}
+
 TEST(RequestParsingTest, EnvChange) {
   auto c = parseEnvChange(json::parse(R"({"set":{"A":"1"},"setSecret":{"B":"2"},"unset":["C"]})"));
   ASSERT_OK(c);

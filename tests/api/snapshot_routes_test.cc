@@ -36,6 +36,19 @@ class FakeSnapshots : public SnapshotManager {
     return sample(name);
   }
 
+  StatusOr<RestoreAccepted> restore(const Caller& caller, const std::string& name,
+                                    const std::string& id) override {
+    if (!next.isOk()) {
+      return next;
+    }
+    lastCaller = caller.user;
+    lastRestored = id;
+    return RestoreAccepted{name, id, "feed00000001", 42, true};
+  }
+  int stepRestores() override { return 0; }
+  void start() override {}
+  void stop() override {}
+
   static SnapshotRecord sample(const std::string& name) {
     SnapshotRecord s;
     s.id = "abc123";
@@ -47,6 +60,7 @@ class FakeSnapshots : public SnapshotManager {
   Status next = Status::ok();
   std::string lastCaller;
   std::string lastLabel;
+  std::string lastRestored;
 };
 
 class SnapshotRoutesTest : public ApiServerFixture {
@@ -75,6 +89,40 @@ TEST_F(SnapshotRoutesTest, CreateTakesAnOptionalLabel) {
   r = call("POST", "/api/v1/sandboxes/demo/snapshots");  // no body
   ASSERT_EQ(r.status, 202) << r.body;
   EXPECT_EQ(snapshots_->lastLabel, "");
+}
+
+TEST_F(SnapshotRoutesTest, RestoreNamesTheSnapshotAndAnswersWhatItWillKeep) {
+  ASSERT_EQ(createAs(kAliceToken, "demo").status, 201);
+  auto r = call("POST", "/api/v1/sandboxes/demo/restore", kAliceToken,
+                json{{"snapshot", "abc123"}}.dump());
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(snapshots_->lastRestored, "abc123");
+  EXPECT_EQ(snapshots_->lastCaller, "alice");
+  const json j = r.json();
+  EXPECT_EQ(j["sandbox"], "demo");
+  EXPECT_EQ(j["snapshot"], "abc123");
+  EXPECT_EQ(j["preRestoreSnapshot"], "feed00000001");
+  EXPECT_EQ(j["operation"], 42);
+  EXPECT_EQ(j["resume"], true);
+
+  snapshots_->lastRestored.clear();
+  for (const std::string& body : {std::string("{}"), std::string("{\"snapshot\": 7}"),
+                                  std::string("{\"snapshot\": \"\"}"),
+                                  std::string("{\"snapshot\": \"a\", \"x\": 1}"),
+                                  std::string("[]")}) {
+    r = call("POST", "/api/v1/sandboxes/demo/restore", kAliceToken, body);
+    EXPECT_EQ(r.status, 422) << body << ": " << r.body;
+    EXPECT_EQ(r.json()["error"].value("code", ""), "invalid") << r.body;
+  }
+  r = call("POST", "/api/v1/sandboxes/demo/restore", kAliceToken, "{");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_TRUE(snapshots_->lastRestored.empty()) << "no bad body reached the manager";
+
+  snapshots_->next = failedPrecondition("a restore of sandbox \"demo\" is in progress");
+  r = call("POST", "/api/v1/sandboxes/demo/restore", kAliceToken,
+           json{{"snapshot", "abc123"}}.dump());
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_NE(r.json()["error"].value("message", "").find("in progress"), std::string::npos);
 }
 
 TEST_F(SnapshotRoutesTest, BadBodiesAre400And422) {

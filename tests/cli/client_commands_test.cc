@@ -1,6 +1,7 @@
 // End-to-end tests of the client subcommands: a real `sandboxd serve --kube memory` child
 // process, tokens made with `sandboxd token create` while it runs, and the client commands run
 // as child processes; stdout, stderr and exit codes are checked (DESIGN §4).
+#include <thread>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -230,6 +231,38 @@ TEST_F(ClientCommandsTest, MalformedPairsAreExit2AndNeverEchoTheValue) {
   ProcessResult r3 = client({"env", "pairs"}, token);  // nothing to change
   EXPECT_EQ(r3.exitCode, 2);
   expectOneLineError(r3);
+}
+
+TEST_F(ClientCommandsTest, RestoreAndForkFromASnapshot) {
+  const std::string token = createToken("alice");
+  ASSERT_EQ(client({"create", "cli-snap"}, token).exitCode, 0);
+  ProcessResult snap;
+  for (int i = 0; i < 100; ++i) {  // the simulated StatefulSet makes the claim soon after
+    snap = client({"snapshot", "create", "cli-snap", "-o", "json"}, token);
+    if (snap.exitCode == 0) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(snap.exitCode, 0) << snap.err;
+  const std::string id = json::parse(snap.out).value("id", "");
+
+  ProcessResult restored = client({"restore", "cli-snap", "--snapshot", id}, token);
+  ASSERT_EQ(restored.exitCode, 0) << restored.err;
+  EXPECT_NE(restored.out.find("pre-restore"), std::string::npos) << restored.out;
+  ProcessResult again = client({"restore", "cli-snap", "--snapshot", "0123456789ab"}, token);
+  EXPECT_EQ(again.exitCode, 1);
+  expectOneLineError(again, "not found");
+
+  ProcessResult forked = client({"create", "cli-fork", "--from", "cli-snap/" + id}, token);
+  EXPECT_EQ(forked.exitCode, 0) << forked.err;
+  for (const std::string bad : {"cli-snap", "/x", "cli-snap/", "a/b/c"}) {
+    ProcessResult r = client({"create", "cli-bad", "--from", bad}, token);
+    EXPECT_EQ(r.exitCode, 2) << bad;
+    expectOneLineError(r, "SANDBOX/SNAPSHOT-ID");
+  }
+  ProcessResult missing = client({"restore", "cli-snap"}, token);
+  EXPECT_EQ(missing.exitCode, 2) << "--snapshot is required";
 }
 
 TEST_F(ClientCommandsTest, NoServerIsExit1WithAClearMessage) {

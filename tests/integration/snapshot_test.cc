@@ -2,8 +2,12 @@
 // the upstream snapshot-controller binds them to contents, and the test storage
 // (tools/k8s/snapshot_driver.py) copies the volume's directory. So the tests check data: the
 // snapshot's directory holds the files the volume held when it was taken.
+#include <signal.h>
+
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <thread>
 
 #include "integration/served_cluster.h"
 
@@ -58,6 +62,35 @@ class SnapshotTest : public ServedClusterTest {
     EXPECT_TRUE(ok) << "snapshot " << id << " never ready; last answer: " << last.status << " "
                     << last.body;
     return found;
+  }
+
+  // Polls the sandbox's operations until restore `operation` has ended; its state.
+  std::string waitRestoreEnded(const std::string& name, int64_t operation,
+                               std::chrono::seconds timeout = std::chrono::seconds(120)) {
+    std::string state;
+    ::sandboxd::testing::HttpResult last;
+    const bool ended = eventually(
+        [&] {
+          last = call("GET", "/api/v1/sandboxes/" + name + "/operations");
+          for (const json& op : last.json().value("items", json::array())) {
+            if (op.value("id", int64_t{0}) == operation) {
+              state = op.value("state", "");
+            }
+          }
+          return !state.empty() && state != "pending";
+        },
+        timeout);
+    EXPECT_TRUE(ended) << "restore " << operation << " of " << name << " never ended; last: "
+                       << last.status << " " << last.body << "\nserver log:\n"
+                       << serve_.log();
+    return state;
+  }
+
+  void restartServe(int signal) {
+    serve_.stop(signal);
+    ASSERT_TRUE(serve_.start(dir_, {"--kube", kubeconfigPath(), "--config", dir_ + "/config.yaml"},
+                             "/readyz"))
+        << serve_.log();
   }
 
   static std::string read(const std::string& path) {
@@ -164,6 +197,135 @@ TEST_F(SnapshotTest, AMissingClassIsSnapshotsUnavailableAndTheRestWorks) {
   EXPECT_TRUE(call("GET", "/api/v1/sandboxes/snapnoclass/snapshots").json()["items"].empty());
   ASSERT_FALSE(waitStatus("snapnoclass", "RUNNING").is_null()) << "the sandbox works as before";
   EXPECT_TRUE(lifecycle("snapnoclass", "stop"));
+}
+
+TEST_F(SnapshotTest, ARestoreBringsTheFilesBackAndKeepsWhatItReplaced) {
+  startServe(kubeconfigPath());
+  ASSERT_TRUE(lifecycle("snaprestore", "create"));
+  ASSERT_FALSE(waitStatus("snaprestore", "RUNNING").is_null());
+  std::ofstream(volumeDir("snaprestore") + "/notes.txt") << "version 1";
+  auto created = call("POST", "/api/v1/sandboxes/snaprestore/snapshots",
+                      json{{"label", "good"}}.dump());
+  ASSERT_EQ(created.status, 202) << created.body;
+  const std::string id = created.json().value("id", "");
+  ASSERT_FALSE(waitReady("snaprestore", id).is_null());
+  std::ofstream(volumeDir("snaprestore") + "/notes.txt") << "version 2 (a mistake)";
+
+  // Through the CLI, as an operator would.
+  ProcessResult restored = runProcess({SANDBOXD_BINARY, "restore", "snaprestore", "--snapshot",
+                                       id, "--server", serve_.url(), "--token", token_, "-o",
+                                       "json"});
+  ASSERT_EQ(restored.exitCode, 0) << restored.err;
+  const json accepted = json::parse(restored.out);
+  EXPECT_TRUE(accepted.value("resume", false));
+  const std::string pre = accepted.value("preRestoreSnapshot", "");
+  ASSERT_FALSE(pre.empty());
+  const json stopped = waitStatus("snaprestore", "STOPPED", "Restoring");
+  EXPECT_FALSE(stopped.is_null()) << "held stopped while its volume is replaced";
+  auto refused = call("POST", "/api/v1/sandboxes/snaprestore/start");
+  EXPECT_EQ(refused.status, 409) << refused.body;
+
+  EXPECT_EQ(waitRestoreEnded("snaprestore", accepted.value("operation", int64_t{0})), "done");
+  ASSERT_FALSE(waitStatus("snaprestore", "RUNNING").is_null()) << "it ran: it runs again";
+  EXPECT_EQ(read(volumeDir("snaprestore") + "/notes.txt"), "version 1");
+  EXPECT_EQ(read(snapshotDir("snaprestore-snap-" + pre) + "/notes.txt"), "version 2 (a mistake)")
+      << "the replaced volume is kept: a restore loses nothing";
+  bool listed = false;
+  for (const json& s : call("GET", "/api/v1/sandboxes/snaprestore/snapshots").json()["items"]) {
+    listed = listed || (s.value("id", "") == pre && s.value("label", "") == "pre-restore");
+  }
+  EXPECT_TRUE(listed);
+
+  // Another user cannot restore it, nor name an unknown snapshot.
+  const std::string bob = serve_.createToken("bob");
+  auto foreign = ::sandboxd::testing::httpCall(serve_.port(), "POST",
+                                               "/api/v1/sandboxes/snaprestore/restore", bob,
+                                               json{{"snapshot", id}}.dump());
+  EXPECT_EQ(foreign.status, 404) << foreign.body;
+  auto unknown = call("POST", "/api/v1/sandboxes/snaprestore/restore",
+                      json{{"snapshot", "0123456789ab"}}.dump());
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+  EXPECT_EQ(call("POST", "/api/v1/sandboxes/snaprestore/restore", "{}").status, 422);
+}
+
+TEST_F(SnapshotTest, AForkStartsWithTheSnapshotsFilesAndLeavesTheOriginalAlone) {
+  startServe(kubeconfigPath());
+  ASSERT_TRUE(lifecycle("snaporigin", "create"));
+  ASSERT_FALSE(waitStatus("snaporigin", "RUNNING").is_null());
+  std::ofstream(volumeDir("snaporigin") + "/notes.txt") << "shared start";
+  auto created = call("POST", "/api/v1/sandboxes/snaporigin/snapshots");
+  ASSERT_EQ(created.status, 202) << created.body;
+  const std::string id = created.json().value("id", "");
+  ASSERT_FALSE(waitReady("snaporigin", id).is_null());
+
+  ProcessResult forked = runProcess({SANDBOXD_BINARY, "create", "snapfork", "--from",
+                                     "snaporigin/" + id, "--server", serve_.url(), "--token",
+                                     token_});
+  ASSERT_EQ(forked.exitCode, 0) << forked.err;
+  ASSERT_FALSE(waitStatus("snapfork", "RUNNING").is_null());
+  EXPECT_EQ(read(volumeDir("snapfork") + "/notes.txt"), "shared start");
+  std::ofstream(volumeDir("snapfork") + "/notes.txt") << "the fork's own";
+  EXPECT_EQ(read(volumeDir("snaporigin") + "/notes.txt"), "shared start") << "untouched";
+
+  const std::string bob = serve_.createToken("bob");
+  auto foreign = ::sandboxd::testing::httpCall(
+      serve_.port(), "POST", "/api/v1/sandboxes", bob,
+      json{{"name", "bobfork"}, {"fromSnapshot", {{"sandbox", "snaporigin"}, {"snapshot", id}}}}
+          .dump());
+  EXPECT_EQ(foreign.status, 404) << foreign.body;
+  ProcessResult bad = runProcess({SANDBOXD_BINARY, "create", "snapbad", "--from", "snaporigin",
+                                  "--server", serve_.url(), "--token", token_});
+  EXPECT_EQ(bad.exitCode, 2) << bad.err;
+}
+
+// kill -9 of serve at each point of a restore (the delays walk through its steps: the stop,
+// the snapshot of the current volume, the claim's delete, its re-creation, the start), then a
+// restart: every time the restore converges, the files are the snapshot's, and the volume it
+// replaced is kept in that round's pre-restore snapshot.
+TEST_F(SnapshotTest, ARestoreConvergesAfterAKillAtAnyStep) {
+  startServe(kubeconfigPath());
+  ASSERT_TRUE(lifecycle("snapkill", "create"));
+  ASSERT_FALSE(waitStatus("snapkill", "RUNNING").is_null());
+  std::ofstream(volumeDir("snapkill") + "/notes.txt") << "good";
+  auto created = call("POST", "/api/v1/sandboxes/snapkill/snapshots",
+                      json{{"label", "good"}}.dump());
+  ASSERT_EQ(created.status, 202) << created.body;
+  const std::string id = created.json().value("id", "");
+  ASSERT_FALSE(waitReady("snapkill", id).is_null());
+
+  const int delaysMs[] = {0, 250, 700, 1500, 2500, 4000};
+  for (int round = 0; round < static_cast<int>(std::size(delaysMs)); ++round) {
+    SCOPED_TRACE("kill " + std::to_string(delaysMs[round]) + " ms into round " +
+                 std::to_string(round));
+    const std::string written = "round " + std::to_string(round);
+    std::ofstream(volumeDir("snapkill") + "/notes.txt") << written;
+    auto accepted = call("POST", "/api/v1/sandboxes/snapkill/restore",
+                         json{{"snapshot", id}}.dump());
+    ASSERT_EQ(accepted.status, 202) << accepted.body;
+    std::this_thread::sleep_for(std::chrono::milliseconds(delaysMs[round]));
+    restartServe(SIGKILL);
+    if (HasFatalFailure()) {
+      return;
+    }
+    EXPECT_EQ(waitRestoreEnded("snapkill", accepted.json().value("operation", int64_t{0})),
+              "done");
+    ASSERT_FALSE(waitStatus("snapkill", "RUNNING").is_null());
+    EXPECT_EQ(read(volumeDir("snapkill") + "/notes.txt"), "good");
+    const std::string pre = accepted.json().value("preRestoreSnapshot", "");
+    ASSERT_FALSE(waitReady("snapkill", pre).is_null());
+    EXPECT_EQ(read(snapshotDir("snapkill-snap-" + pre) + "/notes.txt"), written)
+        << "what the round wrote is kept";
+  }
+  const json items = call("GET", "/api/v1/sandboxes/snapkill/snapshots").json()["items"];
+  EXPECT_EQ(items.size(), std::size(delaysMs) + 1) << "one pre-restore copy per round: "
+                                                   << items.dump();
+  auto claims = client_->list(resources::persistentVolumeClaims(), ns_);
+  ASSERT_OK(claims);
+  int homes = 0;
+  for (const json& c : (*claims)["items"]) {
+    homes += c["metadata"].value("name", "") == names::pvc("snapkill") ? 1 : 0;
+  }
+  EXPECT_EQ(homes, 1);
 }
 
 }  // namespace

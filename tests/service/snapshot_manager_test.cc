@@ -17,7 +17,7 @@ class SnapshotManagerTest : public ManagerFixture {
   void SetUp() override {
     ManagerFixture::SetUp();
     config_.snapshots.keep = 2;
-    snapshots_ = makeSnapshotManager(registry_, cluster_, config_, time_,
+    snapshots_ = makeSnapshotManager(registry_, cluster_, service_, config_, time_,
                                      std::make_shared<RandomGeneratorImpl>(), locks_);
     CreateRequest r;
     r.name = "demo";
@@ -133,7 +133,7 @@ TEST_F(SnapshotManagerTest, WithoutTheSnapshotApiOrTheClassSnapshotsAreUnavailab
   cluster_->setSnapshotApiForTest(true);
 
   config_.snapshots.className = "fast";
-  auto named = makeSnapshotManager(registry_, cluster_, config_, time_,
+  auto named = makeSnapshotManager(registry_, cluster_, service_, config_, time_,
                                    std::make_shared<RandomGeneratorImpl>(), locks_);
   refused = named->create(alice_, "demo", "");
   EXPECT_TRUE(isSnapshotsUnavailable(refused.status())) << refused.status().toString();

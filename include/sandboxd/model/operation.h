@@ -17,8 +17,11 @@ namespace sandboxd {
 // IdleStop and Expire: the reconciler's stop of an idle sandbox and delete (volume kept) of an
 // expired one, lifecycle requests like a user's. Resize: a grown home volume (PATCH storage),
 // not a lifecycle request.
+// Restore: a snapshot put back in place of the home volume (stop, snapshot the volume, replace
+// the claim, start again); a lifecycle request (it stops the sandbox). Carried out by the
+// snapshot manager's restore steps, never finished by the reconciler.
 enum class OperationKind { Create, Stop, Start, UpdateEnv, Delete, Snapshot, IdleStop, Expire,
-                           Resize };
+                           Resize, Restore };
 // Whether a request of this kind changes the sandbox's desired lifecycle (create, stop, start,
 // delete): a newer one supersedes the pending older ones.
 bool isLifecycle(OperationKind kind);
@@ -41,6 +44,10 @@ struct OperationRecord {
   std::string error;  // for failed
   SystemTime requestedAt{};
   std::optional<SystemTime> finishedAt;
+  // What the operation needs to be carried out after a crash, as JSON (restore: the snapshots
+  // and whether to start again; create: a fork's snapshot); empty for most. Internal: the API
+  // does not show it.
+  std::string detail;
 };
 
 }  // namespace sandboxd

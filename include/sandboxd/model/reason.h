@@ -40,6 +40,9 @@ enum class StatusReason {
   IdleStopped,            // STOPPED: the reconciler stopped it after its idle period; shown
                           // while it stays stopped (service/lifetimes.h)
   Expired,                // DELETING: the reconciler deletes it at its expiresAt (volume kept)
+  Restoring,              // STOPPED: a snapshot is being restored in place of its home volume;
+                          // shown until the restore ends (it starts again if it was running)
+  Restored,               // the restore ended (what is recorded; reads show the cluster's)
 
   // ERROR reasons the reconciler records (service/reconcile_errors.h). Unlike the others
   // they stick (reads show them) until the reconciler succeeds or the user asks for

@@ -1,6 +1,7 @@
 // The registry: the durable record of every sandbox sandboxd manages and of API tokens.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -133,6 +134,31 @@ class Registry {
   // NotFound for an unknown id.
   virtual StatusOr<TokenInfo> revokeToken(const std::string& id) = 0;
 
+  // Every pending operation of `kind`, oldest first (the restores a restart resumes).
+  virtual StatusOr<std::vector<OperationRecord>> pendingOperations(OperationKind kind) {
+    ASSIGN_OR_RETURN(std::set<std::string> ids, sandboxesWithPendingOperations());
+    std::vector<OperationRecord> out;
+    for (const std::string& id : ids) {
+      ASSIGN_OR_RETURN(std::vector<OperationRecord> ops,
+                       listOperations(id, kOperationHistory, /*pendingOnly=*/true));
+      for (OperationRecord& op : ops) {
+        if (op.kind == kind) {
+          out.push_back(std::move(op));
+        }
+      }
+    }
+    std::sort(out.begin(), out.end(),
+              [](const OperationRecord& a, const OperationRecord& b) { return a.id < b.id; });
+    return out;
+  }
+  // insertSandbox and addOperation in one transaction (a fork's create: its operation's detail
+  // says what its home volume is made from, and must not be missing after a crash). Returns the
+  // operation's id.
+  virtual StatusOr<int64_t> insertSandboxWithOperation(const SandboxRecord& record,
+                                                       const OperationRecord& op) {
+    RETURN_IF_ERROR(insertSandbox(record));
+    return addOperation(op);
+  }
   // The operation record. addOperation stores `op` as pending and returns its id; a lifecycle
   // request (create, stop, start, delete) marks the sandbox's older pending lifecycle requests
   // superseded. Only the newest kOperationHistory per sandbox id are kept.

@@ -62,6 +62,14 @@ class KubernetesService {
   // there) and no PVC is touched. Returns "Kind name" of each object re-created.
   virtual StatusOr<std::vector<std::string>> repair(const SandboxSpec& spec, int replicas) = 0;
 
+  // Creates the home volume claim (names::pvc) of `spec` as its StatefulSet would (its claim
+  // template, labelled with the StatefulSet's selector), filled from the VolumeSnapshot
+  // `volumeSnapshot` in the same namespace, of `spec.storage`: a fork's before its
+  // StatefulSet, a restore's in place of the claim it deleted. AlreadyExists if the claim is
+  // there (whatever it holds). `annotations` are added to the claim's.
+  virtual Status createHomeVolume(const SandboxSpec& spec, const std::string& volumeSnapshot,
+                                  const std::map<std::string, std::string>& annotations) = 0;
+
   // Deletes workload, Service, Ingresses and Secret (absent ones are fine). The home PVC is
   // kept unless `purge`, in which case it is deleted too.
   virtual Status remove(const SandboxKey& key, bool purge) = 0;

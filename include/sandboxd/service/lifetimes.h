@@ -36,6 +36,11 @@ LifetimeDue lifetimeDue(const SandboxRecord& record, int idleStopMinutes, System
 // reason IdleStopped (not the cluster's ScaledToZero) until someone starts it.
 bool isIdleStopped(const SandboxRecord& record);
 
+// Whether reads show the row's own reason for a stopped sandbox rather than the cluster's
+// ScaledToZero: idle-stopped (above), or being restored (reason Restoring, while the restore
+// holds it stopped).
+bool keepsStopReason(const SandboxRecord& record);
+
 // The activity idle time counts from: the row's lastActivityAt, its createdAt, or `pending`
 // (a report not stored yet), whichever is latest.
 SystemTime lastActivityOf(const SandboxRecord& record, std::optional<SystemTime> pending);

@@ -33,6 +33,10 @@ struct CreateRequest {
   std::string profile;   // a name in sandbox.profiles; empty = sandbox.defaultProfile
   std::optional<int> idleStopMinutes;   // none: the profile's (service/lifetimes.h)
   std::optional<SystemTime> expiresAt;  // none: never
+  // A fork: the home volume is made from this snapshot (of sandbox `fromSandbox`, which the
+  // caller owns, or any for an admin) before the StatefulSet. Empty: a new, empty volume.
+  std::string fromSandbox;
+  std::string fromSnapshot;
 };
 
 // PATCH /api/v1/sandboxes/{name}: each field set is changed, the rest kept. An inner nullopt

@@ -17,9 +17,19 @@
 #include "sandboxd/model/sandbox.h"
 #include "sandboxd/model/snapshot.h"
 #include "sandboxd/registry/registry.h"
+#include "sandboxd/service/kubernetes_service.h"
 #include "sandboxd/service/sandbox_locks.h"
 
 namespace sandboxd {
+
+// A restore accepted (POST .../restore): it goes on in the background (restore_steps.h).
+struct RestoreAccepted {
+  std::string sandbox;
+  std::string snapshot;     // the id restored
+  std::string preRestore;   // the id the current volume's snapshot gets (label pre-restore)
+  int64_t operation = 0;    // the restore's operation record
+  bool resume = false;      // it starts again when done
+};
 
 class SnapshotManager {
  public:
@@ -39,6 +49,20 @@ class SnapshotManager {
   // it was. NotFound for an unknown id, or one of another sandbox or user.
   virtual StatusOr<SnapshotRecord> remove(const Caller& caller, const std::string& name,
                                           const std::string& id) = 0;
+
+  // Restores snapshot `id` of sandbox `name` in place of its home volume: records the intent
+  // (the sandbox stopped, reason Restoring, and a restore operation), asks for the stop, and
+  // leaves the rest to stepRestores (restore_steps.h). NotFound: unknown sandbox or snapshot
+  // (another user's too). FailedPrecondition: deleted, a legacy Deployment, the snapshot not
+  // ready, a restore already in progress, or (isSnapshotsUnavailable) no snapshot API.
+  virtual StatusOr<RestoreAccepted> restore(const Caller& caller, const std::string& name,
+                                            const std::string& id) = 0;
+  // One round over every pending restore (a step each); how many are still in progress.
+  virtual int stepRestores() = 0;
+  // Runs stepRestores on a thread of its own (often while restores are in progress, now and
+  // then otherwise: a restart's are found too) until stop().
+  virtual void start() = 0;
+  virtual void stop() = 0;
 };
 
 using SnapshotManagerPtr = std::shared_ptr<SnapshotManager>;
@@ -46,7 +70,8 @@ using SnapshotManagerPtr = std::shared_ptr<SnapshotManager>;
 // `locks` is shared with the sandbox manager (a snapshot and a lifecycle change of one sandbox
 // do not interleave).
 SnapshotManagerPtr makeSnapshotManager(RegistryPtr registry, KubeClientPtr client,
-                                       const Config& config, TimeSourcePtr time,
-                                       RandomGeneratorPtr random, SandboxLocksPtr locks);
+                                       KubernetesServicePtr kube, const Config& config,
+                                       TimeSourcePtr time, RandomGeneratorPtr random,
+                                       SandboxLocksPtr locks);
 
 }  // namespace sandboxd

@@ -15,6 +15,10 @@ namespace sandboxd {
 // The label carrying a snapshot's id, and the annotation carrying its user label.
 inline constexpr const char* kSnapshotIdLabel = "sandboxd.io/snapshot-id";
 inline constexpr const char* kSnapshotLabelAnnotation = "sandboxd.io/snapshot-label";
+// On a home volume claim a restore made: the restore operation's id (restore_steps.h).
+inline constexpr const char* kRestoreOperationAnnotation = "sandboxd.io/restore-operation";
+// The label of the snapshot a restore takes of the volume it replaces.
+inline constexpr const char* kPreRestoreLabel = "pre-restore";
 
 // The VolumeSnapshot of `snapshot`: of the PVC `pvcName`, in class `className` (empty: the
 // cluster's default), with sandboxd's ownership labels. Values go into the tree as data.
