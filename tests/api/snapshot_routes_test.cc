@@ -112,7 +112,7 @@ TEST_F(SnapshotRoutesTest, RestoreNamesTheSnapshotAndAnswersWhatItWillKeep) {
                                   std::string("[]")}) {
     r = call("POST", "/api/v1/sandboxes/demo/restore", kAliceToken, body);
     EXPECT_EQ(r.status, 422) << body << ": " << r.body;
-    EXPECT_EQ(r.json()["error"].value("code", ""), "invalid") << r.body;
+    EXPECT_EQ(r.json()["error"].value("code", ""), "invalid_argument") << r.body;
   }
   r = call("POST", "/api/v1/sandboxes/demo/restore", kAliceToken, "{");
   EXPECT_EQ(r.status, 400) << r.body;
