@@ -18,6 +18,7 @@
 #include "sandboxd/model/snapshot.h"
 #include "sandboxd/registry/registry.h"
 #include "sandboxd/service/sandbox_locks.h"
+#include "sandboxd/service/snapshot_stats.h"
 
 namespace sandboxd {
 
@@ -39,6 +40,21 @@ class SnapshotManager {
   // it was. NotFound for an unknown id, or one of another sandbox or user.
   virtual StatusOr<SnapshotRecord> remove(const Caller& caller, const std::string& name,
                                           const std::string& id) = 0;
+  // Deletes every snapshot `list` shows the caller under `name` (each as `remove` does:
+  // the VolumeSnapshot, then the row), for DELETE ...?purge=true&purgeSnapshots=true. Returns
+  // how many were deleted; NotFound as `list`; after a failed deletion the others are still
+  // tried and the first error is returned.
+  virtual StatusOr<int> removeAll(const Caller& caller, const std::string& name) {
+    return failedPrecondition("this snapshot manager cannot delete all snapshots");
+  }
+  // A scheduled snapshot (snapshots.intervalHours) of sandbox `name`: as create for an admin
+  // whose operation user is "sandboxd", without a label (so snapshots.keep prunes it), counted
+  // under trigger "schedule".
+  virtual StatusOr<SnapshotRecord> createScheduled(const std::string& name) {
+    return failedPrecondition("this snapshot manager takes no scheduled snapshots");
+  }
+  // Counters since start (/metrics).
+  virtual SnapshotStats stats() const { return {}; }
 };
 
 using SnapshotManagerPtr = std::shared_ptr<SnapshotManager>;
