@@ -367,8 +367,17 @@ json operation(const Route& route) {
       params.push_back({{"name", "purge"},
                         {"in", "query"},
                         {"required", false},
-                        {"description", "also delete the home volume"},
+                        {"description", "also delete the home volume (its snapshots stay)"},
                         {"schema", {{"type", "boolean"}, {"default", false}}}});
+      params.push_back(
+          {{"name", "purgeSnapshots"},
+           {"in", "query"},
+           {"required", false},
+           {"description",
+            "with purge=true: also delete every snapshot listed under the sandbox's name (the "
+            "VolumeSnapshots, then their rows), after the purge is accepted; without "
+            "purge=true a 422 that changes nothing"},
+           {"schema", {{"type", "boolean"}, {"default", false}}}});
       responses[ok] = jsonResponse("accepted", "Sandbox");
       break;
     case RouteId::ListTokens:

@@ -277,21 +277,35 @@ StatusOr<UserQuota> parseQuotaRequest(const nlohmann::json& body, const std::str
   return quota;
 }
 
-StatusOr<bool> parsePurge(const std::vector<std::pair<std::string, std::string>>& query) {
-  bool purge = false;
+namespace {
+
+StatusOr<bool> parseBoolParam(const std::vector<std::pair<std::string, std::string>>& query,
+                              const std::string& name) {
+  bool on = false;
   for (const auto& [key, value] : query) {
-    if (key != "purge") {
+    if (key != name) {
       continue;
     }
     if (value == "true" || value == "1") {
-      purge = true;
+      on = true;
     } else if (value == "false" || value == "0") {
-      purge = false;
+      on = false;
     } else {
-      return invalidArgument("query parameter \"purge\" must be true or false");
+      return invalidArgument("query parameter \"" + name + "\" must be true or false");
     }
   }
-  return purge;
+  return on;
+}
+
+}  // namespace
+
+StatusOr<bool> parsePurge(const std::vector<std::pair<std::string, std::string>>& query) {
+  return parseBoolParam(query, "purge");
+}
+
+StatusOr<bool> parsePurgeSnapshots(
+    const std::vector<std::pair<std::string, std::string>>& query) {
+  return parseBoolParam(query, "purgeSnapshots");
 }
 
 StatusOr<std::optional<std::string>> parseUserFilter(

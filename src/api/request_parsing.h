@@ -43,6 +43,9 @@ StatusOr<UserQuota> parseQuotaRequest(const nlohmann::json& body, const std::str
 
 // DELETE ?purge=true|false (absent = false; anything else is InvalidArgument).
 StatusOr<bool> parsePurge(const std::vector<std::pair<std::string, std::string>>& query);
+// DELETE ?purgeSnapshots=true|false (absent = false; anything else is InvalidArgument).
+StatusOr<bool> parsePurgeSnapshots(
+    const std::vector<std::pair<std::string, std::string>>& query);
 
 // GET /api/v1/sandboxes ?user=U (absent = nullopt; empty is InvalidArgument).
 StatusOr<std::optional<std::string>> parseUserFilter(

@@ -10,6 +10,7 @@
 #include "api/openapi.h"
 #include "api/request_parsing.h"
 #include "api/sandbox_json.h"
+#include "api/snapshot_metrics.h"
 #include "sandboxd/common/heap.h"
 
 namespace sandboxd::api {
@@ -186,9 +187,25 @@ void RouteHandlers::getSandbox(const RequestContextPtr& ctx, const Route& route)
 }
 
 void RouteHandlers::deleteSandbox(const RequestContextPtr& ctx, const Route& route) {
-  auto purge = parsePurge(parseQuery(ctx->rawQuery));
+  const auto query = parseQuery(ctx->rawQuery);
+  auto purge = parsePurge(query);
   if (!purge.isOk()) {
     responder_.replyError(ctx, fromStatus(purge.status()));
+    return;
+  }
+  auto purgeSnapshots = parsePurgeSnapshots(query);
+  if (!purgeSnapshots.isOk()) {
+    responder_.replyError(ctx, fromStatus(purgeSnapshots.status()));
+    return;
+  }
+  if (*purgeSnapshots && !*purge) {
+    responder_.replyError(
+        ctx, fromStatus(invalidArgument("query parameter \"purgeSnapshots\" needs purge=true "
+                                        "(a sandbox kept for later keeps its snapshots)")));
+    return;
+  }
+  if (*purgeSnapshots) {
+    deleteSandboxWithSnapshots(ctx, route);
     return;
   }
   replyView(ctx, route, "delete", manager_->remove(*ctx->caller, nameOf(*ctx), purge.value()));
@@ -399,6 +416,9 @@ void RouteHandlers::metrics(const RequestContextPtr& ctx, const Route&) {
   std::string text = renderMetricsPage(metrics_, *manager_, observability_);
   if (streams_) {
     text += renderEventStreams(streams_->openCount(), streams_->stats());
+  }
+  if (snapshots_) {
+    text += renderSnapshotStats(snapshots_->stats());
   }
   responder_.replyText(ctx, 200, text, "text/plain; version=0.0.4; charset=utf-8");
 }

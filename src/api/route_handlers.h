@@ -75,6 +75,9 @@ class RouteHandlers {
   void restoreSandbox(const RequestContextPtr& ctx, const Route& route);
   // The snapshot manager, or null after answering 503.
   SnapshotManager* snapshotManager(const RequestContextPtr& ctx);
+  // DELETE ?purge=true&purgeSnapshots=true: the purge, then every snapshot of the sandbox
+  // (snapshot_purge_handler.cc).
+  void deleteSandboxWithSnapshots(const RequestContextPtr& ctx, const Route& route);
   // Admin token routes.
   void listTokens(const RequestContextPtr& ctx, const Route& route);
   void createToken(const RequestContextPtr& ctx, const Route& route);

@@ -36,6 +36,7 @@
 #include "sandboxd/service/sandbox_events.h"
 #include "sandboxd/service/status_index.h"
 #include "sandboxd/service/activity_tracker.h"
+#include "service/snapshot_schedule.h"
 #include "sandboxd/service/status_recorder.h"
 #include "sandboxd/kube/access_check.h"
 #include "sandboxd/kube/cached_read_client.h"
@@ -197,9 +198,20 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   auto activity = std::make_shared<ActivityTracker>(*registry);
   auto manager =
       makeSandboxManager(*registry, kube, reads, config, time, locks, recorder, activity);
+  auto snapshots = makeSnapshotManager(*registry, reads, kube, config, time,
+                                       std::make_shared<RandomGeneratorImpl>(), locks);
+  // Scheduled snapshots (snapshots.intervalHours): swept after idle stop and expiry, in the
+  // reconciler's pass, at most once a minute.
+  SnapshotScheduleOptions scheduleOptions;
+  scheduleOptions.interval = std::chrono::hours(config.snapshots.intervalHours);
+  auto scheduler = std::make_shared<SnapshotScheduler>(*registry, snapshots, time, scheduleOptions);
   ReconcilerOptions reconcileOptions;
   reconcileOptions.interval = std::chrono::milliseconds(config.server.reconcileIntervalMs);
-  reconcileOptions.sweepLifetimes = [manager] { return manager->sweepLifetimes(); };
+  reconcileOptions.sweepLifetimes = [manager, scheduler] {
+    auto swept = manager->sweepLifetimes();
+    (void)scheduler->maybeSweep();
+    return swept;
+  };
   std::shared_ptr<Reconciler> reconciler =
       makeReconciler(*registry, kube, reads, config, time, locks, reconcileOptions);
   // A workload deleted or scaled behind sandboxd's back is put right soon, not a period later.
@@ -235,8 +247,6 @@ int serve(const CommonOptions& common, const ServeOptions& flags) {
   if (Status s = feed.start(); !s.isOk()) {
     return fail(s.withContext("event feed"));
   }
-  auto snapshots = makeSnapshotManager(*registry, reads, kube, config, time,
-                                       std::make_shared<RandomGeneratorImpl>(), locks);
   auto server = makeApiServer(config, manager, *registry, {kubeCalls, cache, reconciler}, nullptr,
                               events, snapshots);
   if (Status s = server->start(); !s.isOk()) {

@@ -61,6 +61,7 @@ struct ClientCommands {
   std::vector<std::string> secretPairs;
   // delete
   bool purge = false;
+  bool purgeSnapshots = false;  // with purge: the sandbox's snapshots too
   // snapshot
   std::string snapshotLabel;
   std::string snapshotId;
@@ -393,7 +394,11 @@ std::shared_ptr<ClientCommands> addClientCommands(CLI::App& app) {
 
   c->remove = app.add_subcommand("delete", "Delete a sandbox (keeps its home volume)");
   c->remove->add_option("name", c->name, "sandbox name")->required();
-  c->remove->add_flag("--purge", c->purge, "also delete the home volume");
+  CLI::Option* purge = c->remove->add_flag("--purge", c->purge, "also delete the home volume");
+  c->remove
+      ->add_flag("--purge-snapshots", c->purgeSnapshots,
+                 "with --purge: also delete the sandbox's snapshots (a purge keeps them)")
+      ->needs(purge);
   addCommonOptions(c->remove, *c);
 
   CLI::App* snapshot = app.add_subcommand("snapshot", "Home-volume snapshots of a sandbox");
@@ -572,7 +577,9 @@ std::optional<int> runClientCommand(ClientCommands& c) {
     body = b;
   } else if (which == c.remove) {
     method = "DELETE";
-    path = sandboxPath + (c.purge ? "?purge=true" : "");
+    path = sandboxPath + (c.purge ? (c.purgeSnapshots ? "?purge=true&purgeSnapshots=true"
+                                                      : "?purge=true")
+                                  : "");
   } else if (which == c.snapshotCreate) {
     method = "POST";
     path = sandboxPath + "/snapshots";
@@ -669,7 +676,9 @@ std::optional<int> runClientCommand(ClientCommands& c) {
       std::cout << "Sandbox " << c.name << " updated.\n";
     } else if (which == c.remove) {
       std::cout << "Delete of " << c.name << " accepted"
-                << (c.purge ? " (home volume will be deleted)" : " (home volume kept)")
+                << (c.purgeSnapshots ? " (home volume and snapshots will be deleted)"
+                    : c.purge        ? " (home volume will be deleted, snapshots kept)"
+                                     : " (home volume kept)")
                 << ".\n";
     }
     printSandboxText(r.body, std::cout);

@@ -95,6 +95,7 @@ class SqliteRegistryImpl : public Registry {
   StatusOr<std::vector<SnapshotRecord>> listSnapshots(const std::string& sandbox) override;
   Status updateSnapshot(const SnapshotRecord& snapshot) override;
   Status deleteSnapshot(const std::string& id) override;
+  StatusOr<std::map<std::string, SystemTime>> newestSnapshotTimes() override;  // sqlite_snapshot_times.cc
   Status putBlob(const std::string& kind, const std::string& name,
                  const std::string& value) override;
   StatusOr<std::string> getBlob(const std::string& kind, const std::string& name) override;

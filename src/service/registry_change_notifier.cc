@@ -158,6 +158,9 @@ class ChangeNotifyingRegistry : public Registry {
     return inner_->updateSnapshot(snapshot);
   }
   Status deleteSnapshot(const std::string& id) override { return inner_->deleteSnapshot(id); }
+  StatusOr<std::map<std::string, SystemTime>> newestSnapshotTimes() override {
+    return inner_->newestSnapshotTimes();
+  }
   Status putBlob(const std::string& kind, const std::string& name,
                  const std::string& value) override {
     return inner_->putBlob(kind, name, value);

@@ -1,6 +1,7 @@
 // SnapshotManager (sandboxd/service/snapshot_manager.h).
 #include <algorithm>
 #include <condition_variable>
+#include <atomic>
 #include <mutex>
 #include <thread>
 
@@ -13,6 +14,7 @@
 #include "sandboxd/service/restore_steps.h"
 #include "sandboxd/service/snapshot_manager.h"
 #include "sandboxd/service/snapshot_objects.h"
+#include "service/sandbox_lifetimes.h"
 #include "service/visible_record.h"
 
 namespace sandboxd {
@@ -40,9 +42,50 @@ class SnapshotManagerImpl : public SnapshotManager {
 
   StatusOr<SnapshotRecord> create(const Caller& caller, const std::string& name,
                                   const std::string& label) override {
+    return take(caller, name, label, SnapshotTrigger::User);
+  }
+
+  StatusOr<SnapshotRecord> createScheduled(const std::string& name) override {
+    return take(Caller{kSweepUser, true}, name, "", SnapshotTrigger::Schedule);
+  }
+
+  SnapshotStats stats() const override {
+    SnapshotStats out;
+    out.createdByUser = createdByUser_.load();
+    out.createdBySchedule = createdBySchedule_.load();
+    out.createdByRestore = createdByRestore_.load();
+    out.failedByUser = failedByUser_.load();
+    out.failedBySchedule = failedBySchedule_.load();
+    out.deletedByUser = deletedByUser_.load();
+    out.deletedByRetention = deletedByRetention_.load();
+    out.deletedByPurge = deletedByPurge_.load();
+    out.restoresDone = restoresDone_.load();
+    out.restoresFailed = restoresFailed_.load();
+    return out;
+  }
+
+ private:
+  // create, counted by trigger: created, or failed once the sandbox was found (an unknown
+  // sandbox or a bad label is the caller's error, not a failed snapshot).
+  StatusOr<SnapshotRecord> take(const Caller& caller, const std::string& name,
+                                const std::string& label, SnapshotTrigger trigger) {
+    bool found = false;
+    auto result = takeFound(caller, name, label, &found);
+    const bool user = trigger == SnapshotTrigger::User;
+    if (result.isOk()) {
+      ++(user ? createdByUser_ : createdBySchedule_);
+    } else if (found) {
+      ++(user ? failedByUser_ : failedBySchedule_);
+    }
+    return result;
+  }
+
+  StatusOr<SnapshotRecord> takeFound(const Caller& caller, const std::string& name,
+                                     const std::string& label, bool* found) {
     RETURN_IF_ERROR(validateSnapshotLabel(label));
     std::lock_guard<std::mutex> lock(locks_->forName(name));
     ASSIGN_OR_RETURN(SandboxRecord sandbox, visibleRecord(*registry_, caller, name));
+    *found = true;
     if (sandbox.desired == DesiredState::Deleted && sandbox.purge) {
       return failedPrecondition("sandbox \"" + name + "\" was purged: its home volume is gone");
     }
@@ -93,6 +136,7 @@ class SnapshotManagerImpl : public SnapshotManager {
     return snapshot;
   }
 
+ public:
   StatusOr<std::vector<SnapshotRecord>> list(const Caller& caller,
                                              const std::string& name) override {
     ASSIGN_OR_RETURN(std::vector<SnapshotRecord> snapshots, visibleSnapshots(caller, name));
@@ -121,6 +165,7 @@ class SnapshotManagerImpl : public SnapshotManager {
       }
     }
     RETURN_IF_ERROR(deleteSnapshot(*it));
+    ++deletedByUser_;
     spdlog::info("sandbox {}: snapshot {} deleted", name, id);
     return *it;
   }
@@ -227,6 +272,32 @@ class SnapshotManagerImpl : public SnapshotManager {
     if (thread_.joinable()) {
       thread_.join();
     }
+  }
+
+  StatusOr<int> removeAll(const Caller& caller, const std::string& name) override {
+    std::lock_guard<std::mutex> lock(locks_->forName(name));
+    ASSIGN_OR_RETURN(std::vector<SnapshotRecord> snapshots, visibleSnapshots(caller, name));
+    int deleted = 0;
+    Status first = Status::ok();
+    for (const SnapshotRecord& s : snapshots) {
+      Status removed = deleteSnapshot(s);
+      if (removed.isOk()) {
+        ++deleted;
+        ++deletedByPurge_;
+        spdlog::info("sandbox {}: snapshot {} deleted (purge)", name, s.id);
+      } else {
+        spdlog::warn("sandbox {}: purge could not delete snapshot {}: {}", name, s.id,
+                     removed.toString());
+        if (first.isOk()) {
+          first = removed;
+        }
+      }
+    }
+    if (!first.isOk()) {
+      return first.withContext(std::to_string(deleted) + " of " +
+                               std::to_string(snapshots.size()) + " snapshots deleted");
+    }
+    return deleted;
   }
 
  private:
@@ -425,6 +496,9 @@ class SnapshotManagerImpl : public SnapshotManager {
                    created.status().toString());
       return;
     }
+    if (created.isOk()) {
+      ++createdByRestore_;
+    }
     spdlog::info("sandbox {}: restore: snapshot {} of the current volume requested", sandbox.name,
                  id);
   }
@@ -485,10 +559,7 @@ class SnapshotManagerImpl : public SnapshotManager {
     return true;
   }
 
-  void countRestore(bool restored) {
-    std::lock_guard<std::mutex> lock(statsMu_);
-    ++(restored ? restoresDone_ : restoresFailed_);
-  }
+  void countRestore(bool restored) { ++(restored ? restoresDone_ : restoresFailed_); }
 
   // The snapshots listed under `name`: those of its current owner while the sandbox exists;
   // once its row is gone (purged), the caller's own (an admin's: all). NotFound when the
@@ -614,6 +685,7 @@ class SnapshotManagerImpl : public SnapshotManager {
       }
       Status deleted = deleteSnapshot(s);
       if (deleted.isOk()) {
+        ++deletedByRetention_;
         spdlog::info("sandbox {}: snapshot {} deleted (retention: keep {})", name, s.id,
                      config_.keep);
       } else {
@@ -631,8 +703,9 @@ class SnapshotManagerImpl : public SnapshotManager {
   RandomGeneratorPtr random_;
   SandboxLocksPtr locks_;
 
-  std::mutex statsMu_;
-  uint64_t restoresDone_ = 0, restoresFailed_ = 0;
+  std::atomic<uint64_t> createdByRestore_{0};
+  std::atomic<uint64_t> restoresDone_{0};
+  std::atomic<uint64_t> restoresFailed_{0};
 
   std::mutex threadMu_;
   std::thread thread_;
@@ -640,6 +713,13 @@ class SnapshotManagerImpl : public SnapshotManager {
   std::condition_variable wake_;
   bool stopping_ = false;
   bool poked_ = false;
+  std::atomic<uint64_t> createdByUser_{0};
+  std::atomic<uint64_t> createdBySchedule_{0};
+  std::atomic<uint64_t> failedByUser_{0};
+  std::atomic<uint64_t> failedBySchedule_{0};
+  std::atomic<uint64_t> deletedByUser_{0};
+  std::atomic<uint64_t> deletedByRetention_{0};
+  std::atomic<uint64_t> deletedByPurge_{0};
 };
 
 }  // namespace

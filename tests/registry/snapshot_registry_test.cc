@@ -112,3 +112,49 @@ TEST_F(SnapshotRegistryTest, ABadIdIsRefusedByTheSchema) {
 
 }  // namespace
 }  // namespace sandboxd
+
+namespace sandboxd {
+namespace {
+
+TEST(SnapshotTimesTest, TheNewestSnapshotOfEachSandboxIdInOneRead) {
+  auto time = std::make_shared<testing::SimulatedTimeSource>();
+  auto opened = openSqliteRegistry(":memory:", time);
+  ASSERT_OK(opened);
+  RegistryPtr registry = *opened;
+  auto empty = registry->newestSnapshotTimes();
+  ASSERT_OK(empty);
+  EXPECT_TRUE(empty->empty());
+
+  const auto add = [&](const std::string& id, const std::string& sandboxId,
+                       const std::string& label) {
+    SnapshotRecord s;
+    s.id = id;
+    s.sandbox = "demo";
+    s.sandboxId = sandboxId;
+    s.user = "alice";
+    s.objectName = snapshotObjectName("demo", id);
+    s.label = label;
+    s.createdAt = time->systemTime();
+    ASSERT_OK(registry->insertSnapshot(s, nullptr));
+  };
+  add("a1", "sid-old", "");
+  time->advance(std::chrono::hours(1));
+  const SystemTime second = time->systemTime();
+  add("a2", "sid-old", "labelled");  // a labelled one counts too
+  time->advance(std::chrono::hours(1));
+  add("b1", "sid-new", "");
+  time->advance(std::chrono::hours(1));
+  add("a0", "sid-old", "");
+  const SystemTime latest = time->systemTime();
+
+  auto newest = registry->newestSnapshotTimes();
+  ASSERT_OK(newest);
+  ASSERT_EQ(newest->size(), 2u);
+  EXPECT_EQ(newest->at("sid-old"), latest);
+  EXPECT_EQ(newest->at("sid-new"), second + std::chrono::hours(1));
+  ASSERT_OK(registry->deleteSnapshot("a0"));
+  EXPECT_EQ(registry->newestSnapshotTimes()->at("sid-old"), second);
+}
+
+}  // namespace
+}  // namespace sandboxd

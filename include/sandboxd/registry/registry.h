@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -219,6 +220,11 @@ class Registry {
   virtual Status updateSnapshot(const SnapshotRecord& snapshot) { return noSnapshots(); }
   // NotFound for an unknown id.
   virtual Status deleteSnapshot(const std::string& id) { return noSnapshots(); }
+  // The creation time of the newest snapshot of each sandbox id that has any (any label, any
+  // state), in one read: what the scheduled snapshots (snapshots.intervalHours) go by.
+  virtual StatusOr<std::map<std::string, SystemTime>> newestSnapshotTimes() {
+    return noSnapshots();
+  }
 
   // Arbitrary durable blobs keyed by (kind, name): e.g. the original Deployment saved by
   // `migrate` for rollback. put overwrites.

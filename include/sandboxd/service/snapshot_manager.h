@@ -19,6 +19,7 @@
 #include "sandboxd/registry/registry.h"
 #include "sandboxd/service/kubernetes_service.h"
 #include "sandboxd/service/sandbox_locks.h"
+#include "sandboxd/service/snapshot_stats.h"
 
 namespace sandboxd {
 
@@ -63,6 +64,21 @@ class SnapshotManager {
   // then otherwise: a restart's are found too) until stop().
   virtual void start() = 0;
   virtual void stop() = 0;
+  // Deletes every snapshot `list` shows the caller under `name` (each as `remove` does:
+  // the VolumeSnapshot, then the row), for DELETE ...?purge=true&purgeSnapshots=true. Returns
+  // how many were deleted; NotFound as `list`; after a failed deletion the others are still
+  // tried and the first error is returned.
+  virtual StatusOr<int> removeAll(const Caller& caller, const std::string& name) {
+    return failedPrecondition("this snapshot manager cannot delete all snapshots");
+  }
+  // A scheduled snapshot (snapshots.intervalHours) of sandbox `name`: as create for an admin
+  // whose operation user is "sandboxd", without a label (so snapshots.keep prunes it), counted
+  // under trigger "schedule".
+  virtual StatusOr<SnapshotRecord> createScheduled(const std::string& name) {
+    return failedPrecondition("this snapshot manager takes no scheduled snapshots");
+  }
+  // Counters since start (/metrics).
+  virtual SnapshotStats stats() const { return {}; }
 };
 
 using SnapshotManagerPtr = std::shared_ptr<SnapshotManager>;
