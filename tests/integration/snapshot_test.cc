@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -188,6 +189,58 @@ TEST_F(SnapshotTest, APurgedSandboxIsAConflictAndItsSnapshotStays) {
   EXPECT_TRUE(client_->get(resources::volumeSnapshots(), ns_, "snappurge-snap-" + id).isOk())
       << "a purge keeps the sandbox's snapshots";
   (void)client_->remove(resources::volumeSnapshots(), ns_, "snappurge-snap-" + id);
+}
+
+TEST_F(SnapshotTest, RetentionDropsTheOldestUnlabelledAndAPurgeCanTakeTheRest) {
+  startServe(kubeconfigPath(), "snapshots:\n  keep: 2\n");
+  ASSERT_TRUE(lifecycle("snapkeep", "create"));
+  ASSERT_FALSE(waitStatus("snapkeep", "RUNNING").is_null());
+  auto labelled = call("POST", "/api/v1/sandboxes/snapkeep/snapshots",
+                       json{{"label", "keep-me"}}.dump());
+  ASSERT_EQ(labelled.status, 202) << labelled.body;
+  std::vector<std::string> unlabelled;
+  for (int i = 0; i < 3; ++i) {
+    auto created = call("POST", "/api/v1/sandboxes/snapkeep/snapshots");
+    ASSERT_EQ(created.status, 202) << created.body;
+    unlabelled.push_back(created.json().value("id", ""));
+    ASSERT_FALSE(waitReady("snapkeep", unlabelled.back()).is_null());
+  }
+  const json listed = call("GET", "/api/v1/sandboxes/snapkeep/snapshots").json();
+  std::set<std::string> ids;
+  for (const json& s : listed["items"]) {
+    ids.insert(s.value("id", ""));
+  }
+  EXPECT_EQ(ids, (std::set<std::string>{labelled.json().value("id", ""), unlabelled[1],
+                                        unlabelled[2]}))
+      << "keep 2: the oldest unlabelled went, the labelled one stays; " << listed.dump();
+  EXPECT_TRUE(eventually(
+      [&] {
+        return !client_->get(resources::volumeSnapshots(), ns_,
+                             "snapkeep-snap-" + unlabelled[0]).isOk();
+      },
+      std::chrono::seconds(30)))
+      << "its VolumeSnapshot went too";
+
+  // A purge keeps them unless asked; purgeSnapshots=true takes them all, objects included.
+  auto refused = call("DELETE", "/api/v1/sandboxes/snapkeep?purgeSnapshots=true");
+  EXPECT_EQ(refused.status, 422) << "only with purge=true: " << refused.body;
+  auto purged = call("DELETE", "/api/v1/sandboxes/snapkeep?purge=true&purgeSnapshots=true");
+  EXPECT_EQ(purged.status, 202) << purged.body;
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto left = client_->list(resources::volumeSnapshots(), ns_);
+        if (!left.isOk()) {
+          return false;
+        }
+        for (const json& v : (*left)["items"]) {
+          if (v["metadata"].value("name", "").rfind("snapkeep-snap-", 0) == 0) {
+            return false;
+          }
+        }
+        return true;
+      },
+      std::chrono::seconds(30)))
+      << "the purge took every VolumeSnapshot of the sandbox";
 }
 
 TEST_F(SnapshotTest, AMissingClassIsSnapshotsUnavailableAndTheRestWorks) {
