@@ -368,11 +368,15 @@ class ReconcilerImpl : public Reconciler {
 
   // A fork whose create was cut short before its home volume was made: the volume is made
   // from the snapshot its create named, before the StatefulSet is re-created (which would
-  // otherwise make an empty one). A claim that exists is left alone.
+  // otherwise make an empty one). A claim that exists is left alone, and so is a sandbox
+  // restored since its create (a restore deletes and makes its claim itself).
   Status forkVolume(const SandboxRecord& record, const SandboxSpec& spec) {
     ASSIGN_OR_RETURN(std::vector<OperationRecord> ops,
                      registry_->listOperations(record.sandboxId, Registry::kOperationHistory));
     for (const OperationRecord& op : ops) {  // newest first
+      if (op.kind == OperationKind::Restore) {
+        return Status::ok();  // the claim is a restore's to replace (restore_steps.h)
+      }
       if (op.kind != OperationKind::Create) {
         continue;
       }

@@ -243,6 +243,31 @@ TEST_F(RestoreTest, AForkStartsFromTheSnapshot) {
   EXPECT_TRUE(exists(resources::statefulSets(), "fork"));
 }
 
+TEST_F(RestoreTest, TheRepairLeavesARestoredForksClaimToTheRestore) {
+  const std::string id = runningWithSnapshot("demo");
+  CreateRequest fork;
+  fork.name = "fork";
+  fork.fromSandbox = "demo";
+  fork.fromSnapshot = id;
+  ASSERT_OK(manager_->create(alice_, fork));
+  waitReady();
+  auto own = snapshots_->create(alice_, "fork", "own");
+  ASSERT_OK(own);
+  auto accepted = snapshots_->restore(alice_, "fork", own->id);
+  ASSERT_OK(accepted);
+  // Mid-restore, the claim gone (as after the restore's delete) and the StatefulSet too: the
+  // repair re-creates the StatefulSet, not the fork's claim from its first snapshot.
+  ASSERT_OK(cluster_->remove(resources::statefulSets(), "default", "fork"));
+  ASSERT_OK(cluster_->remove(resources::persistentVolumeClaims(), "default", names::pvc("fork")));
+  auto reconciler = makeReconciler(registry_, service_, cluster_, config_, time_, locks_, {});
+  ASSERT_OK(reconciler->reconcileOnce());
+  EXPECT_TRUE(exists(resources::statefulSets(), "fork"));
+  EXPECT_FALSE(exists(resources::persistentVolumeClaims(), names::pvc("fork")));
+  runRestores(*snapshots_);
+  json claim = getObject(resources::persistentVolumeClaims(), names::pvc("fork"));
+  EXPECT_EQ(claim["spec"]["dataSource"]["name"], own->objectName) << "the restore's snapshot";
+}
+
 TEST_F(RestoreTest, AForkOfAnotherUsersOrAnUnreadySnapshotIsRefused) {
   const std::string id = runningWithSnapshot("demo");
   CreateRequest fork;
