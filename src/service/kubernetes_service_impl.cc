@@ -399,8 +399,8 @@ class KubernetesServiceImpl : public KubernetesService {
   Status createHomeVolume(const SandboxSpec& spec, const std::string& volumeSnapshot,
                           const std::map<std::string, std::string>& annotations) override {
     ASSIGN_OR_RETURN(RenderedManifests manifests, renderer_->render(spec));
-    const json& set = manifests.statefulSet;
-    const json& templates = set["spec"]["volumeClaimTemplates"];
+    const json setSpec = manifests.statefulSet.value("spec", json::object());
+    const json templates = setSpec.value("volumeClaimTemplates", json::array());
     if (!templates.is_array() || templates.empty()) {
       return failedPrecondition("the StatefulSet template has no volume claim template");
     }
@@ -411,7 +411,9 @@ class KubernetesServiceImpl : public KubernetesService {
     meta["name"] = names::pvc(spec.name);
     meta["namespace"] = nsOf(spec.nameSpace);
     // What the StatefulSet controller gives the claims it makes: the selector's labels.
-    for (const auto& [key, value] : set["spec"]["selector"]["matchLabels"].items()) {
+    const json selector = setSpec.value("selector", json::object())
+                              .value("matchLabels", json::object());
+    for (const auto& [key, value] : selector.items()) {
       meta["labels"][key] = value;
     }
     for (const auto& [key, value] : annotations) {

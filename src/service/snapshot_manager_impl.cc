@@ -412,7 +412,7 @@ class SnapshotManagerImpl : public SnapshotManager {
                                        "); the home volume was left as it was");
       case RestoreStep::RollBack: {
         Status made = createClaim(*row, *pre, op.id);
-        if (!made.isOk()) {
+        if (!made.isOk() && made.kind() != ErrorKind::AlreadyExists) {
           return false;
         }
         return finishRestore(op, *row, *detail, false,
@@ -431,7 +431,7 @@ class SnapshotManagerImpl : public SnapshotManager {
         return false;
       }
       case RestoreStep::TakePreRestore:
-        takePreRestore(*row, detail->preRestore, op.user);
+        takePreRestore(*row, detail->preRestore);
         return false;
       case RestoreStep::WaitPreRestore:
       case RestoreStep::WaitClaimGone:
@@ -467,8 +467,7 @@ class SnapshotManagerImpl : public SnapshotManager {
 
   // The pre-restore snapshot of the current volume, with the id the intent chose: its row
   // first, then the VolumeSnapshot (both may exist already: a round cut short).
-  void takePreRestore(const SandboxRecord& sandbox, const std::string& id,
-                      const std::string& user) {
+  void takePreRestore(const SandboxRecord& sandbox, const std::string& id) {
     auto className = snapshotClass();
     if (!className.isOk()) {
       spdlog::warn("sandbox {}: restore: {}", sandbox.name, className.status().toString());
