@@ -856,6 +856,49 @@ TEST_F(SqliteRegistryTest, OperationsAreRecordedPendingFinishedAndListedNewestFi
   EXPECT_KIND(registry_->finishOperation(*stop, OperationState::Superseded), InvalidArgument);
 }
 
+TEST_F(SqliteRegistryTest, ANewRowAndItsOperationAreWrittenTogetherWithTheDetail) {
+  OperationRecord create = operation("id-fork", OperationKind::Create);
+  create.sandbox = "fork";
+  create.detail = R"({"fromSnapshot":"0123456789ab","volumeSnapshot":"demo-snap-0123456789ab"})";
+  auto id = registry_->insertSandboxWithOperation(record("fork", "alice"), create);
+  ASSERT_OK(id);
+  ASSERT_OK(registry_->getSandbox("fork"));
+  auto ops = registry_->listOperations("id-fork", 10);
+  ASSERT_OK(ops);
+  ASSERT_EQ(ops->size(), 1u);
+  EXPECT_EQ((*ops)[0].id, *id);
+  EXPECT_EQ((*ops)[0].detail, create.detail) << "what a restart needs, read back as written";
+
+  // The name is taken: neither the row nor the operation is written.
+  OperationRecord again = operation("id-fork-2", OperationKind::Create);
+  again.sandbox = "fork";
+  SandboxRecord other = record("fork", "bob");
+  other.sandboxId = "id-fork-2";
+  EXPECT_KIND(registry_->insertSandboxWithOperation(other, again), AlreadyExists);
+  EXPECT_TRUE(registry_->listOperations("id-fork-2", 10)->empty());
+  EXPECT_EQ(registry_->getSandbox("fork")->user, "alice");
+}
+
+TEST_F(SqliteRegistryTest, PendingOperationsOfAKindOldestFirst) {
+  auto restoreA = registry_->addOperation(operation("id-a", OperationKind::Restore));
+  auto stopB = registry_->addOperation(operation("id-b", OperationKind::Stop));
+  auto restoreB = registry_->addOperation(operation("id-b", OperationKind::Restore));
+  auto doneC = registry_->addOperation(operation("id-c", OperationKind::Restore));
+  ASSERT_OK(restoreA);
+  ASSERT_OK(stopB);
+  ASSERT_OK(restoreB);
+  ASSERT_OK(doneC);
+  ASSERT_OK(registry_->finishOperation(*doneC, OperationState::Done));
+  auto pending = registry_->pendingOperations(OperationKind::Restore);
+  ASSERT_OK(pending);
+  ASSERT_EQ(pending->size(), 2u);
+  EXPECT_EQ((*pending)[0].id, *restoreA);
+  EXPECT_EQ((*pending)[1].id, *restoreB);
+  EXPECT_EQ((*pending)[1].sandboxId, "id-b");
+  EXPECT_TRUE(registry_->pendingOperations(OperationKind::Stop)->empty())
+      << "a restore is a lifecycle request: it supersedes the sandbox's pending stop";
+}
+
 TEST_F(SqliteRegistryTest, AnIntentAndItsOperationAreWrittenTogetherOrNotAtAll) {
   ASSERT_OK(registry_->insertSandbox(record("demo", "alice")));
   auto current = registry_->getSandbox("demo");
