@@ -231,11 +231,73 @@
     }
   }
 
+  // The sandbox's home-volume snapshots: take one (an optional label), restore one in place
+  // of the home volume (the current one is kept as a pre-restore snapshot), delete one.
+  async function loadSnapshots() {
+    const name = state.selected;
+    if (!name) return;
+    try {
+      const list = await api("GET", "/api/v1/sandboxes/" + encodeURIComponent(name) + "/snapshots");
+      if (name !== state.selected) return;
+      const rows = (list.items || []).map((snap) => {
+        const tr = document.createElement("tr");
+        tr.dataset.snapshot = snap.id;
+        const stateText = snap.state + (snap.error ? " (" + snap.error + ")" : "");
+        for (const v of [snap.id, snap.label, stateText, snap.size || "", snap.createdAt]) {
+          tr.appendChild(el("td", v));
+        }
+        const actions = el("td");
+        const restore = button("Restore", () => {
+          if (confirm("Restore snapshot " + snap.id + " into " + name + "? The sandbox stops " +
+                      "while its home volume is replaced; the current one is kept as a " +
+                      "pre-restore snapshot, and it starts again if it was running.")) {
+            snapshotAction(name, "POST", "/restore", { snapshot: snap.id });
+          }
+        }, "restore");
+        restore.disabled = snap.state !== "ready";
+        actions.appendChild(restore);
+        actions.appendChild(button("Delete", () => {
+          if (confirm("Delete snapshot " + snap.id + " of " + name + "?")) {
+            snapshotAction(name, "DELETE", "/snapshots/" + encodeURIComponent(snap.id));
+          }
+        }, "delete-snapshot"));
+        tr.appendChild(actions);
+        return tr;
+      });
+      $("snapshots-table").tBodies[0].replaceChildren(...rows);
+      showError($("snapshots-error"), null);
+    } catch (err) {
+      showError($("snapshots-error"), err);
+    }
+  }
+
+  async function snapshotAction(name, method, suffix, body) {
+    try {
+      await api(method, "/api/v1/sandboxes/" + encodeURIComponent(name) + suffix, body);
+      showError($("snapshots-error"), null);
+    } catch (err) {
+      showError($("snapshots-error"), err);
+      return;
+    }
+    loadSnapshots();
+    loadOperations();
+  }
+
+  async function onSnapshot(ev) {
+    ev.preventDefault();
+    const form = ev.target;
+    const label = form.label.value.trim();
+    await snapshotAction(state.selected, "POST", "/snapshots", label ? { label } : {});
+    if (!$("snapshots-error").textContent) form.reset();
+  }
+
   function openDetail(name) {
     state.selected = name;
     showError($("env-error"), null);
+    showError($("snapshots-error"), null);
     renderDetail();
     loadOperations();
+    loadSnapshots();
   }
 
   // --- actions ------------------------------------------------------------------------------
@@ -365,7 +427,10 @@
     es.addEventListener("operation", (ev) => {
       remember(ev);
       const op = JSON.parse(ev.data);
-      if (op.sandbox === state.selected) loadOperations();
+      if (op.sandbox === state.selected) {
+        loadOperations();
+        loadSnapshots();  // a restore's end lists its pre-restore snapshot
+      }
     });
     es.addEventListener("error", () => {
       // A ticket opens one stream: reconnect with a new one, resuming where this one ended.
@@ -433,6 +498,8 @@
     $("signout").addEventListener("click", () => signOut());
     $("create-form").addEventListener("submit", onCreate);
     $("env-form").addEventListener("submit", onEnv);
+    $("snapshot-form").addEventListener("submit", onSnapshot);
+    $("snapshots-refresh").addEventListener("click", () => loadSnapshots());
     $("detail-close").addEventListener("click", () => {
       state.selected = "";
       $("detail").hidden = true;

@@ -213,6 +213,35 @@ try {
       .some((td) => td.textContent === "update_env"), null, { timeout: 15000 });
   });
 
+  await scenario("06b-snapshot-and-restore", page, async () => {
+    // A labelled snapshot (the label is user text: shown as text), then a restore of it.
+    await page.fill("#snapshot-form [name=label]", XSS);
+    await page.click("#snapshot-form button[type=submit]");
+    const snapRow = page.locator("#snapshots-table tbody tr").first();
+    await snapRow.waitFor({ timeout: 15000 });
+    await page.waitForFunction(() => {
+      const tr = document.querySelector("#snapshots-table tbody tr");
+      return tr && tr.children[2].textContent === "ready";
+    }, null, { timeout: 15000 });
+    const label = await snapRow.locator("td").nth(1).textContent();
+    check(label === XSS, "the label shows as " + label);
+    check(await page.locator("#snapshots-table img").count() === 0, "the label became markup");
+    const id = await snapRow.getAttribute("data-snapshot");
+    const asked = dialogs.length;
+    await snapRow.locator('[data-action="restore"]').click();
+    check(dialogs.length === asked + 1 && dialogs[asked].includes(id),
+          "no confirmation named the snapshot: " + dialogs.slice(asked).join(", "));
+    // The restore runs: the operation history lists it done, the pre-restore copy is listed,
+    // and the sandbox runs again, all without a reload.
+    await page.waitForFunction(() => [...document.querySelectorAll("#ops-table tbody tr")]
+      .some((tr) => tr.children[1].textContent === "restore" &&
+                    tr.children[2].textContent === "done"), null, { timeout: 30000 });
+    await page.waitForFunction(() => [...document.querySelectorAll("#snapshots-table tbody tr")]
+      .some((tr) => tr.children[1].textContent === "pre-restore"), null, { timeout: 15000 });
+    await waitStatus("ui-one", "RUNNING");
+    check(await page.evaluate(() => window.__noReload === true), "the page reloaded");
+  });
+
   await scenario("07-errors-show-the-envelope", page, async () => {
     await page.fill("#create-form [name=name]", "ui-one");
     await page.click("#create-form button[type=submit]");
