@@ -20,6 +20,7 @@
 #include "sandboxd/service/reconcile_errors.h"
 #include "sandboxd/service/sandbox_manager.h"
 #include "service/quota_admin.h"
+#include "service/pending_restore.h"
 #include "service/visible_record.h"
 #include "service/sandbox_listing.h"
 #include "sandboxd/validation/validation.h"
@@ -509,15 +510,12 @@ class SandboxManagerImpl : public SandboxManager {
     if (record.desired != DesiredState::Stopped) {
       return Status::ok();  // a restore holds it stopped until it ends
     }
-    ASSIGN_OR_RETURN(std::vector<OperationRecord> pending,
-                     registry_->listOperations(record.sandboxId, Registry::kOperationHistory,
-                                               /*pendingOnly=*/true));
-    for (const OperationRecord& op : pending) {
-      if (op.kind == OperationKind::Restore) {
-        return failedPrecondition("sandbox \"" + record.name +
-                                  "\" is being restored from a snapshot; it starts again by "
-                                  "itself if it was running");
-      }
+    ASSIGN_OR_RETURN(std::optional<OperationRecord> restore,
+                     pendingRestore(*registry_, record.sandboxId));
+    if (restore) {
+      return failedPrecondition("sandbox \"" + record.name +
+                                "\" is being restored from a snapshot; it starts again by "
+                                "itself if it was running");
     }
     return Status::ok();
   }

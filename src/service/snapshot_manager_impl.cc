@@ -15,6 +15,7 @@
 #include "sandboxd/service/snapshot_manager.h"
 #include "sandboxd/service/snapshot_objects.h"
 #include "service/sandbox_lifetimes.h"
+#include "service/pending_restore.h"
 #include "service/visible_record.h"
 
 namespace sandboxd {
@@ -324,14 +325,10 @@ class SnapshotManagerImpl : public SnapshotManager {
 
   // FailedPrecondition while a restore of the sandbox is in progress.
   Status noRestoreOf(const std::string& sandboxId, const std::string& name) {
-    ASSIGN_OR_RETURN(std::vector<OperationRecord> ops,
-                     registry_->listOperations(sandboxId, Registry::kOperationHistory,
-                                               /*pendingOnly=*/true));
-    for (const OperationRecord& op : ops) {
-      if (op.kind == OperationKind::Restore) {
-        return failedPrecondition("a restore of sandbox \"" + name +
-                                  "\" is in progress (operation " + std::to_string(op.id) + ")");
-      }
+    ASSIGN_OR_RETURN(std::optional<OperationRecord> restore, pendingRestore(*registry_, sandboxId));
+    if (restore) {
+      return failedPrecondition("a restore of sandbox \"" + name + "\" is in progress (operation " +
+                                std::to_string(restore->id) + ")");
     }
     return Status::ok();
   }
